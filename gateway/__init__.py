@@ -1,0 +1,93 @@
+"""The HTTP gateway (Flask). Run it with gunicorn: see gateway/gunicorn_conf.py."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Any
+
+import redis
+from flask import Flask, Response, jsonify
+from kombu.exceptions import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from gateway.services import GatewayServices
+from shared.config import Settings, load_settings
+from shared.errors import BackendUnavailable, RequestError, StorageError
+
+log = logging.getLogger(__name__)
+
+
+def _error(message: str, status: int) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RequestError)
+    def request_error(exc: RequestError) -> Any:
+        return _error(exc.message, exc.status_code)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        messages = {
+            404: "not found: see /api/v1/openapi.json for the endpoints",
+            405: "method not allowed",
+            413: "request body too large",
+        }
+        response, status = _error(
+            messages.get(exc.code or 500, exc.description or exc.name), exc.code or 500
+        )
+        for name, value in exc.get_headers():  # keeps Allow on 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
+
+    @app.errorhandler(BackendUnavailable)
+    @app.errorhandler(redis.RedisError)
+    @app.errorhandler(OperationalError)
+    def unavailable(exc: Exception) -> Any:
+        log.warning("backend unavailable: %s", exc)
+        return _error("a backend service is unavailable; try again shortly", 503)
+
+    @app.errorhandler(StorageError)
+    def storage_error(exc: StorageError) -> Any:
+        log.warning("storage error: %s", exc)
+        return _error("the screenshot storage is unavailable; try again shortly", 503)
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Any:
+        log.exception("unhandled error")
+        return _error("internal error", 500)
+
+
+def create_app(settings: Settings | None = None, services: GatewayServices | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["browsing"] = services or GatewayServices.build(settings)
+
+    from gateway.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    _register_error_handlers(app)
+    from gateway import metrics
+
+    metrics.install(app)
+
+    @app.get("/api/v1/openapi.json")
+    def openapi() -> Response:
+        spec = (resources.files("gateway") / "openapi.json").read_text()
+        return Response(spec, mimetype="application/json")
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        svc: GatewayServices = app.extensions["browsing"]
+        svc.store.redis.ping()
+        return jsonify({"status": "ready"})
+
+    return app

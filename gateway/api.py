@@ -1,0 +1,163 @@
+"""The browsing API: /async, /sync, /status, /screenshots, plus /cancel and /templates."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from gateway import metrics
+from gateway.services import GatewayServices
+from gateway.validation import parse_task_request
+from gateway.views import status_body, sync_body
+from shared.errors import (
+    AuthError,
+    BackendUnavailable,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from shared.records import TaskRecord
+from shared.storage import FILE_NAME
+from shared.templates import template_names
+
+bp = Blueprint("browsing", __name__, url_prefix="/api/v1/browsing")
+TASK_ID = re.compile(r"^web:[0-9a-f]{32}$")
+DAY_MS = 86_400_000
+
+
+def services() -> GatewayServices:
+    return current_app.extensions["browsing"]
+
+
+@bp.before_request
+def authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if not header:
+        raise AuthError("missing API key: send 'Authorization: Bearer <key>'")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("malformed Authorization header: use 'Authorization: Bearer <key>'")
+    user = services().keys.authenticate(key.strip())
+    if user is None:
+        raise AuthError("invalid API key")
+    g.user = user
+
+
+def _json_body() -> Any:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise ValidationError("invalid JSON: the request body is empty")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"invalid JSON: {exc}") from exc
+
+
+def _owned_task(task_id: str | None) -> TaskRecord:
+    if task_id is None or task_id == "":
+        raise ValidationError("missing task_id: add ?task_id=web:... to the URL")
+    record = services().store.get(task_id) if TASK_ID.match(task_id) else None
+    if record is None:
+        raise NotFoundError(f"task {task_id} not found")
+    if record.owner != g.user:
+        raise ForbiddenError(f"task {task_id} belongs to a different user")
+    return record
+
+
+def _submit() -> str:
+    req = parse_task_request(_json_body(), services().settings)
+    task_id = f"web:{uuid.uuid4().hex}"
+    services().store.create(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
+    return task_id
+
+
+def _enqueue(task_id: str) -> None:
+    try:
+        services().enqueue_dispatch(task_id)
+    except Exception as exc:
+        services().store.fail(task_id, "could not be queued: the broker is unavailable")
+        raise BackendUnavailable("the task queue is unavailable; try again shortly") from exc
+
+
+@bp.post("/async")
+def submit_async() -> Any:
+    task_id = _submit()
+    _enqueue(task_id)
+    metrics.TASKS_SUBMITTED.labels("async").inc()
+    return jsonify({"task_id": task_id})
+
+
+@bp.post("/sync")
+def submit_sync() -> Any:
+    task_id = _submit()
+    svc = services()
+    event = svc.listener.register(task_id)  # before enqueueing, so the wake-up can't be missed
+    metrics.SYNC_WAITERS.inc()
+    try:
+        _enqueue(task_id)
+        metrics.TASKS_SUBMITTED.labels("sync").inc()
+        wait_until = time.monotonic() + svc.settings.sync_timeout_s
+        while True:
+            record = svc.store.get(task_id)
+            if record is not None and record.status.terminal:
+                return jsonify(sync_body(record))
+            remaining = wait_until - time.monotonic()
+            if remaining <= 0:
+                break
+            event.wait(remaining)
+            event.clear()
+    finally:
+        svc.listener.unregister(task_id, event)
+        metrics.SYNC_WAITERS.dec()
+    body = {
+        "error": f"task still running after {svc.settings.sync_timeout_s:g} s; "
+        "poll GET /api/v1/browsing/status?task_id=" + task_id,
+        "task_id": task_id,
+    }
+    return jsonify(body), 504
+
+
+@bp.get("/status")
+def status() -> Any:
+    return jsonify(status_body(_owned_task(request.args.get("task_id"))))
+
+
+@bp.post("/cancel")
+def cancel() -> Any:
+    record = _owned_task(request.args.get("task_id"))
+    if record.status.terminal or not services().store.fail(record.task_id, "cancelled"):
+        raise ConflictError(f"task {record.task_id} has already finished")
+    return jsonify(status_body(services().store.get(record.task_id) or record))
+
+
+@bp.get("/templates")
+def templates() -> Any:
+    return jsonify({"templates": template_names()})
+
+
+@bp.get("/screenshots/<task_id>/<file>")
+def screenshot(task_id: str, file: str) -> Any:
+    if not FILE_NAME.match(file):
+        raise NotFoundError("screenshot not found: file names look like screenshot-01.png")
+    svc = services()
+    record = _owned_task(task_id)
+    winner = record.winning_attempt
+    if winner is None or file not in winner.files:
+        raise NotFoundError(f"task {task_id} has no screenshot {file}")
+    retention_ms = svc.settings.screenshot_retention_days * DAY_MS
+    if svc.store.now_ms() - record.created_ms > retention_ms:
+        raise NotFoundError(
+            f"screenshot expired: files are kept {svc.settings.screenshot_retention_days} days"
+        )
+    obj = svc.storage.open(svc.storage.key(task_id, winner.number, file))
+    return Response(
+        obj.body,
+        mimetype="image/png",
+        headers={"Content-Length": str(obj.length), "Cache-Control": "private, max-age=3600"},
+    )

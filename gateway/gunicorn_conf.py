@@ -1,0 +1,32 @@
+"""gunicorn settings for the gateway: gevent workers, because /sync holds a request for
+up to 10 minutes and a thread per waiter does not scale.
+
+    gunicorn -c gateway/gunicorn_conf.py 'gateway:create_app()'
+"""
+
+import os
+
+from shared.metrics import mark_process_dead, prepare_multiprocess_dir
+
+# Before any worker imports prometheus_client: workers inherit the directory.
+prepare_multiprocess_dir("gateway")
+
+bind = f"{os.environ.get('BROWSING_BIND', '127.0.0.1')}:{os.environ.get('BROWSING_PORT', '8080')}"
+worker_class = "gevent"
+workers = int(os.environ.get("BROWSING_GATEWAY_WORKERS", "2"))
+worker_connections = int(os.environ.get("BROWSING_GATEWAY_CONNECTIONS", "4000"))
+timeout = 60
+graceful_timeout = 10
+keepalive = 75
+accesslog = None
+
+
+def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature
+    mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # noqa: ANN001
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").startswith("/tmp/browsing-gateway-metrics-"):
+        import shutil
+
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

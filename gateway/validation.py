@@ -1,0 +1,134 @@
+"""Turn a request body into a normalized task request, or say exactly what is wrong."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.config import Settings
+from shared.errors import ValidationError
+from shared.templates import DEFAULT_TEMPLATE, load_template
+
+SCREENSHOT_MODES = ("final_only", "every_step", "on_navigation")
+COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+MAX_TASK_CHARS = 20_000
+MAX_KEY_CHARS = 256
+
+
+def _encodable(value: str, name: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{name} is not valid Unicode text (lone surrogate)") from exc
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional(body: dict[str, Any], name: str) -> Any:
+    """A field's value; JSON null counts as absent."""
+    return body.get(name)
+
+
+def _screenshots(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValidationError('screenshots must be an object like {"mode": "final_only"}')
+    mode = raw.get("mode")
+    if mode is None:
+        raise ValidationError(
+            "screenshots.mode is required when screenshots is present: "
+            f"one of {', '.join(SCREENSHOT_MODES)}"
+        )
+    if mode not in SCREENSHOT_MODES:
+        raise ValidationError(
+            f"screenshots.mode must be one of {', '.join(SCREENSHOT_MODES)}, got {mode!r}"
+        )
+    full_page = raw.get("full_page", True)
+    if full_page is None:
+        full_page = True
+    if not isinstance(full_page, bool):
+        raise ValidationError("screenshots.full_page must be true or false")
+    return {"mode": mode, "full_page": full_page}
+
+
+def _filter(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError("filter must be an object with country_iso or node_uid")
+    country, node_uid = raw.get("country_iso"), raw.get("node_uid")
+    if country is not None and node_uid is not None:
+        raise ValidationError("filter.country_iso and filter.node_uid are mutually exclusive")
+    if country is not None:
+        if not isinstance(country, str) or not COUNTRY.match(country):
+            raise ValidationError("filter.country_iso must be a 2-letter ISO code such as DE")
+        return {"country_iso": country.upper()}
+    if node_uid is not None:
+        if not isinstance(node_uid, str) or not node_uid.strip() or len(node_uid) > 128:
+            raise ValidationError("filter.node_uid must be a non-empty node uid string")
+        return {"node_uid": _encodable(node_uid.strip(), "filter.node_uid")}
+    return {}
+
+
+def _bounded_int(
+    body: dict[str, Any], name: str, default: int, low: int, high: int, unit: str
+) -> int:
+    value = _optional(body, name)
+    if value is None:
+        return default
+    if not _is_int(value) or not low <= value <= high:
+        raise ValidationError(
+            f"{name} must be an integer from {low} to {high}{unit}, got {value!r}"
+        )
+    return value
+
+
+def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationError("request body must be a JSON object")
+    task = body.get("task")
+    if task is None:
+        raise ValidationError(
+            "missing task: give the instruction to run, e.g. "
+            '{"task": "Open https://example.com and summarize the page"}'
+        )
+    if not isinstance(task, str) or not task.strip():
+        raise ValidationError("task must be a non-empty string")
+    if len(task) > MAX_TASK_CHARS:
+        raise ValidationError(f"task is too long: at most {MAX_TASK_CHARS} characters")
+    _encodable(task, "task")
+    session_key = _optional(body, "session_key")
+    if session_key is not None and (
+        not isinstance(session_key, str) or not session_key or len(session_key) > MAX_KEY_CHARS
+    ):
+        raise ValidationError(
+            f"session_key must be a non-empty string of at most {MAX_KEY_CHARS} characters"
+        )
+    if session_key is not None:
+        _encodable(session_key, "session_key")
+    template = _optional(body, "template")
+    if template is None:
+        template = DEFAULT_TEMPLATE
+    if not isinstance(template, str):
+        raise ValidationError("template must be a string naming a browsing template")
+    load_template(template)
+    return {
+        "task": task.strip(),
+        "screenshots": _screenshots(_optional(body, "screenshots")),
+        "filter": _filter(_optional(body, "filter")),
+        "session_key": session_key,
+        "timeout_ms": _bounded_int(
+            body,
+            "timeout",
+            settings.task_timeout_default_ms,
+            1,
+            settings.task_timeout_max_ms,
+            " ms",
+        ),
+        "fanout": _bounded_int(body, "fanout", 1, 1, settings.fanout_max, ""),
+        "template": template,
+    }

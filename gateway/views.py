@@ -1,0 +1,82 @@
+"""The JSON shapes of task status and results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.clock import iso_utc
+from shared.records import Attempt, TaskRecord
+
+
+def _iso(ms: int | None) -> str | None:
+    return iso_utc(ms) if ms else None
+
+
+def _attempt_info(a: Attempt) -> dict[str, Any]:
+    duration = a.finished_ms - a.started_ms if a.finished_ms and a.started_ms else None
+    return {
+        "attempt": a.number,
+        "node_uid": a.node,
+        "country": a.country,
+        "egress": a.egress or None,
+        "outcome": a.state.value,
+        "replaces": a.replaces or None,
+        "error": a.error,
+        "assigned_at": _iso(a.assigned_ms),
+        "started_at": _iso(a.started_ms),
+        "finished_at": _iso(a.finished_ms),
+        "duration_ms": duration,
+        "stop_latency_ms": a.stopped_ms - a.finished_ms if a.stopped_ms and a.finished_ms else None,
+    }
+
+
+def task_info(record: TaskRecord) -> dict[str, Any]:
+    """Which node produced the result, and every attempt of a fanout race."""
+    producer = record.winning_attempt or (record.attempts[-1] if record.attempts else None)
+    requested = int(record.request.get("fanout", 1))
+    return {
+        "node_uid": producer.node if producer else None,
+        "country": producer.country if producer else None,
+        "egress": (producer.egress or None) if producer else None,
+        "fanout": {
+            "requested": requested,
+            "actual": sum(1 for a in record.attempts if not a.replaces),
+        },
+        "attempts": [_attempt_info(a) for a in record.attempts],
+    }
+
+
+def result_fields(record: TaskRecord) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "success": bool(record.success),
+        "execution_time_ms": (record.finished_ms or record.created_ms) - record.created_ms,
+    }
+    if record.success:
+        body["payload"] = record.payload
+    else:
+        body["error"] = record.error or "failed"
+    return body
+
+
+def status_body(record: TaskRecord) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task_id": record.task_id,
+        "status": record.status.value,
+        "created_at": _iso(record.created_ms),
+        "assigned_at": _iso(record.assigned_ms),
+        "started_at": _iso(record.started_ms),
+    }
+    if record.status.terminal:
+        body["finished_at"] = _iso(record.finished_ms)
+        body.update(result_fields(record))
+    body["info"] = task_info(record)  # while running too: which node has it
+    return body
+
+
+def sync_body(record: TaskRecord) -> dict[str, Any]:
+    return {
+        "task_id": record.task_id,
+        "status": record.status.value,
+        **result_fields(record),
+        "info": task_info(record),
+    }

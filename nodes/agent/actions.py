@@ -1,0 +1,257 @@
+"""The actions a planner can ask for: small immutable values, no behaviour.
+
+``clause`` keeps the words the user wrote, for error messages; it is left out
+of equality so tests and planners can compare actions by meaning.
+``describe()`` is the step's human-readable name in records and errors.
+
+Element actions name their target in one of two ways: by the words a person
+would use (``text``/``field``: a label, placeholder, name or visible text,
+found the way ``locate`` finds it) or by ``index``, an element of the latest
+observation (what an LLM planner uses). An index wins when both are given;
+the words then label the step, and with ``fallback`` (set when the rules
+planner matched the words to an observed element) they are searched for
+again if the indexed element is gone by the time the action runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Action:
+    clause: str = field(default="", compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Navigate(Action):
+    url: str
+
+    def describe(self) -> str:
+        return f"open {self.url}"
+
+
+@dataclass(frozen=True)
+class WaitForLoad(Action):
+    def describe(self) -> str:
+        return "wait for the page to load"
+
+
+@dataclass(frozen=True)
+class Wait(Action):
+    seconds: float
+
+    def describe(self) -> str:
+        return f"wait {self.seconds:g} s"
+
+
+class _ByIndex:
+    index: int | None
+    fallback: bool
+
+    def _shown_index(self) -> int | None:
+        # An index the rules planner found is its own business; the user wrote words.
+        return None if self.fallback else self.index
+
+
+def _target(words: str, index: int | None) -> str:
+    if index is None:
+        return f'"{words}"'
+    return f'[{index}] "{words}"' if words else f"[{index}]"
+
+
+@dataclass(frozen=True)
+class Click(_ByIndex, Action):
+    text: str
+    index: int | None = None
+    fallback: bool = field(default=False, compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        return f"click {_target(self.text, self._shown_index())}"
+
+
+@dataclass(frozen=True)
+class ClickAny(Action):
+    """A goal phrase ("accept the cookies") as the element texts that would reach it."""
+
+    goal: str
+    names: tuple[str, ...]
+
+    def describe(self) -> str:
+        return self.goal
+
+
+@dataclass(frozen=True)
+class TypeText(_ByIndex, Action):
+    field: str
+    text: str
+    index: int | None = None
+    fallback: bool = field(default=False, compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        return f'type "{self.text}" into {_target(self.field, self._shown_index())}'
+
+
+@dataclass(frozen=True)
+class SetChecked(_ByIndex, Action):
+    field: str
+    checked: bool = True
+    index: int | None = None
+    fallback: bool = field(default=False, compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        return (
+            f"{'check' if self.checked else 'uncheck'} {_target(self.field, self._shown_index())}"
+        )
+
+
+@dataclass(frozen=True)
+class PressKey(Action):
+    key: str  # a Playwright key name, e.g. "Enter"
+
+    def describe(self) -> str:
+        return f"press {self.key}"
+
+
+@dataclass(frozen=True)
+class SelectOption(_ByIndex, Action):
+    field: str
+    value: str
+    index: int | None = None
+    fallback: bool = field(default=False, compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        return f'select "{self.value}" in {_target(self.field, self._shown_index())}'
+
+
+@dataclass(frozen=True)
+class ChangeLanguage(Action):
+    language: str
+
+    def describe(self) -> str:
+        return f'change the language to "{self.language}"'
+
+
+@dataclass(frozen=True)
+class ChooseSetting(Action):
+    """ "change the currency to EUR": a drop-down option or an element with that text."""
+
+    setting: str
+    value: str
+
+    def describe(self) -> str:
+        return f'change the {self.setting} to "{self.value}"'
+
+
+@dataclass(frozen=True)
+class GoBack(Action):
+    def describe(self) -> str:
+        return "go back"
+
+
+@dataclass(frozen=True)
+class Reload(Action):
+    def describe(self) -> str:
+        return "reload the page"
+
+
+@dataclass(frozen=True)
+class Scroll(Action):
+    direction: str  # "down" | "up" | "top" | "bottom"
+
+    def describe(self) -> str:
+        return (
+            f"scroll {self.direction}"
+            if self.direction in ("down", "up")
+            else (f"scroll to the {self.direction}")
+        )
+
+
+@dataclass(frozen=True)
+class ScrollTo(Action):
+    text: str
+
+    def describe(self) -> str:
+        return f'scroll to "{self.text}"'
+
+
+@dataclass(frozen=True)
+class WaitForText(Action):
+    text: str
+    gone: bool = False  # wait for it to disappear instead
+
+    def describe(self) -> str:
+        return f'wait until "{self.text}" {"disappears" if self.gone else "appears"}'
+
+
+@dataclass(frozen=True)
+class OpenTab(Action):
+    url: str
+
+    def describe(self) -> str:
+        return f"open {self.url} in a new tab"
+
+
+@dataclass(frozen=True)
+class SwitchTab(Action):
+    tab: str  # a 1-based number, "first", "last", "previous", "next", or words of its title/URL
+
+    def describe(self) -> str:
+        return (
+            f"switch to tab {self.tab}" if self.tab.isdigit() else f'switch to the "{self.tab}" tab'
+        )
+
+
+@dataclass(frozen=True)
+class CloseTab(Action):
+    tab: str = "current"  # as for SwitchTab, or "current"
+
+    def describe(self) -> str:
+        return "close the tab" if self.tab == "current" else f"close tab {self.tab}"
+
+
+@dataclass(frozen=True)
+class Summarize(Action):
+    def describe(self) -> str:
+        return "summarize the page"
+
+
+@dataclass(frozen=True)
+class ReturnText(Action):
+    what: str = "text"  # "text" | "title" | "url"
+
+    def describe(self) -> str:
+        return f"return the {self.what}"
+
+
+EXTRACT_SHAPES: tuple[str, ...] = ("text", "links", "headings", "tables", "fields", "lists")
+
+
+@dataclass(frozen=True)
+class Extract(Action):
+    """Data from the page: its text, or JSON for one of ``EXTRACT_SHAPES``."""
+
+    shape: str = "text"
+
+    def describe(self) -> str:
+        return f"extract the {self.shape}"
+
+
+@dataclass(frozen=True)
+class Done(Action):
+    """The planner is finished: ``text`` is the result (or why it failed)."""
+
+    text: str = ""
+    success: bool = True
+
+    def describe(self) -> str:
+        return "done" if self.success else "give up"
+
+
+@dataclass(frozen=True)
+class TakeScreenshot(Action):
+    def describe(self) -> str:
+        return "take a screenshot"

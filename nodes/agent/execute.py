@@ -1,0 +1,290 @@
+"""Carrying out one action in the current tab; Playwright errors stop here.
+
+Every handler bounds its Playwright calls with the budget; ``guarded`` turns
+whatever Playwright raises into ActionFailed (or DeadlineExceeded when the
+time is gone) quoting the step, so callers only ever see shared.errors types.
+Handlers that act on what the latest observation listed use ``by_index``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from nodes.agent import actions as a
+from nodes.agent import interact, interact_more
+from nodes.agent.budget import Budget
+from nodes.agent.extract import extract
+from nodes.agent.script import run_script
+from nodes.agent.session import Session
+from nodes.agent.summary import format_summary, format_text, read_page
+from nodes.agent.tabs import close_tab, open_tab, switch_tab
+from shared.errors import ActionFailed, DeadlineExceeded
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+T = TypeVar("T")
+
+
+def first_line(exc: PlaywrightError) -> str:
+    lines = (exc.message or str(exc)).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def guarded(budget: Budget, what: str, call: Callable[[], T]) -> T:
+    """Run ``call``, translating Playwright errors for the step named ``what``."""
+    try:
+        return call()
+    except PlaywrightTimeoutError as exc:
+        if budget.expired():
+            raise budget.exceeded() from exc
+        raise ActionFailed(
+            f"could not {what}: timed out after {budget.action_timeout_ms} ms"
+        ) from exc
+    except PlaywrightError as exc:
+        if budget.expired():
+            raise budget.exceeded() from exc
+        raise ActionFailed(f"could not {what}: {first_line(exc)}") from exc
+
+
+def settle(page: Page, budget: Budget) -> None:
+    """Let a navigation the last action started finish loading, if there was one."""
+    try:
+        page.wait_for_load_state("load", timeout=budget.timeout_ms())
+    except PlaywrightTimeoutError as exc:
+        # A page whose load event never fires is still usable; only the deadline matters.
+        if budget.expired():
+            raise budget.exceeded() from exc
+
+
+def _navigate(s: Session, action: a.Navigate) -> None:
+    s.guard.check_navigation(action.url)
+    s.page.goto(action.url, wait_until="domcontentloaded", timeout=s.budget.timeout_ms())
+    settle(s.page, s.budget)
+
+
+def _wait_for_load(s: Session, action: a.WaitForLoad) -> None:
+    budget = s.budget
+    s.page.wait_for_load_state("load", timeout=budget.timeout_ms())
+    try:
+        # Pages that render with scripts after "load" are usually done once the network is quiet.
+        s.page.wait_for_load_state("networkidle", timeout=budget.timeout_ms(cap_ms=2000))
+    except PlaywrightTimeoutError:
+        budget.check()
+
+
+def _wait(s: Session, action: a.Wait) -> None:
+    wanted_ms = action.seconds * 1000
+    left_ms = s.budget.left_ms()
+    if wanted_ms > left_ms:
+        # Waiting would only end at the deadline; fail now instead of idling until then.
+        raise DeadlineExceeded(
+            f"timed out: cannot wait {action.seconds:g} s with {max(0, round(left_ms))} ms left"
+        )
+    if wanted_ms > 0:
+        s.page.wait_for_timeout(wanted_ms)
+
+
+def _wait_for_text(s: Session, action: a.WaitForText) -> None:
+    interact_more.wait_for_text(s.page, action.text, action.gone, s.budget)
+
+
+def _press(s: Session, action: a.PressKey) -> None:
+    # Through the focused element (the body if none) rather than page.keyboard: a
+    # locator's press waits for a navigation it starts, such as Enter submitting a form.
+    focused = s.page.locator(":focus").or_(s.page.locator("body")).last
+    focused.press(action.key, timeout=s.budget.timeout_ms())
+    settle(s.page, s.budget)
+
+
+def _go_back(s: Session, action: a.GoBack) -> None:
+    if s.page.go_back(wait_until="load", timeout=s.budget.timeout_ms()) is None:
+        raise ActionFailed("could not go back: there is no previous page")
+
+
+def _reload(s: Session, action: a.Reload) -> None:
+    s.page.reload(wait_until="load", timeout=s.budget.timeout_ms())
+
+
+_SCROLL_JS = {
+    "down": "() => window.scrollBy(0, window.innerHeight * 0.9)",
+    "up": "() => window.scrollBy(0, -window.innerHeight * 0.9)",
+    "top": "() => window.scrollTo(0, 0)",
+    "bottom": "() => window.scrollTo(0, document.documentElement.scrollHeight)",
+}
+
+
+def _scroll(s: Session, action: a.Scroll) -> None:
+    run_script(s.page, _SCROLL_JS[action.direction], budget=s.budget)
+    # Lazy-loading pages fetch content on scroll; give them a moment.
+    s.page.wait_for_timeout(s.budget.timeout_ms(cap_ms=300))
+
+
+def _scroll_to(s: Session, action: a.ScrollTo) -> None:
+    interact_more.scroll_to(s.page, action.text, s.budget)
+
+
+def _summarize(s: Session, action: a.Summarize) -> str:
+    return format_summary(read_page(s.page, s.budget))
+
+
+def _return_text(s: Session, action: a.ReturnText) -> str:
+    if action.what == "url":
+        return s.page.url
+    digest = read_page(s.page, s.budget)
+    return digest.title if action.what == "title" else format_text(digest)
+
+
+def _extract(s: Session, action: a.Extract) -> str:
+    if action.shape not in a.EXTRACT_SHAPES:
+        raise ActionFailed(
+            f"could not extract {action.shape!r}: ask for one of {', '.join(a.EXTRACT_SHAPES)}"
+        )
+    return extract(s.page, action.shape, s.budget)
+
+
+def _nothing(s: Session, action: a.Action) -> None:
+    # Screenshots are taken by the runner, which knows the policy; Done ends the run there.
+    return None
+
+
+def _element(s: Session, index: int) -> Locator:
+    target = s.element(index)
+    if target.count() == 0:
+        raise ActionFailed(f"element [{index}] is no longer on the page; look again")
+    return target.first
+
+
+def _on_element(
+    s: Session, action: Any, act: Callable[[Locator, float], None], by_words: Callable[[], None]
+) -> None:
+    """Act on ``action.index`` if it has one, else find the element by its words."""
+    if action.index is None:
+        by_words()
+    elif not action.fallback:
+        act(_element(s, action.index), s.budget.timeout_ms())
+    else:
+        url = s.page.url
+        try:
+            act(s.element(action.index).first, s.budget.timeout_ms())
+        except PlaywrightError:
+            s.budget.check()
+            # Search again only if the element was replaced since the observation (a
+            # re-render): an action that ran and then failed must not run twice.
+            if s.page.url != url or s.element(action.index).count() > 0:
+                raise
+            by_words()
+
+
+def _click(s: Session, action: a.Click) -> None:
+    _on_element(
+        s,
+        action,
+        lambda el, timeout: el.click(timeout=timeout),
+        lambda: interact.click(s.page, action.text, s.budget),
+    )
+    settle(s.page, s.budget)
+
+
+def _click_any(s: Session, action: a.ClickAny) -> None:
+    interact_more.click_any(s.page, action.goal, action.names, s.budget)
+    settle(s.page, s.budget)
+
+
+def _choose_setting(s: Session, action: a.ChooseSetting) -> None:
+    interact_more.choose_setting(s.page, action.setting, action.value, s.budget)
+    settle(s.page, s.budget)
+
+
+def _change_language(s: Session, action: a.ChangeLanguage) -> None:
+    interact.change_language(s.page, action.language, s.budget)
+    settle(s.page, s.budget)
+
+
+def _type(s: Session, action: a.TypeText) -> None:
+    _on_element(
+        s,
+        action,
+        lambda el, timeout: el.fill(action.text, timeout=timeout),
+        lambda: interact.type_text(s.page, action.field, action.text, s.budget),
+    )
+
+
+def _select_by_label_or_value(target: Locator, value: str, timeout: float, budget: Budget) -> None:
+    try:
+        target.select_option(label=value, timeout=min(timeout, budget.timeout_ms(cap_ms=2000)))
+    except PlaywrightTimeoutError:
+        # Models often send the option's value rather than its label.
+        target.select_option(value, timeout=timeout)
+
+
+def _select(s: Session, action: a.SelectOption) -> None:
+    _on_element(
+        s,
+        action,
+        lambda el, timeout: _select_by_label_or_value(el, action.value, timeout, s.budget),
+        lambda: interact.select_option(s.page, action.field, action.value, s.budget),
+    )
+    settle(s.page, s.budget)
+
+
+def _set_checked(s: Session, action: a.SetChecked) -> None:
+    _on_element(
+        s,
+        action,
+        lambda el, timeout: el.set_checked(action.checked, timeout=timeout),
+        lambda: interact_more.set_checked(s.page, action.field, action.checked, s.budget),
+    )
+
+
+def _open_tab(s: Session, action: a.OpenTab) -> None:
+    open_tab(s, action.url)
+
+
+def _switch_tab(s: Session, action: a.SwitchTab) -> None:
+    switch_tab(s, action.tab)
+
+
+def _close_tab(s: Session, action: a.CloseTab) -> None:
+    close_tab(s, action.tab)
+
+
+_HANDLERS: dict[type[a.Action], Callable[[Session, Any], str | None]] = {
+    a.Navigate: _navigate,
+    a.WaitForLoad: _wait_for_load,
+    a.Wait: _wait,
+    a.WaitForText: _wait_for_text,
+    a.Click: _click,
+    a.ClickAny: _click_any,
+    a.TypeText: _type,
+    a.PressKey: _press,
+    a.SelectOption: _select,
+    a.SetChecked: _set_checked,
+    a.ChangeLanguage: _change_language,
+    a.ChooseSetting: _choose_setting,
+    a.GoBack: _go_back,
+    a.Reload: _reload,
+    a.Scroll: _scroll,
+    a.ScrollTo: _scroll_to,
+    a.Summarize: _summarize,
+    a.ReturnText: _return_text,
+    a.Extract: _extract,
+    a.OpenTab: _open_tab,
+    a.SwitchTab: _switch_tab,
+    a.CloseTab: _close_tab,
+    a.TakeScreenshot: _nothing,
+    a.Done: _nothing,
+}
+
+
+def execute(s: Session, action: a.Action) -> str | None:
+    """Run one action; returns the text it produced for the result, if any."""
+    handler = _HANDLERS.get(type(action))
+    if handler is None:
+        raise ActionFailed(f"could not {action.describe()}: this agent cannot do that")
+    s.budget.check()
+    return guarded(s.budget, action.describe(), lambda: handler(s, action))

@@ -1,0 +1,177 @@
+"""The LLM planner: an OpenAI-compatible chat model chooses the next actions.
+
+Each call sends the task, the recent turns (the model's tool calls and what
+came of them) and the latest observation. Tool calling is used when the server
+offers it; otherwise, or when a model answers in prose, a JSON reply described
+in the prompt is accepted. A reply that cannot be used is sent back with the
+reason, up to ``max_retries`` times, then the run fails with PlannerFailed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodes.agent.actions import Action
+from nodes.agent.errors import PlannerFailed
+from nodes.agent.llm_client import ChatClient, ToolsRejected
+from nodes.agent.llm_config import LLMSettings
+from nodes.agent.llm_prompt import DEFAULT_SYSTEM_PROMPT, json_tool_list, render_observation
+from nodes.agent.llm_reply import BadReply, Call, parse_reply
+from nodes.agent.llm_tools import tool_definitions
+from nodes.agent.types import Observation, StepRecord
+
+# Older turns are dropped so that long runs stay within a model's context.
+MAX_TURNS = 12
+
+
+@dataclass
+class _Turn:
+    reply: dict[str, Any]  # the assistant message, as it goes back to the model
+    calls: list[Call]
+    steps_before: int
+    outcomes: list[str] = field(default_factory=list)
+
+    def messages(self) -> list[dict[str, Any]]:
+        if self.reply.get("tool_calls"):
+            return [self.reply] + [
+                {"role": "tool", "tool_call_id": c.id, "content": o}
+                for c, o in zip(self.calls, self.outcomes, strict=True)
+            ]
+        results = "\n".join(
+            f"- {c.name}: {o}" for c, o in zip(self.calls, self.outcomes, strict=True)
+        )
+        return [self.reply, {"role": "user", "content": f"Results of your actions:\n{results}"}]
+
+
+def _outcomes(turn: _Turn, history: Sequence[StepRecord]) -> list[str]:
+    steps = iter(history[turn.steps_before :])
+    out = []
+    for call in turn.calls:
+        said = []
+        for _ in call.actions:
+            step = next(steps, None)
+            if step is None:
+                said.append("not run: the page changed before it, look again")
+            elif step.ok:
+                said.append(f"ok (now at {step.url})")
+            else:
+                said.append(f"failed: {step.error}")
+        out.append("; ".join(said) or "ok")
+    return out
+
+
+def _merge_users(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Several chat templates (llama.cpp, Mistral) reject two user messages in a row.
+    merged: list[dict[str, Any]] = []
+    for message in messages:
+        if merged and message["role"] == "user" and merged[-1]["role"] == "user":
+            merged[-1] = {
+                "role": "user",
+                "content": merged[-1]["content"] + "\n\n" + message["content"],
+            }
+        else:
+            merged.append(message)
+    return merged
+
+
+class LLMPlanner:
+    def __init__(
+        self,
+        instruction: str,
+        settings: LLMSettings,
+        *,
+        deadline: float,
+        system_prompt: str | None = None,
+    ) -> None:
+        if not settings.configured:
+            raise PlannerFailed(
+                "no language model is configured: set BROWSING_LLM_BASE_URL and "
+                "BROWSING_LLM_MODEL, or llm.base_url and llm.model in the template"
+            )
+        self.instruction = instruction
+        self.settings = settings
+        self.client = ChatClient(settings, deadline)
+        self.system_prompt = system_prompt or DEFAULT_SYSTEM_PROMPT
+        self.use_tools = settings.tool_mode != "json"
+        self.turns: list[_Turn] = []
+
+    def _messages(self, observation: Observation) -> list[dict[str, Any]]:
+        system = self.system_prompt
+        if not self.use_tools:
+            system += "\n" + json_tool_list()
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"Task: {self.instruction}"},
+        ]
+        for turn in self.turns[-MAX_TURNS:]:
+            messages += turn.messages()
+        messages.append({"role": "user", "content": render_observation(observation)})
+        return _merge_users(messages)
+
+    def next_actions(self, observation: Observation, history: Sequence[StepRecord]) -> list[Action]:
+        if self.turns and not self.turns[-1].outcomes:
+            self.turns[-1].outcomes = _outcomes(self.turns[-1], history)
+        feedback: list[dict[str, Any]] = []
+        error = ""
+        tries = 0
+        while tries <= self.settings.max_retries:
+            messages = self._messages(observation) + feedback
+            try:
+                reply = self.client.complete(
+                    messages, tool_definitions() if self.use_tools else None
+                )
+            except ToolsRejected:
+                if self.settings.tool_mode != "auto" or not self.use_tools:
+                    raise
+                self.use_tools = False  # this server cannot take tools: describe them instead
+                continue
+            tries += 1
+            try:
+                calls = parse_reply(reply, observation)
+            except BadReply as exc:
+                error = str(exc)
+                feedback += _feedback(reply, error, self.use_tools)
+                continue
+            self.turns.append(_Turn(_echo(reply, calls), calls, steps_before=len(history)))
+            return [action for call in calls for action in call.actions]
+        raise PlannerFailed(
+            f"the language model's replies could not be used after {tries} tries: {error}"
+        )
+
+
+def _echo(reply: dict[str, Any], calls: list[Call]) -> dict[str, Any]:
+    """The assistant message to keep in the conversation, in a well-formed shape."""
+    if reply.get("tool_calls"):
+        return {
+            "role": "assistant",
+            "content": reply.get("content") or None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                }
+                for c in calls
+            ],
+        }
+    return {"role": "assistant", "content": str(reply.get("content") or "")}
+
+
+def _feedback(reply: dict[str, Any], error: str, use_tools: bool) -> list[dict[str, Any]]:
+    how = "Call the tools again, correctly." if use_tools else "Reply again with the JSON object."
+    messages: list[dict[str, Any]] = []
+    calls = [c for c in reply.get("tool_calls") or [] if isinstance(c, dict) and c.get("id")]
+    if calls:
+        messages.append(
+            {"role": "assistant", "content": reply.get("content") or None, "tool_calls": calls}
+        )
+        messages += [
+            {"role": "tool", "tool_call_id": c["id"], "content": f"error: {error}"} for c in calls
+        ]
+    else:
+        messages.append({"role": "assistant", "content": str(reply.get("content") or "")})
+    messages.append({"role": "user", "content": f"Your reply could not be used: {error}. {how}"})
+    return messages

@@ -1,0 +1,77 @@
+"""Choosing and configuring the planner for a task from its template.
+
+``planner`` is "rules" (offline), "llm", or "auto": the LLM planner when a
+model is configured (in the template or the environment), else the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodes.agent.errors import StepLimitReached
+from nodes.agent.guard import Guard
+from nodes.agent.llm_config import LLMSettings, llm_settings
+from nodes.agent.llm_planner import LLMPlanner
+from nodes.agent.rules import RulesPlanner
+from nodes.agent.runner import Limits
+from nodes.agent.types import Planner
+
+PLANNERS = ("rules", "llm", "auto")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentConfig:
+    """What a template says about the agent (the browser context is set up elsewhere)."""
+
+    planner: str = "rules"
+    limits: Limits = field(default_factory=Limits)
+    system_prompt: str | None = None
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    allowed_domains: tuple[str, ...] = ()
+    blocked_resource_types: tuple[str, ...] = ()
+
+    @property
+    def chosen_planner(self) -> str:
+        if self.planner == "auto":
+            return "llm" if self.llm.configured else "rules"
+        return self.planner
+
+    def guard(self) -> Guard:
+        return Guard(self.allowed_domains, self.blocked_resource_types)
+
+
+def agent_config(
+    template: Mapping[str, Any] | None, env: Mapping[str, str] | None = None
+) -> AgentConfig:
+    """The agent's configuration for a template; no template means the offline rules."""
+    if template is None:
+        return AgentConfig()
+    defaults = Limits()
+    return AgentConfig(
+        planner=str(template.get("planner", "auto")),
+        limits=Limits(
+            max_steps=int(template.get("max_steps", defaults.max_steps)),
+            max_failures=int(template.get("max_failures", defaults.max_failures)),
+        ),
+        system_prompt=template.get("system_prompt") or None,
+        llm=llm_settings(template.get("llm"), env),
+        allowed_domains=tuple(template.get("allowed_domains") or ()),
+        blocked_resource_types=tuple(template.get("blocked_resource_types") or ()),
+    )
+
+
+def make_planner(instruction: str, config: AgentConfig, *, deadline: float) -> Planner:
+    """Raises before any page opens when the instruction cannot be planned."""
+    if config.chosen_planner == "llm":
+        return LLMPlanner(
+            instruction, config.llm, deadline=deadline, system_prompt=config.system_prompt
+        )
+    planner = RulesPlanner(instruction)
+    if len(planner.actions) > config.limits.max_steps:
+        raise StepLimitReached(
+            f"the instruction needs {len(planner.actions)} steps; "
+            f"the template allows {config.limits.max_steps}"
+        )
+    return planner

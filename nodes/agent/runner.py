@@ -1,0 +1,274 @@
+"""The agent loop: observe, ask the planner, act, record; until done or a limit.
+
+The caller owns the browser context; the agent works in one tab of it (more
+if the page opens some) and closes its tabs when it is done, whatever happened.
+An action that fails is recorded and its error goes back to the planner with
+the next observation; the deadline and cancellation end the run at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nodes.agent.actions import (
+    Action,
+    ChooseSetting,
+    Click,
+    ClickAny,
+    Done,
+    PressKey,
+    TakeScreenshot,
+)
+from nodes.agent.budget import Budget
+from nodes.agent.errors import StepLimitReached, TaskGaveUp
+from nodes.agent.execute import execute, guarded
+from nodes.agent.guard import Guard
+from nodes.agent.observe import observe
+from nodes.agent.session import POPUP_COUNTER_JS, Session
+from nodes.agent.summary import format_summary, read_page
+from nodes.agent.types import (
+    AgentResult,
+    Observation,
+    Planner,
+    Screenshot,
+    ScreenshotPolicy,
+    StepRecord,
+)
+from shared.errors import ActionFailed, AttemptCancelled
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+
+# Actions that may open a tab: the page is asked whether they did (one call).
+_MAY_OPEN_TABS = (Click, ClickAny, ChooseSetting, PressKey)
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    max_steps: int = 50
+    max_failures: int = 3  # consecutive failed steps before the run gives up
+
+
+class _Run:
+    def __init__(
+        self,
+        session: Session,
+        policy: ScreenshotPolicy,
+        limits: Limits,
+        should_stop: Callable[[], bool],
+        on_step: Callable[[StepRecord], None] | None,
+    ) -> None:
+        self.session = session
+        self.budget = session.budget
+        self.policy = policy
+        self.limits = limits
+        self.should_stop = should_stop
+        self.on_step = on_step
+        self.steps: list[StepRecord] = []
+        self.shots: list[Screenshot] = []
+        self.results: list[str] = []
+        self.screenshot_asked = False
+        self.failures = 0  # consecutive
+
+    def run(self, planner: Planner) -> AgentResult:
+        done: Done | None = None
+        while done is None:
+            self._check()
+            last = self.steps[-1] if self.steps else None
+            last_error = last.error if last is not None else None
+            if getattr(planner, "reads_page", True):
+                observation = observe(
+                    self.session,
+                    steps_done=len(self.steps),
+                    last_error=last_error,
+                    extracted=self.results,
+                    max_steps=self.limits.max_steps,
+                )
+            else:
+                observation = Observation(
+                    url=self.session.page.url,
+                    steps_done=len(self.steps),
+                    last_error=last_error,
+                    extracted=tuple(self.results),
+                    max_steps=self.limits.max_steps,
+                )
+            actions = planner.next_actions(observation, tuple(self.steps))
+            if not actions:
+                break
+            done = self._run_batch(actions)
+        return self._finish(done)
+
+    def _run_batch(self, actions: list[Action]) -> Done | None:
+        for action in actions:
+            if isinstance(action, Done):
+                return action
+            if len(self.steps) >= self.limits.max_steps:
+                raise StepLimitReached(
+                    f"the task was not finished within {self.limits.max_steps} steps"
+                )
+            where = (self.session.page, self.session.page.url)
+            error = self._step(action)
+            if error is not None:
+                self.failures += 1
+                if self.failures >= self.limits.max_failures:
+                    raise ActionFailed(
+                        f"{error} ({self.failures} failed steps in a row)"
+                        if self.failures > 1
+                        else error
+                    )
+                return None  # the rest of the batch was planned for a page that did not happen
+            self.failures = 0
+            if (self.session.page, self.session.page.url) != where:
+                return None  # element indices the planner used belong to the page it left
+        return None
+
+    def _check(self) -> None:
+        if self.should_stop():
+            raise AttemptCancelled("the attempt was cancelled")
+        self.budget.check()
+
+    def _step(self, action: Action) -> str | None:
+        """Run one action as a step; returns its error, if it failed."""
+        self._check()
+        index = len(self.steps) + 1
+        url_before = self.session.page.url
+        started = time.monotonic()
+        error = None
+        try:
+            produced = execute(self.session, action)
+        except ActionFailed as exc:
+            produced, error = None, exc.message
+        # Deadline and cancellation errors propagate: the step is recorded on the way.
+        except BaseException as exc:
+            self._record(index, action, started, error=str(exc) or type(exc).__name__)
+            raise
+        session = self.session
+        guarded(
+            self.budget,
+            "follow the tabs",
+            lambda: session.follow_tabs(
+                expect_new=isinstance(action, _MAY_OPEN_TABS) and session.take_popups() > 0
+            ),
+        )
+        error = error or self._left_allowed_domains()
+        self._record(index, action, started, error=error)
+        if error is not None:
+            return error
+        if produced is not None:
+            self.results.append(produced)
+        if isinstance(action, TakeScreenshot):
+            self.screenshot_asked = True
+        mode = self.policy.mode
+        if mode == "every_step" or (
+            mode == "on_navigation" and self.session.page.url != url_before
+        ):
+            self._shoot(index, full_page=False)
+        return None
+
+    def _left_allowed_domains(self) -> str | None:
+        guard = self.session.guard
+        refused = guard.take_refused()
+        url = self.session.page.url
+        if not refused and guard.allows(url):
+            return None
+        # A redirect is not routed, so a page outside the list can only be left behind.
+        if not guard.allows(url):
+            refused.append(url)
+            guarded(
+                self.budget,
+                "leave a page outside the allowed domains",
+                lambda: self.session.page.goto("about:blank", timeout=self.budget.timeout_ms()),
+            )
+        return f"navigation to {refused[0]} was blocked: not among the allowed domains"
+
+    def _record(self, index: int, action: Action, started: float, error: str | None) -> None:
+        record = StepRecord(
+            index=index,
+            action=action.describe(),
+            url=self.session.page.url,
+            ok=error is None,
+            error=error,
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+        self.steps.append(record)
+        if self.on_step is not None:
+            self.on_step(record)
+
+    def _shoot(self, step: int, *, full_page: bool) -> None:
+        page = self.session.page
+        png = guarded(
+            self.budget,
+            "take a screenshot",
+            lambda: page.screenshot(
+                type="png", full_page=full_page, timeout=self.budget.timeout_ms()
+            ),
+        )
+        self.shots.append(Screenshot(png=png, step=step, url=page.url))
+
+    def _finish(self, done: Done | None) -> AgentResult:
+        if done is not None and not done.success:
+            raise TaskGaveUp(done.text or None)
+        mode, full_page = self.policy.mode, self.policy.full_page
+        if mode is None and self.screenshot_asked:
+            # Asking for a screenshot in words must produce one even with no policy.
+            mode, full_page = "final_only", True
+        if mode == "final_only":
+            self._shoot(len(self.steps), full_page=full_page)
+        page = self.session.page
+        if done is not None and done.text:
+            result = done.text
+        elif self.results:
+            result = "\n\n".join(self.results)
+        else:
+            digest = guarded(self.budget, "read the page", lambda: read_page(page, self.budget))
+            if self.screenshot_asked:
+                result = f"Screenshot of {digest.title or digest.url} ({digest.url})"
+            else:
+                result = format_summary(digest)
+        return AgentResult(
+            result=result,
+            steps=tuple(self.steps),
+            screenshots=tuple(self.shots),
+            final_url=page.url,
+        )
+
+
+def run_planner(
+    context: BrowserContext,
+    planner: Planner,
+    *,
+    policy: ScreenshotPolicy,
+    deadline: float,
+    should_stop: Callable[[], bool] = _never,
+    on_step: Callable[[StepRecord], None] | None = None,
+    action_timeout_ms: int = 15000,
+    page: Page | None = None,
+    limits: Limits | None = None,
+    guard: Guard | None = None,
+) -> AgentResult:
+    """Run any planner in ``page`` (a ready tab of ``context``) or a new one."""
+    budget = Budget(deadline, action_timeout_ms)
+    if should_stop():
+        raise AttemptCancelled("the attempt was cancelled")
+    budget.check()
+    guard = guard or Guard()
+    guard.install(context)
+    try:
+        guarded(budget, "prepare the browser", lambda: context.add_init_script(POPUP_COUNTER_JS))
+        if page is None:
+            page = guarded(budget, "open a browser tab", context.new_page)
+        session = Session(context, page, budget, guard)
+        try:
+            return _Run(session, policy, limits or Limits(), should_stop, on_step).run(planner)
+        finally:
+            session.close_all()
+    finally:
+        guard.uninstall()

@@ -1,0 +1,48 @@
+"""Recognising the URLs a user writes: full http(s) URLs or bare host names."""
+
+from __future__ import annotations
+
+import re
+
+_FULL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+# A bare host needs a dotted name with an alphabetic TLD (so "1.5" or "e.g" are
+# not hosts), an IPv4 address or localhost; a port and path may follow.
+_BARE = re.compile(
+    r"(?P<host>localhost|\d{1,3}(?:\.\d{1,3}){3}"
+    r"|(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[\w-]+))"
+    r"(?::\d{1,5})?(?:[/?#]\S*)?",
+    re.IGNORECASE,
+)
+_LOCAL_HOST = re.compile(r"localhost|\d{1,3}(?:\.\d{1,3}){3}", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"»”’"
+_PAIRS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def _strip_trailing(url: str) -> str:
+    # Sentence punctuation and closing brackets often stick to a URL; a closing
+    # bracket is kept when the URL itself opened it (e.g. wiki links).
+    while url:
+        last = url[-1]
+        if last in _TRAILING:
+            url = url[:-1]
+        elif last in _PAIRS and url.count(_PAIRS[last]) < url.count(last):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def parse_url(token: str) -> str | None:
+    """The URL to open for a token the user wrote, or None if it is not one."""
+    token = token.strip().lstrip("<(")
+    token = _strip_trailing(token)
+    if not token or any(ch.isspace() for ch in token):
+        return None
+    if _FULL.fullmatch(token):
+        return token
+    bare = _BARE.fullmatch(token)
+    if not bare:
+        return None
+    # Local development hosts rarely speak TLS; public ones almost always do.
+    scheme = "http" if _LOCAL_HOST.fullmatch(bare.group("host")) else "https"
+    return f"{scheme}://{token}"

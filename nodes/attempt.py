@@ -1,0 +1,109 @@
+"""Run one attempt of a task on this node: fence, browse, upload, report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from nodes import metrics
+from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
+from nodes.browser import context_options
+from nodes.egress import describe_egress
+from nodes.runtime import NodeRuntime
+from shared.errors import AgentError, StorageError
+from shared.storage import screenshot_name
+from shared.templates import DEFAULT_TEMPLATE, load_template
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
+
+
+def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
+    """The attempt's outcome: 'won', 'lost', 'failed', 'fenced', 'cancelled', or
+    'dropped:<why>' when fencing refused to run it."""
+    assert runtime.identity is not None
+    node = runtime.identity.uid
+    store = runtime.store
+    verdict = store.claim(task_id, attempt, node, describe_egress(runtime.settings.node_proxy))
+    if verdict != "ok":
+        log.info("attempt dropped", extra={"task_id": task_id, "attempt": attempt, "why": verdict})
+        return f"dropped:{verdict}"
+    record = store.get(task_id)
+    assert record is not None
+    request = record.request
+    shots = request.get("screenshots") or {}
+    policy = ScreenshotPolicy(mode=shots.get("mode"), full_page=shots.get("full_page", True))
+    deadline = time.monotonic() + (record.deadline_ms - store.now_ms()) / 1000
+
+    watcher = runtime.cancels
+    try:
+        template = load_template(request.get("template") or DEFAULT_TEMPLATE)
+        context, page = runtime.take_context(context_options(template))
+        try:
+            with watcher.watch(task_id, attempt, context):
+                result = run_agent(
+                    context,
+                    request["task"],
+                    policy=policy,
+                    deadline=deadline,
+                    should_stop=watcher.cancelled,
+                    on_step=lambda _step: metrics.STEPS.inc(),
+                    action_timeout_ms=runtime.settings.action_timeout_ms,
+                    page=page,
+                    template=template,
+                )
+        finally:
+            context.close()
+    except Exception as exc:
+        if watcher.cancelled():
+            # Whatever the agent was doing failed because its context was closed under it.
+            store.mark_stopped(task_id, attempt)
+            return "cancelled"
+        if isinstance(exc, AgentError):
+            return store.finish(task_id, attempt, node, success=False, error=exc.message)
+        log.exception("attempt crashed", extra={"task_id": task_id, "attempt": attempt})
+        return store.finish(
+            task_id, attempt, node, success=False, error=f"node {node} failed: {exc}"
+        )
+    if watcher.cancelled():
+        store.mark_stopped(task_id, attempt)
+        return "cancelled"
+    return _report_success(runtime, task_id, attempt, result)
+
+
+def _report_success(runtime: NodeRuntime, task_id: str, attempt: int, result: AgentResult) -> str:
+    assert runtime.identity is not None
+    storage = runtime.storage
+    names = [screenshot_name(i) for i in range(1, len(result.screenshots) + 1)]
+    keys = [storage.key(task_id, attempt, name) for name in names]
+    note = None
+    try:
+        for key, shot in zip(keys, result.screenshots, strict=True):
+            with metrics.S3_UPLOAD.time():
+                storage.put_png(key, shot.png)
+            metrics.SCREENSHOTS.inc()
+            metrics.SCREENSHOT_BYTES.inc(len(shot.png))
+    except StorageError as exc:
+        # The result is worth more than its pictures: keep it and say what was lost.
+        log.error("screenshot upload failed", extra={"task_id": task_id, "error": exc.message})
+        names, note = [], f"screenshots lost: {exc.message}"
+    body: dict = {
+        "result": result.result,
+        "screenshots": [
+            {"url": SCREENSHOT_URL.format(task_id=task_id, name=name)} for name in names
+        ],
+    }
+    if note:
+        body["screenshots_error"] = note
+    payload = json.dumps(body, ensure_ascii=False)
+    outcome = runtime.store.finish(
+        task_id, attempt, runtime.identity.uid, success=True, payload=payload, files=tuple(names)
+    )
+    if outcome != "won" and names:
+        try:
+            storage.delete_keys(keys)  # a loser's pictures are never exposed; don't keep them
+        except StorageError:
+            log.warning("could not delete a losing attempt's screenshots", exc_info=True)
+    return outcome

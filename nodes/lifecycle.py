@@ -1,0 +1,96 @@
+"""Celery signal handlers: registration, heartbeats, and Chromium per pool child."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from typing import Any
+
+from celery import signals
+
+from nodes import app, settings
+from nodes.identity import derive_identity
+from nodes.runtime import NodeRuntime
+from shared.metrics import mark_process_dead, serve_metrics
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+runtime = NodeRuntime(settings=settings)
+_heartbeat_stop = threading.Event()
+
+
+@signals.celeryd_after_setup.connect
+def register_node(sender: str, instance: Any, **_: Any) -> None:
+    queues = instance.app.amqp.queues.consume_from.keys()
+    runtime.identity = derive_identity(queues, settings)
+    runtime.registry.register(
+        uid=runtime.identity.uid,
+        country=runtime.identity.country,
+        queue=runtime.identity.queue,
+        capacity=int(instance.concurrency or 1),
+        version=VERSION,
+        hostname=socket.gethostname(),
+        now_ms=runtime.store.now_ms(),
+    )
+    log.info("node registered: %s (%s)", runtime.identity.uid, runtime.identity.country)
+
+
+def _heartbeat_loop() -> None:
+    assert runtime.identity is not None
+    while not _heartbeat_stop.is_set():
+        try:
+            runtime.registry.heartbeat(runtime.identity.uid, now_ms=runtime.store.now_ms())
+        except Exception as exc:  # Redis away: keep trying, the scheduler judges liveness
+            log.warning("heartbeat failed: %s", exc)
+        _heartbeat_stop.wait(settings.node_heartbeat_interval_s)
+
+
+@signals.worker_ready.connect
+def start_heartbeat(**_: Any) -> None:
+    threading.Thread(target=_heartbeat_loop, name="heartbeat", daemon=True).start()
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
+
+
+@signals.worker_shutdown.connect
+def deregister_node(**_: Any) -> None:
+    _heartbeat_stop.set()
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if metrics_dir.startswith(os.path.join(tempfile.gettempdir(), "browsing-node-metrics-")):
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # ours, made at start
+    if runtime.identity is None:
+        return
+    try:
+        runtime.registry.deregister(runtime.identity.uid)
+    except Exception as exc:
+        log.warning("deregistration failed: %s", exc)
+
+
+@signals.worker_process_init.connect
+def start_child(**_: Any) -> None:
+    # Playwright must start after the fork (playwright-python#937).
+    runtime.reset_clients()
+    runtime.cancels.start()  # subscribe before the first attempt can be cancelled
+    runtime.start_browser()
+    runtime.prewarm()
+    if runtime.identity is not None:
+        runtime.registry.browser_up(runtime.identity.uid, os.getpid())
+    log.info("child %s: chromium ready", os.getpid())
+
+
+@signals.worker_process_shutdown.connect
+def stop_child(**_: Any) -> None:
+    runtime.stop_browser()
+    mark_process_dead(os.getpid())
+    if runtime.identity is not None:
+        with contextlib.suppress(Exception):  # Redis may be gone at shutdown
+            runtime.registry.browser_down(runtime.identity.uid, os.getpid())
+
+
+__all__ = ["app", "runtime"]

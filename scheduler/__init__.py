@@ -1,0 +1,54 @@
+"""The scheduler: a Celery worker on the "scheduler" queue plus a maintenance loop.
+
+Run it with ``celery -A scheduler worker -Q scheduler --pool threads``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import signals
+
+from scheduler import metrics
+from scheduler.dispatch import Dispatcher
+from scheduler.maintenance import Maintenance
+from shared.config import load_settings
+from shared.metrics import serve_metrics
+from shared.records import TaskStore
+from shared.registry import NodeRegistry
+from shared.services import DISPATCH_TASK, celery_app, redis_client
+
+settings = load_settings()
+app = celery_app("scheduler", settings)
+_redis = redis_client(settings)
+dispatcher = Dispatcher(
+    app=app,
+    store=TaskStore(_redis, record_ttl_s=settings.task_record_ttl_s),
+    registry=NodeRegistry(_redis),
+    settings=settings,
+)
+maintenance = Maintenance(dispatcher=dispatcher, interval_s=settings.maintenance_interval_s)
+
+
+@app.task(name=DISPATCH_TASK, ignore_result=True)
+def dispatch(task_id: str) -> None:
+    try:
+        with metrics.DISPATCH_LATENCY.time():
+            dispatcher.dispatch(task_id)
+    except Exception as exc:
+        # A task must never sit queued until its deadline because of a bug of ours.
+        logging.getLogger(__name__).exception("dispatch failed", extra={"task_id": task_id})
+        if dispatcher.store.fail(task_id, f"could not be dispatched: {type(exc).__name__}"):
+            metrics.TASKS_FAILED.labels("dispatch_error").inc()
+
+
+@signals.worker_ready.connect
+def _start_maintenance(**_: object) -> None:
+    maintenance.start()
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
+
+
+@signals.worker_shutdown.connect
+def _stop_maintenance(**_: object) -> None:
+    maintenance.stop()

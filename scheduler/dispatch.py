@@ -1,0 +1,112 @@
+"""Send a task's attempts to node queues."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+from celery import Celery
+
+from scheduler import metrics
+from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes
+from shared import keys
+from shared.config import Settings
+from shared.errors import RoutingError
+from shared.records import Placement, TaskRecord, TaskStore
+from shared.registry import NodeInfo, NodeRegistry
+from shared.services import BROWSE_TASK
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self, *, app: Celery, store: TaskStore, registry: NodeRegistry, settings: Settings
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+
+    def _candidates(self, record: TaskRecord) -> tuple[NodeFilter, list[NodeInfo]]:
+        node_filter = NodeFilter.from_request(record.request.get("filter"))
+        nodes = eligible_nodes(
+            self.registry.all(),
+            node_filter,
+            now_ms=self.store.now_ms(),
+            dead_after_ms=int(self.settings.node_dead_after_s * 1000),
+        )
+        return node_filter, nodes
+
+    def _affinity_key(self, record: TaskRecord) -> str | None:
+        session = record.request.get("session_key")
+        return keys.affinity(record.owner, session) if session else None
+
+    def dispatch(self, task_id: str) -> None:
+        """Place a queued task on as many nodes as its fanout asks (fewer if fewer match)."""
+        record = self.store.get(task_id)
+        if record is None or record.status.terminal or record.attempts:
+            return  # gone, finished (e.g. cancelled) or already dispatched (redelivery)
+        node_filter, candidates = self._candidates(record)
+        affinity_key = self._affinity_key(record)
+        preferred = self.store.redis.get(affinity_key) if affinity_key else None
+        try:
+            chosen = choose_nodes(
+                candidates,
+                int(record.request.get("fanout", 1)),
+                node_filter=node_filter,
+                preferred=preferred,
+            )
+        except RoutingError as exc:
+            if self.store.fail(task_id, exc.message):
+                metrics.TASKS_FAILED.labels("no_node").inc()
+            return
+        if affinity_key:
+            self.store.redis.set(
+                affinity_key, chosen[0].uid, ex=self.settings.session_affinity_ttl_s
+            )
+        self._place(record, chosen)
+
+    def redispatch(self, record: TaskRecord, attempt: int, *, exclude: frozenset[str]) -> bool:
+        """Place a replacement for ``attempt`` on a node not in ``exclude``; False if none fits."""
+        node_filter, candidates = self._candidates(record)
+        try:
+            chosen = choose_nodes(candidates, 1, node_filter=node_filter, exclude=exclude)
+        except RoutingError:
+            return False
+        return self._place(record, chosen, replaces=attempt) > 0
+
+    def _place(self, record: TaskRecord, nodes: list[NodeInfo], replaces: int = 0) -> int:
+        """Record the attempts, then publish them; an initial placement happens once only."""
+        placements = [
+            Placement(
+                node=n.uid,
+                queue=n.queue,
+                country=n.country,
+                celery_id=str(uuid.uuid4()),
+                replaces=replaces,
+            )
+            for n in nodes
+        ]
+        first = self.store.assign(record.task_id, placements, initial=not replaces)
+        if first <= 0:
+            return first
+        metrics.ATTEMPTS.labels("redispatch" if replaces else "initial").inc(len(placements))
+        if not replaces:
+            metrics.QUEUE_WAIT.observe(max(0, self.store.now_ms() - record.created_ms) / 1000)
+        expires = datetime.fromtimestamp(record.deadline_ms / 1000, tz=timezone.utc)
+        for offset, placement in enumerate(placements):
+            self.app.send_task(
+                BROWSE_TASK,
+                args=[record.task_id, first + offset],
+                queue=placement.queue,
+                task_id=placement.celery_id,
+                expires=expires,
+                ignore_result=True,
+            )
+        log.info(
+            "dispatched",
+            extra={"task_id": record.task_id, "nodes": [p.node for p in placements]},
+        )
+        return first

@@ -1,0 +1,126 @@
+"""The scheduler's maintenance loop: reap overdue tasks, recover dead nodes' work.
+
+Several scheduler processes may run; a short Redis lease elects the one that does this.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+import redis
+
+from scheduler import metrics
+from scheduler.dispatch import Dispatcher
+from shared import keys
+from shared.records import TaskStore
+from shared.registry import NodeRegistry
+
+log = logging.getLogger(__name__)
+
+
+class Maintenance:
+    def __init__(self, *, dispatcher: Dispatcher, interval_s: float) -> None:
+        self.dispatcher = dispatcher
+        self.store: TaskStore = dispatcher.store
+        self.registry: NodeRegistry = dispatcher.registry
+        self.settings = dispatcher.settings
+        self.interval_s = interval_s
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                if self._lead():
+                    self.run_once()
+            except redis.RedisError as exc:
+                log.warning("maintenance skipped: %s", exc)
+            except Exception:
+                log.exception("maintenance pass failed")
+
+    def _lead(self) -> bool:
+        lease_ms = int(max(self.interval_s * 5, 5) * 1000)
+        r = self.store.redis
+        if r.set(keys.MAINTENANCE_LOCK, self.identity, nx=True, px=lease_ms):
+            return True
+        if r.get(keys.MAINTENANCE_LOCK) == self.identity:
+            r.pexpire(keys.MAINTENANCE_LOCK, lease_ms)
+            return True
+        return False
+
+    def run_once(self) -> None:
+        self.reap_overdue()
+        self.recover_dead_nodes()
+        self.dispatch_stale_queued()
+
+    def dispatch_stale_queued(self) -> None:
+        """Dispatch tasks whose dispatch message was lost (a scheduler killed after its
+        early ack). Placing a task is atomic and happens once, so a late duplicate is harmless."""
+        cutoff = self.store.now_ms() - int(self.settings.stale_queued_after_s * 1000)
+        for task_id in self.store.stale_queued(cutoff):
+            log.warning("dispatching a task left queued", extra={"task_id": task_id})
+            self.dispatcher.dispatch(task_id)
+            self.store.redis.zrem(keys.QUEUED, task_id)  # gone, finished or placed by now
+
+    def reap_overdue(self) -> None:
+        cutoff = self.store.now_ms() - int(self.settings.reaper_grace_s * 1000)
+        for task_id in self.store.overdue(cutoff):
+            record = self.store.get(task_id)
+            if record is None or record.status.terminal:
+                self.store.redis.zrem(keys.DEADLINES, task_id)
+                continue
+            timeout_ms = record.deadline_ms - record.created_ms
+            if self.store.fail(task_id, f"timed out after {timeout_ms} ms"):
+                metrics.TASKS_FAILED.labels("timeout").inc()
+                log.info("reaped", extra={"task_id": task_id, "timeout_ms": timeout_ms})
+
+    def recover_dead_nodes(self) -> None:
+        now = self.store.now_ms()
+        dead_after_ms = int(self.settings.node_dead_after_s * 1000)
+        for node in self.registry.all():
+            if node.live(now, dead_after_ms):
+                continue
+            pending = self.registry.pending_attempts(node.uid)
+            if not pending and not node.ready:
+                continue
+            log.warning("node declared dead", extra={"node": node.uid, "attempts": len(pending)})
+            self.registry.mark_dead(node.uid)
+            metrics.NODES_DEAD.inc()
+            for task_id, attempt in pending:
+                self._recover(task_id, attempt, node.uid)
+
+    def _recover(self, task_id: str, attempt: int, node_uid: str) -> None:
+        """Send a dead node's attempt elsewhere (bounded retries), or fail it."""
+        error = f"node {node_uid} lost"
+        record = self.store.get(task_id)
+        may_retry = (
+            record is not None
+            and not record.status.terminal
+            and record.deadline_ms > self.store.now_ms()
+            and self.store.redis.hincrby(keys.task(task_id), "redispatches", 1)
+            <= self.settings.redispatch_retries
+        )
+        if not may_retry:
+            self.store.lose(task_id, attempt, error, settle=True)
+            return
+        if not self.store.lose(task_id, attempt, error, settle=False):
+            return  # it finished meanwhile
+        busy = frozenset(a.node for a in record.attempts if a.state.pending)
+        if self.dispatcher.redispatch(record, attempt, exclude=busy | {node_uid}):
+            log.info("redispatched", extra={"task_id": task_id, "from_node": node_uid})
+            return
+        fresh = self.store.get(task_id)
+        if fresh and not any(a.state.pending for a in fresh.attempts):
+            if self.store.fail(task_id, error):
+                metrics.TASKS_FAILED.labels("node_lost").inc()

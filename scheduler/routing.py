@@ -1,0 +1,68 @@
+"""Which nodes may take a task, and which of them should. Pure logic, no I/O."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.errors import RoutingError
+from shared.registry import NodeInfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeFilter:
+    country_iso: str | None = None
+    node_uid: str | None = None
+
+    @classmethod
+    def from_request(cls, raw: dict | None) -> NodeFilter:
+        raw = raw or {}
+        country = raw.get("country_iso")
+        return cls(country_iso=country.upper() if country else None, node_uid=raw.get("node_uid"))
+
+    def matches(self, node: NodeInfo) -> bool:
+        if self.node_uid is not None and node.uid != self.node_uid:
+            return False
+        if self.country_iso is not None and node.country.upper() != self.country_iso:
+            return False
+        return True
+
+    def describe(self) -> str:
+        if self.node_uid is not None:
+            return f"node_uid={self.node_uid}"
+        if self.country_iso is not None:
+            return f"country_iso={self.country_iso}"
+        return "no filter"
+
+
+def eligible_nodes(
+    nodes: Sequence[NodeInfo], node_filter: NodeFilter, *, now_ms: int, dead_after_ms: int
+) -> list[NodeInfo]:
+    return [
+        n for n in nodes if n.eligible and n.live(now_ms, dead_after_ms) and node_filter.matches(n)
+    ]
+
+
+def choose_nodes(
+    candidates: Sequence[NodeInfo],
+    count: int,
+    *,
+    node_filter: NodeFilter,
+    preferred: str | None = None,
+    exclude: frozenset[str] = frozenset(),
+    rng: random.Random | None = None,
+) -> list[NodeInfo]:
+    """Up to ``count`` distinct nodes: the preferred (affinity) node first if it is a
+    candidate, then the most free capacity first, ties broken at random."""
+    rng = rng or random.Random()
+    pool = [n for n in candidates if n.uid not in exclude]
+    if not pool:
+        raise RoutingError(f"no live browsing node matches {node_filter.describe()}")
+    rng.shuffle(pool)
+    pool.sort(key=lambda n: n.free, reverse=True)  # stable: the shuffle breaks ties
+    for i, node in enumerate(pool):
+        if node.uid == preferred:
+            pool.insert(0, pool.pop(i))
+            break
+    return pool[:count]

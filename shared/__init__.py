@@ -1,0 +1,1 @@
+"""Code shared by the gateway, the scheduler and the nodes."""

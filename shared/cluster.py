@@ -1,0 +1,334 @@
+"""A whole local cluster in child processes: Redis, S3, scheduler, nodes, gateway.
+
+``make run`` (``browsing up``) and the integration tests both use this, so the tests
+exercise the same processes a user starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from shared.config import load_settings
+from shared.errors import ConfigError
+from shared.registry import NodeRegistry
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, ValueError):
+        return False
+
+
+def _wait(what: str, check, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {timeout_s:g} s")
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below ``root``, read from /proc (Linux); empty elsewhere."""
+    children: dict[int, list[int]] = {}
+    proc_dir = Path("/proc")
+    if not proc_dir.is_dir():
+        return []
+    for entry in proc_dir.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+@dataclass
+class LocalCluster:
+    """Starts what is missing; ``stop()`` ends every process it started."""
+
+    node_queues: tuple[str, ...] = ("node.de.01", "node.us.01")
+    port: int | None = None
+    node_concurrency: int = 2
+    workdir: Path | None = None
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    node_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per node queue
+    reuse_services: bool = True  # use BROWSING_REDIS_URL / BROWSING_S3_ENDPOINT_URL if set
+
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
+    metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
+    env: dict[str, str] = field(default_factory=dict, init=False)
+    api_key: str = field(default="", init=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def redis_url(self) -> str:
+        return self.env["BROWSING_REDIS_URL"]
+
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        assert self.workdir is not None
+        log = open(self.workdir / f"{name}.log", "ab")
+        # Own session: a Ctrl-C at the terminal reaches `browsing up` only, which stops us in order.
+        proc = subprocess.Popen(
+            argv, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def log_path(self, name: str) -> Path:
+        assert self.workdir is not None
+        return self.workdir / f"{name}.log"
+
+    def start(self, timeout_s: float = 90) -> LocalCluster:
+        self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="browsing-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, **self.env_overrides}
+        # Each process keeps its metrics files in a directory of its own.
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.port = self.port or int(self.env.get("BROWSING_PORT") or 8080)
+        self.env["BROWSING_PORT"] = str(self.port)
+        try:
+            self._start_redis()
+            self._start_s3()
+            self._configure_keys()
+            self.start_scheduler()
+            for queue in self.node_queues:
+                self.start_node(queue)
+            self.start_gateway(timeout_s)
+            for queue in self.node_queues:
+                self.wait_node_ready(queue, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_redis(self) -> None:
+        url = self.env.get("BROWSING_REDIS_URL")
+        if self.reuse_services and url and _redis_answers(url):
+            return
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ConfigError("redis-server is not installed (apt-get install redis-server)")
+        port = free_port()
+        assert self.workdir is not None
+        self._spawn(
+            "redis",
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory-policy",
+                "noeviction",
+                "--dir",
+                str(self.workdir),
+                "--maxclients",
+                "10000",
+            ],
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        _wait("redis-server", lambda: _redis_answers(url), 15, self.procs["redis"])
+        self.env["BROWSING_REDIS_URL"] = url
+
+    def _start_s3(self) -> None:
+        if self.reuse_services and self.env.get("BROWSING_S3_ENDPOINT_URL"):
+            return
+        port = free_port()
+        self._spawn("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+        url = f"http://127.0.0.1:{port}"
+        _wait(
+            "moto S3 server",
+            lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2),
+            30,
+            self.procs["s3"],
+        )
+        self.env["BROWSING_S3_ENDPOINT_URL"] = url
+        self.env.setdefault("BROWSING_S3_ACCESS_KEY_ID", "local")
+        self.env.setdefault("BROWSING_S3_SECRET_ACCESS_KEY", "local-secret")
+
+    def _configure_keys(self) -> None:
+        static = self.env.get("BROWSING_API_KEYS", "")
+        if not static:
+            static = f"local:{secrets.token_urlsafe(24)}"
+            self.env["BROWSING_API_KEYS"] = static
+        self.api_key = static.split(",")[0].partition(":")[2]
+
+    def scheduler_argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "scheduler",
+            "worker",
+            "-Q",
+            "scheduler",
+            "--pool",
+            "threads",
+            "-c",
+            "8",
+            "-n",
+            "scheduler@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+
+    def gateway_argv(self) -> list[str]:
+        conf = Path(__file__).resolve().parent.parent / "gateway" / "gunicorn_conf.py"
+        return [sys.executable, "-m", "gunicorn", "-c", str(conf), "gateway:create_app()"]
+
+    def node_argv(self, queue: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "nodes",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "-c",
+            str(self.node_concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+
+    def start_gateway(self, timeout_s: float = 60) -> None:
+        proc = self._spawn("gateway", self.gateway_argv())
+        _wait(
+            "gateway",
+            lambda: urllib.request.urlopen(self.base_url + "/healthz", timeout=2),
+            timeout_s,
+            proc,
+        )
+
+    def _metrics_env(self, name: str) -> dict[str, str]:
+        port = self.metrics_ports.setdefault(name, free_port())
+        return {"BROWSING_METRICS_PORT": str(port)}
+
+    def metrics_url(self, name: str) -> str:
+        """Where a process serves /metrics: the gateway on its own port, others apart."""
+        if name == "gateway":
+            return f"{self.base_url}/metrics"
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+
+    def start_scheduler(self) -> subprocess.Popen:
+        env = {**self.env, **self._metrics_env("scheduler")}
+        return self._spawn("scheduler", self.scheduler_argv(), env)
+
+    def start_node(self, queue: str) -> subprocess.Popen:
+        env = {**self.env, **self.node_env.get(queue, {}), **self._metrics_env(queue)}
+        return self._spawn(queue, self.node_argv(queue), env)
+
+    def wait_node_ready(self, uid: str, timeout_s: float = 60) -> None:
+        """Until the node heartbeats and every one of its processes has its browser up."""
+        registry = NodeRegistry(redis.Redis.from_url(self.redis_url, decode_responses=True))
+        dead_after_ms = load_settings(self.env).node_dead_after_s * 1000
+
+        def ready() -> bool:
+            node = registry.get(uid)
+            return (
+                node is not None
+                and node.live(int(time.time() * 1000), int(dead_after_ms))
+                and node.browsers >= node.capacity
+            )
+
+        _wait(f"node {uid}", ready, timeout_s, self.procs.get(uid))
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
+        """Signal a process; SIGTERM lets Celery and gunicorn stop their children cleanly.
+        Then kill whatever is left of its tree, Chromium included: Playwright starts
+        Chromium in a process group of its own, so a group kill alone would miss it."""
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        tree = descendants(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            if sig == signal.SIGKILL:  # a crash: everything dies at once, like a lost host
+                _kill_all([proc.pid, *tree], signal.SIGKILL)
+            else:
+                os.kill(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout_s)
+        _kill_all([proc.pid, *tree, *descendants(proc.pid)], signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+    def process_tree(self) -> list[int]:
+        """Every process the cluster runs, children and Chromium included."""
+        return [pid for proc in self.procs.values() for pid in (proc.pid, *descendants(proc.pid))]
+
+    def stop(self) -> None:
+        # Gateway and nodes first, the services they use last.
+        order = [
+            "gateway",
+            *[q for q in self.procs if q.startswith("node")],
+            "scheduler",
+            "s3",
+            "redis",
+        ]
+        for name in order + list(self.procs):
+            self.stop_process(name)
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,56 @@
+"""Every default of the service in one place, each with its unit in its name.
+
+Each can be overridden by an environment variable: the upper-cased name with the
+``BROWSING_`` prefix (``sync_timeout_s`` -> ``BROWSING_SYNC_TIMEOUT_S``).
+"""
+
+from __future__ import annotations
+
+redis_url = "redis://127.0.0.1:6379/0"
+# Empty: the service uses AWS S3's own endpoint (and the usual AWS credential chain).
+s3_endpoint_url = ""
+s3_bucket = "browsing-screenshots"
+s3_region = "us-east-1"
+# Empty: boto3's usual credential chain (environment, profile, instance role).
+s3_access_key_id = ""
+s3_secret_access_key = ""
+s3_prefix = "screenshots/"
+screenshot_retention_days = 5
+
+port = 8080
+api_keys = ""  # "alice:KEY1,bob:KEY2"
+
+sync_timeout_s = 600.0
+max_request_bytes = 256 * 1024
+
+task_timeout_default_ms = 300_000  # 5 minutes
+task_timeout_max_ms = 3 * 60 * 60 * 1000
+# Terminal task records are kept this long, then Redis expires them.
+task_record_ttl_s = 7 * 24 * 3600
+# The reaper fails a task this long after its deadline if no node finished it.
+reaper_grace_s = 15.0
+maintenance_interval_s = 1.0
+# A task still undispatched this long after creation is dispatched by the maintenance loop.
+stale_queued_after_s = 30.0
+
+fanout_max = 10
+node_heartbeat_interval_s = 2.0
+# A node that has not sent a heartbeat for this long is dead.
+node_dead_after_s = 10.0
+# How many times an attempt lost with its node is sent to another node.
+redispatch_retries = 1
+session_affinity_ttl_s = 30 * 60
+
+action_timeout_ms = 15_000
+# Node worker processes are replaced after this many tasks, which bounds Chromium's memory.
+node_max_tasks_per_child = 200
+chromium_path = ""
+node_uid = ""
+node_country = ""
+# Upstream proxy for the node's browser: http://user:pass@host:port or socks5://host:port.
+node_proxy = ""
+# Chromium's proxy bypass list; "<-loopback>" also sends 127.0.0.1 through the proxy.
+node_proxy_bypass = ""
+# Port of the /metrics endpoint of a scheduler or node process; 0 turns it off (the
+# gateway serves /metrics on its own port).
+metrics_port = 0

@@ -1,0 +1,109 @@
+"""Every error the service raises on purpose, under one root.
+
+    BrowsingError
+    ├── ConfigError                 bad settings at start-up
+    ├── RequestError                a client's request is wrong (gateway answers 4xx)
+    │   ├── ValidationError         400: a field is missing or out of range
+    │   ├── AuthError               401: no key, or an unknown key
+    │   ├── ForbiddenError          403: the task belongs to another user
+    │   ├── NotFoundError           404: no such task or file
+    │   └── ConflictError           409: the task is already finished
+    ├── BackendUnavailable          503: Redis or S3 cannot be reached
+    ├── StorageError                an S3 operation failed
+    ├── RoutingError                no live node matches a task's filter
+    └── AgentError                  the browsing agent could not do its job
+        ├── InstructionNotUnderstood  a part of the instruction has no rule
+        ├── ActionFailed              an action could not be carried out on the page
+        ├── DeadlineExceeded          the task ran past its timeout
+        └── AttemptCancelled          the attempt was cancelled (lost a race, or by the user)
+
+Errors from third-party libraries are translated at the boundary into these
+types with ``raise OurError(...) from exc``. A class docstring is its default message.
+"""
+
+from __future__ import annotations
+
+
+class BrowsingError(Exception):
+    """The browsing service failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(BrowsingError):
+    """The configuration is invalid."""
+
+
+class RequestError(BrowsingError):
+    """The request is invalid."""
+
+    status_code = 400
+
+
+class ValidationError(RequestError):
+    """The request body is invalid."""
+
+    status_code = 400
+
+
+class AuthError(RequestError):
+    """Missing or invalid API key: send 'Authorization: Bearer <key>'."""
+
+    status_code = 401
+
+
+class ForbiddenError(RequestError):
+    """This task belongs to a different user."""
+
+    status_code = 403
+
+
+class NotFoundError(RequestError):
+    """Not found."""
+
+    status_code = 404
+
+
+class ConflictError(RequestError):
+    """The task has already finished."""
+
+    status_code = 409
+
+
+class BackendUnavailable(BrowsingError):
+    """A backend service is unavailable; try again shortly."""
+
+    status_code = 503
+
+
+class StorageError(BrowsingError):
+    """The screenshot storage failed."""
+
+
+class RoutingError(BrowsingError):
+    """No live browsing node matches the task's filter."""
+
+
+class AgentError(BrowsingError):
+    """The browsing agent failed."""
+
+
+class InstructionNotUnderstood(AgentError):
+    """A part of the instruction could not be understood."""
+
+
+class ActionFailed(AgentError):
+    """An action could not be carried out on the page."""
+
+
+class DeadlineExceeded(AgentError):
+    """The task ran past its timeout."""
+
+
+class AttemptCancelled(AgentError):
+    """The attempt was cancelled."""

@@ -1,0 +1,27 @@
+-- ARGV: task_id, now_ms, prefix, initial ('1': first dispatch), then groups of
+-- (node, queue, country, celery_id, replaces); replaces is the attempt a re-dispatch
+-- stands in for, 0 for none.
+-- Returns the first new attempt's number; 0 if the task is finished, -1 if missing,
+-- -2 if an initial dispatch finds the task already dispatched (a duplicate message).
+local task_key, task_id, now_ms, prefix, initial = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local status = redis.call('HGET', task_key, 'status')
+if not status then return -1 end
+if is_terminal(status) then return 0 end
+local n = tonumber(redis.call('HGET', task_key, 'attempts') or '0')
+if initial == '1' and n > 0 then return -2 end
+redis.call('ZREM', prefix .. 'queued', task_id)
+local first = n + 1
+for i = 5, #ARGV, 5 do
+  n = n + 1
+  local p = 'a' .. n .. ':'
+  redis.call('HSET', task_key, p .. 'node', ARGV[i], p .. 'queue', ARGV[i + 1],
+    p .. 'country', ARGV[i + 2], p .. 'celery_id', ARGV[i + 3], p .. 'state', 'assigned',
+    p .. 'assigned_ms', now_ms, p .. 'replaces', ARGV[i + 4])
+  redis.call('SADD', prefix .. 'node:' .. ARGV[i] .. ':attempts', task_id .. '|' .. n)
+  redis.call('HINCRBY', prefix .. 'node:' .. ARGV[i], 'inflight', 1)
+end
+redis.call('HSET', task_key, 'attempts', n)
+if status == 'queued' then
+  redis.call('HSET', task_key, 'status', 'assigned', 'assigned_ms', now_ms)
+end
+return first

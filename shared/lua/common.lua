@@ -1,0 +1,67 @@
+-- Helpers shared by the task-record scripts. Prepended to each script at load time.
+-- KEYS[1] is always the task hash. Node keys are derived from the prefix because an
+-- attempt's node is only known from the record itself (single-node Redis only).
+local function is_terminal(status)
+  return status == 'completed' or status == 'failed'
+end
+
+local function release(prefix, node, task_id, n)
+  if redis.call('SREM', prefix .. 'node:' .. node .. ':attempts', task_id .. '|' .. n) == 1 then
+    redis.call('HINCRBY', prefix .. 'node:' .. node, 'inflight', -1)
+  end
+end
+
+-- Mark every attempt still assigned or running as cancelled; tell the nodes.
+local function cancel_pending(task_key, prefix, task_id, now_ms, except)
+  local count = tonumber(redis.call('HGET', task_key, 'attempts') or '0')
+  for i = 1, count do
+    if i ~= except then
+      local p = 'a' .. i .. ':'
+      local s = redis.call('HMGET', task_key, p .. 'state', p .. 'node')
+      if s[1] == 'assigned' or s[1] == 'running' then
+        redis.call('HSET', task_key, p .. 'state', 'cancelled', p .. 'finished_ms', now_ms)
+        release(prefix, s[2], task_id, i)
+        redis.call('PUBLISH', prefix .. 'cancel', task_id .. ' ' .. i)
+      end
+    end
+  end
+end
+
+local function finalize(task_key, prefix, task_id, ttl_s)
+  redis.call('ZREM', prefix .. 'deadlines', task_id)
+  redis.call('ZREM', prefix .. 'queued', task_id)
+  redis.call('EXPIRE', task_key, ttl_s)
+  redis.call('PUBLISH', prefix .. 'done', task_id)
+end
+
+-- Fail the task if no attempt is pending any more; its error names every attempt's error.
+local function settle(task_key, prefix, task_id, now_ms, ttl_s)
+  local count = tonumber(redis.call('HGET', task_key, 'attempts') or '0')
+  local errors = {}
+  for i = 1, count do
+    local p = 'a' .. i .. ':'
+    local s = redis.call('HMGET', task_key, p .. 'state', p .. 'node', p .. 'error')
+    if s[1] == 'assigned' or s[1] == 'running' then
+      return 0
+    end
+    if s[1] == 'failed' then
+      table.insert(errors, {s[2], s[3] or ''})
+    end
+  end
+  local message
+  if #errors == 1 then
+    message = errors[1][2]
+  elseif #errors == 0 then
+    message = 'no attempt finished'
+  else
+    local parts = {}
+    for _, e in ipairs(errors) do
+      table.insert(parts, e[1] .. ': ' .. e[2])
+    end
+    message = 'all ' .. #errors .. ' attempts failed: ' .. table.concat(parts, '; ')
+  end
+  redis.call('HSET', task_key, 'status', 'failed', 'success', '0', 'error', message,
+    'finished_ms', now_ms)
+  finalize(task_key, prefix, task_id, ttl_s)
+  return 1
+end

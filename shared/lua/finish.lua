@@ -1,0 +1,27 @@
+-- A node reports an attempt's outcome. The first success wins the task.
+-- ARGV: task_id, attempt, node, success ('1'/'0'), now_ms, prefix, payload, error, files_json, ttl_s.
+-- Returns 'won', 'lost' (another attempt won first), 'failed', or 'fenced'.
+local task_key = KEYS[1]
+local task_id, n, node, success, now_ms, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local payload, err, files, ttl_s = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local p = 'a' .. n .. ':'
+local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node')
+if not h[1] then return 'fenced' end
+if h[2] ~= 'running' or h[3] ~= node then return 'fenced' end
+release(prefix, node, task_id, n)
+if success == '1' then
+  if is_terminal(h[1]) then
+    redis.call('HSET', task_key, p .. 'state', 'cancelled', p .. 'finished_ms', now_ms)
+    return 'lost'
+  end
+  redis.call('HSET', task_key, p .. 'state', 'won', p .. 'finished_ms', now_ms, p .. 'files', files,
+    'status', 'completed', 'success', '1', 'payload', payload, 'winner', n, 'finished_ms', now_ms)
+  cancel_pending(task_key, prefix, task_id, now_ms, n)
+  finalize(task_key, prefix, task_id, ttl_s)
+  return 'won'
+end
+redis.call('HSET', task_key, p .. 'state', 'failed', p .. 'error', err, p .. 'finished_ms', now_ms)
+if not is_terminal(h[1]) then
+  settle(task_key, prefix, task_id, now_ms, ttl_s)
+end
+return 'failed'

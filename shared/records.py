@@ -1,0 +1,253 @@
+"""Task records in Redis: the source of truth for every task and its attempts.
+
+All state changes go through the Lua scripts in ``shared/lua`` so that a status never
+moves backwards, a terminal status is written once, and exactly one attempt wins.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis
+
+from shared import keys
+from shared.clock import Clock, system_clock, to_ms
+
+
+class TaskStatus(str, enum.Enum):
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+class AttemptState(str, enum.Enum):
+    ASSIGNED = "assigned"
+    RUNNING = "running"
+    WON = "won"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def pending(self) -> bool:
+        return self in (AttemptState.ASSIGNED, AttemptState.RUNNING)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attempt:
+    number: int
+    node: str
+    queue: str
+    country: str
+    state: AttemptState
+    celery_id: str
+    assigned_ms: int | None
+    started_ms: int | None
+    finished_ms: int | None
+    stopped_ms: int | None  # when a cancelled attempt's browser context was closed
+    error: str | None
+    files: tuple[str, ...]
+    replaces: int  # 0, or the attempt this one re-dispatched after its node died
+    egress: str  # "direct" or the proxy (without credentials) the node browsed through
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRecord:
+    task_id: str
+    owner: str
+    status: TaskStatus
+    request: dict[str, Any]
+    created_ms: int
+    deadline_ms: int
+    assigned_ms: int | None
+    started_ms: int | None
+    finished_ms: int | None
+    success: bool | None
+    payload: str | None
+    error: str | None
+    winner: int | None
+    attempts: tuple[Attempt, ...]
+
+    @property
+    def winning_attempt(self) -> Attempt | None:
+        return self.attempts[self.winner - 1] if self.winner else None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
+    attempts = []
+    for n in range(1, int(h.get("attempts") or 0) + 1):
+        p = f"a{n}:"
+        attempts.append(
+            Attempt(
+                number=n,
+                node=h.get(p + "node", ""),
+                queue=h.get(p + "queue", ""),
+                country=h.get(p + "country", ""),
+                state=AttemptState(h.get(p + "state", "failed")),
+                celery_id=h.get(p + "celery_id", ""),
+                assigned_ms=_int(h.get(p + "assigned_ms")),
+                started_ms=_int(h.get(p + "started_ms")),
+                finished_ms=_int(h.get(p + "finished_ms")),
+                stopped_ms=_int(h.get(p + "stopped_ms")),
+                error=h.get(p + "error") or None,
+                files=tuple(json.loads(h.get(p + "files") or "[]")),
+                replaces=int(h.get(p + "replaces") or 0),
+                egress=h.get(p + "egress", ""),
+            )
+        )
+    success = h.get("success")
+    return TaskRecord(
+        task_id=task_id,
+        owner=h["owner"],
+        status=TaskStatus(h["status"]),
+        request=json.loads(h.get("request") or "{}"),
+        created_ms=int(h["created_ms"]),
+        deadline_ms=int(h["deadline_ms"]),
+        assigned_ms=_int(h.get("assigned_ms")),
+        started_ms=_int(h.get("started_ms")),
+        finished_ms=_int(h.get("finished_ms")),
+        success=None if success in (None, "") else success == "1",
+        payload=h.get("payload"),
+        error=h.get("error") or None,
+        winner=_int(h.get("winner")),
+        attempts=tuple(attempts),
+    )
+
+
+def _load_script(name: str) -> str:
+    lua = resources.files("shared") / "lua"
+    return (lua / "common.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """Where one attempt goes."""
+
+    node: str
+    queue: str
+    country: str
+    celery_id: str
+    replaces: int = 0  # the attempt a re-dispatch stands in for
+
+
+class TaskStore:
+    """Reads and changes task records. Safe to share between threads."""
+
+    def __init__(self, client: redis.Redis, *, record_ttl_s: int, clock: Clock = system_clock):
+        self.redis = client
+        self.record_ttl_s = record_ttl_s
+        self.clock = clock
+        self._assign = client.register_script(_load_script("assign"))
+        self._claim = client.register_script(_load_script("claim"))
+        self._finish = client.register_script(_load_script("finish"))
+        self._fail = client.register_script(_load_script("fail"))
+        self._lose = client.register_script(_load_script("lose"))
+
+    def now_ms(self) -> int:
+        return to_ms(self.clock())
+
+    def create(self, task_id: str, *, owner: str, request: dict[str, Any], timeout_ms: int) -> int:
+        """Write a new queued record; returns its deadline (epoch ms)."""
+        now = self.now_ms()
+        deadline = now + timeout_ms
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            keys.task(task_id),
+            mapping={
+                "owner": owner,
+                "status": TaskStatus.QUEUED.value,
+                "request": json.dumps(request, separators=(",", ":")),
+                "created_ms": now,
+                "deadline_ms": deadline,
+                "attempts": 0,
+            },
+        )
+        pipe.zadd(keys.DEADLINES, {task_id: deadline})
+        pipe.zadd(keys.QUEUED, {task_id: now})
+        pipe.execute()
+        return deadline
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        h = self.redis.hgetall(keys.task(task_id))
+        return _parse(task_id, h) if h else None
+
+    def attempt_state(self, task_id: str, attempt: int) -> AttemptState | None:
+        state = self.redis.hget(keys.task(task_id), f"a{attempt}:state")
+        return AttemptState(state) if state else None
+
+    def mark_stopped(self, task_id: str, attempt: int) -> None:
+        """A cancelled attempt's browser context is closed: record when, for stop latency."""
+        key = keys.task(task_id)
+        if self.redis.exists(key):
+            self.redis.hset(key, f"a{attempt}:stopped_ms", self.now_ms())
+
+    def assign(self, task_id: str, placements: list[Placement], *, initial: bool = True) -> int:
+        """Record new attempts; returns the first new attempt number, 0 if finished, -1 if
+        missing, -2 if an initial dispatch finds the task already dispatched."""
+        args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, "1" if initial else "0"]
+        for pl in placements:
+            args += [pl.node, pl.queue, pl.country, pl.celery_id, pl.replaces]
+        return int(self._assign(keys=[keys.task(task_id)], args=args))
+
+    def claim(self, task_id: str, attempt: int, node: str, egress: str = "direct") -> str:
+        """Fence an attempt before running it: 'ok', or why the node must drop it."""
+        args = [attempt, node, self.now_ms(), egress]
+        return str(self._claim(keys=[keys.task(task_id)], args=args))
+
+    def finish(
+        self,
+        task_id: str,
+        attempt: int,
+        node: str,
+        *,
+        success: bool,
+        payload: str = "",
+        error: str = "",
+        files: tuple[str, ...] = (),
+    ) -> str:
+        """Report an attempt's outcome: 'won', 'lost', 'failed' or 'fenced'."""
+        args = [
+            task_id,
+            attempt,
+            node,
+            "1" if success else "0",
+            self.now_ms(),
+            keys.PREFIX,
+            payload,
+            error,
+            json.dumps(list(files)),
+            self.record_ttl_s,
+        ]
+        return str(self._finish(keys=[keys.task(task_id)], args=args))
+
+    def fail(self, task_id: str, error: str) -> bool:
+        """Fail an unfinished task and cancel its attempts; False if it had already finished."""
+        args = [task_id, self.now_ms(), keys.PREFIX, error, self.record_ttl_s]
+        return int(self._fail(keys=[keys.task(task_id)], args=args)) == 1
+
+    def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:
+        """Mark a pending attempt failed because its node died."""
+        args = [task_id, attempt, self.now_ms(), keys.PREFIX, error, self.record_ttl_s]
+        args.append("1" if settle else "0")
+        return int(self._lose(keys=[keys.task(task_id)], args=args)) == 1
+
+    def stale_queued(self, created_before_ms: int, limit: int = 100) -> list[str]:
+        """Tasks still waiting for their first dispatch, created before the given time."""
+        return list(self.redis.zrangebyscore(keys.QUEUED, 0, created_before_ms, start=0, num=limit))
+
+    def overdue(self, before_ms: int, limit: int = 100) -> list[str]:
+        """Unfinished task ids whose deadline is earlier than ``before_ms``."""
+        return list(self.redis.zrangebyscore(keys.DEADLINES, 0, before_ms, start=0, num=limit))

@@ -1,0 +1,150 @@
+"""The node registry in Redis: who is up, where, and how busy.
+
+Liveness belongs to us, not to Celery: a node writes a heartbeat every few seconds and
+is live while its last heartbeat is younger than ``node_dead_after_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from shared import keys
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeInfo:
+    uid: str
+    country: str
+    queue: str
+    capacity: int
+    inflight: int  # attempts assigned to or running on the node
+    drained: bool
+    ready: bool  # at least one of the node's browsers is up
+    browsers: int  # how many of its processes have a browser up
+    heartbeat_ms: int
+    started_ms: int
+    version: str
+    hostname: str
+
+    def live(self, now_ms: int, dead_after_ms: int) -> bool:
+        return now_ms - self.heartbeat_ms <= dead_after_ms
+
+    @property
+    def eligible(self) -> bool:
+        return self.ready and not self.drained
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.inflight
+
+
+def _parse(h: dict[str, str], browsers: int = 0) -> NodeInfo:
+    return NodeInfo(
+        uid=h["uid"],
+        country=h.get("country", ""),
+        queue=h.get("queue", ""),
+        capacity=int(h.get("capacity") or 1),
+        inflight=max(0, int(h.get("inflight") or 0)),
+        drained=h.get("drained") == "1",
+        ready=h.get("ready") == "1",
+        browsers=browsers,
+        heartbeat_ms=int(h.get("heartbeat_ms") or 0),
+        started_ms=int(h.get("started_ms") or 0),
+        version=h.get("version", ""),
+        hostname=h.get("hostname", ""),
+    )
+
+
+class NodeRegistry:
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+    def register(
+        self,
+        *,
+        uid: str,
+        country: str,
+        queue: str,
+        capacity: int,
+        version: str,
+        hostname: str,
+        now_ms: int,
+    ) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.sadd(keys.NODES, uid)
+        pipe.delete(keys.node_browsers(uid))
+        pipe.hset(
+            keys.node(uid),
+            mapping={
+                "uid": uid,
+                "country": country,
+                "queue": queue,
+                "capacity": capacity,
+                "version": version,
+                "hostname": hostname,
+                "started_ms": now_ms,
+                "heartbeat_ms": now_ms,
+                "ready": "0",
+            },
+        )
+        pipe.execute()
+
+    def heartbeat(self, uid: str, *, now_ms: int) -> None:
+        """Alive; and ready while any of its browsers is up (a node wrongly declared dead
+        after a pause becomes eligible again with its next heartbeat)."""
+        browsers = self.redis.scard(keys.node_browsers(uid))
+        self.redis.hset(
+            keys.node(uid), mapping={"heartbeat_ms": now_ms, "ready": int(browsers > 0)}
+        )
+
+    def browser_up(self, uid: str, pid: int) -> None:
+        """A node process has its browser up: the node is ready."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.sadd(keys.node_browsers(uid), pid)
+        pipe.hset(keys.node(uid), "ready", 1)
+        pipe.execute()
+
+    def browser_down(self, uid: str, pid: int) -> None:
+        self.redis.srem(keys.node_browsers(uid), pid)
+
+    def deregister(self, uid: str) -> None:
+        """A node that stops on purpose: dead at once, so its queued work moves elsewhere."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.node(uid), mapping={"heartbeat_ms": 0, "ready": 0})
+        pipe.delete(keys.node_browsers(uid))
+        pipe.execute()
+
+    def set_drained(self, uid: str, drained: bool) -> bool:
+        """Drain (or undrain) a node; False if no such node is registered."""
+        if not self.redis.sismember(keys.NODES, uid):
+            return False
+        self.redis.hset(keys.node(uid), "drained", int(drained))
+        return True
+
+    def get(self, uid: str) -> NodeInfo | None:
+        h = self.redis.hgetall(keys.node(uid))
+        return _parse(h, self.redis.scard(keys.node_browsers(uid))) if h.get("uid") else None
+
+    def all(self) -> list[NodeInfo]:
+        uids = sorted(self.redis.smembers(keys.NODES))
+        pipe = self.redis.pipeline(transaction=False)
+        for uid in uids:
+            pipe.hgetall(keys.node(uid))
+            pipe.scard(keys.node_browsers(uid))
+        replies = pipe.execute()
+        pairs = zip(replies[0::2], replies[1::2], strict=True)
+        return [_parse(h, browsers) for h, browsers in pairs if h.get("uid")]
+
+    def pending_attempts(self, uid: str) -> list[tuple[str, int]]:
+        """(task_id, attempt) pairs assigned to or running on a node."""
+        out = []
+        for member in self.redis.smembers(keys.node_attempts(uid)):
+            task_id, _, n = member.rpartition("|")
+            out.append((task_id, int(n)))
+        return out
+
+    def mark_dead(self, uid: str) -> None:
+        """Forget a dead node's in-flight count; its attempts are recovered by the scheduler."""
+        self.redis.hset(keys.node(uid), mapping={"ready": 0, "inflight": 0})

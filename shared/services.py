@@ -1,0 +1,51 @@
+"""Clients for the backing services, built from Settings."""
+
+from __future__ import annotations
+
+import redis
+from celery import Celery
+
+from shared.config import Settings
+
+SCHEDULER_QUEUE = "scheduler"
+DISPATCH_TASK = "scheduler.dispatch"
+BROWSE_TASK = "nodes.browse"
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=5,
+        socket_timeout=30,
+        health_check_interval=30,
+        retry_on_timeout=True,
+    )
+
+
+def celery_app(name: str, settings: Settings) -> Celery:
+    """A Celery app with the settings our design depends on (see ARCHITECTURE.md)."""
+    app = Celery(name, broker=settings.redis_url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        # Early acks and no prefetch: a 3 h task must not be redelivered after the Redis
+        # visibility timeout. Lost work is recovered by our liveness and fencing instead.
+        task_acks_late=False,
+        task_reject_on_worker_lost=False,
+        worker_prefetch_multiplier=1,
+        worker_disable_prefetch=True,
+        task_create_missing_queues=True,
+        task_default_queue=SCHEDULER_QUEUE,
+        broker_connection_retry_on_startup=True,
+        # kombu's Redis transport allows 10 connections per channel by default; a gevent
+        # gateway publishing for hundreds of requests at once needs more.
+        broker_transport_options={"visibility_timeout": 4 * 3600, "max_connections": 1000},
+        broker_pool_limit=100,
+        worker_send_task_events=False,
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+    )
+    return app

@@ -1,0 +1,127 @@
+"""Screenshot storage on any S3-compatible endpoint, through boto3.
+
+Keys: ``screenshots/<task_id>/<attempt>/screenshot-01.png``. Each attempt of a fanout
+race writes under its own prefix, so a loser can never overwrite the winner's files;
+the gateway serves only the winning attempt's files under the public URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.config import Settings
+from shared.errors import NotFoundError, StorageError
+
+LIFECYCLE_RULE_ID = "browsing-screenshot-expiry"
+FILE_NAME = re.compile(r"^screenshot-\d{2,3}\.png$")
+
+
+def screenshot_name(index: int) -> str:
+    """1 -> screenshot-01.png"""
+    return f"screenshot-{index:02d}.png"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    body: Iterator[bytes]
+    length: int
+
+
+class ScreenshotStorage:
+    def __init__(self, settings: Settings) -> None:
+        self.bucket = settings.s3_bucket
+        self.prefix = settings.s3_prefix
+        self.retention_days = settings.screenshot_retention_days
+        credentials = {}
+        if settings.s3_access_key_id:
+            credentials = {
+                "aws_access_key_id": settings.s3_access_key_id,
+                "aws_secret_access_key": settings.s3_secret_access_key,
+            }
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url or None,
+            region_name=settings.s3_region,
+            config=Config(
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": "path"},
+            ),
+            **credentials,
+        )
+        self._bucket_ready = False
+
+    def key(self, task_id: str, attempt: int, name: str) -> str:
+        return f"{self.prefix}{task_id}/{attempt}/{name}"
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if needed and merge our expiry rule into its lifecycle rules."""
+        if self._bucket_ready:
+            return
+        try:
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                    raise
+                self.client.create_bucket(Bucket=self.bucket)
+            self._merge_lifecycle_rule()
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot prepare bucket {self.bucket!r}: {exc}") from exc
+        self._bucket_ready = True
+
+    def _merge_lifecycle_rule(self) -> None:
+        # put_bucket_lifecycle_configuration replaces every rule, so keep the others.
+        try:
+            rules = self.client.get_bucket_lifecycle_configuration(Bucket=self.bucket)["Rules"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
+                raise
+            rules = []
+        ours = {
+            "ID": LIFECYCLE_RULE_ID,
+            "Filter": {"Prefix": self.prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": self.retention_days},
+        }
+        if ours in rules:
+            return
+        rules = [r for r in rules if r.get("ID") != LIFECYCLE_RULE_ID] + [ours]
+        self.client.put_bucket_lifecycle_configuration(
+            Bucket=self.bucket, LifecycleConfiguration={"Rules": rules}
+        )
+
+    def put_png(self, key: str, data: bytes) -> None:
+        self.ensure_bucket()
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/png")
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot upload {key}: {exc}") from exc
+
+    def open(self, key: str) -> StoredObject:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                raise NotFoundError("screenshot not found (it may have expired)") from exc
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        return StoredObject(body=obj["Body"].iter_chunks(64 * 1024), length=obj["ContentLength"])
+
+    def delete_keys(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        try:
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete {len(keys)} objects: {exc}") from exc

@@ -1,0 +1,122 @@
+"""Fixtures: a real local cluster (Redis, moto S3, scheduler, nodes, gunicorn gateway)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from shared.cluster import LocalCluster, free_port
+
+ALICE = "alice-test-key-0123456789"
+BOB = "bob-test-key-9876543210"
+
+
+def alive(pids: list[int]) -> list[str]:
+    """The command lines of those pids still running (zombies count as gone)."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ")[:80].decode(errors="replace")
+            out.append(f"{pid}: {cmdline}")
+        except OSError:
+            continue
+    return out
+
+
+def chromium_count(pids: list[int]) -> int:
+    return sum("chromium" in line for line in alive(pids))
+
+
+class Api:
+    """A thin HTTP client for the gateway, as a user would call it."""
+
+    def __init__(self, base_url: str, key: str | None) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        if key is not None:
+            self.session.headers["Authorization"] = f"Bearer {key}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def post(self, path: str, body: object = None, **kw) -> requests.Response:
+        return self.session.post(self.url(path), json=body, timeout=kw.pop("timeout", 120), **kw)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.session.get(self.url(path), timeout=kw.pop("timeout", 30), **kw)
+
+    def submit(self, body: dict) -> str:
+        resp = self.post("/api/v1/browsing/async", body)
+        assert resp.status_code == 200, resp.text
+        return resp.json()["task_id"]
+
+    def status(self, task_id: str) -> dict:
+        resp = self.get("/api/v1/browsing/status", params={"task_id": task_id})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def wait(self, task_id: str, timeout_s: float = 60) -> dict:
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            body = self.status(task_id)
+            if body["status"] in ("completed", "failed"):
+                return body
+            time.sleep(0.1)
+        raise AssertionError(f"task {task_id} did not finish in {timeout_s} s: {body}")
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    c = LocalCluster(
+        port=free_port(),
+        workdir=tmp_path_factory.mktemp("cluster"),
+        reuse_services=False,
+        env_overrides={
+            "BROWSING_API_KEYS": f"alice:{ALICE},bob:{BOB}",
+            "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
+            "BROWSING_NODE_DEAD_AFTER_S": "4",
+            "BROWSING_GATEWAY_WORKERS": "1",
+            "BROWSING_SYNC_TIMEOUT_S": "8",
+        },
+    )
+    c.start()
+    try:
+        yield c
+    finally:
+        tree = c.process_tree()
+        browsers = chromium_count(tree)
+        c.stop()
+    assert browsers >= 2, "each node keeps a warm Chromium"
+    leaked = alive(tree)
+    assert not leaked, f"processes left behind: {leaked}"
+
+
+@pytest.fixture(scope="session")
+def sites() -> Iterator[str]:
+    from tests.sites.server import serve_sites
+
+    with serve_sites() as base_url:
+        yield base_url
+
+
+@pytest.fixture()
+def api(cluster: LocalCluster) -> Api:
+    return Api(cluster.base_url, ALICE)
+
+
+@pytest.fixture()
+def bob(cluster: LocalCluster) -> Api:
+    return Api(cluster.base_url, BOB)
+
+
+@pytest.fixture()
+def anonymous(cluster: LocalCluster) -> Api:
+    return Api(cluster.base_url, None)

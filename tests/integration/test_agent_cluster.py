@@ -1,0 +1,130 @@
+"""The agent through a real cluster: a node whose LLM settings point at the scripted
+stub, and whose browser goes out through an upstream proxy with credentials.
+
+One node, one process: the LLM template drives a form task over POST /sync, and a
+rules task shows the page really came through the proxy, while ``info`` names the
+proxy without its credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from threading import Thread
+
+import pytest
+
+from shared.cluster import LocalCluster, free_port
+from tests.conftest import ALICE, Api, alive
+from tests.sites.server import serve_sites
+from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub
+from tests.support.slow_proxy import _handler
+
+SYNC = "/api/v1/browsing/sync"
+PROXY_SECRET = "s3cret-proxy-pass"
+
+
+@pytest.fixture(scope="module")
+def sites() -> Iterator[str]:
+    with serve_sites() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def proxy() -> Iterator[tuple[str, list[str]]]:
+    """A forwarding proxy recording every URL it forwards: (host:port, URLs)."""
+    seen: list[str] = []
+    forward = _handler(0.0)
+
+    class Recording(forward):  # type: ignore[misc, valid-type]
+        def _record(self) -> None:
+            seen.append(self.path)
+            forward._forward(self)
+
+        do_GET = do_POST = do_HEAD = _record
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    server.daemon_threads = True
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def llm(sites: str) -> Iterator[ScriptedLLM]:
+    with serve_llm_stub(form_task_script(sites)) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, llm: ScriptedLLM, proxy: tuple[str, list[str]]) -> Iterator[Api]:
+    node_env = {
+        "BROWSING_LLM_BASE_URL": llm.base_url,
+        "BROWSING_LLM_MODEL": "stub-model",
+        "BROWSING_LLM_API_KEY": "sk-cluster",
+        "BROWSING_NODE_PROXY": f"http://agent:{PROXY_SECRET}@{proxy[0]}",
+        "BROWSING_NODE_PROXY_BYPASS": "<-loopback>",  # loopback is bypassed unless told not to
+    }
+    cluster = LocalCluster(
+        node_queues=("node.de.01",),
+        node_concurrency=1,
+        port=free_port(),
+        workdir=tmp_path_factory.mktemp("agent-cluster"),
+        reuse_services=False,
+        env_overrides={
+            "BROWSING_API_KEYS": f"alice:{ALICE}",
+            "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
+            "BROWSING_NODE_DEAD_AFTER_S": "4",
+            "BROWSING_GATEWAY_WORKERS": "1",
+            "BROWSING_SYNC_TIMEOUT_S": "90",
+        },
+        node_env={"node.de.01": node_env},
+    )
+    tree: list[int] = []
+    try:
+        cluster.start()
+        yield Api(cluster.base_url, ALICE)
+    finally:
+        tree = cluster.process_tree()
+        cluster.stop()
+    assert not alive(tree), f"processes left behind: {alive(tree)}"
+
+
+def sync(api: Api, body: dict) -> dict:
+    resp = api.post(SYNC, {"timeout": 90_000, **body}, timeout=120)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_llm_template_completes_a_form_task(api: Api, llm: ScriptedLLM, sites: str) -> None:
+    body = sync(api, {"task": "Send the contact form as Ada from London.", "template": "llm"})
+    assert body["success"] is True, body
+    result = json.loads(body["payload"])["result"]
+    assert "Form received" in result and "Ada" in result and "London" in result
+    assert not llm.errors, llm.errors
+    assert len(llm.requests) == 4
+    assert llm.requests[0]["model"] == "stub-model"
+    assert llm.requests[0]["_authorization"] == "Bearer sk-cluster"
+    seen = observation(llm.requests[1])
+    assert f"URL: {sites}/form.html" in seen and '[1] textbox "Full name"' in seen
+
+
+def test_browsing_goes_through_the_proxy_without_leaking_credentials(
+    api: Api, proxy: tuple[str, list[str]], sites: str
+) -> None:
+    address, forwarded = proxy
+    body = sync(
+        api, {"task": f"Open {sites}/links_2.html and return the title", "template": "lean"}
+    )
+    assert body["success"] is True, body
+    assert json.loads(body["payload"])["result"] == "Links Page Two"
+    assert f"{sites}/links_2.html" in forwarded  # the page came through the proxy
+    assert body["info"]["egress"] == f"http://{address}"
+    assert body["info"]["attempts"][0]["egress"] == f"http://{address}"
+    status = api.get("/api/v1/browsing/status", params={"task_id": body["task_id"]})
+    assert PROXY_SECRET not in status.text and PROXY_SECRET not in json.dumps(body)
+    assert "agent:" not in status.text

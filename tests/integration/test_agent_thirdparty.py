@@ -1,0 +1,69 @@
+"""The rules planner on a third-party application: Django's admin site, installed from
+PyPI and run locally. Its pages were not written for these tests: labels end in
+colons, the search box is labelled by an icon, Save has look-alike buttons.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
+from tests.sites.django_admin import DjangoAdmin, serve_django_admin
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[DjangoAdmin]:
+    with serve_django_admin() as server:
+        yield server
+
+
+@pytest.fixture()
+def run(context: BrowserContext, admin: DjangoAdmin) -> Callable[[str], AgentResult]:
+    login = (
+        f"Open {admin.base_url}/admin/login/. Type '{admin.username}' into 'Username'. "
+        f"Type '{admin.password}' into 'Password'. Click 'Log in'. "
+    )
+
+    def _run(instruction: str) -> AgentResult:
+        return run_agent(
+            context,
+            login + instruction,
+            policy=ScreenshotPolicy(),
+            deadline=time.monotonic() + 60,
+        )
+
+    return _run
+
+
+def test_log_in_navigate_and_search(run: Callable[[str], AgentResult]) -> None:
+    result = run("Click 'Users'. Search for 'grace'. Return the text.")
+    assert "/admin/auth/user/?q=grace" in result.final_url
+    assert "1 result" in result.result and "grace@example.test" in result.result
+    assert "ada@example.test" not in result.result
+
+
+def test_edit_a_user_with_checkboxes(run: Callable[[str], AgentResult]) -> None:
+    result = run(
+        "Click 'Users'. Click 'ada'. Uncheck 'Active'. Check 'Staff status'. "
+        "Click 'Save'. Return the text. Click 'ada'. List the form fields."
+    )
+    saved, fields = result.result.split("\n\n", 1)
+    assert "The user “ada” was changed successfully." in saved
+    values = json.loads(fields)
+    assert values["Active"] is False and values["Staff status"] is True
+    assert values["Superuser status"] is False and values["Username:"] == "ada"
+
+
+def test_add_a_group_and_go_back(run: Callable[[str], AgentResult]) -> None:
+    result = run(
+        "Click 'Groups'. Click 'Add group'. Type 'Editors' into 'Name'. Click 'Save'. "
+        "Return the text. Go back. Return the title."
+    )
+    saved, title = result.result.split("\n\n")
+    assert "The group “Editors” was added successfully." in saved
+    assert title.startswith("Add group")

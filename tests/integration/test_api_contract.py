@@ -1,0 +1,169 @@
+"""The HTTP contract: auth, validation and error shapes, against the running gateway."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import redis
+import requests
+
+from shared import keys
+
+ASYNC = "/api/v1/browsing/async"
+STATUS = "/api/v1/browsing/status"
+
+
+def assert_error(resp: requests.Response, status: int, fragment: str) -> None:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["Content-Type"].startswith("application/json")
+    body = resp.json()
+    assert list(body) == ["error"] or "task_id" in body
+    assert fragment in body["error"], body
+
+
+def test_missing_key_is_401(anonymous):
+    assert_error(anonymous.post(ASYNC, {"task": "x"}), 401, "missing API key")
+
+
+def test_wrong_key_is_401(cluster):
+    from tests.conftest import Api
+
+    assert_error(
+        Api(cluster.base_url, "not-a-key").post(ASYNC, {"task": "x"}), 401, "invalid API key"
+    )
+
+
+def test_basic_auth_scheme_is_401(anonymous):
+    resp = anonymous.session.get(
+        anonymous.url(STATUS),
+        params={"task_id": "web:x"},
+        headers={"Authorization": "Basic YWxpY2U6eA=="},
+    )
+    assert_error(resp, 401, "Bearer")
+
+
+def test_invalid_json_is_400(api):
+    resp = api.session.post(
+        api.url(ASYNC), data=b'{"task": ', headers={"Content-Type": "application/json"}
+    )
+    assert_error(resp, 400, "invalid JSON")
+
+
+def test_empty_body_is_400(api):
+    assert_error(api.session.post(api.url(ASYNC), data=b""), 400, "invalid JSON")
+
+
+@pytest.mark.parametrize("body", [[1, 2], "task", 3, None])
+def test_body_that_is_not_an_object_is_400(api, body):
+    assert_error(api.post(ASYNC, body if body is not None else "null"), 400, "JSON object")
+
+
+def test_missing_task_is_400(api):
+    assert_error(api.post(ASYNC, {"screenshots": {"mode": "final_only"}}), 400, "missing task")
+
+
+def test_validation_errors_are_400_with_the_field_named(api):
+    assert_error(api.post(ASYNC, {"task": "x", "fanout": 11}), 400, "fanout")
+    assert_error(api.post(ASYNC, {"task": "x", "timeout": 10_800_001}), 400, "timeout")
+    assert_error(api.post(ASYNC, {"task": "x", "template": "nope"}), 400, "unknown template")
+    assert_error(
+        api.post(ASYNC, {"task": "x", "filter": {"country_iso": "DE", "node_uid": "node.de.01"}}),
+        400,
+        "mutually exclusive",
+    )
+
+
+def test_oversized_body_is_413(api):
+    assert_error(api.post(ASYNC, {"task": "x" * 300_000}), 413, "too large")
+
+
+def test_wrong_method_is_405(api):
+    assert_error(api.get(ASYNC), 405, "method not allowed")
+    resp = api.post(STATUS, {})
+    assert_error(resp, 405, "method not allowed")
+    assert "GET" in resp.headers["Allow"]
+
+
+def test_unknown_path_is_404_json(api):
+    assert_error(api.get("/api/v1/browsing/nothing"), 404, "not found")
+
+
+def test_status_needs_task_id(api):
+    assert_error(api.get(STATUS), 400, "missing task_id")
+
+
+def test_unknown_task_is_404(api):
+    assert_error(api.get(STATUS, params={"task_id": "web:" + "0" * 32}), 404, "not found")
+    assert_error(api.get(STATUS, params={"task_id": "../../etc"}), 404, "not found")
+
+
+def test_another_users_task_is_403_for_status_screenshots_and_cancel(api, bob):
+    task_id = api.submit({"task": "Fly to the moon"})
+    assert_error(bob.get(STATUS, params={"task_id": task_id}), 403, "different user")
+    assert_error(
+        bob.get(f"/api/v1/browsing/screenshots/{task_id}/screenshot-01.png"), 403, "different user"
+    )
+    assert_error(bob.post(f"/api/v1/browsing/cancel?task_id={task_id}"), 403, "different user")
+    assert api.status(task_id)["task_id"] == task_id
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../secret.png", "screenshot-1.png", "screenshot-01.jpg", "x.png", "screenshot-01.png.exe"],
+)
+def test_bad_screenshot_names_are_404(api, name):
+    task_id = api.submit({"task": "Fly to the moon"})
+    resp = api.get(f"/api/v1/browsing/screenshots/{task_id}/{name}")
+    assert resp.status_code == 404 and "error" in resp.json()
+
+
+def test_task_ids_look_like_web_prefix(api):
+    task_id = api.submit({"task": "Fly to the moon"})
+    assert task_id.startswith("web:") and len(task_id) > 10
+
+
+def test_templates_are_listed(api):
+    resp = api.get("/api/v1/browsing/templates")
+    assert resp.status_code == 200 and "default" in resp.json()["templates"]
+
+
+def test_created_keys_work_and_only_their_hash_is_stored(cluster):
+    from tests.conftest import Api
+
+    env = {**cluster.env}
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "keys", "create", "carol"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = out.stdout.strip()
+    assert key.startswith("bk_")
+    stored = redis.Redis.from_url(cluster.redis_url, decode_responses=True).hgetall(keys.API_KEYS)
+    assert stored and all(key not in v and key.split("_")[2] not in v for v in stored.values())
+    carol = Api(cluster.base_url, key)
+    task_id = carol.submit({"task": "Fly to the moon"})
+    assert carol.status(task_id)["task_id"] == task_id
+    assert (
+        Api(cluster.base_url, key[:-1] + ("0" if key[-1] != "0" else "1"))
+        .get(STATUS, params={"task_id": task_id})
+        .status_code
+        == 401
+    )
+
+
+def test_health_endpoints(anonymous):
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+    assert anonymous.get("/readyz").status_code == 200
+
+
+def test_lone_surrogate_in_json_is_400_not_a_stuck_task(api):
+    resp = api.session.post(
+        api.url(ASYNC),
+        data=b'{"task": "x", "session_key": "\\udfff"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(resp, 400, "session_key is not valid Unicode")

@@ -1,0 +1,72 @@
+"""Every process exposes /metrics, and real tasks move the numbers."""
+
+from __future__ import annotations
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    resp = requests.get(url, timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(resp.text):
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include ``labels``."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)
+
+
+def test_real_tasks_move_gateway_scheduler_and_node_metrics(cluster, api, sites):
+    urls = {name: cluster.metrics_url(name) for name in ("gateway", "scheduler", "node.de.01")}
+    before = {name: scrape(url) for name, url in urls.items()}
+    body = {
+        "task": f"Open {sites}/index.html and return a screenshot of the page.",
+        "filter": {"node_uid": "node.de.01"},
+        "screenshots": {"mode": "final_only"},
+    }
+    for _ in range(2):
+        assert api.post("/api/v1/browsing/sync", body).json()["success"] is True
+    api.post("/api/v1/browsing/sync", {"task": "x", "filter": {"country_iso": "ZZ"}})
+    after = {name: scrape(url) for name, url in urls.items()}
+
+    def moved(name: str, metric: str, **labels: str) -> float:
+        return value(after[name], metric, **labels) - value(before[name], metric, **labels)
+
+    sync_rule = "/api/v1/browsing/sync"
+    assert (
+        moved("gateway", "browsing_gateway_requests_total", endpoint=sync_rule, status="200") == 3
+    )
+    assert (
+        moved("gateway", "browsing_gateway_request_duration_seconds_count", endpoint=sync_rule) == 3
+    )
+    assert moved("gateway", "browsing_gateway_tasks_submitted_total", mode="sync") == 3
+    assert value(after["gateway"], "browsing_gateway_sync_waiters") == 0
+    assert moved("scheduler", "browsing_scheduler_attempts_total", kind="initial") == 2
+    assert moved("scheduler", "browsing_scheduler_queue_wait_seconds_count") == 2
+    assert moved("scheduler", "browsing_scheduler_tasks_failed_total", reason="no_node") == 1
+    assert moved("scheduler", "browsing_scheduler_dispatch_duration_seconds_count") == 3
+    assert moved("node.de.01", "browsing_node_attempts_total", outcome="won") == 2
+    assert moved("node.de.01", "browsing_node_attempt_duration_seconds_count", outcome="won") == 2
+    assert moved("node.de.01", "browsing_node_agent_steps_total") == 4  # open, screenshot; twice
+    assert moved("node.de.01", "browsing_node_screenshots_uploaded_total") == 2
+    assert moved("node.de.01", "browsing_node_screenshot_bytes_total") > 2 * 1000
+    assert moved("node.de.01", "browsing_node_s3_upload_duration_seconds_count") == 2
+    assert value(after["node.de.01"], "browsing_node_browser_launches_total") >= 2
+    # Each of the node's processes keeps one warm context open between tasks.
+    assert value(after["node.de.01"], "browsing_node_open_contexts") == 2
+
+
+def test_metric_labels_never_hold_task_ids(cluster, api, sites):
+    task_id = api.submit({"task": f"Open {sites}/index.html"})
+    api.wait(task_id)
+    api.get("/api/v1/browsing/status", params={"task_id": task_id})
+    for name in ("gateway", "scheduler", "node.de.01"):
+        text = requests.get(cluster.metrics_url(name), timeout=10).text
+        assert task_id not in text and "web:" not in text

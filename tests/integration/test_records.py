@@ -1,0 +1,199 @@
+"""The task record's atomic transitions, against a real private redis-server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from shared import keys
+from shared.cluster import free_port
+from shared.records import AttemptState, Placement, TaskStatus, TaskStore
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            shutil.which("redis-server"),
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture()
+def store(redis_url: str) -> TaskStore:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    return TaskStore(client, record_ttl_s=3600)
+
+
+def placements(*nodes: str) -> list[Placement]:
+    return [Placement(node=n, queue=n, country="DE", celery_id=f"c-{n}") for n in nodes]
+
+
+def new_task(store: TaskStore, task_id: str = "web:t1") -> str:
+    store.create(task_id, owner="alice", request={"task": "x", "fanout": 1}, timeout_ms=60_000)
+    return task_id
+
+
+def test_lifecycle_queued_assigned_running_completed(store):
+    tid = new_task(store)
+    assert store.get(tid).status is TaskStatus.QUEUED
+    assert store.assign(tid, placements("n1")) == 1
+    assert store.get(tid).status is TaskStatus.ASSIGNED
+    assert store.claim(tid, 1, "n1") == "ok"
+    rec = store.get(tid)
+    assert rec.status is TaskStatus.RUNNING and rec.started_ms
+    assert (
+        store.finish(
+            tid, 1, "n1", success=True, payload='{"result":"r"}', files=("screenshot-01.png",)
+        )
+        == "won"
+    )
+    rec = store.get(tid)
+    assert rec.status is TaskStatus.COMPLETED and rec.success and rec.winner == 1
+    assert rec.winning_attempt.files == ("screenshot-01.png",)
+    assert store.redis.ttl(keys.task(tid)) > 0
+    assert store.redis.zscore(keys.DEADLINES, tid) is None
+    assert store.redis.hget(keys.node("n1"), "inflight") == "0"
+
+
+def test_fencing_rejects_other_nodes_and_second_claims(store):
+    tid = new_task(store)
+    store.assign(tid, placements("n1"))
+    assert store.claim(tid, 1, "n2") == "not-yours"
+    assert store.claim(tid, 1, "n1") == "ok"
+    assert store.claim(tid, 1, "n1") == "running"
+    assert store.finish(tid, 1, "n2", success=True) == "fenced"
+
+
+def test_exactly_one_winner_under_concurrent_finishes(store):
+    nodes = [f"n{i}" for i in range(10)]
+    for round_ in range(20):
+        tid = new_task(store, f"web:race{round_}")
+        store.assign(tid, placements(*nodes))
+        for i, n in enumerate(nodes, start=1):
+            assert store.claim(tid, i, n) == "ok"
+        outcomes: list[str] = []
+        barrier = threading.Barrier(len(nodes))
+
+        def finish(tid: str, i: int, n: str, barrier: threading.Barrier, out: list[str]) -> None:
+            barrier.wait()
+            out.append(store.finish(tid, i, n, success=True, payload=f'"{n}"'))
+
+        threads = [
+            threading.Thread(target=finish, args=(tid, i, n, barrier, outcomes))
+            for i, n in enumerate(nodes, 1)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert outcomes.count("won") == 1
+        rec = store.get(tid)
+        states = [a.state for a in rec.attempts]
+        assert states.count(AttemptState.WON) == 1
+        assert states.count(AttemptState.CANCELLED) == len(nodes) - 1
+        assert rec.payload == f'"{rec.winning_attempt.node}"'
+
+
+def test_task_fails_only_when_every_attempt_failed(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a", "b"))
+    store.claim(tid, 1, "a")
+    store.claim(tid, 2, "b")
+    assert store.finish(tid, 1, "a", success=False, error="boom a") == "failed"
+    assert store.get(tid).status is TaskStatus.RUNNING
+    store.finish(tid, 2, "b", success=False, error="boom b")
+    rec = store.get(tid)
+    assert rec.status is TaskStatus.FAILED
+    assert rec.error == "all 2 attempts failed: a: boom a; b: boom b"
+
+
+def test_a_single_failed_attempt_gives_its_error(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    store.claim(tid, 1, "a")
+    store.finish(tid, 1, "a", success=False, error='could not understand "fly"')
+    assert store.get(tid).error == 'could not understand "fly"'
+
+
+def test_fail_is_written_once_and_cancels_attempts(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    assert store.fail(tid, "cancelled") is True
+    assert store.fail(tid, "timed out") is False
+    rec = store.get(tid)
+    assert rec.error == "cancelled" and rec.attempts[0].state is AttemptState.CANCELLED
+    assert store.claim(tid, 1, "a") == "finished"
+    assert store.redis.hget(keys.node("a"), "inflight") == "0"
+
+
+def test_status_never_moves_backwards(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    store.claim(tid, 1, "a")
+    store.assign(tid, placements("b"), initial=False)  # a re-dispatch must not reset the status
+    assert store.get(tid).status is TaskStatus.RUNNING
+    store.finish(tid, 1, "a", success=True)
+    assert store.assign(tid, placements("c"), initial=False) == 0
+    assert store.get(tid).status is TaskStatus.COMPLETED
+
+
+def test_lost_attempt_can_be_replaced_or_settled(store):
+    tid = new_task(store)
+    store.assign(tid, placements("dead"))
+    store.claim(tid, 1, "dead")
+    assert store.lose(tid, 1, "node dead lost", settle=False) is True
+    assert store.get(tid).status is TaskStatus.RUNNING
+    store.assign(tid, placements("alive"), initial=False)
+    assert store.claim(tid, 1, "dead") != "ok"  # the node that comes back is fenced out
+    assert store.claim(tid, 2, "alive") == "ok"
+    assert store.finish(tid, 2, "alive", success=True) == "won"
+    tid2 = new_task(store, "web:t2")
+    store.assign(tid2, placements("dead"))
+    store.lose(tid2, 1, "node dead lost", settle=True)
+    rec = store.get(tid2)
+    assert rec.status is TaskStatus.FAILED and rec.error == "node dead lost"
+
+
+def test_a_task_is_placed_once_however_many_dispatch_messages_arrive(store):
+    tid = new_task(store)
+    assert store.stale_queued(store.now_ms() + 1) == [tid]
+    assert store.assign(tid, placements("a")) == 1
+    assert store.assign(tid, placements("b")) == -2  # a duplicate dispatch
+    rec = store.get(tid)
+    assert [a.node for a in rec.attempts] == ["a"]
+    assert store.stale_queued(store.now_ms() + 1) == []
+
+
+def test_claim_records_the_egress_without_credentials(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    store.claim(tid, 1, "a", egress="http://proxy:3128")
+    assert store.get(tid).attempts[0].egress == "http://proxy:3128"

@@ -1,0 +1,390 @@
+"""The scheduler with real worker processes: fanout races, affinity, drain, cancellation,
+deadlines, dead nodes and restarts.
+
+Its own cluster: in DE one fast node and two slow ones (their browsers go through a proxy
+that delays every request); in FR one node whose proxy is down and one fast node.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+import requests
+
+from shared import keys
+from shared.cluster import LocalCluster, free_port
+from tests.conftest import ALICE, BOB, Api, alive
+from tests.support.slow_proxy import slow_proxy
+
+# The slow nodes wait this long on every request; this VM is noisy, so keep a wide margin.
+SLOW_S = 5.0
+SYNC = "/api/v1/browsing/sync"
+
+
+@pytest.fixture(scope="module")
+def racing(tmp_path_factory) -> Iterator[LocalCluster]:
+    with slow_proxy(SLOW_S) as proxy:
+        slow = {"BROWSING_NODE_PROXY": proxy, "BROWSING_NODE_PROXY_BYPASS": "<-loopback>"}
+        broken = {
+            "BROWSING_NODE_PROXY": f"http://127.0.0.1:{free_port()}",
+            "BROWSING_NODE_PROXY_BYPASS": "<-loopback>",
+        }
+        cluster = LocalCluster(
+            node_queues=("node.de.01", "node.de.02", "node.de.03", "node.fr.01", "node.fr.02"),
+            port=free_port(),
+            node_concurrency=1,  # five nodes on two cores: one browser each
+            workdir=tmp_path_factory.mktemp("racing"),
+            reuse_services=False,
+            env_overrides={
+                "BROWSING_API_KEYS": f"alice:{ALICE},bob:{BOB}",
+                "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
+                "BROWSING_NODE_DEAD_AFTER_S": "3",
+                "BROWSING_REAPER_GRACE_S": "1",
+                "BROWSING_STALE_QUEUED_AFTER_S": "5",
+                "BROWSING_GATEWAY_WORKERS": "1",
+                "BROWSING_SYNC_TIMEOUT_S": "300",
+            },
+            node_env={"node.de.02": slow, "node.de.03": slow, "node.fr.01": broken},
+        )
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            tree = cluster.process_tree()
+            cluster.stop()
+        assert not alive(tree), f"processes left behind: {alive(tree)}"
+
+
+@pytest.fixture()
+def alice(racing) -> Api:
+    return Api(racing.base_url, ALICE)
+
+
+@pytest.fixture()
+def r(racing) -> redis.Redis:
+    return redis.Redis.from_url(racing.redis_url, decode_responses=True)
+
+
+def sync(api: Api, body: dict) -> dict:
+    resp = api.post(SYNC, body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def wait_for_status(api: Api, task_id: str, wanted: str, timeout_s: float = 10) -> str:
+    deadline = time.monotonic() + timeout_s
+    while (status := api.status(task_id)["status"]) != wanted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return status
+
+
+def outcomes(result: dict) -> dict[str, str]:
+    return {a["node_uid"]: a["outcome"] for a in result["info"]["attempts"]}
+
+
+def browsing_cli(cluster: LocalCluster, *args: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_fanout_three_takes_the_fastest_node_and_stops_the_losers(alice, sites):
+    start = time.monotonic()
+    result = sync(
+        alice,
+        {
+            "task": f"Open {sites}/index.html?slow=1 and return the title",
+            "filter": {"country_iso": "DE"},
+            "fanout": 3,
+        },
+    )
+    elapsed = time.monotonic() - start
+    assert result["success"] is True, result
+    assert result["info"]["node_uid"] == "node.de.01"
+    assert elapsed < SLOW_S, f"took {elapsed:.2f} s: the fast node's time, not the slow ones'"
+    assert result["info"]["fanout"] == {"requested": 3, "actual": 3}
+    assert sorted(outcomes(result).items()) == [
+        ("node.de.01", "won"),
+        ("node.de.02", "cancelled"),
+        ("node.de.03", "cancelled"),
+    ]
+    # Each loser was running (stuck behind its slow proxy); its context closes within 1 s.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        losers = [
+            a
+            for a in alice.status(result["task_id"])["info"]["attempts"]
+            if a["outcome"] == "cancelled"
+        ]
+        if all(a["stop_latency_ms"] is not None for a in losers):
+            break
+        time.sleep(0.1)
+    assert all(a["started_at"] for a in losers)
+    assert all(0 <= a["stop_latency_ms"] < 1000 for a in losers), [
+        (a["node_uid"], a["stop_latency_ms"]) for a in losers
+    ]
+    assert "Agent Test Home" in json.loads(result["payload"])["result"]
+
+
+def test_fanout_beyond_the_eligible_nodes_runs_on_all_and_says_so(alice, sites):
+    result = sync(
+        alice,
+        {
+            "task": f"Open {sites}/index.html and return the title",
+            "filter": {"country_iso": "FR"},
+            "fanout": 5,
+        },
+    )
+    assert result["info"]["fanout"] == {"requested": 5, "actual": 2}
+
+
+def test_a_failed_attempt_does_not_end_the_task_while_another_runs(alice, sites):
+    # node.fr.01's proxy is down: its attempt fails at the first step, while node.fr.02's
+    # is still waiting; the task must go on and take node.fr.02's result.
+    result = sync(
+        alice,
+        {
+            "task": f"Open {sites}/index.html. Wait 4 seconds. Return the title.",
+            "filter": {"country_iso": "FR"},
+            "fanout": 2,
+        },
+    )
+    assert result["success"] is True, result
+    assert outcomes(result) == {"node.fr.01": "failed", "node.fr.02": "won"}
+    failed = next(a for a in result["info"]["attempts"] if a["outcome"] == "failed")
+    assert failed["error"]
+
+
+def test_the_task_fails_when_every_attempt_failed_with_each_error(alice, sites):
+    result = sync(
+        alice,
+        {
+            "task": f"Open {sites}/index.html and fly away",
+            "filter": {"country_iso": "FR"},
+            "fanout": 2,
+        },
+    )
+    assert result["success"] is False
+    assert result["error"].startswith("all 2 attempts failed: ")
+    assert "node.fr.01: " in result["error"] and "node.fr.02: " in result["error"]
+    assert set(outcomes(result).values()) == {"failed"}
+
+
+def test_two_hundred_races_have_exactly_one_winner_each(alice, sites, r):
+    # What is under test is one winner per race through the whole pipeline, under real
+    # concurrency; the instruction needs no page load so 200 races fit in the suite's time.
+    body = {"task": "Return the url", "fanout": 2}
+
+    def race(_: int) -> dict:
+        resp = requests.post(
+            alice.url(SYNC), json=body, timeout=300, headers={"Authorization": f"Bearer {ALICE}"}
+        )
+        assert resp.status_code == 200, resp.text
+        return alice.status(resp.json()["task_id"])
+
+    with ThreadPoolExecutor(max_workers=200) as pool:  # 200 races in flight at once
+        results = list(pool.map(race, range(200)))
+    for result in results:
+        assert result["status"] == "completed", result
+        states = [a["outcome"] for a in result["info"]["attempts"]]
+        assert states.count("won") == 1, states
+        assert not {"assigned", "running"} & set(states), states
+    for uid in ("node.de.01", "node.de.02", "node.de.03", "node.fr.01", "node.fr.02"):
+        assert r.scard(keys.node_attempts(uid)) == 0
+        assert int(r.hget(keys.node(uid), "inflight")) == 0
+
+
+def test_session_key_sticks_moves_when_drained_and_is_per_user(racing, alice, sites, r):
+    body = {
+        "task": f"Open {sites}/index.html and return the title",
+        "session_key": "cart-42",
+        "filter": {"country_iso": "FR"},
+    }
+    first = sync(alice, body)["info"]["node_uid"]
+    assert all(sync(alice, body)["info"]["node_uid"] == first for _ in range(3))
+    assert r.get(keys.affinity("alice", "cart-42")) == first
+    assert r.get(keys.affinity("bob", "cart-42")) is None
+    bob = Api(racing.base_url, BOB)
+    sync(bob, body)
+    assert r.get(keys.affinity("alice", "cart-42")) == first  # bob's key is his own
+    assert r.ttl(keys.affinity("alice", "cart-42")) > 0
+
+    assert "drained" in browsing_cli(racing, "nodes", "drain", first)
+    try:
+        assert "drained" in browsing_cli(racing, "nodes")
+        moved = sync(alice, body)["info"]["node_uid"]
+        assert moved != first
+    finally:
+        browsing_cli(racing, "nodes", "undrain", first)
+    assert sync(alice, body)["info"]["node_uid"] == moved  # the affinity moved with it
+
+
+def test_drained_node_takes_no_new_tasks(racing, alice, sites):
+    browsing_cli(racing, "nodes", "drain", "node.fr.02")
+    try:
+        result = sync(
+            alice, {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}}
+        )
+        assert result["success"] is False and "node_uid=node.fr.02" in result["error"]
+    finally:
+        browsing_cli(racing, "nodes", "undrain", "node.fr.02")
+    assert (
+        sync(alice, {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}})[
+            "success"
+        ]
+        is True
+    )
+
+
+def test_cancel_stops_a_running_task_within_a_second(alice, sites):
+    task_id = alice.submit(
+        {
+            "task": f"Open {sites}/index.html. Wait 20 seconds. Return the title.",
+            "filter": {"node_uid": "node.de.01"},
+        }
+    )
+    assert wait_for_status(alice, task_id, "running") == "running"
+    time.sleep(0.5)
+    resp = alice.post(f"/api/v1/browsing/cancel?task_id={task_id}")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "failed" and resp.json()["error"] == "cancelled"
+    time.sleep(1.2)
+    (attempt,) = alice.status(task_id)["info"]["attempts"]
+    assert attempt["outcome"] == "cancelled" and 0 <= attempt["stop_latency_ms"] < 1000, attempt
+    again = alice.post(f"/api/v1/browsing/cancel?task_id={task_id}")
+    assert again.status_code == 409 and "already finished" in again.json()["error"]
+
+
+def test_a_cancelled_queued_attempt_never_starts(alice, sites):
+    hold = {
+        "task": f"Open {sites}/index.html. Wait 3 seconds.",
+        "filter": {"node_uid": "node.fr.02"},
+    }
+    busy = [alice.submit(hold)]  # node.fr.02 has one slot
+    time.sleep(0.5)
+    queued = alice.submit(
+        {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}}
+    )
+    assert wait_for_status(alice, queued, "assigned") == "assigned"  # in the node's queue
+    assert alice.post(f"/api/v1/browsing/cancel?task_id={queued}").status_code == 200
+    for task_id in busy:
+        alice.wait(task_id, 20)
+    time.sleep(1)
+    (attempt,) = alice.status(queued)["info"]["attempts"]
+    assert attempt["outcome"] == "cancelled" and attempt["started_at"] is None
+
+
+def test_the_node_stops_the_agent_at_the_deadline(alice, sites):
+    start = time.monotonic()
+    result = sync(
+        alice,
+        {
+            "task": f"Open {sites}/index.html. Wait 10 seconds.",
+            "timeout": 2000,
+            "filter": {"node_uid": "node.de.01"},
+        },
+    )
+    assert result["success"] is False and "timed out" in result["error"], result
+    assert time.monotonic() - start < 5
+
+
+def test_the_reaper_fails_a_task_that_never_ran(alice, sites):
+    hold = {
+        "task": f"Open {sites}/index.html. Wait 5 seconds.",
+        "filter": {"node_uid": "node.fr.02"},
+    }
+    busy = [alice.submit(hold)]
+    time.sleep(0.3)
+    start = time.monotonic()
+    result = sync(
+        alice,
+        {"task": f"Open {sites}/index.html", "timeout": 1500, "filter": {"node_uid": "node.fr.02"}},
+    )
+    assert result["success"] is False
+    assert result["error"] == "timed out after 1500 ms"
+    assert time.monotonic() - start < 4.5  # deadline 1.5 s + grace 1 s + a reaper pass
+    for task_id in busy:
+        assert alice.wait(task_id, 20)["status"] == "completed"
+
+
+def test_scheduler_restart_in_a_burst_loses_nothing(racing, alice, sites):
+    body = {
+        "task": f"Open {sites}/index.html and return the title",
+        "filter": {"country_iso": "DE"},
+    }
+    before = [alice.submit(body) for _ in range(10)]
+    racing.stop_process("scheduler", signal.SIGKILL)
+    during = [alice.submit(body) for _ in range(10)]
+    assert all(alice.status(t)["status"] == "queued" for t in during)
+    racing.start_scheduler()
+    for task_id in before + during:
+        assert alice.wait(task_id, 60)["status"] == "completed"
+
+
+def test_gateway_restart_loses_nothing(racing, alice, sites):
+    body = {
+        "task": f"Open {sites}/index.html. Wait 2 seconds. Return the title.",
+        "filter": {"country_iso": "DE"},
+    }
+    ids = [alice.submit(body) for _ in range(4)]
+    racing.stop_process("gateway")
+    racing.start_gateway()
+    for task_id in ids:
+        result = Api(racing.base_url, ALICE).wait(task_id, 60)
+        assert result["status"] == "completed" and "Agent Test Home" in result["payload"]
+
+
+def test_a_killed_node_s_task_completes_on_another_node(racing, alice, sites):
+    for queue in ("node.it.01", "node.it.02"):
+        racing.start_node(queue)
+    for queue in ("node.it.01", "node.it.02"):
+        racing.wait_node_ready(queue)
+    task_id = alice.submit(
+        {
+            "task": f"Open {sites}/index.html. Wait 4 seconds. Return the title.",
+            "filter": {"country_iso": "IT"},
+        }
+    )
+    assert wait_for_status(alice, task_id, "running") == "running"
+    victim = alice.status(task_id)["info"]["attempts"][0]["node_uid"]
+    racing.stop_process(victim, signal.SIGKILL)
+    result = alice.wait(task_id, 30)
+    assert result["status"] == "completed", result
+    first, second = result["info"]["attempts"]
+    assert first["node_uid"] == victim and first["outcome"] == "failed"
+    assert first["error"] == f"node {victim} lost"
+    assert second["replaces"] == 1 and second["outcome"] == "won"
+    assert result["info"]["node_uid"] != victim
+
+    # The victim comes back; the re-dispatched attempt is not run again.
+    racing.start_node(victim)
+    racing.wait_node_ready(victim)
+    time.sleep(1)
+    again = alice.status(task_id)
+    assert [a["outcome"] for a in again["info"]["attempts"]] == ["failed", "won"]
+
+    # With no other node in the country, the attempt fails naming the lost node.
+    other = "node.it.02" if victim == "node.it.01" else "node.it.01"
+    racing.stop_process(other, signal.SIGKILL)
+    time.sleep(4)  # until the scheduler has declared it dead
+    task_id = alice.submit(
+        {"task": f"Open {sites}/index.html. Wait 4 seconds.", "filter": {"country_iso": "IT"}}
+    )
+    assert wait_for_status(alice, task_id, "running") == "running"
+    racing.stop_process(victim, signal.SIGKILL)
+    result = alice.wait(task_id, 30)
+    assert result["status"] == "failed" and result["error"] == f"node {victim} lost", result

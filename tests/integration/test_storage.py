@@ -1,0 +1,55 @@
+"""Screenshot storage against the moto S3 server over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import load_settings
+from shared.errors import NotFoundError
+from shared.storage import LIFECYCLE_RULE_ID, ScreenshotStorage
+
+
+@pytest.fixture()
+def storage(cluster, request) -> ScreenshotStorage:
+    bucket = "t-" + request.node.name.replace("_", "-")[:40].lower()
+    return ScreenshotStorage(load_settings(cluster.env).replace(s3_bucket=bucket))
+
+
+def test_bucket_is_created_with_a_five_day_rule_merged_into_existing_rules(storage):
+    client = storage.client
+    client.create_bucket(Bucket=storage.bucket)
+    other = {
+        "ID": "keep-logs",
+        "Filter": {"Prefix": "logs/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 30},
+    }
+    client.put_bucket_lifecycle_configuration(
+        Bucket=storage.bucket, LifecycleConfiguration={"Rules": [other]}
+    )
+    storage.ensure_bucket()
+    rules = {
+        r["ID"]: r
+        for r in client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    }
+    assert rules["keep-logs"]["Expiration"]["Days"] == 30
+    ours = rules[LIFECYCLE_RULE_ID]
+    assert ours["Expiration"]["Days"] == 5 and ours["Filter"]["Prefix"] == "screenshots/"
+
+
+def test_bucket_is_created_on_first_upload(storage):
+    key = storage.key("web:abc", 1, "screenshot-01.png")
+    storage.put_png(key, b"\x89PNG fake")
+    assert key == "screenshots/web:abc/1/screenshot-01.png"
+    obj = storage.open(key)
+    assert b"".join(obj.body) == b"\x89PNG fake" and obj.length == len(b"\x89PNG fake")
+    assert [
+        r["ID"]
+        for r in storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    ] == [LIFECYCLE_RULE_ID]
+
+
+def test_missing_object_is_not_found(storage):
+    storage.ensure_bucket()
+    with pytest.raises(NotFoundError):
+        storage.open("screenshots/web:none/1/screenshot-01.png")

@@ -1,0 +1,71 @@
+"""A throwaway HTTP server for the static test pages in this directory.
+
+Two dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow
+server, not a slow script), and ``/redirect?to=URL`` answers 302 to URL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+SITES_DIR = Path(__file__).resolve().parent
+
+
+SLOW_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Slow Server</title>"
+    "</head><body><main><h1>Slow server</h1><p>This page took {ms} ms to answer.</p>"
+    "</main></body></html>"
+)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    # Browsers ask for favicons and keep-alive probes; logging them drowns test output.
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/slow":
+            ms = min(10_000, int(query.get("ms", ["1000"])[0]))
+            time.sleep(ms / 1000)
+            self._send(200, SLOW_PAGE.format(ms=ms).encode(), "text/html; charset=utf-8")
+        elif url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", query.get("to", ["/"])[0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            super().do_GET()
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def serve_sites(directory: Path = SITES_DIR) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (a free port) and yield its base URL."""
+    handler = partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="test-sites", daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
