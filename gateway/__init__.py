@@ -46,7 +46,9 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     @app.errorhandler(OperationalError)
     def unavailable(exc: Exception) -> Any:
-        log.warning("backend unavailable: %s", exc)
+        log.warning("backend unavailable: %r", exc, exc_info=exc)
+        if isinstance(exc, BackendUnavailable):
+            return _error(exc.message, 503)
         return _error("a backend service is unavailable; try again shortly", 503)
 
     @app.errorhandler(StorageError)

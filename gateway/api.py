@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -26,6 +27,7 @@ from shared.records import TaskRecord
 from shared.storage import FILE_NAME
 from shared.templates import template_names
 
+log = logging.getLogger(__name__)
 bp = Blueprint("browsing", __name__, url_prefix="/api/v1/browsing")
 TASK_ID = re.compile(r"^web:[0-9a-f]{32}$")
 DAY_MS = 86_400_000
@@ -78,11 +80,21 @@ def _submit() -> str:
 
 
 def _enqueue(task_id: str) -> None:
-    try:
-        services().enqueue_dispatch(task_id)
-    except Exception as exc:
-        services().store.fail(task_id, "could not be queued: the broker is unavailable")
-        raise BackendUnavailable("the task queue is unavailable; try again shortly") from exc
+    """Send the dispatch message. kombu already retries broker connection errors; anything
+    else a publish raises under load gets two more tries before the task is failed."""
+    svc = services()
+    for attempt in range(3):
+        try:
+            svc.enqueue_dispatch(task_id)
+            return
+        except Exception as exc:
+            log.warning(
+                "could not enqueue %s (try %d): %r", task_id, attempt + 1, exc, exc_info=exc
+            )
+            error = exc
+            time.sleep(0.1 * (attempt + 1))
+    svc.store.fail(task_id, "could not be queued: the broker is unavailable")
+    raise BackendUnavailable("the task queue is unavailable; try again shortly") from error
 
 
 @bp.post("/async")

@@ -19,6 +19,9 @@ timeout = 60
 graceful_timeout = 10
 keepalive = 75
 accesslog = None
+# gunicorn >= 27 opens a control socket at one fixed path per user; several gateways on
+# one host (or a test suite's clusters) would fight over it, and nothing here uses it.
+control_socket_disable = True
 
 
 def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature

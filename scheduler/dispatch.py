@@ -95,18 +95,27 @@ class Dispatcher:
         metrics.ATTEMPTS.labels("redispatch" if replaces else "initial").inc(len(placements))
         if not replaces:
             metrics.QUEUE_WAIT.observe(max(0, self.store.now_ms() - record.created_ms) / 1000)
-        expires = datetime.fromtimestamp(record.deadline_ms / 1000, tz=timezone.utc)
-        for offset, placement in enumerate(placements):
-            self.app.send_task(
-                BROWSE_TASK,
-                args=[record.task_id, first + offset],
-                queue=placement.queue,
-                task_id=placement.celery_id,
-                expires=expires,
-                ignore_result=True,
-            )
+        self.publish(record, [(first + i, p.queue, p.celery_id) for i, p in enumerate(placements)])
         log.info(
             "dispatched",
             extra={"task_id": record.task_id, "nodes": [p.node for p in placements]},
         )
         return first
+
+    def publish(self, record: TaskRecord, attempts: list[tuple[int, str, str]]) -> None:
+        """Send recorded attempts (number, queue, celery id) to their node queues.
+
+        A record written by a scheduler killed before this runs stays in the unpublished
+        set, and the maintenance loop calls this again; a node claims an attempt once, so
+        a message that was in fact sent twice is dropped at the claim."""
+        expires = datetime.fromtimestamp(record.deadline_ms / 1000, tz=timezone.utc)
+        for number, queue, celery_id in attempts:
+            self.app.send_task(
+                BROWSE_TASK,
+                args=[record.task_id, number],
+                queue=queue,
+                task_id=celery_id,
+                expires=expires,
+                ignore_result=True,
+            )
+        self.store.mark_published(record.task_id, [number for number, _, _ in attempts])

@@ -15,7 +15,7 @@ import redis
 from scheduler import metrics
 from scheduler.dispatch import Dispatcher
 from shared import keys
-from shared.records import TaskStore
+from shared.records import AttemptState, TaskStore
 from shared.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class Maintenance:
         self.reap_overdue()
         self.recover_dead_nodes()
         self.dispatch_stale_queued()
+        self.publish_stranded()
 
     def dispatch_stale_queued(self) -> None:
         """Dispatch tasks whose dispatch message was lost (a scheduler killed after its
@@ -72,6 +73,20 @@ class Maintenance:
             log.warning("dispatching a task left queued", extra={"task_id": task_id})
             self.dispatcher.dispatch(task_id)
             self.store.redis.zrem(keys.QUEUED, task_id)  # gone, finished or placed by now
+
+    def publish_stranded(self) -> None:
+        """Publish attempts that were recorded but whose message a scheduler killed in
+        between never sent (the dispatch message was acked early, so nothing redelivers it)."""
+        cutoff = self.store.now_ms() - int(self.settings.stale_queued_after_s * 1000)
+        for task_id, number in self.store.unpublished(cutoff):
+            record = self.store.get(task_id)
+            attempts = record.attempts if record else ()
+            attempt = attempts[number - 1] if number <= len(attempts) else None
+            if record and attempt and attempt.state == AttemptState.ASSIGNED:
+                log.warning("publishing a stranded attempt", extra={"task_id": task_id})
+                self.dispatcher.publish(record, [(number, attempt.queue, attempt.celery_id)])
+            else:
+                self.store.mark_published(task_id, [number])  # it ran, finished or is gone
 
     def reap_overdue(self) -> None:
         cutoff = self.store.now_ms() - int(self.settings.reaper_grace_s * 1000)

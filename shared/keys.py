@@ -9,6 +9,9 @@ CANCEL_CHANNEL = (
 )  # PUBLISHed with "<task_id> <attempt>" when an attempt is cancelled
 DEADLINES = PREFIX + "deadlines"  # zset: unfinished task id -> deadline (epoch ms)
 QUEUED = PREFIX + "queued"  # zset: task id not dispatched yet -> creation time (epoch ms)
+# zset: "<task_id>|<attempt>" recorded but not yet published to its node queue -> when
+# recorded (epoch ms). The maintenance loop publishes what a killed scheduler left here.
+UNPUBLISHED = PREFIX + "unpublished"
 NODES = PREFIX + "nodes"  # set of node uids ever registered
 API_KEYS = PREFIX + "apikeys"  # hash: key id -> "<user>:<sha256 hex of the secret>"
 MAINTENANCE_LOCK = PREFIX + "maintenance-leader"

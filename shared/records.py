@@ -202,6 +202,17 @@ class TaskStore:
             args += [pl.node, pl.queue, pl.country, pl.celery_id, pl.replaces]
         return int(self._assign(keys=[keys.task(task_id)], args=args))
 
+    def mark_published(self, task_id: str, attempts: list[int]) -> None:
+        """The attempts' messages are on their node queues (see ``keys.UNPUBLISHED``)."""
+        self.redis.zrem(keys.UNPUBLISHED, *(f"{task_id}|{n}" for n in attempts))
+
+    def unpublished(self, assigned_before_ms: int, limit: int = 100) -> list[tuple[str, int]]:
+        """Attempts recorded before the given time whose message may never have been sent."""
+        members = self.redis.zrangebyscore(
+            keys.UNPUBLISHED, 0, assigned_before_ms, start=0, num=limit
+        )
+        return [(task_id, int(n)) for task_id, _, n in (m.rpartition("|") for m in members)]
+
     def claim(self, task_id: str, attempt: int, node: str, egress: str = "direct") -> str:
         """Fence an attempt before running it: 'ok', or why the node must drop it."""
         args = [attempt, node, self.now_ms(), egress]

@@ -13,6 +13,24 @@ ALICE = "alice-test-key-0123456789"
 BOB = "bob-test-key-9876543210"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """When a test that used a cluster fails, show the warnings its processes logged, so a
+    failure in CI can be understood without the cluster's files."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.passed or report.when != "call":
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, LocalCluster) and value.workdir is not None:
+            lines = []
+            for log in sorted(value.workdir.glob("*.log")):
+                for line in log.read_text(errors="replace").splitlines():
+                    if any(w in line for w in ("WARNING", "ERROR", "Error", "Traceback")):
+                        lines.append(f"{log.stem}: {line}")
+            report.sections.append(("cluster warnings", "\n".join(lines[-60:]) or "(none)"))
+
+
 def alive(pids: list[int]) -> list[str]:
     """The command lines of those pids still running (zombies count as gone)."""
     out = []

@@ -192,6 +192,15 @@ def test_a_task_is_placed_once_however_many_dispatch_messages_arrive(store):
     assert store.stale_queued(store.now_ms() + 1) == []
 
 
+def test_recorded_attempts_stay_unpublished_until_marked(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a", "b"))
+    assert store.unpublished(store.now_ms() + 1) == [(tid, 1), (tid, 2)]
+    assert store.unpublished(store.now_ms() - 60_000) == []  # only those older than the cutoff
+    store.mark_published(tid, [1, 2])
+    assert store.unpublished(store.now_ms() + 1) == []
+
+
 def test_claim_records_the_egress_without_credentials(store):
     tid = new_task(store)
     store.assign(tid, placements("a"))

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +22,7 @@ import requests
 
 from shared import keys
 from shared.cluster import LocalCluster, free_port
+from shared.records import Placement, TaskStore
 from tests.conftest import ALICE, BOB, Api, alive
 from tests.support.slow_proxy import slow_proxy
 
@@ -333,6 +335,24 @@ def test_scheduler_restart_in_a_burst_loses_nothing(racing, alice, sites):
     racing.start_scheduler()
     for task_id in before + during:
         assert alice.wait(task_id, 60)["status"] == "completed"
+
+
+def test_an_attempt_recorded_but_never_sent_still_runs(racing, alice, sites, r):
+    # What a scheduler SIGKILLed between recording an attempt and publishing it leaves
+    # behind: an assigned attempt with no message on its node queue.
+    store = TaskStore(r, record_ttl_s=3600)
+    task_id = f"web:{uuid.uuid4().hex}"
+    request = {"task": f"Open {sites}/index.html and return the title", "fanout": 1}
+    store.create(task_id, owner="alice", request=request, timeout_ms=60_000)
+    placement = Placement(
+        node="node.de.01", queue="node.de.01", country="DE", celery_id=str(uuid.uuid4())
+    )
+    assert store.assign(task_id, [placement]) == 1
+    body = alice.wait(task_id, 40)  # the racing cluster publishes what is 5 s stranded
+    assert body["status"] == "completed", body
+    assert "Agent Test Home" in json.loads(body["payload"])["result"]
+    assert body["info"]["attempts"][0]["node_uid"] == "node.de.01"
+    assert r.zcard(keys.UNPUBLISHED) == 0
 
 
 def test_gateway_restart_loses_nothing(racing, alice, sites):
