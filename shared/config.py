@@ -16,6 +16,7 @@ ENV_PREFIX = "BROWSING_"
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     redis_url: str = defaults.redis_url
+    redis_max_connections: int = defaults.redis_max_connections
     s3_endpoint_url: str = defaults.s3_endpoint_url
     s3_bucket: str = defaults.s3_bucket
     s3_region: str = defaults.s3_region

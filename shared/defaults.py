@@ -7,6 +7,8 @@ Each can be overridden by an environment variable: the upper-cased name with the
 from __future__ import annotations
 
 redis_url = "redis://127.0.0.1:6379/0"
+# Connections one process may open to Redis; a burst beyond it waits for a free one.
+redis_max_connections = 500
 # Empty: the service uses AWS S3's own endpoint (and the usual AWS credential chain).
 s3_endpoint_url = ""
 s3_bucket = "browsing-screenshots"

@@ -13,14 +13,20 @@ BROWSE_TASK = "nodes.browse"
 
 
 def redis_client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(
+    """A client whose pool waits for a free connection instead of failing: redis-py 8
+    caps a plain pool at 100 connections and raises at the 101st, which a gevent gateway
+    with hundreds of requests in flight reaches in a burst."""
+    pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=20,  # seconds to wait for a free connection before answering 503
         decode_responses=True,
         socket_connect_timeout=5,
         socket_timeout=30,
         health_check_interval=30,
         retry_on_timeout=True,
     )
+    return redis.Redis(connection_pool=pool)
 
 
 def celery_app(name: str, settings: Settings) -> Celery:
