@@ -46,6 +46,17 @@ def dispatch(task_id: str) -> None:
 def _start_maintenance(**_: object) -> None:
     maintenance.start()
     if settings.metrics_port:
+        from prometheus_client import REGISTRY
+
+        REGISTRY.register(
+            metrics.ClusterCollector(
+                client=_redis,
+                registry=dispatcher.registry,
+                is_leader=maintenance.is_leader,
+                now_ms=dispatcher.store.now_ms,
+                dead_after_ms=int(settings.node_dead_after_s * 1000),
+            )
+        )
         serve_metrics(settings.metrics_port)
 
 

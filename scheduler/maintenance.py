@@ -59,6 +59,9 @@ class Maintenance:
             return True
         return False
 
+    def is_leader(self) -> bool:
+        return self.store.redis.get(keys.MAINTENANCE_LOCK) == self.identity
+
     def run_once(self) -> None:
         self.reap_overdue()
         self.recover_dead_nodes()

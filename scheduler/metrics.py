@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+
+import redis
 from prometheus_client import Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from shared import keys
+from shared.registry import NodeRegistry
+
+log = logging.getLogger(__name__)
 
 DISPATCH_LATENCY = Histogram(
     "browsing_scheduler_dispatch_duration_seconds",
@@ -27,3 +37,87 @@ TASKS_FAILED = Counter(
 NODES_DEAD = Counter(
     "browsing_scheduler_nodes_declared_dead_total", "Nodes declared dead after missed heartbeats."
 )
+
+
+class ClusterCollector:
+    """Cluster-wide figures read from Redis at scrape time: tasks by final status (counted
+    by the record scripts), cancelled attempts, and each node's liveness and queue depth.
+
+    Only the maintenance leader reports them, so that several schedulers do not multiply
+    the sums; ``is_leader`` tells this process whether it holds the lease."""
+
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        registry: NodeRegistry,
+        is_leader: Callable[[], bool],
+        now_ms: Callable[[], int],
+        dead_after_ms: int,
+    ) -> None:
+        self.redis = client
+        self.registry = registry
+        self.is_leader = is_leader
+        self.now_ms = now_ms
+        self.dead_after_ms = dead_after_ms
+
+    def describe(self) -> list:
+        return []  # collected at scrape time only; nothing to check at registration
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            if not self.is_leader():
+                return
+            stats = self.redis.hgetall(keys.STATS)
+            nodes = self.registry.all()
+            pipe = self.redis.pipeline(transaction=False)
+            for node in nodes:
+                pipe.llen(node.queue)  # kombu's Redis transport keeps a queue as a list
+            depths = pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("cluster metrics unavailable: %s", exc)
+            return
+        finished = CounterMetricFamily(
+            "browsing_scheduler_tasks_finished",
+            "Tasks that reached a final status, cluster-wide.",
+            labels=["status"],
+        )
+        for status in ("completed", "failed"):
+            finished.add_metric([status], float(stats.get(f"tasks_{status}", 0)))
+        yield finished
+        yield CounterMetricFamily(
+            "browsing_scheduler_attempts_cancelled",
+            "Attempts cancelled: fanout losers, cancelled tasks, timed-out tasks.",
+            value=float(stats.get("attempts_cancelled", 0)),
+        )
+        depth = GaugeMetricFamily(
+            "browsing_scheduler_node_queue_depth",
+            "Messages waiting on a node's queue.",
+            labels=["node"],
+        )
+        inflight = GaugeMetricFamily(
+            "browsing_scheduler_node_inflight",
+            "Attempts assigned to or running on a node.",
+            labels=["node"],
+        )
+        up = GaugeMetricFamily(
+            "browsing_scheduler_node_up",
+            "1 while a node's heartbeat is fresh and a browser of it is up, else 0.",
+            labels=["node", "country"],
+        )
+        live: dict[str, int] = {}
+        now = self.now_ms()
+        for node, queued in zip(nodes, depths, strict=True):
+            is_up = node.live(now, self.dead_after_ms) and node.ready
+            depth.add_metric([node.uid], float(queued))
+            inflight.add_metric([node.uid], float(node.inflight))
+            up.add_metric([node.uid, node.country], float(is_up))
+            live[node.country] = live.get(node.country, 0) + int(is_up)
+        per_country = GaugeMetricFamily(
+            "browsing_scheduler_live_nodes",
+            "Live, ready nodes per country (0 for a country whose nodes all died).",
+            labels=["country"],
+        )
+        for country, count in sorted(live.items()):
+            per_country.add_metric([country], float(count))
+        yield from (depth, inflight, up, per_country)

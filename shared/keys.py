@@ -12,6 +12,9 @@ QUEUED = PREFIX + "queued"  # zset: task id not dispatched yet -> creation time 
 # zset: "<task_id>|<attempt>" recorded but not yet published to its node queue -> when
 # recorded (epoch ms). The maintenance loop publishes what a killed scheduler left here.
 UNPUBLISHED = PREFIX + "unpublished"
+# hash: cluster-wide counters written by the record scripts (tasks_completed, tasks_failed,
+# attempts_cancelled); the scheduler exports them as Prometheus counters.
+STATS = PREFIX + "stats"
 NODES = PREFIX + "nodes"  # set of node uids ever registered
 API_KEYS = PREFIX + "apikeys"  # hash: key id -> "<user>:<sha256 hex of the secret>"
 MAINTENANCE_LOCK = PREFIX + "maintenance-leader"

@@ -20,6 +20,7 @@ local function cancel_pending(task_key, prefix, task_id, now_ms, except)
       local s = redis.call('HMGET', task_key, p .. 'state', p .. 'node')
       if s[1] == 'assigned' or s[1] == 'running' then
         redis.call('HSET', task_key, p .. 'state', 'cancelled', p .. 'finished_ms', now_ms)
+        redis.call('HINCRBY', prefix .. 'stats', 'attempts_cancelled', 1)
         release(prefix, s[2], task_id, i)
         redis.call('PUBLISH', prefix .. 'cancel', task_id .. ' ' .. i)
       end
@@ -27,7 +28,9 @@ local function cancel_pending(task_key, prefix, task_id, now_ms, except)
   end
 end
 
+-- Called once per task, when its terminal status has just been written.
 local function finalize(task_key, prefix, task_id, ttl_s)
+  redis.call('HINCRBY', prefix .. 'stats', 'tasks_' .. redis.call('HGET', task_key, 'status'), 1)
   redis.call('ZREM', prefix .. 'deadlines', task_id)
   redis.call('ZREM', prefix .. 'queued', task_id)
   redis.call('EXPIRE', task_key, ttl_s)

@@ -52,6 +52,17 @@ def test_real_tasks_move_gateway_scheduler_and_node_metrics(cluster, api, sites)
     assert moved("scheduler", "browsing_scheduler_queue_wait_seconds_count") == 2
     assert moved("scheduler", "browsing_scheduler_tasks_failed_total", reason="no_node") == 1
     assert moved("scheduler", "browsing_scheduler_dispatch_duration_seconds_count") == 3
+    # Cluster-wide figures the scheduler reads from Redis at scrape time.
+    finished = "browsing_scheduler_tasks_finished_total"
+    assert moved("scheduler", finished, status="completed") == 2
+    assert moved("scheduler", finished, status="failed") == 1
+    assert value(after["scheduler"], "browsing_scheduler_node_up", node="node.de.01") == 1
+    assert value(after["scheduler"], "browsing_scheduler_live_nodes", country="DE") == 1
+    assert value(after["scheduler"], "browsing_scheduler_live_nodes", country="US") == 1
+    assert ("browsing_scheduler_node_queue_depth", frozenset({("node", "node.us.01")})) in after[
+        "scheduler"
+    ]
+    assert value(after["scheduler"], "browsing_scheduler_node_inflight", node="node.de.01") == 0
     assert moved("node.de.01", "browsing_node_attempts_total", outcome="won") == 2
     assert moved("node.de.01", "browsing_node_attempt_duration_seconds_count", outcome="won") == 2
     assert moved("node.de.01", "browsing_node_agent_steps_total") == 4  # open, screenshot; twice
@@ -61,6 +72,13 @@ def test_real_tasks_move_gateway_scheduler_and_node_metrics(cluster, api, sites)
     assert value(after["node.de.01"], "browsing_node_browser_launches_total") >= 2
     # Each of the node's processes keeps one warm context open between tasks.
     assert value(after["node.de.01"], "browsing_node_open_contexts") == 2
+
+    # A race of two: the loser is a cancelled attempt.
+    raced = api.post("/api/v1/browsing/sync", {"task": "Return the url", "fanout": 2}).json()
+    assert raced["status"] == "completed"
+    final = scrape(urls["scheduler"])
+    cancelled = "browsing_scheduler_attempts_cancelled_total"
+    assert value(final, cancelled) - value(after["scheduler"], cancelled) == 1
 
 
 def test_metric_labels_never_hold_task_ids(cluster, api, sites):
