@@ -88,8 +88,21 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
 
     @app.get("/readyz")
     def readyz() -> Any:
+        """Ready when Redis and the screenshot storage both answer; 503 names what does not."""
         svc: GatewayServices = app.extensions["browsing"]
-        svc.store.redis.ping()
-        return jsonify({"status": "ready"})
+        checks = {"redis": "ok", "s3": "ok"}
+        try:
+            svc.store.redis.ping()
+        except redis.RedisError as exc:
+            checks["redis"] = f"unavailable: {exc}"
+        try:
+            svc.storage.ping()
+        except StorageError as exc:
+            checks["s3"] = f"unavailable: {exc}"
+        down = sorted(name for name, state in checks.items() if state != "ok")
+        if down:
+            body = {"error": f"not ready: {', '.join(down)} unavailable", "checks": checks}
+            return jsonify(body), 503
+        return jsonify({"status": "ready", "checks": checks})
 
     return app

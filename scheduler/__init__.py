@@ -17,6 +17,7 @@ from shared.metrics import serve_metrics
 from shared.records import TaskStore
 from shared.registry import NodeRegistry
 from shared.services import DISPATCH_TASK, celery_app, redis_client
+from shared.storage import ScreenshotStorage
 
 settings = load_settings()
 app = celery_app("scheduler", settings)
@@ -27,7 +28,11 @@ dispatcher = Dispatcher(
     registry=NodeRegistry(_redis),
     settings=settings,
 )
-maintenance = Maintenance(dispatcher=dispatcher, interval_s=settings.maintenance_interval_s)
+maintenance = Maintenance(
+    dispatcher=dispatcher,
+    interval_s=settings.maintenance_interval_s,
+    storage=ScreenshotStorage(settings),
+)
 
 
 @app.task(name=DISPATCH_TASK, ignore_result=True)

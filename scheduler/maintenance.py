@@ -15,19 +15,29 @@ import redis
 from scheduler import metrics
 from scheduler.dispatch import Dispatcher
 from shared import keys
+from shared.errors import StorageError
 from shared.records import AttemptState, TaskStore
 from shared.registry import NodeRegistry
+from shared.storage import ScreenshotStorage
 
 log = logging.getLogger(__name__)
 
 
 class Maintenance:
-    def __init__(self, *, dispatcher: Dispatcher, interval_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        dispatcher: Dispatcher,
+        interval_s: float,
+        storage: ScreenshotStorage | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
         self.store: TaskStore = dispatcher.store
         self.registry: NodeRegistry = dispatcher.registry
         self.settings = dispatcher.settings
         self.interval_s = interval_s
+        self.storage = storage
+        self._next_sweep_s = 0.0
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,6 +77,22 @@ class Maintenance:
         self.recover_dead_nodes()
         self.dispatch_stale_queued()
         self.publish_stranded()
+        self.sweep_screenshots()
+
+    def sweep_screenshots(self) -> None:
+        """Delete expired screenshots now and then (see ScreenshotStorage.sweep_expired)."""
+        interval = self.settings.retention_sweep_interval_s
+        now_s = self.store.clock()
+        if self.storage is None or interval <= 0 or now_s < self._next_sweep_s:
+            return
+        self._next_sweep_s = now_s + interval
+        try:
+            deleted = self.storage.sweep_expired(now_s)
+        except StorageError as exc:
+            log.warning("retention sweep failed: %s", exc)
+            return
+        if deleted:
+            log.info("retention sweep", extra={"deleted": len(deleted)})
 
     def dispatch_stale_queued(self) -> None:
         """Dispatch tasks whose dispatch message was lost (a scheduler killed after its

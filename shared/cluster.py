@@ -94,6 +94,7 @@ class LocalCluster:
     reuse_services: bool = True  # use BROWSING_REDIS_URL / BROWSING_S3_ENDPOINT_URL if set
 
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
+    argvs: dict[str, list[str]] = field(default_factory=dict)  # how each was started
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
     env: dict[str, str] = field(default_factory=dict, init=False)
     api_key: str = field(default="", init=False)
@@ -117,6 +118,7 @@ class LocalCluster:
         )
         log.close()
         self.procs[name] = proc
+        self.argvs[name] = list(argv)
         return proc
 
     def log_path(self, name: str) -> Path:
@@ -178,6 +180,30 @@ class LocalCluster:
         url = f"redis://127.0.0.1:{port}/0"
         _wait("redis-server", lambda: _redis_answers(url), 15, self.procs["redis"])
         self.env["BROWSING_REDIS_URL"] = url
+
+    def stop_redis(self) -> None:
+        """Stop the private redis-server after saving its data (for failure tests); the
+        next ``start_redis_again`` brings it back on the same port with that data, as a
+        Redis with persistence comes back."""
+        proc = self.procs["redis"]
+        with contextlib.suppress(redis.ConnectionError):  # it hangs up as it exits
+            redis.Redis.from_url(self.redis_url).shutdown(save=True)
+        proc.wait(15)
+
+    def start_s3_again(self) -> None:
+        """Start the moto S3 server again on its port (empty: moto keeps nothing)."""
+        self._spawn("s3", self.argvs["s3"])
+        url = self.env["BROWSING_S3_ENDPOINT_URL"]
+        _wait(
+            "moto S3 server",
+            lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2),
+            30,
+            self.procs["s3"],
+        )
+
+    def start_redis_again(self) -> None:
+        self._spawn("redis", self.argvs["redis"])
+        _wait("redis-server", lambda: _redis_answers(self.redis_url), 15, self.procs["redis"])
 
     def _start_s3(self) -> None:
         if self.reuse_services and self.env.get("BROWSING_S3_ENDPOINT_URL"):

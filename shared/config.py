@@ -24,6 +24,7 @@ class Settings:
     s3_secret_access_key: str = defaults.s3_secret_access_key
     s3_prefix: str = defaults.s3_prefix
     screenshot_retention_days: int = defaults.screenshot_retention_days
+    retention_sweep_interval_s: float = defaults.retention_sweep_interval_s
     port: int = defaults.port
     api_keys: str = defaults.api_keys
     sync_timeout_s: float = defaults.sync_timeout_s

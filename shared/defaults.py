@@ -18,6 +18,9 @@ s3_access_key_id = ""
 s3_secret_access_key = ""
 s3_prefix = "screenshots/"
 screenshot_retention_days = 5
+# The scheduler deletes screenshots older than the retention this often, for S3-compatible
+# stores that ignore lifecycle rules; 0 turns the sweep off.
+retention_sweep_interval_s = 3600.0
 
 port = 8080
 api_keys = ""  # "alice:KEY1,bob:KEY2"

@@ -116,6 +116,42 @@ class ScreenshotStorage:
             raise StorageError(f"cannot read {key}: {exc}") from exc
         return StoredObject(body=obj["Body"].iter_chunks(64 * 1024), length=obj["ContentLength"])
 
+    def sweep_expired(self, now_s: float, *, dry_run: bool = False) -> list[str]:
+        """Delete screenshots older than the retention period, for stores that do not
+        enforce lifecycle rules (some S3-compatible servers ignore them). Returns the keys
+        deleted (or, with ``dry_run``, those that would be)."""
+        cutoff = now_s - self.retention_days * 86_400
+        expired: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in pages:
+                for obj in page.get("Contents", ()):
+                    if obj["LastModified"].timestamp() < cutoff:
+                        expired.append(obj["Key"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                return []
+            raise StorageError(f"cannot list {self.bucket!r}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot list {self.bucket!r}: {exc}") from exc
+        if not dry_run:
+            for start in range(0, len(expired), 1000):  # DeleteObjects takes 1,000 at most
+                self.delete_keys(expired[start : start + 1000])
+        return expired
+
+    def ping(self) -> None:
+        """Raise StorageError unless the bucket answers (for readiness checks)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+                return  # reachable; the bucket is created on the first upload
+            raise StorageError(f"storage unavailable: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"storage unavailable: {exc}") from exc
+
     def delete_keys(self, keys: list[str]) -> None:
         if not keys:
             return

@@ -1,0 +1,135 @@
+"""Health checks and behaviour when Redis or S3 stops and comes back, against real servers.
+
+Its own cluster (one node), because these tests stop its Redis and its S3 server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from shared.cluster import LocalCluster, free_port
+from tests.conftest import ALICE, Api, alive
+
+ASYNC = "/api/v1/browsing/async"
+SYNC = "/api/v1/browsing/sync"
+
+
+@pytest.fixture(scope="module")
+def fragile(tmp_path_factory) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(
+        node_queues=("node.de.01",),
+        port=free_port(),
+        node_concurrency=1,
+        workdir=tmp_path_factory.mktemp("fragile"),
+        reuse_services=False,
+        env_overrides={
+            "BROWSING_API_KEYS": f"alice:{ALICE}",
+            "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
+            "BROWSING_GATEWAY_WORKERS": "1",
+            "BROWSING_SYNC_TIMEOUT_S": "60",
+        },
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        tree = cluster.process_tree()
+        cluster.stop()
+    assert not alive(tree), f"processes left behind: {alive(tree)}"
+
+
+@pytest.fixture()
+def alice(fragile) -> Api:
+    return Api(fragile.base_url, ALICE)
+
+
+def until(check, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s")
+        time.sleep(0.2)
+
+
+def test_health_and_readiness_when_everything_is_up(alice):
+    assert alice.get("/healthz").json() == {"status": "ok"}
+    ready = alice.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"redis": "ok", "s3": "ok"}}
+
+
+def test_redis_down_gives_503_json_and_the_gateway_recovers_alone(fragile, alice, sites):
+    done = alice.post(SYNC, {"task": f"Open {sites}/index.html and return the title"})
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    known = done.json()["task_id"]
+
+    fragile.stop_redis()
+    try:
+        for resp in (
+            alice.post(ASYNC, {"task": f"Open {sites}/index.html"}),
+            alice.post(SYNC, {"task": f"Open {sites}/index.html"}),
+            alice.get("/api/v1/browsing/status", params={"task_id": known}),
+        ):
+            assert resp.status_code == 503, resp.text
+            assert resp.headers["Content-Type"] == "application/json"
+            assert "unavailable" in resp.json()["error"]
+            assert "Traceback" not in resp.text
+        ready = alice.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["redis"].startswith("unavailable")
+        assert ready.json()["checks"]["s3"] == "ok"
+        assert alice.get("/healthz").status_code == 200  # the process itself is fine
+    finally:
+        fragile.start_redis_again()
+
+    # Nobody restarts the gateway, the scheduler or the node: they reconnect by themselves.
+    until(lambda: alice.get("/readyz").status_code == 200)
+    assert alice.status(known)["status"] == "completed"  # Redis kept its data
+    started = time.monotonic()
+    task_id = until(lambda: alice.submit({"task": f"Open {sites}/index.html and return the title"}))
+    body = alice.wait(task_id, 90)
+    assert body["status"] == "completed", body
+    assert "Agent Test Home" in json.loads(body["payload"])["result"]
+    assert body["info"]["node_uid"] == "node.de.01"
+    assert time.monotonic() - started < 90
+
+
+def test_s3_down_during_a_task_keeps_the_result_and_says_the_screenshots_were_lost(
+    fragile, alice, sites
+):
+    fragile.stop_process("s3")
+    try:
+        ready = alice.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["s3"].startswith("unavailable")
+        started = time.monotonic()
+        resp = alice.post(
+            SYNC,
+            {
+                "task": f"Open {sites}/index.html and return the title",
+                "screenshots": {"mode": "final_only"},
+            },
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        fragile.start_s3_again()
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["status"] == "completed" and body["success"] is True
+    payload = json.loads(body["payload"])
+    assert "Agent Test Home" in payload["result"]
+    assert payload["screenshots"] == []
+    assert payload["screenshots_error"].startswith("screenshots lost:")
+    assert elapsed < 45  # nothing hangs on the dead endpoint
+    until(lambda: alice.get("/readyz").status_code == 200)
