@@ -1,0 +1,372 @@
+"""A small Python client for the browsing API, on the standard library alone.
+
+    >>> client = BrowsingClient()  # BROWSING_URL, BROWSING_API_KEY
+    >>> task_id = client.submit("Open https://example.com and return the title",
+    ...                         screenshots="final_only")
+    >>> status = client.wait(task_id)
+    >>> client.download_screenshots(task_id, "shots")
+
+Every failure is a ``ClientError`` (a ``BrowsingError``)::
+
+    ClientError        status is the HTTP status, message the body's "error" text
+    └── WaitTimeout    wait() gave up while the task was still unfinished (status 0)
+
+``status`` is 0 when there is no HTTP error status to report: the gateway could not be
+reached, its answer was unusable, or a screenshot name was refused.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shared.errors import BrowsingError
+
+URL_ENV = "BROWSING_URL"
+API_KEY_ENV = "BROWSING_API_KEY"
+DEFAULT_URL = "http://127.0.0.1:8080"
+API_PREFIX = "/api/v1/browsing"
+# Per HTTP request; /sync gets its own, longer limit.
+DEFAULT_TIMEOUT_S = 30.0
+# The gateway holds a /sync request up to BROWSING_SYNC_TIMEOUT_S (600 s by default).
+SYNC_HTTP_TIMEOUT_S = 630.0
+DEFAULT_POLL_S = 0.5
+DOWNLOAD_CHUNK_BYTES = 64 * 1024
+TERMINAL_STATUSES = frozenset({"completed", "failed"})
+# The gateway serves nothing else; anything different must not become a path on disk.
+SCREENSHOT_NAME = re.compile(r"^screenshot-\d{2,3}\.png$")
+
+StatusCallback = Callable[[dict[str, Any]], None]
+ByteProgress = Callable[[int, int | None], None]
+FileProgress = Callable[[str, int, int | None], None]
+
+
+class ClientError(BrowsingError):
+    """The browsing API request failed."""
+
+    def __init__(self, status: int, message: str, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"{self.message} (HTTP {self.status})" if self.status else self.message
+
+
+class WaitTimeout(ClientError):
+    """The task did not finish in time."""
+
+
+def task_request(
+    task: str,
+    *,
+    screenshots: str | None = None,
+    full_page: bool | None = None,
+    country_iso: str | None = None,
+    node_uid: str | None = None,
+    fanout: int | None = None,
+    session_key: str | None = None,
+    template: str | None = None,
+    timeout_ms: int | None = None,
+) -> dict[str, Any]:
+    """The request body of /async and /sync; options left at None are not sent, and the
+    gateway validates the rest (it answers 400, say, for both country_iso and node_uid)."""
+    body: dict[str, Any] = {"task": task}
+    if screenshots is not None or full_page is not None:
+        shots: dict[str, Any] = {}
+        if screenshots is not None:
+            shots["mode"] = screenshots
+        if full_page is not None:
+            shots["full_page"] = full_page
+        body["screenshots"] = shots
+    selector = {
+        key: value
+        for key, value in (("country_iso", country_iso), ("node_uid", node_uid))
+        if value is not None
+    }
+    if selector:
+        body["filter"] = selector
+    for key, value in (
+        ("fanout", fanout),
+        ("session_key", session_key),
+        ("template", template),
+        ("timeout", timeout_ms),
+    ):
+        if value is not None:
+            body[key] = value
+    return body
+
+
+def checked_screenshot_name(name: str) -> str:
+    """``name`` if it is a screenshot file name the gateway can serve, else ClientError."""
+    if not isinstance(name, str) or not SCREENSHOT_NAME.match(name):
+        raise ClientError(
+            0, f"refusing screenshot file name {name!r}: names look like screenshot-01.png"
+        )
+    return name
+
+
+def screenshot_names(status: dict[str, Any]) -> list[str]:
+    """The screenshot file names of a finished task, from its status (or /sync) body.
+
+    They are listed in ``payload``, a JSON string, as ``{"url": ".../screenshot-01.png"}``
+    entries; a bare URL or file name is accepted too."""
+    raw = status.get("payload")
+    if not raw:
+        return []
+    try:
+        payload = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []  # a payload that is not JSON lists no screenshots
+    entries = payload.get("screenshots") if isinstance(payload, dict) else None
+    names = []
+    for entry in entries or []:
+        url = entry.get("url") if isinstance(entry, dict) else entry
+        if not isinstance(url, str):
+            raise ClientError(0, f"unexpected screenshot entry in the payload: {entry!r}")
+        segments = urllib.parse.urlsplit(url).path.split("/")
+        if "." in segments or ".." in segments:
+            raise ClientError(0, f"refusing screenshot file name {url!r}: it climbs directories")
+        names.append(checked_screenshot_name(segments[-1]))
+    return names
+
+
+def decoded_payload(status: dict[str, Any]) -> Any:
+    """The payload of a status body, decoded when it is a JSON string."""
+    raw = status.get("payload")
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+class BrowsingClient:
+    """The browsing API of one gateway, for one API key."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        base_url = base_url or os.environ.get(URL_ENV) or DEFAULT_URL
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise ClientError(0, f"the gateway URL must start with http:// or https://: {base_url}")
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        self.timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return f"BrowsingClient({self.base_url!r})"
+
+    # -- the API ---------------------------------------------------------------------
+
+    def submit(self, task: str, **options: Any) -> str:
+        """Create a task (POST /async) and return its id; ``options`` are those of
+        ``task_request``."""
+        return str(self._json("POST", "/async", body=task_request(task, **options))["task_id"])
+
+    def run_sync(self, task: str, **options: Any) -> dict[str, Any]:
+        """Create a task and wait for its result (POST /sync). A gateway wait timeout is a
+        ClientError with status 504 whose ``body["task_id"]`` can still be polled."""
+        return self._json(
+            "POST", "/sync", body=task_request(task, **options), timeout_s=SYNC_HTTP_TIMEOUT_S
+        )
+
+    def status(self, task_id: str) -> dict[str, Any]:
+        return self._json("GET", "/status", query={"task_id": task_id})
+
+    def wait(
+        self,
+        task_id: str,
+        timeout_s: float | None = None,
+        poll_s: float = DEFAULT_POLL_S,
+        on_change: StatusCallback | None = None,
+    ) -> dict[str, Any]:
+        """Poll until the task is completed or failed and return its status body.
+
+        ``on_change(body)`` is called with the first body and then whenever the status
+        value changes. ``timeout_s=None`` waits as long as it takes: every task has a
+        deadline after which the service fails it."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        seen = None
+        while True:
+            body = self.status(task_id)
+            if body.get("status") != seen:
+                seen = body.get("status")
+                if on_change is not None:
+                    on_change(body)
+            if seen in TERMINAL_STATUSES:
+                return body
+            if deadline is not None and time.monotonic() + poll_s > deadline:
+                raise WaitTimeout(0, f"task {task_id} still {seen} after {timeout_s:g} s", body)
+            time.sleep(poll_s)
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        """Cancel a task; it ends failed with error "cancelled". 409 if it had finished."""
+        return self._json("POST", "/cancel", query={"task_id": task_id})
+
+    def templates(self) -> list[str]:
+        return list(self._json("GET", "/templates")["templates"])
+
+    def download_screenshot(
+        self,
+        task_id: str,
+        name: str,
+        dest_path: str | os.PathLike[str],
+        progress: ByteProgress | None = None,
+    ) -> Path:
+        """Stream one screenshot to ``dest_path``; ``progress(done_bytes, total_bytes)``
+        follows each chunk (total is None if the gateway sent no length). The file
+        appears only once it is complete."""
+        checked_screenshot_name(name)
+        path = Path(dest_path)
+        partial = path.with_name(path.name + ".part")
+        quoted = urllib.parse.quote(task_id, safe=":")
+        with self._open("GET", f"/screenshots/{quoted}/{name}") as (url, resp):
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            done = 0
+            if progress is not None:
+                progress(done, total)
+            try:
+                with open(partial, "wb") as out:
+                    while chunk := resp.read(DOWNLOAD_CHUNK_BYTES):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done, total)
+                if total is not None and done != total:
+                    raise ClientError(0, f"download of {url} ended after {done} of {total} bytes")
+                partial.replace(path)
+            finally:
+                partial.unlink(missing_ok=True)
+        return path
+
+    def download_screenshots(
+        self,
+        task_id: str,
+        out_dir: str | os.PathLike[str],
+        progress: FileProgress | None = None,
+    ) -> list[Path]:
+        """Download every screenshot of a finished task into ``out_dir`` (created if
+        needed), named as the gateway names them; ``progress(name, done, total)``."""
+        names = screenshot_names(self.status(task_id))
+        if not names:
+            return []
+        directory = Path(out_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for name in names:
+            report = None if progress is None else _per_file(progress, name)
+            saved.append(self.download_screenshot(task_id, name, directory / name, report))
+        return saved
+
+    # -- HTTP ------------------------------------------------------------------------
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
+        with self._open(method, path, query=query, body=body, timeout_s=timeout_s) as (url, resp):
+            raw = resp.read()
+        try:
+            decoded = json.loads(raw)
+        except ValueError as exc:
+            raise ClientError(0, f"{url} did not answer JSON: {raw[:200]!r}") from exc
+        if not isinstance(decoded, dict):
+            raise ClientError(0, f"{url} answered unexpected JSON: {raw[:200]!r}")
+        return decoded
+
+    def _open(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        timeout_s: float | None = None,
+    ) -> _Response:
+        url = self.base_url + API_PREFIX + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Accept", "application/json")
+        req.add_header("User-Agent", "browsing-client/0.1")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.api_key:
+            # Unredirected: a redirect to another host must not carry the key along.
+            req.add_unredirected_header("Authorization", f"Bearer {self.api_key}")
+        timeout = timeout_s or self.timeout_s
+        try:
+            resp = urllib.request.urlopen(req, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            raise _http_error(exc, url) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise _connection_error(exc, url, timeout) from exc
+        return _Response(url, resp, timeout)
+
+
+class _Response:
+    """An open response as ``with ... as (url, resp)``; read errors become ClientError."""
+
+    def __init__(self, url: str, resp: http.client.HTTPResponse, timeout_s: float) -> None:
+        self.url, self.resp, self.timeout_s = url, resp, timeout_s
+
+    def __enter__(self) -> tuple[str, http.client.HTTPResponse]:
+        return self.url, self.resp
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.resp.close()
+        if isinstance(exc, (OSError, http.client.HTTPException)):
+            raise _connection_error(exc, self.url, self.timeout_s) from exc
+
+
+def _per_file(progress: FileProgress, name: str) -> ByteProgress:
+    return lambda done, total: progress(name, done, total)
+
+
+def _http_error(exc: urllib.error.HTTPError, url: str) -> ClientError:
+    try:
+        raw = exc.read()
+    except (OSError, http.client.HTTPException):
+        raw = b""
+    finally:
+        exc.close()
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        body = raw.decode(errors="replace")
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        message = body["error"]
+    else:
+        text = " ".join(str(body).split())[:200]
+        message = f"{exc.reason or 'HTTP error'} from {url}" + (f": {text}" if text else "")
+    return ClientError(exc.code, message, body)
+
+
+def _connection_error(exc: BaseException, url: str, timeout_s: float) -> ClientError:
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return ClientError(0, f"no answer from {url} within {timeout_s:g} s")
+    detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return ClientError(0, f"cannot reach the browsing gateway at {url}: {detail}")
