@@ -12,6 +12,7 @@ from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from gateway.services import GatewayServices
+from shared import logs
 from shared.config import Settings, load_settings
 from shared.errors import BackendUnavailable, RequestError, StorageError
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
     from gateway.api import bp as api_bp
 
     app.register_blueprint(api_bp)
+    app.teardown_request(lambda _exc: logs.unbind())
     _register_error_handlers(app)
     from gateway import metrics
 

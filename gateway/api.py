@@ -15,6 +15,7 @@ from gateway import metrics
 from gateway.services import GatewayServices
 from gateway.validation import parse_task_request
 from gateway.views import status_body, sync_body
+from shared import logs
 from shared.errors import (
     AuthError,
     BackendUnavailable,
@@ -64,6 +65,8 @@ def _json_body() -> Any:
 def _owned_task(task_id: str | None) -> TaskRecord:
     if task_id is None or task_id == "":
         raise ValidationError("missing task_id: add ?task_id=web:... to the URL")
+    if TASK_ID.match(task_id):
+        logs.bind(task_id)
     record = services().store.get(task_id) if TASK_ID.match(task_id) else None
     if record is None:
         raise NotFoundError(f"task {task_id} not found")
@@ -75,6 +78,7 @@ def _owned_task(task_id: str | None) -> TaskRecord:
 def _submit() -> str:
     req = parse_task_request(_json_body(), services().settings)
     task_id = f"web:{uuid.uuid4().hex}"
+    logs.bind(task_id)
     services().store.create(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
     return task_id
 

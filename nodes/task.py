@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from nodes import app, metrics
 from nodes.attempt import run_attempt
 from nodes.lifecycle import runtime
+from shared.logs import task_logging
 from shared.services import BROWSE_TASK
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name=BROWSE_TASK, ignore_result=True)
@@ -15,7 +19,9 @@ def browse(task_id: str, attempt: int) -> str:
     started = time.perf_counter()
     outcome = "failed"
     try:
-        outcome = run_attempt(runtime, task_id, attempt)
+        with task_logging(task_id):
+            outcome = run_attempt(runtime, task_id, attempt)
+            log.info("attempt ended", extra={"attempt": attempt, "outcome": outcome})
         return outcome
     finally:
         label = outcome.partition(":")[0]

@@ -13,6 +13,7 @@ from scheduler import metrics
 from scheduler.dispatch import Dispatcher
 from scheduler.maintenance import Maintenance
 from shared.config import load_settings
+from shared.logs import task_logging
 from shared.metrics import serve_metrics
 from shared.records import TaskStore
 from shared.registry import NodeRegistry
@@ -38,7 +39,7 @@ maintenance = Maintenance(
 @app.task(name=DISPATCH_TASK, ignore_result=True)
 def dispatch(task_id: str) -> None:
     try:
-        with metrics.DISPATCH_LATENCY.time():
+        with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
             dispatcher.dispatch(task_id)
     except Exception as exc:
         # A task must never sit queued until its deadline because of a bug of ours.

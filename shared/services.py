@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import redis
-from celery import Celery
+from celery import Celery, signals
 
 from shared.config import Settings
 
@@ -29,8 +29,16 @@ def redis_client(settings: Settings) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
+def _setup_logging(loglevel: str | int | None = None, **_: object) -> None:
+    # Connected to Celery's setup_logging: Celery then leaves logging to us.
+    from shared import logs
+
+    logs.configure(loglevel or "INFO")
+
+
 def celery_app(name: str, settings: Settings) -> Celery:
     """A Celery app with the settings our design depends on (see ARCHITECTURE.md)."""
+    signals.setup_logging.connect(_setup_logging, weak=False, dispatch_uid="browsing-logs")
     app = Celery(name, broker=settings.redis_url)
     app.conf.update(
         task_serializer="json",
