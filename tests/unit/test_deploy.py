@@ -1,0 +1,664 @@
+"""The operator files under deploy/: they parse, query only metrics the code defines, and
+hold what deploy/README.md promises (compose services, pinned images, dashboard panels,
+alert rules, the kustomize tree, one queue per node pod).
+
+Tools that may be missing (``docker compose``, ``kubectl``, ``promtool``) only add checks
+when present; their tests skip with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nodes.identity import derive_identity
+from shared.config import Settings
+from shared.storage import LIFECYCLE_RULE_ID
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE = DEPLOY / "docker-compose.yml"
+DOCKERFILE = DEPLOY / "Dockerfile"
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "browsing.json"
+GRAFANA_DATASOURCES = DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+GRAFANA_DASHBOARDS = DEPLOY / "grafana" / "provisioning" / "dashboards" / "browsing.yml"
+PROMETHEUS = DEPLOY / "prometheus" / "prometheus.yml"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
+ALERTS_TEST = DEPLOY / "prometheus" / "alerts_test.yml"
+K8S = DEPLOY / "k8s"
+K8S_BASE = K8S / "base"
+CODE_DIRS = ("gateway", "scheduler", "nodes", "shared")
+
+YAML_FILES = sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml"))
+JSON_FILES = sorted(DEPLOY.rglob("*.json"))
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def load_yaml_docs(path: Path) -> list[Any]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+# --- (a) every file parses ---------------------------------------------------------------
+
+
+def test_deploy_holds_the_files_the_readme_describes() -> None:
+    expected = [
+        COMPOSE,
+        DOCKERFILE,
+        DASHBOARD,
+        GRAFANA_DATASOURCES,
+        GRAFANA_DASHBOARDS,
+        PROMETHEUS,
+        ALERTS,
+        K8S_BASE / "kustomization.yaml",
+        K8S / "overlays" / "production" / "kustomization.yaml",
+    ]
+    assert [rel(p) for p in expected if not p.is_file()] == []
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=rel)
+def test_yaml_parses(path: Path) -> None:
+    assert load_yaml_docs(path), f"{rel(path)} holds no YAML document"
+
+
+@pytest.mark.parametrize("path", JSON_FILES, ids=rel)
+def test_json_parses(path: Path) -> None:
+    assert json.loads(path.read_text())
+
+
+# --- (b) docker compose config ------------------------------------------------------------
+
+
+def docker_compose_available() -> bool:
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    try:
+        result = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def test_docker_compose_config_is_valid() -> None:
+    if not docker_compose_available():
+        pytest.skip("`docker compose version` fails: no Docker Compose plugin on this machine")
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
+        env={**os.environ, "BROWSING_API_KEYS": "ci:ci-key-0123456789"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- (c) every queried metric exists in the code ------------------------------------------
+
+# A metric name as a string literal in the code: Counter("browsing_..."), or the name of a
+# metric family a custom collector yields.
+METRIC_LITERAL = re.compile(r"""["'](browsing_[a-z0-9_]+)["']""")
+PROMQL_NAME = re.compile(r"\bbrowsing_[A-Za-z0-9_:]+")
+PROMQL_STRING = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`""")
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def defined_metric_names() -> set[str]:
+    names: set[str] = set()
+    for package in CODE_DIRS:
+        for path in (ROOT / package).rglob("*.py"):
+            names.update(METRIC_LITERAL.findall(path.read_text()))
+    return names
+
+
+def is_exposed(name: str, defined: set[str]) -> bool:
+    """Whether a scrape can hold series ``name`` when the code defines ``defined``: the name
+    itself, or a defined name plus the suffix prometheus_client adds (``_total`` to a
+    counter, ``_bucket``/``_sum``/``_count`` to a histogram, ``_created`` to either)."""
+    if name in defined:
+        return True
+    if name.endswith(("_total", "_created")):
+        base = name.rsplit("_", 1)[0]
+        if base in defined or (name.endswith("_created") and base + "_total" in defined):
+            return True
+    for suffix in HISTOGRAM_SUFFIXES:
+        base = name.removesuffix(suffix)
+        if base != name and base in defined and not base.endswith("_total"):
+            return True
+    return False
+
+
+def metric_names_in(expr: str) -> set[str]:
+    """The browsing_* metric names a PromQL expression selects (label values skipped)."""
+    return set(PROMQL_NAME.findall(PROMQL_STRING.sub('""', expr)))
+
+
+def walk_panels(panels: list[dict]) -> Iterator[dict]:
+    for panel in panels:
+        yield panel
+        yield from walk_panels(panel.get("panels", []))
+
+
+def dashboard() -> dict:
+    return json.loads(DASHBOARD.read_text())
+
+
+def dashboard_exprs() -> list[str]:
+    return [
+        target["expr"]
+        for panel in walk_panels(dashboard()["panels"])
+        for target in panel.get("targets", [])
+        if "expr" in target
+    ]
+
+
+def alert_rules() -> list[dict]:
+    return [rule for group in load_yaml(ALERTS)["groups"] for rule in group["rules"]]
+
+
+def k8s_objects(directory: Path = K8S) -> list[dict]:
+    objects = []
+    for path in sorted(directory.rglob("*.yaml")):
+        for doc in load_yaml_docs(path):
+            if isinstance(doc, dict) and "kind" in doc:
+                objects.append(doc)
+    return objects
+
+
+def keda_queries() -> list[str]:
+    return [
+        trigger["metadata"]["query"]
+        for obj in k8s_objects(K8S_BASE)
+        if obj["kind"] == "ScaledObject"
+        for trigger in obj["spec"]["triggers"]
+        if trigger["type"] == "prometheus"
+    ]
+
+
+QUERY_SOURCES = {
+    "dashboard": dashboard_exprs,
+    "alerts": lambda: [rule["expr"] for rule in alert_rules()],
+    "keda": keda_queries,
+}
+
+
+def test_the_code_defines_the_documented_metrics() -> None:
+    defined = defined_metric_names()
+    for name in (
+        "browsing_gateway_requests_total",
+        "browsing_scheduler_queue_wait_seconds",
+        "browsing_node_attempt_duration_seconds",
+    ):
+        assert name in defined
+
+
+def test_matcher_accepts_exposition_suffixes_and_rejects_unknown_names() -> None:
+    defined = {"browsing_x_requests_total", "browsing_x_wait_seconds", "browsing_x_depth"}
+    assert is_exposed("browsing_x_requests_total", defined)
+    assert is_exposed("browsing_x_wait_seconds_bucket", defined)
+    assert is_exposed("browsing_x_wait_seconds_count", defined)
+    assert is_exposed("browsing_x_depth", defined)
+    assert not is_exposed("browsing_made_up_metric_total", defined)
+    assert not is_exposed("browsing_x_requests", defined)  # a counter is scraped as _total
+    assert not is_exposed("browsing_x_requests_total_bucket", defined)
+    assert not is_exposed("browsing_x_depth_seconds", defined)
+    # Against the real code too: a made-up name in a real query is caught.
+    real = defined_metric_names()
+    expr = 'sum(rate(browsing_made_up_metric_total{job="browsing_gateway"}[5m]))'
+    assert [n for n in metric_names_in(expr) if not is_exposed(n, real)] == [
+        "browsing_made_up_metric_total"
+    ]
+
+
+def test_metric_names_skip_label_values() -> None:
+    expr = 'sum by (le) (rate(browsing_a_bucket{node=~"browsing_b.*"}[5m])) / browsing_c'
+    assert metric_names_in(expr) == {"browsing_a_bucket", "browsing_c"}
+
+
+@pytest.mark.parametrize("source", sorted(QUERY_SOURCES))
+def test_every_queried_metric_exists_in_the_code(source: str) -> None:
+    exprs = QUERY_SOURCES[source]()
+    assert exprs, f"no PromQL found in the {source}"
+    defined = defined_metric_names()
+    queried = set().union(*(metric_names_in(e) for e in exprs))
+    assert queried, f"the {source} queries no browsing_* metric"
+    missing = sorted(n for n in queried if not is_exposed(n, defined))
+    assert missing == [], (
+        f"the {source} queries metrics that {', '.join(CODE_DIRS)} do not define: {missing}"
+    )
+
+
+# --- (d) kustomize ------------------------------------------------------------------------
+
+KUSTOMIZATIONS = sorted(K8S.rglob("kustomization.yaml"))
+
+
+def kustomization_refs(path: Path) -> list[str]:
+    """Files and directories a kustomization.yaml refers to."""
+    k = load_yaml(path)
+    refs = list(k.get("resources", [])) + list(k.get("components", []))
+    refs += [p["path"] for p in k.get("patches", []) if "path" in p]
+    refs += list(k.get("patchesStrategicMerge", []))
+    return refs
+
+
+def test_there_is_a_base_and_an_overlay() -> None:
+    assert K8S_BASE / "kustomization.yaml" in KUSTOMIZATIONS
+    assert any("overlays" in p.parts for p in KUSTOMIZATIONS)
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS, ids=rel)
+def test_kustomization_refers_to_existing_files(path: Path) -> None:
+    refs = kustomization_refs(path)
+    assert refs, f"{rel(path)} lists no resources"
+    for ref in refs:
+        target = (path.parent / ref).resolve()
+        if target.is_dir():
+            assert (target / "kustomization.yaml").is_file(), f"{ref}: no kustomization.yaml"
+        else:
+            assert target.is_file(), f"{rel(path)} lists {ref}, which does not exist"
+
+
+def test_base_lists_every_manifest_it_holds() -> None:
+    listed = set(load_yaml(K8S_BASE / "kustomization.yaml")["resources"])
+    present = {
+        p.name
+        for p in K8S_BASE.glob("*.yaml")
+        if p.name != "kustomization.yaml" and not p.name.endswith(".example.yaml")
+    }
+    assert present - listed == set(), "manifests in base/ that kustomization.yaml leaves out"
+
+
+def base_objects(kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in k8s_objects(K8S_BASE) if o["kind"] == kind}
+
+
+def test_base_has_the_workloads() -> None:
+    assert {"gateway", "scheduler"} <= set(base_objects("Deployment"))
+    assert {"redis", "node-de", "node-us"} <= set(base_objects("StatefulSet"))
+    assert {"gateway", "redis"} <= set(base_objects("Service"))
+    assert "browsing-config" in base_objects("ConfigMap")
+    redis_args = base_objects("StatefulSet")["redis"]["spec"]["template"]["spec"]["containers"]
+    assert {"noeviction", "--appendonly"} <= set(redis_args[0]["args"])
+
+
+def containers(obj: dict) -> list[dict]:
+    return obj["spec"]["template"]["spec"]["containers"]
+
+
+def test_browsing_containers_keep_tini_and_read_config_and_secret() -> None:
+    workloads = [*base_objects("Deployment").values(), *base_objects("StatefulSet").values()]
+    ours = [c for w in workloads for c in containers(w) if "browsing-service" in c["image"]]
+    assert len(ours) == 4  # gateway, scheduler, node-de, node-us
+    for c in ours:
+        # A Kubernetes `command` would replace the image's ENTRYPOINT, tini.
+        assert "command" not in c, c["name"]
+        refs = {(k, v["name"]) for e in c["envFrom"] for k, v in e.items()}
+        assert refs == {("configMapRef", "browsing-config"), ("secretRef", "browsing-secrets")}
+
+
+def run_node_command(container: dict, hostname: str, tmp_path: Path) -> list[str]:
+    """Run a node container's shell command with a stand-in `celery` that prints its args."""
+    fake = tmp_path / "celery"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    env.update(PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}", HOSTNAME=hostname)
+    result = subprocess.run(
+        container["args"], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("country", ["de", "us"])
+def test_each_node_pod_consumes_its_own_queue(country: str, tmp_path: Path) -> None:
+    (container,) = containers(base_objects("StatefulSet")[f"node-{country}"])
+    script = " ".join(container["args"])
+    # Kubernetes expands $(NAME) and $$ in args; the script must mean the same after that.
+    assert "$$" not in script
+    assert not re.search(r"\$\([A-Za-z_][A-Za-z0-9_]*\)", script)
+    queues = []
+    for ordinal in (0, 1, 11):
+        argv = run_node_command(container, f"node-{country}-{ordinal}", tmp_path)
+        assert argv[:3] == ["-A", "nodes", "worker"]
+        queue = argv[argv.index("-Q") + 1]
+        identity = derive_identity([queue], Settings())
+        assert identity.country == country.upper()
+        queues.append(queue)
+    assert queues == [f"node.{country}.01", f"node.{country}.02", f"node.{country}.12"]
+
+
+def test_keda_scales_each_country_on_its_own_queues() -> None:
+    statefulsets = base_objects("StatefulSet")
+    scaled = base_objects("ScaledObject")
+    for country in ("de", "us"):
+        obj = scaled[f"node-{country}"]
+        ref = obj["spec"]["scaleTargetRef"]
+        assert (ref["kind"], ref["name"]) == ("StatefulSet", f"node-{country}")
+        assert ref["name"] in statefulsets
+        assert "replicas" not in statefulsets[ref["name"]]["spec"]  # KEDA owns it
+        assert obj["spec"]["minReplicaCount"] >= 1
+        (trigger,) = obj["spec"]["triggers"]
+        query = trigger["metadata"]["query"]
+        assert "browsing_scheduler_node_queue_depth" in query
+        selector = re.search(r'node=~"([^"]+)"', query).group(1)
+        assert re.fullmatch(selector, f"node.{country}.07")
+        other = "us" if country == "de" else "de"
+        assert not re.fullmatch(selector, f"node.{other}.07")
+
+
+def test_kustomize_builds() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: cannot run `kubectl kustomize`")
+    for path in KUSTOMIZATIONS:
+        result = subprocess.run(
+            [kubectl, "kustomize", str(path.parent)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, f"{rel(path)}: {result.stderr}"
+        built = [d for d in yaml.safe_load_all(result.stdout) if d]
+        kinds = {(d["kind"], d["metadata"]["name"]) for d in built}
+        assert ("StatefulSet", "node-de") in kinds and ("ScaledObject", "node-us") in kinds
+        assert {d["metadata"].get("namespace") for d in built if d["kind"] != "Namespace"} == {
+            "browsing"
+        }
+
+
+# --- (e) the dashboard --------------------------------------------------------------------
+
+# (title substring, metric the panel must query, further substrings of its PromQL)
+REQUIRED_PANELS = [
+    ("Tasks finished by status", "browsing_scheduler_tasks_finished_total", ["status"]),
+    ("Tasks submitted", "browsing_gateway_tasks_submitted_total", []),
+    (
+        "Gateway request duration",
+        "browsing_gateway_request_duration_seconds_bucket",
+        ["histogram_quantile(0.5,", "histogram_quantile(0.95,", "endpoint"],
+    ),
+    (
+        "Node attempt duration",
+        "browsing_node_attempt_duration_seconds_bucket",
+        ["histogram_quantile(0.95,"],
+    ),
+    ("queue wait", "browsing_scheduler_queue_wait_seconds_bucket", ["histogram_quantile(0.95,"]),
+    (
+        "Dispatch latency",
+        "browsing_scheduler_dispatch_duration_seconds_bucket",
+        ["histogram_quantile(0.95,"],
+    ),
+    ("Queue depth per node", "browsing_scheduler_node_queue_depth", ["node"]),
+    ("Node up", "browsing_scheduler_node_up", []),
+    ("Live nodes per country", "browsing_scheduler_live_nodes", ["country"]),
+    ("Tasks failed by reason", "browsing_scheduler_tasks_failed_total", ["reason"]),
+    ("Failed ratio", "browsing_scheduler_tasks_finished_total", ['status="failed"', "/"]),
+    ("Fanout cancellations", "browsing_scheduler_attempts_cancelled_total", []),
+    ("Sync waiters", "browsing_gateway_sync_waiters", []),
+    ("Screenshots uploaded", "browsing_node_screenshots_uploaded_total", []),
+    ("Screenshot bytes", "browsing_node_screenshot_bytes_total", []),
+    ("Browser launches", "browsing_node_browser_launches_total", []),
+    ("crashes", "browsing_node_browser_crashes_total", []),
+]
+
+
+def data_panels() -> list[dict]:
+    return [p for p in walk_panels(dashboard()["panels"]) if p["type"] != "row"]
+
+
+@pytest.mark.parametrize(("title", "metric", "fragments"), REQUIRED_PANELS)
+def test_dashboard_has_panel(title: str, metric: str, fragments: list[str]) -> None:
+    panels = [p for p in data_panels() if title.lower() in p["title"].lower()]
+    assert panels, f"no dashboard panel titled like {title!r}"
+    exprs = [t["expr"] for p in panels for t in p["targets"]]
+    matching = [e for e in exprs if metric in metric_names_in(e)]
+    assert matching, f"panel {title!r} does not query {metric}"
+    joined = " ".join(matching)
+    assert [f for f in fragments if f not in joined] == []
+
+
+def test_dashboard_uses_the_provisioned_datasource_everywhere() -> None:
+    uid = load_yaml(GRAFANA_DATASOURCES)["datasources"][0]["uid"]
+    assert uid == "prometheus"
+    panels = data_panels()
+    assert len(panels) >= len(REQUIRED_PANELS) - 2
+    for panel in panels:
+        assert panel["datasource"]["uid"] == uid, panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target.get("datasource", {"uid": uid})["uid"] == uid, panel["title"]
+
+
+def test_dashboard_is_well_formed() -> None:
+    d = dashboard()
+    assert d["uid"] and d["title"]
+    assert 36 <= d["schemaVersion"] <= 41
+    ids = [p["id"] for p in walk_panels(d["panels"])]
+    assert len(ids) == len(set(ids)), "duplicate panel ids"
+    for p in walk_panels(d["panels"]):
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24 and g["h"] > 0, p["title"]
+
+
+def volume_mounts(service: dict) -> dict[str, str]:
+    """source -> path in the container, from compose's short volume syntax."""
+    return dict(v.split(":")[:2] for v in service.get("volumes", []))
+
+
+def test_grafana_provisioning_points_at_the_mounted_dashboard() -> None:
+    mounts = volume_mounts(compose_services()["grafana"])
+    (provider,) = load_yaml(GRAFANA_DASHBOARDS)["providers"]
+    in_container = provider["options"]["path"]
+    host_dirs = [src for src, dst in mounts.items() if dst == in_container]
+    assert host_dirs, f"no volume mounted at {in_container}"
+    assert (DEPLOY / host_dirs[0] / DASHBOARD.name).is_file()
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
+
+
+# --- alert rules --------------------------------------------------------------------------
+
+
+def test_alert_rules_have_the_required_alerts() -> None:
+    rules = {r["alert"]: r for r in alert_rules()}
+    assert {"NoLiveNodeForCountry", "QueueWaitP95High", "TaskFailureRatioHigh"} <= set(rules)
+    expected = {
+        "NoLiveNodeForCountry": ("2m", ["browsing_scheduler_live_nodes", "== 0", "country"]),
+        "QueueWaitP95High": (
+            "10m",
+            ["histogram_quantile(0.95", "browsing_scheduler_queue_wait_seconds_bucket", "> 30"],
+        ),
+        "TaskFailureRatioHigh": (
+            "10m",
+            ["browsing_scheduler_tasks_finished_total", 'status="failed"', "> 0.2"],
+        ),
+    }
+    for name, (duration, fragments) in expected.items():
+        rule = rules[name]
+        assert rule["for"] == duration, name
+        assert [f for f in fragments if f not in rule["expr"]] == [], name
+        assert rule["labels"]["severity"] and rule["annotations"]["summary"], name
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.skip("promtool is not installed (Debian package `prometheus`)")
+    return path
+
+
+def run_promtool(*args: str) -> None:
+    result = subprocess.run(
+        [promtool(), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_checks_the_rules() -> None:
+    run_promtool("check", "rules", str(ALERTS))
+
+
+def test_promtool_unit_tests_of_the_alerts_pass() -> None:
+    run_promtool("test", "rules", str(ALERTS_TEST))
+
+
+def test_promtool_parses_dashboard_and_keda_queries(tmp_path: Path) -> None:
+    """Each query becomes a recording rule, so `promtool check rules` parses its PromQL."""
+    exprs = dashboard_exprs() + keda_queries()
+    rules = [
+        {"record": f"browsing:check_{i}", "expr": e.replace("$__rate_interval", "1m")}
+        for i, e in enumerate(exprs)
+    ]
+    path = tmp_path / "queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
+    run_promtool("check", "rules", str(path))
+
+
+# --- (f) the compose file -----------------------------------------------------------------
+
+REQUIRED_SERVICES = {
+    "redis",
+    "minio",
+    "minio-init",
+    "prometheus",
+    "grafana",
+    "gateway",
+    "scheduler",
+    "node-de-01",
+    "node-us-01",
+}
+PINNED_IMAGE = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$|^[^@\s]+:(?P<tag>[A-Za-z0-9_][\w.-]*)$")
+
+
+def compose_services() -> dict[str, dict]:
+    return load_yaml(COMPOSE)["services"]
+
+
+def is_pinned(image: str) -> bool:
+    if "/" in image.rsplit(":", 1)[-1]:  # registry port, no tag: host:5000/name
+        return False
+    match = PINNED_IMAGE.match(image)
+    return bool(match) and match.group("tag") != "latest"
+
+
+def test_pinned_image_matcher() -> None:
+    assert is_pinned("prom/prometheus:v2.54.1")
+    assert is_pinned("minio/mc:RELEASE.2024-10-08T09-37-26Z")
+    assert is_pinned("redis@sha256:" + "a" * 64)
+    assert not is_pinned("grafana/grafana")
+    assert not is_pinned("grafana/grafana:latest")
+    assert not is_pinned("registry:5000/grafana")
+
+
+def test_compose_has_the_services() -> None:
+    assert REQUIRED_SERVICES - set(compose_services()) == set()
+
+
+def test_compose_images_are_pinned() -> None:
+    for name, service in compose_services().items():
+        assert "image" in service or "build" in service, name
+        if "image" in service:
+            assert is_pinned(service["image"]), f"{name}: {service['image']} is not pinned"
+
+
+def test_compose_redis_never_evicts_and_keeps_an_aof() -> None:
+    command = compose_services()["redis"]["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert command[command.index("--appendonly") + 1] == "yes"
+
+
+def test_compose_minio_init_creates_the_bucket_with_expiry(tmp_path: Path) -> None:
+    """Run minio-init's script with a stand-in `mc` that logs its calls and stdin."""
+    service = compose_services()["minio-init"]
+    assert service["image"].startswith("minio/mc:")
+    assert service["entrypoint"] == ["/bin/sh", "-c"]
+    (script,) = service["command"]
+    script = script.replace("$$", "$")  # compose's escape for a literal $
+    log = tmp_path / "mc.log"
+    fake = tmp_path / "mc"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$3" != import ] || cat >> {log}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}", **service["environment"]}
+    result = subprocess.run(
+        ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert calls[:3] == [
+        "ls local",
+        "mb --ignore-existing local/browsing-screenshots",
+        "ilm rule import local/browsing-screenshots",
+    ]
+    import_at = calls.index("ilm rule import local/browsing-screenshots")
+    stdin = "\n".join(calls[import_at + 1 :]).split("\nilm rule ls")[0]
+    (rule,) = json.loads(stdin)["Rules"]
+    assert rule["ID"] == LIFECYCLE_RULE_ID  # the service's own rule: the two coincide
+    assert rule["Filter"]["Prefix"] == "screenshots/"
+    assert rule["Expiration"]["Days"] == 5
+    assert rule["Status"] == "Enabled"
+    assert service["environment"]["MC_HOST_local"].endswith("@minio:9000")
+    for name in ("gateway", "scheduler", "node-de-01", "node-us-01"):
+        depends = compose_services()[name]["depends_on"]
+        assert depends["minio-init"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_bind_mounts_exist() -> None:
+    for name, service in compose_services().items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name}: {source} does not exist"
+
+
+def test_prometheus_scrapes_every_process_on_its_metrics_port() -> None:
+    services = compose_services()
+    targets = {
+        target
+        for job in load_yaml(PROMETHEUS)["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
+    assert "gateway:8080" in targets
+    workers = [n for n, s in services.items() if "celery" in s.get("command", [])]
+    assert {"scheduler", "node-de-01", "node-us-01"} <= set(workers)
+    for name in workers:
+        port = services[name]["environment"]["BROWSING_METRICS_PORT"]
+        assert int(port) > 0
+        assert f"{name}:{port}" in targets, f"{name} is not scraped on its metrics port {port}"
+    assert load_yaml(PROMETHEUS)["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    mounts = volume_mounts(services["prometheus"])
+    assert mounts["./prometheus/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    assert mounts["./prometheus/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+
+
+def test_nodes_run_under_tini() -> None:
+    text = DOCKERFILE.read_text()
+    entrypoint = re.search(r"^ENTRYPOINT\s+(\[.*\])\s*$", text, re.M)
+    assert entrypoint, "the Dockerfile has no exec-form ENTRYPOINT"
+    assert json.loads(entrypoint.group(1))[0].endswith("tini")
+    assert re.search(r"apt-get install[^\n]*\btini\b", text)
+    for name, service in compose_services().items():
+        if "build" in service:
+            assert "entrypoint" not in service, f"{name} replaces the tini ENTRYPOINT"
