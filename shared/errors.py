@@ -15,7 +15,11 @@
         ├── InstructionNotUnderstood  a part of the instruction has no rule
         ├── ActionFailed              an action could not be carried out on the page
         ├── DeadlineExceeded          the task ran past its timeout
-        └── AttemptCancelled          the attempt was cancelled (lost a race, or by the user)
+        ├── AttemptCancelled          the attempt was cancelled (lost a race, or by the user)
+        ├── PlannerFailed             no usable action from the planner (model unreachable,
+        │                             or its replies unusable after every retry)
+        ├── StepLimitReached          not finished within the template's max_steps
+        └── TaskGaveUp                the planner said it could not do the task
 
 Errors from third-party libraries are translated at the boundary into these
 types with ``raise OurError(...) from exc``. A class docstring is its default message.
@@ -107,3 +111,15 @@ class DeadlineExceeded(AgentError):
 
 class AttemptCancelled(AgentError):
     """The attempt was cancelled."""
+
+
+class PlannerFailed(AgentError):
+    """The planner could not choose the next action."""
+
+
+class StepLimitReached(AgentError):
+    """The task was not finished within the template's max_steps."""
+
+
+class TaskGaveUp(AgentError):
+    """The planner said it could not do the task."""

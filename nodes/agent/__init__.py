@@ -35,7 +35,6 @@ from nodes.agent.actions import (
     WaitForText,
 )
 from nodes.agent.agent import run_agent
-from nodes.agent.errors import PlannerFailed, StepLimitReached, TaskGaveUp
 from nodes.agent.llm_config import LLMSettings, llm_settings
 from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.planners import AgentConfig, agent_config, make_planner
@@ -51,6 +50,7 @@ from nodes.agent.types import (
     StepRecord,
     Tab,
 )
+from shared.errors import PlannerFailed, StepLimitReached, TaskGaveUp
 
 __all__ = [
     "Action",

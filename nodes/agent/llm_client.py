@@ -15,9 +15,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from nodes.agent.errors import PlannerFailed
 from nodes.agent.llm_config import LLMSettings
-from shared.errors import DeadlineExceeded
+from shared.errors import DeadlineExceeded, PlannerFailed
 
 HTTP_RETRIES = 2
 RETRY_PAUSE_S = 0.5

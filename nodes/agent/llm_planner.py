@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.agent.actions import Action
-from nodes.agent.errors import PlannerFailed
 from nodes.agent.llm_client import ChatClient, ToolsRejected
 from nodes.agent.llm_config import LLMSettings
 from nodes.agent.llm_prompt import DEFAULT_SYSTEM_PROMPT, json_tool_list, render_observation
 from nodes.agent.llm_reply import BadReply, Call, parse_reply
 from nodes.agent.llm_tools import tool_definitions
 from nodes.agent.types import Observation, StepRecord
+from shared.errors import PlannerFailed
 
 # Older turns are dropped so that long runs stay within a model's context.
 MAX_TURNS = 12

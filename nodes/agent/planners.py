@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodes.agent.errors import StepLimitReached
 from nodes.agent.guard import Guard
 from nodes.agent.llm_config import LLMSettings, llm_settings
 from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.rules import RulesPlanner
 from nodes.agent.runner import Limits
 from nodes.agent.types import Planner
+from shared.errors import StepLimitReached
 
 PLANNERS = ("rules", "llm", "auto")
 

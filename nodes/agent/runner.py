@@ -23,7 +23,6 @@ from nodes.agent.actions import (
     TakeScreenshot,
 )
 from nodes.agent.budget import Budget
-from nodes.agent.errors import StepLimitReached, TaskGaveUp
 from nodes.agent.execute import execute, guarded
 from nodes.agent.guard import Guard
 from nodes.agent.observe import observe
@@ -37,7 +36,7 @@ from nodes.agent.types import (
     ScreenshotPolicy,
     StepRecord,
 )
-from shared.errors import ActionFailed, AttemptCancelled
+from shared.errors import ActionFailed, AttemptCancelled, StepLimitReached, TaskGaveUp
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
