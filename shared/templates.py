@@ -8,7 +8,9 @@ documented in docs/agent.md.
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -106,13 +108,28 @@ def template_names() -> list[str]:
     return sorted(p.name[:-5] for p in _directory().iterdir() if p.name.endswith(".json"))
 
 
+# stem -> (file mtime, validated template): the gateway checks the template of every
+# request, and reading and validating the file each time cost more than the rest of the
+# check. A changed file is read again.
+_cache: dict[str, tuple[int, dict[str, Any]]] = {}
+
+
 def load_template(stem: str) -> dict[str, Any]:
-    if not STEM.match(stem) or stem not in template_names():
+    """A validated copy of the template ``stem``; ValidationError if there is none."""
+    path = _directory() / f"{stem}.json"
+    try:
+        mtime = os.stat(path).st_mtime_ns if STEM.match(stem) else None
+    except OSError:
+        mtime = None
+    if mtime is None:
         raise ValidationError(
             f"unknown template {stem!r}; available: {', '.join(template_names())}"
         )
-    try:
-        data = json.loads((_directory() / f"{stem}.json").read_text())
-    except ValueError as exc:
-        raise ConfigError(f"template {stem!r} is not valid JSON: {exc}") from exc
-    return validate_template(stem, data)
+    cached = _cache.get(stem)
+    if cached is None or cached[0] != mtime:
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ConfigError(f"template {stem!r} is not valid JSON: {exc}") from exc
+        cached = _cache[stem] = (mtime, validate_template(stem, data))
+    return copy.deepcopy(cached[1])
