@@ -27,6 +27,11 @@ lint: install
 
 bench: install
 	$(PY) bench/e2e.py
+	$(PY) bench/fanout.py
+	$(PY) bench/agent_steps.py
+	$(PY) bench/waiters.py
+	command -v wrk >/dev/null || ./scripts/install-system-deps.sh wrk
+	$(PY) bench/submit.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -4,6 +4,8 @@
 set -euo pipefail
 
 missing=()
+# Extra packages named on the command line (e.g. wrk for bench/submit.py).
+for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || missing+=("$extra"); done
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || [ -n "${BROWSING_CHROMIUM_PATH:-}" ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
