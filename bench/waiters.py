@@ -28,6 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import redis  # noqa: E402
+
+from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
 
 
@@ -90,11 +93,7 @@ async def run(cluster: LocalCluster, waiters: int, cancel_concurrency: int) -> d
             raise SystemExit("the gateway did not hold every /sync request within 120 s")
         await asyncio.sleep(0.5)
     held_rss = rss_mb(cluster.procs["gateway"].pid)
-    # The ids of the held tasks, oldest first: the node's queue lists them.
-    import redis
-
-    from shared import keys
-
+    # The ids of the held tasks: every unfinished task of this cluster.
     r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
     ids = r.zrange(keys.DEADLINES, 0, -1)
     assert len(ids) == waiters, (len(ids), waiters)

@@ -43,14 +43,18 @@ def _register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value
         return response, status
 
+    def unavailable(exc: Exception, message: str) -> Any:
+        log.warning("backend unavailable: %r", exc, exc_info=exc)
+        return _error(message, 503)
+
     @app.errorhandler(BackendUnavailable)
+    def backend_unavailable(exc: BackendUnavailable) -> Any:
+        return unavailable(exc, exc.message)
+
     @app.errorhandler(redis.RedisError)
     @app.errorhandler(OperationalError)
-    def unavailable(exc: Exception) -> Any:
-        log.warning("backend unavailable: %r", exc, exc_info=exc)
-        if isinstance(exc, BackendUnavailable):
-            return _error(exc.message, 503)
-        return _error("a backend service is unavailable; try again shortly", 503)
+    def backend_error(exc: Exception) -> Any:
+        return unavailable(exc, "a backend service is unavailable; try again shortly")
 
     @app.errorhandler(StorageError)
     def storage_error(exc: StorageError) -> Any:

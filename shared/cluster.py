@@ -178,7 +178,7 @@ class LocalCluster:
             ],
         )
         url = f"redis://127.0.0.1:{port}/0"
-        _wait("redis-server", lambda: _redis_answers(url), 15, self.procs["redis"])
+        self._wait_redis(url)
         self.env["BROWSING_REDIS_URL"] = url
 
     def stop_redis(self) -> None:
@@ -193,17 +193,22 @@ class LocalCluster:
     def start_s3_again(self) -> None:
         """Start the moto S3 server again on its port (empty: moto keeps nothing)."""
         self._spawn("s3", self.argvs["s3"])
-        url = self.env["BROWSING_S3_ENDPOINT_URL"]
+        self._wait_s3(self.env["BROWSING_S3_ENDPOINT_URL"])
+
+    def start_redis_again(self) -> None:
+        self._spawn("redis", self.argvs["redis"])
+        self._wait_redis(self.redis_url)
+
+    def _wait_redis(self, url: str) -> None:
+        _wait("redis-server", lambda: _redis_answers(url), 15, self.procs["redis"])
+
+    def _wait_s3(self, url: str) -> None:
         _wait(
             "moto S3 server",
             lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2),
             30,
             self.procs["s3"],
         )
-
-    def start_redis_again(self) -> None:
-        self._spawn("redis", self.argvs["redis"])
-        _wait("redis-server", lambda: _redis_answers(self.redis_url), 15, self.procs["redis"])
 
     def _start_s3(self) -> None:
         if self.reuse_services and self.env.get("BROWSING_S3_ENDPOINT_URL"):
@@ -211,12 +216,7 @@ class LocalCluster:
         port = free_port()
         self._spawn("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
         url = f"http://127.0.0.1:{port}"
-        _wait(
-            "moto S3 server",
-            lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2),
-            30,
-            self.procs["s3"],
-        )
+        self._wait_s3(url)
         self.env["BROWSING_S3_ENDPOINT_URL"] = url
         self.env.setdefault("BROWSING_S3_ACCESS_KEY_ID", "local")
         self.env.setdefault("BROWSING_S3_SECRET_ACCESS_KEY", "local-secret")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -45,6 +46,19 @@ def alive(pids: list[int]) -> list[str]:
         except OSError:
             continue
     return out
+
+
+@contextlib.contextmanager
+def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
+    """Start a module's own cluster, stop it after, and fail if a process outlived it."""
+    tree: list[int] = []
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        tree = cluster.process_tree()
+        cluster.stop()
+    assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
 def chromium_count(pids: list[int]) -> int:

@@ -16,7 +16,7 @@ from threading import Thread
 import pytest
 
 from shared.cluster import LocalCluster, free_port
-from tests.conftest import ALICE, Api, alive
+from tests.conftest import ALICE, Api, running
 from tests.sites.server import serve_sites
 from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub
 from tests.support.slow_proxy import _handler
@@ -84,14 +84,8 @@ def api(tmp_path_factory, llm: ScriptedLLM, proxy: tuple[str, list[str]]) -> Ite
         },
         node_env={"node.de.01": node_env},
     )
-    tree: list[int] = []
-    try:
-        cluster.start()
+    with running(cluster):
         yield Api(cluster.base_url, ALICE)
-    finally:
-        tree = cluster.process_tree()
-        cluster.stop()
-    assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
 def sync(api: Api, body: dict) -> dict:

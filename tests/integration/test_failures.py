@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.cluster import LocalCluster, free_port
-from tests.conftest import ALICE, Api, alive
+from tests.conftest import ALICE, Api, running
 
 ASYNC = "/api/v1/browsing/async"
 SYNC = "/api/v1/browsing/sync"
@@ -33,13 +33,8 @@ def fragile(tmp_path_factory) -> Iterator[LocalCluster]:
             "BROWSING_SYNC_TIMEOUT_S": "60",
         },
     )
-    cluster.start()
-    try:
+    with running(cluster):
         yield cluster
-    finally:
-        tree = cluster.process_tree()
-        cluster.stop()
-    assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
 @pytest.fixture()

@@ -23,7 +23,7 @@ import requests
 from shared import keys
 from shared.cluster import LocalCluster, free_port
 from shared.records import Placement, TaskStore
-from tests.conftest import ALICE, BOB, Api, alive
+from tests.conftest import ALICE, BOB, Api, running
 from tests.support.slow_proxy import slow_proxy
 
 # The slow nodes wait this long on every request; this VM is noisy, so keep a wide margin.
@@ -56,13 +56,8 @@ def racing(tmp_path_factory) -> Iterator[LocalCluster]:
             },
             node_env={"node.de.02": slow, "node.de.03": slow, "node.fr.01": broken},
         )
-        cluster.start()
-        try:
+        with running(cluster):
             yield cluster
-        finally:
-            tree = cluster.process_tree()
-            cluster.stop()
-        assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
 @pytest.fixture()
