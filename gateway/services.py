@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from celery import Celery
 
+from gateway.batching import DispatchBatcher
 from gateway.waiters import CompletionListener
 from shared.apikeys import KeyStore
 from shared.clock import Clock, system_clock
 from shared.config import Settings
 from shared.records import TaskStore
-from shared.services import DISPATCH_TASK, SCHEDULER_QUEUE, celery_app, redis_client
+from shared.services import DISPATCH_MANY_TASK, SCHEDULER_QUEUE, celery_app, redis_client
 from shared.storage import ScreenshotStorage
 
 
@@ -23,6 +24,10 @@ class GatewayServices:
     storage: ScreenshotStorage
     listener: CompletionListener
     celery: Celery
+    batcher: DispatchBatcher = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = DispatchBatcher(self._publish)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> GatewayServices:
@@ -45,6 +50,10 @@ class GatewayServices:
         )
 
     def enqueue_dispatch(self, task_id: str) -> None:
+        """Returns once the scheduler's message for ``task_id`` is in the broker."""
+        self.batcher.dispatch(task_id)
+
+    def _publish(self, task_ids: list[str]) -> None:
         self.celery.send_task(
-            DISPATCH_TASK, args=[task_id], queue=SCHEDULER_QUEUE, ignore_result=True
+            DISPATCH_MANY_TASK, args=[task_ids], queue=SCHEDULER_QUEUE, ignore_result=True
         )

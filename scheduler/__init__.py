@@ -17,7 +17,7 @@ from shared.logs import task_logging
 from shared.metrics import serve_metrics
 from shared.records import TaskStore
 from shared.registry import NodeRegistry
-from shared.services import DISPATCH_TASK, celery_app, redis_client
+from shared.services import DISPATCH_MANY_TASK, DISPATCH_TASK, celery_app, redis_client
 from shared.storage import ScreenshotStorage
 
 settings = load_settings()
@@ -34,6 +34,13 @@ maintenance = Maintenance(
     interval_s=settings.maintenance_interval_s,
     storage=ScreenshotStorage(settings),
 )
+
+
+@app.task(name=DISPATCH_MANY_TASK, ignore_result=True)
+def dispatch_many(task_ids: list[str]) -> None:
+    """The gateway batches the tasks submitted while its previous message was in flight."""
+    for task_id in task_ids:
+        dispatch(task_id)
 
 
 @app.task(name=DISPATCH_TASK, ignore_result=True)

@@ -1,0 +1,97 @@
+"""Group commit of dispatch messages: one publish carries every task submitted while the
+previous publish was in flight, and each submitter learns whether its own was sent."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from gateway.batching import DispatchBatcher
+
+
+class SlowBroker:
+    """Records each publish; the first one blocks until released."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.first_started = threading.Event()
+        self.release = threading.Event()
+        self.fail_on = fail_on
+
+    def send(self, task_ids: list[str]) -> None:
+        self.batches.append(list(task_ids))
+        if len(self.batches) == 1:
+            self.first_started.set()
+            assert self.release.wait(5)
+        if self.fail_on == len(self.batches):
+            raise ConnectionError("broker went away")
+
+
+def test_alone_a_task_is_sent_at_once_in_a_batch_of_one():
+    sent: list[list[str]] = []
+    batcher = DispatchBatcher(sent.append)
+    batcher.dispatch("web:a")
+    batcher.dispatch("web:b")
+    assert sent == [["web:a"], ["web:b"]]
+
+
+def test_tasks_arriving_during_a_publish_share_the_next_one():
+    broker = SlowBroker()
+    batcher = DispatchBatcher(broker.send)
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        first = pool.submit(batcher.dispatch, "web:first")
+        assert broker.first_started.wait(5)
+        rest = [pool.submit(batcher.dispatch, f"web:{i}") for i in range(25)]
+        while len(batcher._pending) < 25:  # all queued behind the blocked publish
+            threading.Event().wait(0.005)
+        assert not any(f.done() for f in rest)
+        broker.release.set()
+        for future in [first, *rest]:
+            future.result(timeout=5)
+    assert broker.batches[0] == ["web:first"]
+    assert sorted(broker.batches[1]) == sorted(f"web:{i}" for i in range(25))
+    assert len(broker.batches) == 2
+
+
+def test_a_batch_is_capped_and_the_rest_follow():
+    broker = SlowBroker()
+    batcher = DispatchBatcher(broker.send, max_batch=10)
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        pool.submit(batcher.dispatch, "web:first")
+        assert broker.first_started.wait(5)
+        rest = [pool.submit(batcher.dispatch, f"web:{i}") for i in range(25)]
+        while len(batcher._pending) < 25:
+            threading.Event().wait(0.005)
+        broker.release.set()
+        for future in rest:
+            future.result(timeout=5)
+    assert [len(b) for b in broker.batches] == [1, 10, 10, 5]
+    assert sorted(sum(broker.batches[1:], [])) == sorted(f"web:{i}" for i in range(25))
+
+
+def test_a_failed_publish_raises_in_every_request_it_carried_and_only_those():
+    broker = SlowBroker(fail_on=2)
+    batcher = DispatchBatcher(broker.send)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        first = pool.submit(batcher.dispatch, "web:first")
+        assert broker.first_started.wait(5)
+        carried = [pool.submit(batcher.dispatch, f"web:{i}") for i in range(5)]
+        while len(batcher._pending) < 5:
+            threading.Event().wait(0.005)
+        broker.release.set()
+        first.result(timeout=5)
+        for future in carried:
+            with pytest.raises(ConnectionError, match="broker went away"):
+                future.result(timeout=5)
+    batcher.dispatch("web:after")  # the sender survives a failed publish
+    assert broker.batches[-1] == ["web:after"]
+
+
+def test_a_request_whose_publish_never_returns_times_out():
+    stuck = threading.Event()
+    batcher = DispatchBatcher(lambda _ids: stuck.wait(5))
+    with pytest.raises(TimeoutError, match="web:x"):
+        batcher.dispatch("web:x", timeout_s=0.1)
+    stuck.set()
