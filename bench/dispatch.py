@@ -1,0 +1,233 @@
+"""Dispatch latency: from POST /api/v1/browsing/async to the attempt running on its node,
+on an idle one-node cluster, against a raw Celery round trip on the same Redis measured
+in the same run.
+
+    .venv/bin/python bench/dispatch.py [--runs 50] [--idle 0.3]
+
+The service's figure is the task record's ``a1:started_ms`` (written by the node's claim,
+with the machine's clock) minus the epoch time just before the POST; it is read after the
+task finishes, so nothing polls while it runs. The baseline is ``send_task`` to the start
+of the task's body in a prefork worker (one process, like the node) that this bench
+starts on the same Redis with the nodes' Celery settings; the task pushes ``time.time()``
+to a Redis list the bench waits on. Baseline and service runs alternate, each after
+``--idle`` seconds, so both meet an idle cluster.
+
+Prints p50 and p95 of both, their ratios, and where the service's time goes from the
+record's timestamps. Target (issue 6): ratio <= 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared import keys  # noqa: E402
+from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
+from shared.config import Settings  # noqa: E402
+from shared.services import celery_app  # noqa: E402
+from tests.sites.server import serve_sites  # noqa: E402
+
+BASELINE_QUEUE = "bench.dispatch"
+BASELINE_TASK = "bench.dispatch.started"
+WARMUP = 3
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_baseline_worker(redis_url: str) -> None:
+    """The baseline's worker (this script with --baseline-worker): a task that only says
+    when it started, in a prefork pool of one process, as the node runs its attempts."""
+    app = celery_app("bench-dispatch", Settings(redis_url=redis_url))
+    client = redis.Redis.from_url(redis_url)  # redis-py reconnects after the fork
+
+    @app.task(name=BASELINE_TASK, ignore_result=True)
+    def started(reply_key: str) -> None:
+        now = time.time()
+        client.rpush(reply_key, repr(now))
+
+    app.worker_main(
+        [
+            "worker",
+            "-Q",
+            BASELINE_QUEUE,
+            "-n",
+            "bench-dispatch@%h",
+            "-c",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+@contextlib.contextmanager
+def baseline_worker(redis_url: str, log_path: Path) -> Iterator[subprocess.Popen]:
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--baseline-worker", redis_url],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        tree = descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)
+        for pid in [proc.pid, *tree]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+class Baseline:
+    """Sends the baseline's task and waits for its start time."""
+
+    def __init__(self, redis_url: str, worker: subprocess.Popen) -> None:
+        self.app = celery_app("bench-dispatch-client", Settings(redis_url=redis_url))
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.worker = worker
+
+    def run(self, timeout_s: float = 60) -> float:
+        """Seconds from sending the message to the task starting."""
+        reply_key = f"bench:dispatch:{uuid.uuid4().hex}"
+        sent = time.time()
+        self.app.send_task(
+            BASELINE_TASK, args=[reply_key], queue=BASELINE_QUEUE, ignore_result=True
+        )
+        reply = self.redis.blpop([reply_key], timeout=timeout_s)
+        if reply is None:
+            alive = "running" if self.worker.poll() is None else f"exited {self.worker.returncode}"
+            raise SystemExit(f"the baseline task did not start within {timeout_s:g} s ({alive})")
+        return float(reply[1]) - sent
+
+
+class Service:
+    """Submits to /async and reads the attempt's timestamps once the task has finished."""
+
+    def __init__(self, cluster: LocalCluster, task: str) -> None:
+        self.url = cluster.base_url + "/api/v1/browsing/async"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {cluster.api_key}"
+        self.body = {"task": task}
+        self.redis = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
+        self.done = self.redis.pubsub()
+        self.done.subscribe(keys.DONE_CHANNEL)
+        # Until SUBSCRIBE is confirmed, so no completion is missed.
+        while (message := self.done.get_message(timeout=5)) is None:
+            pass
+        assert message["type"] == "subscribe", message
+
+    def _wait_done(self, task_id: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            message = self.done.get_message(timeout=left)
+            if message is not None and message["type"] == "message" and message["data"] == task_id:
+                return
+        raise SystemExit(f"task {task_id} did not finish within {timeout_s:g} s")
+
+    def run(self, timeout_s: float = 60) -> dict[str, float]:
+        """Seconds from just before the POST to: the answer, the record's creation, the
+        attempt's assignment, and the attempt running (the claim on the node)."""
+        sent = time.time()
+        resp = self.session.post(self.url, json=self.body, timeout=30)
+        answered = time.time()
+        assert resp.status_code == 200, resp.text
+        task_id = resp.json()["task_id"]
+        self._wait_done(task_id, timeout_s)
+        h = self.redis.hgetall(keys.task(task_id))
+        assert h["status"] == "completed", h
+        return {
+            "answered": answered - sent,
+            "created": int(h["created_ms"]) / 1000 - sent,
+            "assigned": int(h["a1:assigned_ms"]) / 1000 - sent,
+            "running": int(h["a1:started_ms"]) / 1000 - sent,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--idle", type=float, default=0.3, help="idle seconds before each run")
+    parser.add_argument("--baseline-worker", metavar="REDIS_URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline_worker:
+        run_baseline_worker(args.baseline_worker)
+        return
+    with serve_sites() as sites:
+        cluster = LocalCluster(
+            node_queues=("node.de.01",), node_concurrency=1, port=free_port(), reuse_services=False
+        )
+        with cluster:
+            assert cluster.workdir is not None
+            log_path = cluster.workdir / "bench-dispatch-worker.log"
+            with baseline_worker(cluster.redis_url, log_path) as worker:
+                baseline = Baseline(cluster.redis_url, worker)
+                service = Service(cluster, f"Open {sites}/index.html and return the title")
+                base: list[float] = []
+                ours: list[dict[str, float]] = []
+                for i in range(args.runs + WARMUP):
+                    time.sleep(args.idle)
+                    b = baseline.run()
+                    time.sleep(args.idle)
+                    s = service.run()
+                    if i >= WARMUP:
+                        base.append(b)
+                        ours.append(s)
+    running = [s["running"] for s in ours]
+
+    def ms(values: list[float], q: float) -> str:
+        return f"{percentile(values, q) * 1000:.1f} ms"
+
+    print(
+        f"raw Celery send_task -> task start (same Redis, prefork -c 1): "
+        f"p50 {ms(base, 0.5)}, p95 {ms(base, 0.95)}  ({args.runs} runs)"
+    )
+    print(
+        f"POST /async -> attempt running on the node:                    "
+        f"p50 {ms(running, 0.5)}, p95 {ms(running, 0.95)}  ({args.runs} runs)"
+    )
+    # Each leg per run, then its median (ms; the record's timestamps are whole ms).
+    legs = {
+        "POST to record written (HTTP, auth, validation)": [s["created"] for s in ours],
+        "record to attempt assigned (enqueue, scheduler)": [
+            s["assigned"] - s["created"] for s in ours
+        ],
+        "assigned to running (publish, node, claim)": [s["running"] - s["assigned"] for s in ours],
+        "POST to /async answered (for reference)": [s["answered"] for s in ours],
+    }
+    print("  where it goes (medians, from the task record):")
+    for name, values in legs.items():
+        print(f"    {name + ':':<50} {statistics.median(values) * 1000:.0f} ms")
+    p50_ratio = percentile(running, 0.5) / percentile(base, 0.5)
+    p95_ratio = percentile(running, 0.95) / percentile(base, 0.95)
+    print(f"ratio p50 (service / raw Celery): {p50_ratio:.2f}  (target <= 2)")
+    print(f"ratio p95 (service / raw Celery): {p95_ratio:.2f}  (target <= 2)")
+
+
+if __name__ == "__main__":
+    main()
