@@ -5,15 +5,12 @@ Run it with ``celery -A scheduler worker -Q scheduler --pool threads``.
 
 from __future__ import annotations
 
-import logging
-
 from celery import signals
 
 from scheduler import metrics
 from scheduler.dispatch import Dispatcher
 from scheduler.maintenance import Maintenance
 from shared.config import load_settings
-from shared.logs import task_logging
 from shared.metrics import serve_metrics
 from shared.records import TaskStore
 from shared.registry import NodeRegistry
@@ -39,20 +36,12 @@ maintenance = Maintenance(
 @app.task(name=DISPATCH_MANY_TASK, ignore_result=True)
 def dispatch_many(task_ids: list[str]) -> None:
     """The gateway batches the tasks submitted while its previous message was in flight."""
-    for task_id in task_ids:
-        dispatch(task_id)
+    dispatcher.dispatch_many(task_ids)
 
 
 @app.task(name=DISPATCH_TASK, ignore_result=True)
 def dispatch(task_id: str) -> None:
-    try:
-        with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
-            dispatcher.dispatch(task_id)
-    except Exception as exc:
-        # A task must never sit queued until its deadline because of a bug of ours.
-        logging.getLogger(__name__).exception("dispatch failed", extra={"task_id": task_id})
-        if dispatcher.store.fail(task_id, f"could not be dispatched: {type(exc).__name__}"):
-            metrics.TASKS_FAILED.labels("dispatch_error").inc()
+    dispatcher.dispatch_many([task_id])
 
 
 @signals.worker_ready.connect

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from celery import Celery
@@ -13,11 +14,14 @@ from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes
 from shared import keys
 from shared.config import Settings
 from shared.errors import RoutingError
+from shared.logs import task_logging
 from shared.records import Placement, TaskRecord, TaskStore
 from shared.registry import NodeInfo, NodeRegistry
 from shared.services import BROWSE_TASK
 
 log = logging.getLogger(__name__)
+# A batch re-reads the node registry when its copy is older than this.
+NODES_MAX_AGE_MS = 500
 
 
 class Dispatcher:
@@ -29,26 +33,55 @@ class Dispatcher:
         self.registry = registry
         self.settings = settings
 
-    def _candidates(self, record: TaskRecord) -> tuple[NodeFilter, list[NodeInfo]]:
+    def _candidates(
+        self, record: TaskRecord, snapshot: tuple[dict[str, NodeInfo], int] | None = None
+    ) -> tuple[NodeFilter, list[NodeInfo]]:
+        """Nodes that may take the task: from ``snapshot`` (nodes, read at epoch ms) if
+        given, judged live as of when it was read, else from the registry now."""
+        nodes, read_ms = snapshot or self._read_nodes()
         node_filter = NodeFilter.from_request(record.request.get("filter"))
-        nodes = eligible_nodes(
-            self.registry.all(),
+        candidates = eligible_nodes(
+            list(nodes.values()),
             node_filter,
-            now_ms=self.store.now_ms(),
+            now_ms=read_ms,
             dead_after_ms=int(self.settings.node_dead_after_s * 1000),
         )
-        return node_filter, nodes
+        return node_filter, candidates
+
+    def _read_nodes(self) -> tuple[dict[str, NodeInfo], int]:
+        return {n.uid: n for n in self.registry.all()}, self.store.now_ms()
 
     def _affinity_key(self, record: TaskRecord) -> str | None:
         session = record.request.get("session_key")
         return keys.affinity(record.owner, session) if session else None
 
     def dispatch(self, task_id: str) -> None:
-        """Place a queued task on as many nodes as its fanout asks (fewer if fewer match)."""
-        record = self.store.get(task_id)
+        self.dispatch_many([task_id])
+
+    def dispatch_many(self, task_ids: list[str]) -> None:
+        """Place queued tasks on as many nodes as each one's fanout asks (fewer if fewer
+        match). The records are read once for the whole batch, and the node registry at
+        most every NODES_MAX_AGE_MS; each placement is counted into that snapshot, so a
+        burst still spreads by load."""
+        snapshot = self._read_nodes()
+        for task_id, record in zip(task_ids, self.store.get_many(task_ids), strict=True):
+            if self.store.now_ms() - snapshot[1] > NODES_MAX_AGE_MS:
+                snapshot = self._read_nodes()
+            try:
+                with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
+                    self._dispatch(record, snapshot)
+            except Exception as exc:
+                # A task must never sit queued until its deadline because of a bug of ours.
+                log.exception("dispatch failed", extra={"task_id": task_id})
+                if self.store.fail(task_id, f"could not be dispatched: {type(exc).__name__}"):
+                    metrics.TASKS_FAILED.labels("dispatch_error").inc()
+
+    def _dispatch(
+        self, record: TaskRecord | None, snapshot: tuple[dict[str, NodeInfo], int]
+    ) -> None:
         if record is None or record.status.terminal or record.attempts:
             return  # gone, finished (e.g. cancelled) or already dispatched (redelivery)
-        node_filter, candidates = self._candidates(record)
+        node_filter, candidates = self._candidates(record, snapshot)
         affinity_key = self._affinity_key(record)
         preferred = self.store.redis.get(affinity_key) if affinity_key else None
         try:
@@ -59,14 +92,18 @@ class Dispatcher:
                 preferred=preferred,
             )
         except RoutingError as exc:
-            if self.store.fail(task_id, exc.message):
+            # Only while still queued: a duplicate message read a record another dispatch
+            # may have placed since.
+            if self.store.fail(record.task_id, exc.message, only_if_queued=True):
                 metrics.TASKS_FAILED.labels("no_node").inc()
             return
         if affinity_key:
             self.store.redis.set(
                 affinity_key, chosen[0].uid, ex=self.settings.session_affinity_ttl_s
             )
-        self._place(record, chosen)
+        if self._place(record, chosen) > 0:
+            for node in chosen:  # as assign.lua counted them
+                snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
 
     def redispatch(self, record: TaskRecord, attempt: int, *, exclude: frozenset[str]) -> bool:
         """Place a replacement for ``attempt`` on a node not in ``exclude``; False if none fits."""

@@ -98,10 +98,12 @@ class Maintenance:
         """Dispatch tasks whose dispatch message was lost (a scheduler killed after its
         early ack). Placing a task is atomic and happens once, so a late duplicate is harmless."""
         cutoff = self.store.now_ms() - int(self.settings.stale_queued_after_s * 1000)
-        for task_id in self.store.stale_queued(cutoff):
-            log.warning("dispatching a task left queued", extra={"task_id": task_id})
-            self.dispatcher.dispatch(task_id)
-            self.store.redis.zrem(keys.QUEUED, task_id)  # gone, finished or placed by now
+        stale = self.store.stale_queued(cutoff)
+        if not stale:
+            return
+        log.warning("dispatching tasks left queued", extra={"tasks": len(stale)})
+        self.dispatcher.dispatch_many(stale)
+        self.store.redis.zrem(keys.QUEUED, *stale)  # gone, finished or placed by now
 
     def publish_stranded(self) -> None:
         """Publish attempts that were recorded but whose message a scheduler killed in

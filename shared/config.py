@@ -53,6 +53,10 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+# Settings that mean nothing (or stop a process from starting) below 1.
+AT_LEAST_ONE = ("redis_max_connections", "node_max_tasks_per_child", "fanout_max")
+
+
 def _coerce(name: str, raw: str, kind: type) -> Any:
     try:
         if kind is bool:
@@ -74,4 +78,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         if raw is not None:
             values[field.name] = _coerce(field.name, raw, type(field.default))
     values.update(overrides)
+    for name in AT_LEAST_ONE:
+        if name in values and values[name] < 1:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1, got {values[name]}")
     return Settings(**values)

@@ -184,6 +184,12 @@ class TaskStore:
         h = self.redis.hgetall(keys.task(task_id))
         return _parse(task_id, h) if h else None
 
+    def get_many(self, task_ids: list[str]) -> list[TaskRecord | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        for task_id in task_ids:
+            pipe.hgetall(keys.task(task_id))
+        return [_parse(t, h) if h else None for t, h in zip(task_ids, pipe.execute(), strict=True)]
+
     def attempt_state(self, task_id: str, attempt: int) -> AttemptState | None:
         state = self.redis.hget(keys.task(task_id), f"a{attempt}:state")
         return AttemptState(state) if state else None
@@ -244,9 +250,11 @@ class TaskStore:
         ]
         return str(self._finish(keys=[keys.task(task_id)], args=args))
 
-    def fail(self, task_id: str, error: str) -> bool:
-        """Fail an unfinished task and cancel its attempts; False if it had already finished."""
+    def fail(self, task_id: str, error: str, *, only_if_queued: bool = False) -> bool:
+        """Fail an unfinished task and cancel its attempts; False if it had already
+        finished (or, with ``only_if_queued``, had left the queued state)."""
         args = [task_id, self.now_ms(), keys.PREFIX, error, self.record_ttl_s]
+        args.append("1" if only_if_queued else "0")
         return int(self._fail(keys=[keys.task(task_id)], args=args)) == 1
 
     def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:

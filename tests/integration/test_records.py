@@ -206,3 +206,76 @@ def test_claim_records_the_egress_without_credentials(store):
     store.assign(tid, placements("a"))
     store.claim(tid, 1, "a", egress="http://proxy:3128")
     assert store.get(tid).attempts[0].egress == "http://proxy:3128"
+
+
+def test_failing_for_want_of_a_node_spares_a_task_placed_meanwhile(store):
+    # A duplicate dispatch message reads the record before another dispatch places it.
+    placed = new_task(store)
+    store.assign(placed, placements("a"))
+    assert store.fail(placed, "no live browsing node", only_if_queued=True) is False
+    assert store.get(placed).status is TaskStatus.ASSIGNED
+    queued = new_task(store, "web:t2")
+    assert store.fail(queued, "no live browsing node", only_if_queued=True) is True
+    assert store.get(queued).error == "no live browsing node"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset_s
+
+
+def batch_dispatcher(store: TaskStore, redis_url: str, clock: Clock, **settings):
+    from scheduler.dispatch import Dispatcher
+    from shared.config import load_settings
+    from shared.registry import NodeRegistry
+    from shared.services import celery_app
+
+    config = load_settings({}, redis_url=redis_url, **settings)
+    timed = TaskStore(store.redis, record_ttl_s=3600, clock=clock)
+    registry = NodeRegistry(store.redis)
+    for uid in ("n1", "n2", "n3"):
+        registry.register(
+            uid=uid,
+            country="DE",
+            queue=f"node.{uid}",
+            capacity=2,
+            version="t",
+            hostname="h",
+            now_ms=timed.now_ms(),
+        )
+        registry.browser_up(uid, 1)
+    app = celery_app("test-dispatch", config)  # publishes to the same Redis; nobody consumes
+    return Dispatcher(app=app, store=timed, registry=registry, settings=config), timed
+
+
+def test_a_batch_spreads_by_load_as_each_placement_counts(store, redis_url):
+    dispatcher, timed = batch_dispatcher(store, redis_url, Clock())
+    tasks = [new_task(timed, f"web:b{i}") for i in range(6)]
+    dispatcher.dispatch_many(tasks)
+    nodes = [timed.get(t).attempts[0].node for t in tasks]
+    assert sorted(nodes) == ["n1", "n1", "n2", "n2", "n3", "n3"]
+    assert all(timed.get(t).status is TaskStatus.ASSIGNED for t in tasks)
+
+
+def test_a_slow_batch_rereads_the_nodes_instead_of_judging_them_by_an_old_copy(
+    store, redis_url
+):
+    # Nodes heartbeat; a batch that outlasts the dead window must not find them all dead.
+    clock = Clock()
+    dispatcher, timed = batch_dispatcher(store, redis_url, clock, node_dead_after_s=3)
+    tasks = [new_task(timed, f"web:s{i}") for i in range(3)]
+    real_get_many = timed.get_many
+
+    def slow_get_many(task_ids):
+        records = real_get_many(task_ids)
+        clock.offset_s += 10  # the batch's reads took 10 s; the nodes heartbeat meanwhile
+        for uid in ("n1", "n2", "n3"):
+            dispatcher.registry.heartbeat(uid, now_ms=timed.now_ms())
+        return records
+
+    timed.get_many = slow_get_many  # type: ignore[method-assign]
+    dispatcher.dispatch_many(tasks)
+    assert [timed.get(t).status for t in tasks] == [TaskStatus.ASSIGNED] * 3

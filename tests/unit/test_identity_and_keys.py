@@ -47,3 +47,13 @@ def test_settings_read_prefixed_environment_with_types():
 def test_bad_setting_names_the_variable():
     with pytest.raises(ConfigError, match="BROWSING_PORT"):
         load_settings({"BROWSING_PORT": "eighty"})
+
+
+@pytest.mark.parametrize(
+    "name", ["BROWSING_NODE_MAX_TASKS_PER_CHILD", "BROWSING_REDIS_MAX_CONNECTIONS"]
+)
+def test_counts_below_one_are_refused_with_the_variable_named(name):
+    # Celery's pool refuses max_tasks_per_child=0 with a traceback; say so up front.
+    with pytest.raises(ConfigError, match=f"{name} must be at least 1, got 0"):
+        load_settings({name: "0"})
+    assert load_settings({name: "1"})
