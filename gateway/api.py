@@ -24,7 +24,7 @@ from shared.errors import (
     NotFoundError,
     ValidationError,
 )
-from shared.records import TaskRecord
+from shared.records import NewTask, TaskRecord
 from shared.storage import FILE_NAME
 from shared.templates import template_names
 
@@ -79,7 +79,11 @@ def _submit() -> str:
     req = parse_task_request(_json_body(), services().settings)
     task_id = f"web:{uuid.uuid4().hex}"
     logs.bind(task_id)
-    services().store.create(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
+    task = NewTask.of(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
+    try:
+        services().create_task(task)
+    except TimeoutError as exc:
+        raise BackendUnavailable("the task store is not answering; try again shortly") from exc
     return task_id
 
 

@@ -1,12 +1,12 @@
-"""Group commit for dispatch messages.
+"""Group commit: the writes a submit must see done before it is answered (its record in
+Redis, its dispatch message to the scheduler) are done for many requests at once.
 
-Every submit needs a message to the scheduler before it is answered, and a Celery
-publish costs more than the rest of the request. Requests that arrive while a publish is
-in flight wait for the next one, which carries all of their task ids at once: alone, a
-request is sent at once in a batch of one; under load, one publish serves dozens.
+Requests that arrive while a write is in flight wait for the next one, which carries all
+of their items: alone, a request is written at once in a batch of one; under load, one
+Redis round trip or one Celery publish serves dozens of requests.
 
-One sender thread per process (a greenlet under gunicorn's gevent worker), started on
-first use so that a forked worker starts its own.
+One sender thread per instance and process (a greenlet under gunicorn's gevent worker),
+started on first use so that a forked worker starts its own.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _Waiter:
@@ -27,24 +29,25 @@ class _Waiter:
         self.error: BaseException | None = None
 
 
-class DispatchBatcher:
-    def __init__(self, send: Callable[[list[str]], None], *, max_batch: int = 100) -> None:
+class GroupCommit(Generic[T]):
+    def __init__(self, send: Callable[[list[T]], None], *, name: str, max_batch: int = 100) -> None:
         self.send = send
+        self.name = name
         self.max_batch = max_batch
         self._ready = threading.Condition()
-        self._pending: list[tuple[str, _Waiter]] = []
+        self._pending: list[tuple[T, _Waiter]] = []
         self._sender_pid: int | None = None
 
-    def dispatch(self, task_id: str, timeout_s: float = 30.0) -> None:
-        """Return once a message carrying ``task_id`` is published; raise what the
-        publish raised (or TimeoutError) otherwise."""
+    def commit(self, item: T, timeout_s: float = 30.0) -> None:
+        """Return once a batch carrying ``item`` is sent; raise what sending it raised
+        (or TimeoutError) otherwise."""
         waiter = _Waiter()
         with self._ready:
             self._ensure_sender()
-            self._pending.append((task_id, waiter))
+            self._pending.append((item, waiter))
             self._ready.notify()
         if not waiter.done.wait(timeout_s):
-            raise TimeoutError(f"dispatch of {task_id} not published within {timeout_s:g} s")
+            raise TimeoutError(f"{self.name}: not done within {timeout_s:g} s")
         if waiter.error is not None:
             raise waiter.error
 
@@ -52,7 +55,7 @@ class DispatchBatcher:
         if self._sender_pid != os.getpid():  # first use, or a fork copied a dead thread
             self._sender_pid = os.getpid()
             self._pending = []
-            threading.Thread(target=self._run, name="dispatch-batcher", daemon=True).start()
+            threading.Thread(target=self._run, name=self.name, daemon=True).start()
 
     def _run(self) -> None:
         while True:
@@ -63,7 +66,7 @@ class DispatchBatcher:
                 del self._pending[: self.max_batch]
             error: BaseException | None = None
             try:
-                self.send([task_id for task_id, _ in batch])
+                self.send([item for item, _ in batch])
             except Exception as exc:  # each waiter raises it and decides what to do
                 error = exc
             for _, waiter in batch:

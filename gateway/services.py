@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from celery import Celery
 
-from gateway.batching import DispatchBatcher
+from gateway.batching import GroupCommit
 from gateway.waiters import CompletionListener
 from shared.apikeys import KeyStore
 from shared.clock import Clock, system_clock
 from shared.config import Settings
-from shared.records import TaskStore
+from shared.records import NewTask, TaskStore
 from shared.services import DISPATCH_MANY_TASK, SCHEDULER_QUEUE, celery_app, redis_client
 from shared.storage import ScreenshotStorage
 
@@ -24,10 +24,12 @@ class GatewayServices:
     storage: ScreenshotStorage
     listener: CompletionListener
     celery: Celery
-    batcher: DispatchBatcher = field(init=False, repr=False)
+    records: GroupCommit[NewTask] = field(init=False, repr=False)
+    dispatches: GroupCommit[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.batcher = DispatchBatcher(self._publish)
+        self.records = GroupCommit(self.store.create_many, name="task records")
+        self.dispatches = GroupCommit(self._publish, name="dispatch messages")
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> GatewayServices:
@@ -49,9 +51,13 @@ class GatewayServices:
             celery=celery,
         )
 
+    def create_task(self, task: NewTask) -> None:
+        """Returns once the task's record is in Redis."""
+        self.records.commit(task)
+
     def enqueue_dispatch(self, task_id: str) -> None:
         """Returns once the scheduler's message for ``task_id`` is in the broker."""
-        self.batcher.dispatch(task_id)
+        self.dispatches.commit(task_id)
 
     def _publish(self, task_ids: list[str]) -> None:
         self.celery.send_task(

@@ -143,6 +143,21 @@ class Placement:
     replaces: int = 0  # the attempt a re-dispatch stands in for
 
 
+@dataclass(frozen=True)
+class NewTask:
+    """A record to create. The request is serialized here, in the submitting request, so
+    that one odd request fails alone rather than the batch it is written in."""
+
+    task_id: str
+    owner: str
+    request_json: str
+    timeout_ms: int
+
+    @classmethod
+    def of(cls, task_id: str, *, owner: str, request: dict[str, Any], timeout_ms: int) -> NewTask:
+        return cls(task_id, owner, json.dumps(request, separators=(",", ":")), timeout_ms)
+
+
 class TaskStore:
     """Reads and changes task records. Safe to share between threads."""
 
@@ -161,24 +176,30 @@ class TaskStore:
 
     def create(self, task_id: str, *, owner: str, request: dict[str, Any], timeout_ms: int) -> int:
         """Write a new queued record; returns its deadline (epoch ms)."""
+        task = NewTask.of(task_id, owner=owner, request=request, timeout_ms=timeout_ms)
+        return self.create_many([task])[0]
+
+    def create_many(self, tasks: list[NewTask]) -> list[int]:
+        """Write new queued records in one transaction; returns their deadlines."""
         now = self.now_ms()
-        deadline = now + timeout_ms
+        deadlines = [now + task.timeout_ms for task in tasks]
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(
-            keys.task(task_id),
-            mapping={
-                "owner": owner,
-                "status": TaskStatus.QUEUED.value,
-                "request": json.dumps(request, separators=(",", ":")),
-                "created_ms": now,
-                "deadline_ms": deadline,
-                "attempts": 0,
-            },
-        )
-        pipe.zadd(keys.DEADLINES, {task_id: deadline})
-        pipe.zadd(keys.QUEUED, {task_id: now})
+        for task, deadline in zip(tasks, deadlines, strict=True):
+            pipe.hset(
+                keys.task(task.task_id),
+                mapping={
+                    "owner": task.owner,
+                    "status": TaskStatus.QUEUED.value,
+                    "request": task.request_json,
+                    "created_ms": now,
+                    "deadline_ms": deadline,
+                    "attempts": 0,
+                },
+            )
+        pipe.zadd(keys.DEADLINES, {t.task_id: d for t, d in zip(tasks, deadlines, strict=True)})
+        pipe.zadd(keys.QUEUED, {task.task_id: now for task in tasks})
         pipe.execute()
-        return deadline
+        return deadlines
 
     def get(self, task_id: str) -> TaskRecord | None:
         h = self.redis.hgetall(keys.task(task_id))

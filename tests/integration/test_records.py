@@ -13,7 +13,7 @@ import redis
 
 from shared import keys
 from shared.cluster import free_port
-from shared.records import AttemptState, Placement, TaskStatus, TaskStore
+from shared.records import AttemptState, NewTask, Placement, TaskStatus, TaskStore
 
 
 @pytest.fixture(scope="module")
@@ -260,9 +260,7 @@ def test_a_batch_spreads_by_load_as_each_placement_counts(store, redis_url):
     assert all(timed.get(t).status is TaskStatus.ASSIGNED for t in tasks)
 
 
-def test_a_slow_batch_rereads_the_nodes_instead_of_judging_them_by_an_old_copy(
-    store, redis_url
-):
+def test_a_slow_batch_rereads_the_nodes_instead_of_judging_them_by_an_old_copy(store, redis_url):
     # Nodes heartbeat; a batch that outlasts the dead window must not find them all dead.
     clock = Clock()
     dispatcher, timed = batch_dispatcher(store, redis_url, clock, node_dead_after_s=3)
@@ -279,3 +277,18 @@ def test_a_slow_batch_rereads_the_nodes_instead_of_judging_them_by_an_old_copy(
     timed.get_many = slow_get_many  # type: ignore[method-assign]
     dispatcher.dispatch_many(tasks)
     assert [timed.get(t).status for t in tasks] == [TaskStatus.ASSIGNED] * 3
+
+
+def test_records_created_together_are_each_complete_and_queued(store):
+    tasks = [
+        NewTask.of(f"web:m{i}", owner="alice", request={"task": f"t{i}"}, timeout_ms=1000 * i)
+        for i in range(1, 4)
+    ]
+    deadlines = store.create_many(tasks)
+    for task, deadline in zip(tasks, deadlines, strict=True):
+        rec = store.get(task.task_id)
+        assert rec.status is TaskStatus.QUEUED and rec.owner == "alice"
+        assert rec.request == {"task": f"t{task.task_id[-1]}"}
+        assert rec.deadline_ms == deadline == rec.created_ms + task.timeout_ms
+    assert store.stale_queued(store.now_ms() + 1) == [t.task_id for t in tasks]
+    assert store.overdue(deadlines[-1] + 1) == [t.task_id for t in tasks]

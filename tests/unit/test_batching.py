@@ -1,5 +1,5 @@
-"""Group commit of dispatch messages: one publish carries every task submitted while the
-previous publish was in flight, and each submitter learns whether its own was sent."""
+"""Group commit (records, dispatch messages): one write carries every item submitted while
+the previous write was in flight, and each submitter learns whether its own was written."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gateway.batching import DispatchBatcher
+from gateway.batching import GroupCommit
 
 
 class SlowBroker:
@@ -31,19 +31,19 @@ class SlowBroker:
 
 def test_alone_a_task_is_sent_at_once_in_a_batch_of_one():
     sent: list[list[str]] = []
-    batcher = DispatchBatcher(sent.append)
-    batcher.dispatch("web:a")
-    batcher.dispatch("web:b")
+    batcher = GroupCommit(sent.append, name="dispatch")
+    batcher.commit("web:a")
+    batcher.commit("web:b")
     assert sent == [["web:a"], ["web:b"]]
 
 
 def test_tasks_arriving_during_a_publish_share_the_next_one():
     broker = SlowBroker()
-    batcher = DispatchBatcher(broker.send)
+    batcher = GroupCommit(broker.send, name="dispatch")
     with ThreadPoolExecutor(max_workers=30) as pool:
-        first = pool.submit(batcher.dispatch, "web:first")
+        first = pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
-        rest = [pool.submit(batcher.dispatch, f"web:{i}") for i in range(25)]
+        rest = [pool.submit(batcher.commit, f"web:{i}") for i in range(25)]
         while len(batcher._pending) < 25:  # all queued behind the blocked publish
             threading.Event().wait(0.005)
         assert not any(f.done() for f in rest)
@@ -57,11 +57,11 @@ def test_tasks_arriving_during_a_publish_share_the_next_one():
 
 def test_a_batch_is_capped_and_the_rest_follow():
     broker = SlowBroker()
-    batcher = DispatchBatcher(broker.send, max_batch=10)
+    batcher = GroupCommit(broker.send, name="dispatch", max_batch=10)
     with ThreadPoolExecutor(max_workers=30) as pool:
-        pool.submit(batcher.dispatch, "web:first")
+        pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
-        rest = [pool.submit(batcher.dispatch, f"web:{i}") for i in range(25)]
+        rest = [pool.submit(batcher.commit, f"web:{i}") for i in range(25)]
         while len(batcher._pending) < 25:
             threading.Event().wait(0.005)
         broker.release.set()
@@ -73,11 +73,11 @@ def test_a_batch_is_capped_and_the_rest_follow():
 
 def test_a_failed_publish_raises_in_every_request_it_carried_and_only_those():
     broker = SlowBroker(fail_on=2)
-    batcher = DispatchBatcher(broker.send)
+    batcher = GroupCommit(broker.send, name="dispatch")
     with ThreadPoolExecutor(max_workers=10) as pool:
-        first = pool.submit(batcher.dispatch, "web:first")
+        first = pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
-        carried = [pool.submit(batcher.dispatch, f"web:{i}") for i in range(5)]
+        carried = [pool.submit(batcher.commit, f"web:{i}") for i in range(5)]
         while len(batcher._pending) < 5:
             threading.Event().wait(0.005)
         broker.release.set()
@@ -85,13 +85,13 @@ def test_a_failed_publish_raises_in_every_request_it_carried_and_only_those():
         for future in carried:
             with pytest.raises(ConnectionError, match="broker went away"):
                 future.result(timeout=5)
-    batcher.dispatch("web:after")  # the sender survives a failed publish
+    batcher.commit("web:after")  # the sender survives a failed publish
     assert broker.batches[-1] == ["web:after"]
 
 
 def test_a_request_whose_publish_never_returns_times_out():
     stuck = threading.Event()
-    batcher = DispatchBatcher(lambda _ids: stuck.wait(5))
-    with pytest.raises(TimeoutError, match="web:x"):
-        batcher.dispatch("web:x", timeout_s=0.1)
+    batcher = GroupCommit(lambda _ids: stuck.wait(5), name="dispatch")
+    with pytest.raises(TimeoutError, match="dispatch: not done within 0.1 s"):
+        batcher.commit("web:x", timeout_s=0.1)
     stuck.set()
