@@ -27,11 +27,14 @@ lint: install
 
 bench: install
 	$(PY) bench/e2e.py
+	$(PY) bench/dispatch.py
 	$(PY) bench/fanout.py
 	$(PY) bench/agent_steps.py
 	$(PY) bench/waiters.py
 	command -v wrk >/dev/null || ./scripts/install-system-deps.sh wrk
 	$(PY) bench/submit.py
+	$(PY) bench/node_throughput.py
+	$(PY) bench/burst.py --hold
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -3,7 +3,11 @@ measured in the same run: the same steps done in-process with a warm Playwright 
 (new context, goto, screenshot), and a cold script, a fresh Python process that starts
 Playwright, launches Chromium, opens the page, takes the screenshot and closes the browser.
 
-    .venv/bin/python bench/e2e.py [--runs 20]
+    .venv/bin/python bench/e2e.py [--runs 20] [--idle 1.0]
+
+The three alternate run by run, each after an idle pause, on the same machine with the
+local cluster (two nodes) idling beside them: this is latency at light load; throughput
+under load is bench/node_throughput.py's and bench/burst.py's.
 
 Prints the medians and the ratios. Targets: /sync / warm <= 1.5 (issue 2), <= 1.0 (issue
 6); /sync / cold script <= 0.4 (issue 6). The cold script also reports its own launch to
@@ -34,44 +38,53 @@ from nodes.browser import (  # noqa: E402
 from shared.cluster import LocalCluster, free_port  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
 
+WARMUP = 3
 
-def bench_service(cluster: LocalCluster, page_url: str, runs: int) -> list[float]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {cluster.api_key}"
-    body = {
-        "task": f"Open {page_url} and return a screenshot of the page.",
-        "screenshots": {"mode": "final_only", "full_page": True},
-    }
-    times = []
-    for i in range(runs + 3):
+
+class Service:
+    """One /sync of the task through the cluster."""
+
+    def __init__(self, cluster: LocalCluster, page_url: str) -> None:
+        self.url = cluster.base_url + "/api/v1/browsing/sync"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {cluster.api_key}"
+        self.body = {
+            "task": f"Open {page_url} and return a screenshot of the page.",
+            "screenshots": {"mode": "final_only", "full_page": True},
+        }
+
+    def run(self) -> float:
         start = time.perf_counter()
-        resp = session.post(cluster.base_url + "/api/v1/browsing/sync", json=body, timeout=120)
+        resp = self.session.post(self.url, json=self.body, timeout=120)
         elapsed = time.perf_counter() - start
         assert resp.status_code == 200 and resp.json()["success"], resp.text
-        if i >= 3:  # warm-up runs are not counted
-            times.append(elapsed)
-    return times
+        return elapsed
 
 
-def bench_playwright(page_url: str, runs: int) -> list[float]:
-    from playwright.sync_api import sync_playwright
+class WarmPlaywright:
+    """The same steps in this process, on a browser launched once."""
 
-    times = []
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw, chromium_executable())
-        for i in range(runs + 3):
-            start = time.perf_counter()
-            context = new_context(browser)
-            page = context.new_page()
-            page.goto(page_url, wait_until="load")
-            png = page.screenshot(full_page=True, type="png")
-            context.close()
-            elapsed = time.perf_counter() - start
-            assert png.startswith(b"\x89PNG")
-            if i >= 3:
-                times.append(elapsed)
-        browser.close()
-    return times
+    def __init__(self, page_url: str) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self.page_url = page_url
+        self.pw = sync_playwright().start()
+        self.browser = launch_chromium(self.pw, chromium_executable())
+
+    def run(self) -> float:
+        start = time.perf_counter()
+        context = new_context(self.browser)
+        page = context.new_page()
+        page.goto(self.page_url, wait_until="load")
+        png = page.screenshot(full_page=True, type="png")
+        context.close()
+        elapsed = time.perf_counter() - start
+        assert png.startswith(b"\x89PNG")
+        return elapsed
+
+    def close(self) -> None:
+        self.browser.close()
+        self.pw.stop()
 
 
 # What one would run without the service: standalone, so it pays for its own interpreter
@@ -94,27 +107,26 @@ print(elapsed)
 """
 
 
-def bench_cold(page_url: str, runs: int) -> tuple[list[float], list[float]]:
-    """(whole script, launch to close) seconds of each cold run."""
-    argv = [
-        sys.executable,
-        "-c",
-        COLD_SCRIPT,
-        page_url,
-        chromium_executable() or "",
-        json.dumps(list(CHROMIUM_ARGS)),
-        json.dumps(context_options()),
-    ]
-    script, browser = [], []
-    for i in range(runs + 1):
+class ColdScript:
+    """The cold script in a fresh process: (whole script, launch to close) seconds."""
+
+    def __init__(self, page_url: str) -> None:
+        self.argv = [
+            sys.executable,
+            "-c",
+            COLD_SCRIPT,
+            page_url,
+            chromium_executable() or "",
+            json.dumps(list(CHROMIUM_ARGS)),
+            json.dumps(context_options()),
+        ]
+
+    def run(self) -> tuple[float, float]:
         start = time.perf_counter()
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(self.argv, capture_output=True, text=True, timeout=120)
         elapsed = time.perf_counter() - start
         assert out.returncode == 0, out.stderr
-        if i >= 1:  # the first run fills the disk cache
-            script.append(elapsed)
-            browser.append(float(out.stdout.strip().splitlines()[-1]))
-    return script, browser
+        return elapsed, float(out.stdout.strip().splitlines()[-1])
 
 
 def p95(values: list[float]) -> float:
@@ -124,13 +136,39 @@ def p95(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--idle", type=float, default=1.0, help="idle seconds before each measured run"
+    )
     args = parser.parse_args()
+    baseline: list[float] = []
+    cold: list[float] = []
+    cold_browser: list[float] = []
+    service: list[float] = []
     with serve_sites() as sites:
         page_url = f"{sites}/index.html"
-        baseline = bench_playwright(page_url, args.runs)
-        cold, cold_browser = bench_cold(page_url, args.runs)
         with LocalCluster(port=free_port(), reuse_services=False) as cluster:
-            service = bench_service(cluster, page_url, args.runs)
+            warm, script, ours = (
+                WarmPlaywright(page_url),
+                ColdScript(page_url),
+                Service(cluster, page_url),
+            )
+            try:
+                # Interleaved, each after an idle pause: all three meet the same machine
+                # (the cluster idling beside them), and none pays for another's clean-up.
+                for i in range(args.runs + WARMUP):
+                    time.sleep(args.idle)
+                    b = warm.run()
+                    time.sleep(args.idle)
+                    c, cb = script.run()
+                    time.sleep(args.idle)
+                    s = ours.run()
+                    if i >= WARMUP:
+                        baseline.append(b)
+                        cold.append(c)
+                        cold_browser.append(cb)
+                        service.append(s)
+            finally:
+                warm.close()
     base_med, svc_med = statistics.median(baseline), statistics.median(service)
     cold_med, cold_browser_med = statistics.median(cold), statistics.median(cold_browser)
     print(
