@@ -16,6 +16,10 @@ from shared.services import celery_app  # noqa: E402
 
 settings = load_settings()
 app = celery_app("nodes", settings)
-app.conf.update(worker_max_tasks_per_child=settings.node_max_tasks_per_child)
+app.conf.update(
+    worker_max_tasks_per_child=settings.node_max_tasks_per_child,
+    # A pool child starts Chromium before it reports up (lifecycle.start_child).
+    worker_proc_alive_timeout=settings.node_child_start_timeout_s,
+)
 
 from nodes import lifecycle, task  # noqa: E402,F401  (registers signal handlers and the task)

@@ -42,6 +42,7 @@ class Settings:
     session_affinity_ttl_s: int = defaults.session_affinity_ttl_s
     action_timeout_ms: int = defaults.action_timeout_ms
     node_max_tasks_per_child: int = defaults.node_max_tasks_per_child
+    node_child_start_timeout_s: float = defaults.node_child_start_timeout_s
     chromium_path: str = defaults.chromium_path
     node_uid: str = defaults.node_uid
     node_country: str = defaults.node_country

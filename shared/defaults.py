@@ -49,6 +49,10 @@ session_affinity_ttl_s = 30 * 60
 action_timeout_ms = 15_000
 # Node worker processes are replaced after this many tasks, which bounds Chromium's memory.
 node_max_tasks_per_child = 200
+# How long a new worker process may take to start its Chromium before Celery kills it.
+# Celery's own 4 s is too short on a busy host: the replacement is killed too, its
+# browser left behind, and every later replacement starts under even more load.
+node_child_start_timeout_s = 120.0
 chromium_path = ""
 node_uid = ""
 node_country = ""

@@ -57,3 +57,25 @@ def test_counts_below_one_are_refused_with_the_variable_named(name):
     with pytest.raises(ConfigError, match=f"{name} must be at least 1, got 0"):
         load_settings({name: "0"})
     assert load_settings({name: "1"})
+
+
+def test_a_node_gives_a_new_worker_process_time_to_start_chromium():
+    # Celery's default of 4 s kills replacements on a busy host, again and again. In a
+    # subprocess: importing the node app sets up its metrics directory in os.environ.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, nodes; c = nodes.app.conf; "
+        "print(json.dumps([c.worker_proc_alive_timeout, c.worker_max_tasks_per_child]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROWSING_", "PROMETHEUS"))}
+    env["BROWSING_NODE_CHILD_START_TIMEOUT_S"] = "90"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [90.0, 200]
+    assert load_settings({}).node_child_start_timeout_s == 120
