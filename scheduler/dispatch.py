@@ -55,9 +55,6 @@ class Dispatcher:
         session = record.request.get("session_key")
         return keys.affinity(record.owner, session) if session else None
 
-    def dispatch(self, task_id: str) -> None:
-        self.dispatch_many([task_id])
-
     def dispatch_many(self, task_ids: list[str]) -> None:
         """Place queued tasks on as many nodes as each one's fanout asks (fewer if fewer
         match). The records are read once for the whole batch, and the node registry at
