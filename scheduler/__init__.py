@@ -19,6 +19,11 @@ from shared.storage import ScreenshotStorage
 
 settings = load_settings()
 app = celery_app("scheduler", settings)
+# No ack emulation on the scheduler's own queue: kombu's emulation costs two Redis round
+# trips per message, and a dispatch message lost between delivery and its early ack (the
+# scheduler killed in that instant) is redone by the maintenance loop, which dispatches
+# tasks left queued. Node queues keep it.
+app.conf.broker_transport_options = {**app.conf.broker_transport_options, "ack_emulation": False}
 _redis = redis_client(settings)
 dispatcher = Dispatcher(
     app=app,

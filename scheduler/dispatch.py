@@ -59,41 +59,43 @@ class Dispatcher:
         """Place queued tasks on as many nodes as each one's fanout asks (fewer if fewer
         match). The records are read once for the whole batch, and the node registry at
         most every NODES_MAX_AGE_MS; each placement is counted into that snapshot, so a
-        burst still spreads by load."""
+        burst still spreads by load. Tasks no node can take are failed together."""
         snapshot = self._read_nodes()
+        unroutable: list[tuple[str, str]] = []
         for task_id, record in zip(task_ids, self.store.get_many(task_ids), strict=True):
             if self.store.now_ms() - snapshot[1] > NODES_MAX_AGE_MS:
                 snapshot = self._read_nodes()
             try:
                 with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
                     self._dispatch(record, snapshot)
+            except RoutingError as exc:
+                unroutable.append((task_id, exc.message))
             except Exception as exc:
                 # A task must never sit queued until its deadline because of a bug of ours.
                 log.exception("dispatch failed", extra={"task_id": task_id})
                 if self.store.fail(task_id, f"could not be dispatched: {type(exc).__name__}"):
                     metrics.TASKS_FAILED.labels("dispatch_error").inc()
+        if unroutable:
+            # Only while still queued: a duplicate message read a record another dispatch
+            # may have placed since.
+            failed = self.store.fail_many(unroutable, only_if_queued=True)
+            metrics.TASKS_FAILED.labels("no_node").inc(sum(failed))
 
     def _dispatch(
         self, record: TaskRecord | None, snapshot: tuple[dict[str, NodeInfo], int]
     ) -> None:
+        """Place one task; RoutingError if no node may take it."""
         if record is None or record.status.terminal or record.attempts:
             return  # gone, finished (e.g. cancelled) or already dispatched (redelivery)
         node_filter, candidates = self._candidates(record, snapshot)
         affinity_key = self._affinity_key(record)
         preferred = self.store.redis.get(affinity_key) if affinity_key else None
-        try:
-            chosen = choose_nodes(
-                candidates,
-                int(record.request.get("fanout", 1)),
-                node_filter=node_filter,
-                preferred=preferred,
-            )
-        except RoutingError as exc:
-            # Only while still queued: a duplicate message read a record another dispatch
-            # may have placed since.
-            if self.store.fail(record.task_id, exc.message, only_if_queued=True):
-                metrics.TASKS_FAILED.labels("no_node").inc()
-            return
+        chosen = choose_nodes(
+            candidates,
+            int(record.request.get("fanout", 1)),
+            node_filter=node_filter,
+            preferred=preferred,
+        )
         if affinity_key:
             self.store.redis.set(
                 affinity_key, chosen[0].uid, ex=self.settings.session_affinity_ttl_s
@@ -151,5 +153,7 @@ class Dispatcher:
                 task_id=celery_id,
                 expires=expires,
                 ignore_result=True,
+                argsrepr=repr([record.task_id, number]),  # cheaper than Celery's saferepr
+                kwargsrepr="{}",
             )
         self.store.mark_published(record.task_id, [number for number, _, _ in attempts])

@@ -36,6 +36,9 @@ class NodeFilter:
         return "no filter"
 
 
+_RNG = random.Random()  # seeding one per call (os.urandom) cost more than the choice
+
+
 def eligible_nodes(
     nodes: Sequence[NodeInfo], node_filter: NodeFilter, *, now_ms: int, dead_after_ms: int
 ) -> list[NodeInfo]:
@@ -55,7 +58,7 @@ def choose_nodes(
 ) -> list[NodeInfo]:
     """Up to ``count`` distinct nodes: the preferred (affinity) node first if it is a
     candidate, then the most free capacity first, ties broken at random."""
-    rng = rng or random.Random()
+    rng = rng or _RNG
     pool = [n for n in candidates if n.uid not in exclude]
     if not pool:
         raise RoutingError(f"no live browsing node matches {node_filter.describe()}")

@@ -13,6 +13,8 @@ from importlib import resources
 from typing import Any
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from shared import keys
 from shared.clock import Clock, system_clock, to_ms
@@ -277,6 +279,34 @@ class TaskStore:
         args = [task_id, self.now_ms(), keys.PREFIX, error, self.record_ttl_s]
         args.append("1" if only_if_queued else "0")
         return int(self._fail(keys=[keys.task(task_id)], args=args)) == 1
+
+    def fail_many(
+        self, failures: list[tuple[str, str]], *, only_if_queued: bool = False
+    ) -> list[bool]:
+        """``fail`` for each (task id, error), in one round trip."""
+        now, flag = self.now_ms(), "1" if only_if_queued else "0"
+        calls = [
+            ([keys.task(task_id)], [task_id, now, keys.PREFIX, error, self.record_ttl_s, flag])
+            for task_id, error in failures
+        ]
+        return [int(done) == 1 for done in self._pipelined(self._fail, calls)]
+
+    def _pipelined(self, script: Script, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        """Run ``script`` once per (keys, args) in one round trip. redis-py's own pipeline
+        support asks SCRIPT EXISTS first, every time; here a Redis that lost its scripts
+        answers NOSCRIPT to every call (none runs), and the script is loaded and sent again."""
+
+        def send() -> list[Any]:
+            pipe = self.redis.pipeline(transaction=False)
+            for script_keys, args in calls:
+                pipe.evalsha(script.sha, len(script_keys), *script_keys, *args)
+            return pipe.execute()
+
+        try:
+            return send()
+        except NoScriptError:
+            script.sha = self.redis.script_load(script.script)
+            return send()
 
     def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:
         """Mark a pending attempt failed because its node died."""
