@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 import uuid
@@ -28,7 +27,6 @@ from shared.records import NewTask, TaskRecord
 from shared.storage import FILE_NAME
 from shared.templates import template_names
 
-log = logging.getLogger(__name__)
 bp = Blueprint("browsing", __name__, url_prefix="/api/v1/browsing")
 TASK_ID = re.compile(r"^web:[0-9a-f]{32}$")
 DAY_MS = 86_400_000
@@ -75,52 +73,38 @@ def _owned_task(task_id: str | None) -> TaskRecord:
     return record
 
 
-def _submit() -> str:
+def _new_task() -> NewTask:
     req = parse_task_request(_json_body(), services().settings)
     task_id = f"web:{uuid.uuid4().hex}"
     logs.bind(task_id)
-    task = NewTask.of(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
+    return NewTask.of(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
+
+
+def _submit(task: NewTask) -> None:
+    """Store the task's record and its dispatch message, or answer 503."""
     try:
-        services().create_task(task)
+        services().submit(task)
     except TimeoutError as exc:
         raise BackendUnavailable("the task store is not answering; try again shortly") from exc
-    return task_id
-
-
-def _enqueue(task_id: str) -> None:
-    """Send the dispatch message. kombu already retries broker connection errors; anything
-    else a publish raises under load gets two more tries before the task is failed."""
-    svc = services()
-    for attempt in range(3):
-        try:
-            svc.enqueue_dispatch(task_id)
-            return
-        except Exception as exc:
-            log.warning(
-                "could not enqueue %s (try %d): %r", task_id, attempt + 1, exc, exc_info=exc
-            )
-            error = exc
-            time.sleep(0.1 * (attempt + 1))
-    svc.store.fail(task_id, "could not be queued: the broker is unavailable")
-    raise BackendUnavailable("the task queue is unavailable; try again shortly") from error
 
 
 @bp.post("/async")
 def submit_async() -> Any:
-    task_id = _submit()
-    _enqueue(task_id)
+    task = _new_task()
+    _submit(task)
     metrics.TASKS_SUBMITTED.labels("async").inc()
-    return jsonify({"task_id": task_id})
+    return jsonify({"task_id": task.task_id})
 
 
 @bp.post("/sync")
 def submit_sync() -> Any:
-    task_id = _submit()
+    task = _new_task()
+    task_id = task.task_id
     svc = services()
-    event = svc.listener.register(task_id)  # before enqueueing, so the wake-up can't be missed
+    event = svc.listener.register(task_id)  # before submitting, so the wake-up can't be missed
     metrics.SYNC_WAITERS.inc()
     try:
-        _enqueue(task_id)
+        _submit(task)
         metrics.TASKS_SUBMITTED.labels("sync").inc()
         wait_until = time.monotonic() + svc.settings.sync_timeout_s
         while True:

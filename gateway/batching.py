@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -21,10 +22,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class _Waiter:
-    __slots__ = ("done", "error")
+class _Batch(Generic[T]):
+    """Items sent together, and the one outcome all their submitters wait for."""
+
+    __slots__ = ("items", "done", "error")
 
     def __init__(self) -> None:
+        self.items: list[T] = []
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -35,40 +39,43 @@ class GroupCommit(Generic[T]):
         self.name = name
         self.max_batch = max_batch
         self._ready = threading.Condition()
-        self._pending: list[tuple[T, _Waiter]] = []
+        self._batches: deque[_Batch[T]] = deque()  # not yet sent, oldest first
         self._sender_pid: int | None = None
+
+    @property
+    def pending(self) -> int:
+        """Items waiting for a send (not counting the one in flight)."""
+        return sum(len(batch.items) for batch in self._batches)
 
     def commit(self, item: T, timeout_s: float = 30.0) -> None:
         """Return once a batch carrying ``item`` is sent; raise what sending it raised
         (or TimeoutError) otherwise."""
-        waiter = _Waiter()
         with self._ready:
             self._ensure_sender()
-            self._pending.append((item, waiter))
-            self._ready.notify()
-        if not waiter.done.wait(timeout_s):
+            if not self._batches or len(self._batches[-1].items) >= self.max_batch:
+                self._batches.append(_Batch())
+                self._ready.notify()
+            batch = self._batches[-1]
+            batch.items.append(item)
+        if not batch.done.wait(timeout_s):
             raise TimeoutError(f"{self.name}: not done within {timeout_s:g} s")
-        if waiter.error is not None:
-            raise waiter.error
+        if batch.error is not None:
+            raise batch.error
 
     def _ensure_sender(self) -> None:
         if self._sender_pid != os.getpid():  # first use, or a fork copied a dead thread
             self._sender_pid = os.getpid()
-            self._pending = []
+            self._batches = deque()
             threading.Thread(target=self._run, name=self.name, daemon=True).start()
 
     def _run(self) -> None:
         while True:
             with self._ready:
-                while not self._pending:
+                while not self._batches:
                     self._ready.wait()
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-            error: BaseException | None = None
+                batch = self._batches.popleft()
             try:
-                self.send([item for item, _ in batch])
-            except Exception as exc:  # each waiter raises it and decides what to do
-                error = exc
-            for _, waiter in batch:
-                waiter.error = error
-                waiter.done.set()
+                self.send(batch.items)
+            except Exception as exc:  # each submitter raises it and decides what to do
+                batch.error = exc
+            batch.done.set()

@@ -6,7 +6,9 @@ the status code.
 
 from __future__ import annotations
 
+import functools
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import Counter, Gauge, Histogram
@@ -39,6 +41,18 @@ def _endpoint() -> str:
     return rule.rule if rule is not None else "unmatched"
 
 
+@functools.cache
+def _requests(endpoint: str, method: str, status: int) -> Any:
+    """The labelled child, kept: ``labels()`` takes a lock and checks its values each time.
+    The label sets are bounded (URL rules, methods, status codes), and so is this cache."""
+    return REQUESTS.labels(endpoint, method, str(status))
+
+
+@functools.cache
+def _latency(endpoint: str, method: str) -> Any:
+    return LATENCY.labels(endpoint, method)
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
@@ -48,9 +62,9 @@ def install(app: Flask) -> None:
     def _count(response: Response) -> Response:
         started = g.pop("metrics_started", None)
         endpoint, method = _endpoint(), request.method
-        REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
+        _requests(endpoint, method, response.status_code).inc()
         if started is not None:
-            LATENCY.labels(endpoint, method).observe(time.perf_counter() - started)
+            _latency(endpoint, method).observe(time.perf_counter() - started)
         return response
 
     @app.get("/metrics")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 
 from celery import Celery
@@ -11,9 +13,12 @@ from gateway.waiters import CompletionListener
 from shared.apikeys import KeyStore
 from shared.clock import Clock, system_clock
 from shared.config import Settings
+from shared.errors import BackendUnavailable
 from shared.records import NewTask, TaskStore
 from shared.services import DISPATCH_MANY_TASK, SCHEDULER_QUEUE, celery_app, redis_client
 from shared.storage import ScreenshotStorage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -24,12 +29,10 @@ class GatewayServices:
     storage: ScreenshotStorage
     listener: CompletionListener
     celery: Celery
-    records: GroupCommit[NewTask] = field(init=False, repr=False)
-    dispatches: GroupCommit[str] = field(init=False, repr=False)
+    submissions: GroupCommit[NewTask] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.records = GroupCommit(self.store.create_many, name="task records")
-        self.dispatches = GroupCommit(self._publish, name="dispatch messages")
+        self.submissions = GroupCommit(self._submit_batch, name="task submissions")
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> GatewayServices:
@@ -51,15 +54,38 @@ class GatewayServices:
             celery=celery,
         )
 
-    def create_task(self, task: NewTask) -> None:
-        """Returns once the task's record is in Redis."""
-        self.records.commit(task)
+    def submit(self, task: NewTask, timeout_s: float = 30.0) -> None:
+        """Returns once the task's record is in Redis and the scheduler's message for it
+        is in the broker; raises what stopped either (TimeoutError after ``timeout_s``)."""
+        self.submissions.commit(task, timeout_s)
 
-    def enqueue_dispatch(self, task_id: str) -> None:
-        """Returns once the scheduler's message for ``task_id`` is in the broker."""
-        self.dispatches.commit(task_id)
+    def _submit_batch(self, tasks: list[NewTask]) -> None:
+        """The records first, in one transaction, then one dispatch message for them all.
 
-    def _publish(self, task_ids: list[str]) -> None:
-        self.celery.send_task(
-            DISPATCH_MANY_TASK, args=[task_ids], queue=SCHEDULER_QUEUE, ignore_result=True
-        )
+        kombu already retries broker connection errors; anything else a publish raises
+        gets two more tries before the tasks are failed, so none stays queued unsent."""
+        self.store.create_many(tasks)
+        task_ids = [task.task_id for task in tasks]
+        for attempt in range(3):
+            try:
+                self.celery.send_task(
+                    DISPATCH_MANY_TASK,
+                    args=[task_ids],
+                    queue=SCHEDULER_QUEUE,
+                    ignore_result=True,
+                    # What logs show of the arguments; Celery's own repr of the id list
+                    # cost more than the rest of the publish.
+                    argsrepr=f"[{len(task_ids)} task ids]",
+                    kwargsrepr="{}",
+                )
+                return
+            except Exception as exc:
+                log.warning("could not enqueue %d tasks (try %d): %r", len(tasks), attempt + 1, exc)
+                error = exc
+                time.sleep(0.1 * (attempt + 1))
+        try:
+            error_text = "could not be queued: the broker is unavailable"
+            self.store.fail_many([(task_id, error_text) for task_id in task_ids])
+        except Exception as exc:  # Redis too: the maintenance loop dispatches them later
+            log.warning("could not fail %d unqueued tasks: %r", len(tasks), exc)
+        raise BackendUnavailable("the task queue is unavailable; try again shortly") from error

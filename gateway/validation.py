@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import ValidationError
-from shared.templates import DEFAULT_TEMPLATE, load_template
+from shared.templates import DEFAULT_TEMPLATE, require_template
 
 SCREENSHOT_MODES = ("final_only", "every_step", "on_navigation")
 COUNTRY = re.compile(r"^[A-Za-z]{2}$")
@@ -115,7 +115,7 @@ def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
         template = DEFAULT_TEMPLATE
     if not isinstance(template, str):
         raise ValidationError("template must be a string naming a browsing template")
-    load_template(template)
+    require_template(template)
     return {
         "task": task.strip(),
         "screenshots": _screenshots(_optional(body, "screenshots")),

@@ -9,9 +9,11 @@ documented in docs/agent.md.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
+import time
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -100,6 +102,7 @@ def validate_template(stem: str, data: Any) -> dict[str, Any]:
     return data
 
 
+@functools.cache
 def _directory() -> Any:
     return resources.files("shared") / "templates"
 
@@ -108,28 +111,44 @@ def template_names() -> list[str]:
     return sorted(p.name[:-5] for p in _directory().iterdir() if p.name.endswith(".json"))
 
 
-# stem -> (file mtime, validated template): the gateway checks the template of every
-# request, and reading and validating the file each time cost more than the rest of the
-# check. A changed file is read again.
-_cache: dict[str, tuple[int, dict[str, Any]]] = {}
+# stem -> (file mtime, when it was last checked (monotonic), validated template): the
+# gateway checks the template of every request, and reading, validating, even stat-ing the
+# file each time cost more than the rest of the check. A file is stat-ed again after
+# RECHECK_S, and read again if it changed.
+RECHECK_S = 1.0
+_cache: dict[str, tuple[int, float, dict[str, Any]]] = {}
 
 
 def load_template(stem: str) -> dict[str, Any]:
     """A validated copy of the template ``stem``; ValidationError if there is none."""
+    return copy.deepcopy(_validated(stem))
+
+
+def require_template(stem: str) -> None:
+    """ValidationError unless ``stem`` names a valid template (what the gateway checks)."""
+    _validated(stem)
+
+
+def _validated(stem: str) -> dict[str, Any]:
+    cached = _cache.get(stem)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < RECHECK_S:
+        return cached[2]
     path = _directory() / f"{stem}.json"
     try:
         mtime = os.stat(path).st_mtime_ns if STEM.match(stem) else None
     except OSError:
         mtime = None
     if mtime is None:
+        _cache.pop(stem, None)
         raise ValidationError(
             f"unknown template {stem!r}; available: {', '.join(template_names())}"
         )
-    cached = _cache.get(stem)
     if cached is None or cached[0] != mtime:
         try:
             data = json.loads(path.read_text())
         except ValueError as exc:
             raise ConfigError(f"template {stem!r} is not valid JSON: {exc}") from exc
-        cached = _cache[stem] = (mtime, validate_template(stem, data))
-    return copy.deepcopy(cached[1])
+        cached = (mtime, now, validate_template(stem, data))
+    _cache[stem] = (mtime, now, cached[2])
+    return cached[2]

@@ -44,7 +44,7 @@ def test_tasks_arriving_during_a_publish_share_the_next_one():
         first = pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
         rest = [pool.submit(batcher.commit, f"web:{i}") for i in range(25)]
-        while len(batcher._pending) < 25:  # all queued behind the blocked publish
+        while batcher.pending < 25:  # all queued behind the blocked publish
             threading.Event().wait(0.005)
         assert not any(f.done() for f in rest)
         broker.release.set()
@@ -62,7 +62,7 @@ def test_a_batch_is_capped_and_the_rest_follow():
         pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
         rest = [pool.submit(batcher.commit, f"web:{i}") for i in range(25)]
-        while len(batcher._pending) < 25:
+        while batcher.pending < 25:
             threading.Event().wait(0.005)
         broker.release.set()
         for future in rest:
@@ -78,7 +78,7 @@ def test_a_failed_publish_raises_in_every_request_it_carried_and_only_those():
         first = pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
         carried = [pool.submit(batcher.commit, f"web:{i}") for i in range(5)]
-        while len(batcher._pending) < 5:
+        while batcher.pending < 5:
             threading.Event().wait(0.005)
         broker.release.set()
         first.result(timeout=5)
