@@ -292,3 +292,73 @@ def test_records_created_together_are_each_complete_and_queued(store):
         assert rec.deadline_ms == deadline == rec.created_ms + task.timeout_ms
     assert store.stale_queued(store.now_ms() + 1) == [t.task_id for t in tasks]
     assert store.overdue(deadlines[-1] + 1) == [t.task_id for t in tasks]
+
+
+def test_failing_many_at_once_fails_each_only_if_still_queued(store):
+    queued, placed = new_task(store, "web:q1"), new_task(store, "web:p1")
+    store.assign(placed, placements("a"))
+    store.redis.script_flush()  # a restarted Redis has lost the scripts: they are reloaded
+    done = store.fail_many(
+        [(queued, "no node in DE"), (placed, "no node in FR"), ("web:gone", "x")],
+        only_if_queued=True,
+    )
+    assert done == [True, False, False]
+    assert store.get(queued).status is TaskStatus.FAILED
+    assert store.get(queued).error == "no node in DE"
+    assert store.get(placed).status is TaskStatus.ASSIGNED
+    assert store.stale_queued(store.now_ms() + 1) == []
+
+
+def test_a_batch_fails_only_the_tasks_no_node_can_take_each_with_its_reason(store, redis_url):
+    dispatcher, timed = batch_dispatcher(store, redis_url, Clock())
+    fine = new_task(timed, "web:fine")
+    for task_id, country in (("web:fr", "FR"), ("web:jp", "JP")):
+        timed.create(
+            task_id,
+            owner="alice",
+            request={"task": "x", "filter": {"country_iso": country}},
+            timeout_ms=60_000,
+        )
+    dispatcher.dispatch_many(["web:fr", fine, "web:jp"])
+    assert timed.get(fine).status is TaskStatus.ASSIGNED
+    assert timed.get("web:fr").error == "no live browsing node matches country_iso=FR"
+    assert timed.get("web:jp").error == "no live browsing node matches country_iso=JP"
+    assert timed.get("web:jp").status is TaskStatus.FAILED
+
+
+def test_a_submit_whose_message_cannot_be_sent_fails_its_task_and_answers_503(store, redis_url):
+    """The record is written, the broker refuses every try: the request raises
+    BackendUnavailable (503) and the task is failed, not left queued."""
+    from gateway.services import GatewayServices
+    from shared.config import load_settings
+    from shared.errors import BackendUnavailable
+
+    settings = load_settings({}, redis_url=redis_url)
+    services = GatewayServices.build(settings)
+    services.store = store
+    services.celery.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    tasks = [
+        NewTask.of(f"web:nb{i}", owner="alice", request={"task": "x"}, timeout_ms=60_000)
+        for i in range(3)
+    ]
+    errors: list[BaseException] = []
+
+    def submit(task: NewTask) -> None:
+        try:
+            services.submit(task)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(task,)) for task in tasks]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(errors) == 3 and all(isinstance(e, BackendUnavailable) for e in errors), errors
+    assert time.monotonic() - started < 30
+    for task in tasks:
+        record = store.get(task.task_id)
+        assert record.status is TaskStatus.FAILED
+        assert record.error == "could not be queued: the broker is unavailable"
+    assert store.stale_queued(store.now_ms() + 1) == []
