@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from celery import Celery
+from redis.client import Pipeline
 
 from scheduler import metrics
 from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes
-from shared import keys
+from shared import keys, scripts
 from shared.config import Settings
 from shared.errors import RoutingError
 from shared.logs import task_logging
@@ -51,6 +52,20 @@ class Dispatcher:
     def _read_nodes(self) -> tuple[dict[str, NodeInfo], int]:
         return {n.uid: n for n in self.registry.all()}, self.store.now_ms()
 
+    def _read(
+        self, task_ids: list[str]
+    ) -> tuple[list[TaskRecord | None], tuple[dict[str, NodeInfo], int]]:
+        """The batch's records and a snapshot of the nodes, in one round trip."""
+
+        def build(pipe: Pipeline) -> None:
+            self.registry.read_all_into(pipe)
+            self.store.read_into(pipe, task_ids)
+
+        replies = scripts.run(self.store.redis, build, [self.registry.all_script])
+        read_ms = self.store.now_ms()  # liveness is judged as of the read, not later
+        nodes = {n.uid: n for n in self.registry.parse_all(replies[0])}
+        return self.store.parse_many(task_ids, replies[1:]), (nodes, read_ms)
+
     def _affinity_key(self, record: TaskRecord) -> str | None:
         session = record.request.get("session_key")
         return keys.affinity(record.owner, session) if session else None
@@ -60,9 +75,9 @@ class Dispatcher:
         match). The records are read once for the whole batch, and the node registry at
         most every NODES_MAX_AGE_MS; each placement is counted into that snapshot, so a
         burst still spreads by load. Tasks no node can take are failed together."""
-        snapshot = self._read_nodes()
+        records, snapshot = self._read(task_ids)
         unroutable: list[tuple[str, str]] = []
-        for task_id, record in zip(task_ids, self.store.get_many(task_ids), strict=True):
+        for task_id, record in zip(task_ids, records, strict=True):
             if self.store.now_ms() - snapshot[1] > NODES_MAX_AGE_MS:
                 snapshot = self._read_nodes()
             try:

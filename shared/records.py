@@ -13,10 +13,9 @@ from importlib import resources
 from typing import Any
 
 import redis
-from redis.commands.core import Script
-from redis.exceptions import NoScriptError
+from redis.client import Pipeline
 
-from shared import keys
+from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 
 
@@ -209,9 +208,18 @@ class TaskStore:
 
     def get_many(self, task_ids: list[str]) -> list[TaskRecord | None]:
         pipe = self.redis.pipeline(transaction=False)
+        self.read_into(pipe, task_ids)
+        return self.parse_many(task_ids, pipe.execute())
+
+    @staticmethod
+    def read_into(pipe: Pipeline, task_ids: list[str]) -> None:
+        """Queue the reads of ``task_ids`` on ``pipe``; ``parse_many`` reads the replies."""
         for task_id in task_ids:
             pipe.hgetall(keys.task(task_id))
-        return [_parse(t, h) if h else None for t, h in zip(task_ids, pipe.execute(), strict=True)]
+
+    @staticmethod
+    def parse_many(task_ids: list[str], replies: list[dict[str, str]]) -> list[TaskRecord | None]:
+        return [_parse(t, h) if h else None for t, h in zip(task_ids, replies, strict=True)]
 
     def attempt_state(self, task_id: str, attempt: int) -> AttemptState | None:
         state = self.redis.hget(keys.task(task_id), f"a{attempt}:state")
@@ -285,28 +293,13 @@ class TaskStore:
     ) -> list[bool]:
         """``fail`` for each (task id, error), in one round trip."""
         now, flag = self.now_ms(), "1" if only_if_queued else "0"
-        calls = [
-            ([keys.task(task_id)], [task_id, now, keys.PREFIX, error, self.record_ttl_s, flag])
-            for task_id, error in failures
-        ]
-        return [int(done) == 1 for done in self._pipelined(self._fail, calls)]
 
-    def _pipelined(self, script: Script, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
-        """Run ``script`` once per (keys, args) in one round trip. redis-py's own pipeline
-        support asks SCRIPT EXISTS first, every time; here a Redis that lost its scripts
-        answers NOSCRIPT to every call (none runs), and the script is loaded and sent again."""
+        def build(pipe: Pipeline) -> None:
+            for task_id, error in failures:
+                args = [task_id, now, keys.PREFIX, error, self.record_ttl_s, flag]
+                scripts.evalsha(pipe, self._fail, [keys.task(task_id)], args)
 
-        def send() -> list[Any]:
-            pipe = self.redis.pipeline(transaction=False)
-            for script_keys, args in calls:
-                pipe.evalsha(script.sha, len(script_keys), *script_keys, *args)
-            return pipe.execute()
-
-        try:
-            return send()
-        except NoScriptError:
-            script.sha = self.redis.script_load(script.script)
-            return send()
+        return [int(done) == 1 for done in scripts.run(self.redis, build, [self._fail])]
 
     def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:
         """Mark a pending attempt failed because its node died."""

@@ -7,10 +7,12 @@ is live while its last heartbeat is younger than ``node_dead_after_s``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import redis
+from redis.client import Pipeline
 
-from shared import keys
+from shared import keys, scripts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +62,9 @@ def _parse(h: dict[str, str], browsers: int = 0) -> NodeInfo:
 class NodeRegistry:
     def __init__(self, client: redis.Redis):
         self.redis = client
+        self.all_script = client.register_script(
+            (resources.files("shared") / "lua" / "nodes.lua").read_text()
+        )
 
     def register(
         self,
@@ -128,14 +133,21 @@ class NodeRegistry:
         return _parse(h, self.redis.scard(keys.node_browsers(uid))) if h.get("uid") else None
 
     def all(self) -> list[NodeInfo]:
-        uids = sorted(self.redis.smembers(keys.NODES))
-        pipe = self.redis.pipeline(transaction=False)
-        for uid in uids:
-            pipe.hgetall(keys.node(uid))
-            pipe.scard(keys.node_browsers(uid))
-        replies = pipe.execute()
-        pairs = zip(replies[0::2], replies[1::2], strict=True)
-        return [_parse(h, browsers) for h, browsers in pairs if h.get("uid")]
+        """Every registered node, by uid, in one round trip."""
+        return self.parse_all(self.all_script(keys=[keys.NODES], args=[keys.PREFIX]))
+
+    def read_all_into(self, pipe: Pipeline) -> None:
+        """Queue ``all``'s read on ``pipe`` (see shared/scripts.py); ``parse_all`` reads it."""
+        scripts.evalsha(pipe, self.all_script, [keys.NODES], [keys.PREFIX])
+
+    @staticmethod
+    def parse_all(reply: list) -> list[NodeInfo]:
+        nodes = []
+        for flat, browsers in zip(reply[0::2], reply[1::2], strict=True):
+            h = dict(zip(flat[0::2], flat[1::2], strict=True))
+            if h.get("uid"):
+                nodes.append(_parse(h, int(browsers)))
+        return sorted(nodes, key=lambda n: n.uid)
 
     def pending_attempts(self, uid: str) -> list[tuple[str, int]]:
         """(task_id, attempt) pairs assigned to or running on a node."""
