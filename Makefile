@@ -28,6 +28,7 @@ lint: install
 bench: install
 	$(PY) bench/e2e.py
 	$(PY) bench/dispatch.py
+	$(PY) bench/placement.py
 	$(PY) bench/fanout.py
 	$(PY) bench/agent_steps.py
 	$(PY) bench/waiters.py
