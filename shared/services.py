@@ -42,6 +42,7 @@ def celery_app(name: str, settings: Settings) -> Celery:
     signals.setup_logging.connect(_setup_logging, weak=False, dispatch_uid="browsing-logs")
     app = Celery(name, broker=settings.redis_url)
     app.conf.update(
+        broker_transport="shared.kombu_redis:Transport",
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
