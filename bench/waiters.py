@@ -88,13 +88,17 @@ async def run(cluster: LocalCluster, waiters: int, cancel_concurrency: int) -> d
 
     holders = [asyncio.create_task(hold(i)) for i in range(waiters)]
     deadline = time.monotonic() + 120
-    while sync_waiters(cluster.metrics_url("gateway")) < waiters:
+    r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
+    # Held: every request is waiting and every task is stored (a /sync request counts as
+    # a waiter from before its record is written, so that no wake-up can be missed).
+    while (
+        sync_waiters(cluster.metrics_url("gateway")) < waiters or r.zcard(keys.DEADLINES) < waiters
+    ):
         if time.monotonic() > deadline:
             raise SystemExit("the gateway did not hold every /sync request within 120 s")
         await asyncio.sleep(0.5)
     held_rss = rss_mb(cluster.procs["gateway"].pid)
     # The ids of the held tasks: every unfinished task of this cluster.
-    r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
     ids = r.zrange(keys.DEADLINES, 0, -1)
     assert len(ids) == waiters, (len(ids), waiters)
 
