@@ -45,11 +45,13 @@ class GroupCommit(Generic[T]):
     @property
     def pending(self) -> int:
         """Items waiting for a send (not counting the one in flight)."""
-        return sum(len(batch.items) for batch in self._batches)
+        with self._ready:
+            return sum(len(batch.items) for batch in self._batches)
 
     def commit(self, item: T, timeout_s: float = 30.0) -> None:
         """Return once a batch carrying ``item`` is sent; raise what sending it raised
-        (or TimeoutError) otherwise."""
+        otherwise, or TimeoutError. An item that times out before the sender took its batch
+        is withdrawn and never sent; one whose batch was being sent may still be."""
         with self._ready:
             self._ensure_sender()
             if not self._batches or len(self._batches[-1].items) >= self.max_batch:
@@ -58,6 +60,12 @@ class GroupCommit(Generic[T]):
             batch = self._batches[-1]
             batch.items.append(item)
         if not batch.done.wait(timeout_s):
+            with self._ready:
+                if batch in self._batches:  # not taken by the sender yet: withdraw the item
+                    batch.items.pop(next(i for i, x in enumerate(batch.items) if x is item))
+                    if not batch.items:
+                        self._batches.remove(batch)
+                    raise TimeoutError(f"{self.name}: not sent within {timeout_s:g} s")
             raise TimeoutError(f"{self.name}: not done within {timeout_s:g} s")
         if batch.error is not None:
             raise batch.error

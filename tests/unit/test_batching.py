@@ -95,3 +95,21 @@ def test_a_request_whose_publish_never_returns_times_out():
     with pytest.raises(TimeoutError, match="dispatch: not done within 0.1 s"):
         batcher.commit("web:x", timeout_s=0.1)
     stuck.set()
+
+
+def test_a_request_that_times_out_before_its_batch_is_taken_is_never_sent():
+    broker = SlowBroker()
+    batcher = GroupCommit(broker.send, name="dispatch")
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        first = pool.submit(batcher.commit, "web:first")
+        assert broker.first_started.wait(5)
+        kept = pool.submit(batcher.commit, "web:kept")
+        while batcher.pending < 1:
+            threading.Event().wait(0.005)
+        with pytest.raises(TimeoutError, match="dispatch: not sent within 0.1 s"):
+            batcher.commit("web:withdrawn", timeout_s=0.1)
+        assert batcher.pending == 1
+        broker.release.set()
+        first.result(timeout=5)
+        kept.result(timeout=5)
+    assert broker.batches == [["web:first"], ["web:kept"]]
