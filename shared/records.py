@@ -206,11 +206,6 @@ class TaskStore:
         h = self.redis.hgetall(keys.task(task_id))
         return _parse(task_id, h) if h else None
 
-    def get_many(self, task_ids: list[str]) -> list[TaskRecord | None]:
-        pipe = self.redis.pipeline(transaction=False)
-        self.read_into(pipe, task_ids)
-        return self.parse_many(task_ids, pipe.execute())
-
     @staticmethod
     def read_into(pipe: Pipeline, task_ids: list[str]) -> None:
         """Queue the reads of ``task_ids`` on ``pipe``; ``parse_many`` reads the replies."""
@@ -284,9 +279,7 @@ class TaskStore:
     def fail(self, task_id: str, error: str, *, only_if_queued: bool = False) -> bool:
         """Fail an unfinished task and cancel its attempts; False if it had already
         finished (or, with ``only_if_queued``, had left the queued state)."""
-        args = [task_id, self.now_ms(), keys.PREFIX, error, self.record_ttl_s]
-        args.append("1" if only_if_queued else "0")
-        return int(self._fail(keys=[keys.task(task_id)], args=args)) == 1
+        return self.fail_many([(task_id, error)], only_if_queued=only_if_queued)[0]
 
     def fail_many(
         self, failures: list[tuple[str, str]], *, only_if_queued: bool = False
