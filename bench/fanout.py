@@ -2,16 +2,20 @@
 node, measured in the same run; and how fast the losers stop.
 
     .venv/bin/python bench/fanout.py [--runs 20] [--slow-delay 1.0] [--settle 2] [--slow-nice 19]
+                                     [--shared-cores]
 
 Targets (issue 3): median ratio <= 1.1; loser stop latency p95 <= 1000 ms.
 
-Fanout is for nodes on different hosts; here all three share one machine's cores. A slow
-node is therefore a slow host in both ways: its requests go through a proxy that delays
-them, and its processes (the Celery worker and its Chromium) run at the lowest CPU
-priority (``--slow-nice``, and without CAP_SYS_NICE, so that Chromium cannot raise its
-threads back above the fast node's). ``--slow-nice 0`` measures the three nodes sharing
-the cores as equals instead. A third side runs fanout 1 beside a busy loop at SCHED_IDLE
-priority, to show what any concurrent work costs the fast node on this machine.
+Fanout is for nodes on different hosts; here all three share one machine. The fast node
+is given a host of its own: CPU 0 is its alone, and everything else (the slow nodes, the
+gateway, the scheduler, Redis, S3, the pages and this client) runs on CPU 1, in both sides
+of the comparison. A slow node is a slow host in both ways: its requests go through a
+proxy that delays them, and its processes run at the lowest CPU priority
+(``--slow-nice``, without CAP_SYS_NICE, so that Chromium cannot raise its threads back).
+
+``--shared-cores`` lets every process use both cores instead. The fast node then loses
+time to any concurrent work, however low its priority: a third side runs fanout 1 beside
+a busy loop at SCHED_IDLE priority to show how much (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -41,14 +45,13 @@ from tests.support.slow_proxy import slow_proxy  # noqa: E402
 
 @dataclass
 class SlowHostsCluster(LocalCluster):
-    """A LocalCluster whose slow nodes start under a command prefix (nice, setpriv)."""
+    """A LocalCluster whose nodes start under a command prefix per queue (nice, setpriv,
+    taskset)."""
 
-    slow_queues: tuple[str, ...] = ()
-    slow_prefix: tuple[str, ...] = ()
+    prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def node_argv(self, queue: str) -> list[str]:
-        argv = super().node_argv(queue)
-        return [*self.slow_prefix, *argv] if queue in self.slow_queues else argv
+        return [*self.prefixes.get(queue, ()), *super().node_argv(queue)]
 
 
 @contextlib.contextmanager
@@ -102,7 +105,18 @@ def main() -> None:
         default=19,
         help="CPU niceness of the slow nodes, standing in for other hosts (0: equals)",
     )
+    parser.add_argument(
+        "--shared-cores",
+        action="store_true",
+        help="do not give the fast node a core of its own: all processes share both cores",
+    )
     args = parser.parse_args()
+    fast_prefix: tuple[str, ...] = ()
+    pin = not args.shared_cores and len(os.sched_getaffinity(0) & {0, 1}) == 2
+    if pin:
+        os.sched_setaffinity(0, {1})  # inherited by every process the bench starts...
+        fast_prefix = ("taskset", "-c", "0")  # ...but the fast node
+    slow_prefix = low_priority_prefix(args.slow_nice)
     with serve_sites() as sites, slow_proxy(args.slow_delay) as proxy:
         slow = {"BROWSING_NODE_PROXY": proxy, "BROWSING_NODE_PROXY_BYPASS": "<-loopback>"}
         cluster = SlowHostsCluster(
@@ -110,8 +124,11 @@ def main() -> None:
             port=free_port(),
             reuse_services=False,
             node_env={"node.de.02": slow, "node.de.03": slow},
-            slow_queues=("node.de.02", "node.de.03"),
-            slow_prefix=low_priority_prefix(args.slow_nice),
+            prefixes={
+                "node.de.01": fast_prefix,
+                "node.de.02": slow_prefix,
+                "node.de.03": slow_prefix,
+            },
         )
         with cluster:
             session = requests.Session()
@@ -167,6 +184,8 @@ def main() -> None:
         f"fanout 1 beside one busy loop at idle CPU priority: median {idle_med * 1000:.0f} ms "
         f"(x{idle_med / single_med:.2f}: what any other work on this machine's cores costs)"
     )
+    if pin:
+        print("pinned: the fast node alone on CPU 0, everything else on CPU 1")
     print(
         f"fanout 3 (1 fast, 2 slow at +{args.slow_delay:g} s/request, nice {args.slow_nice}): "
         f"median {race_med * 1000:.0f} ms ({args.runs} runs)"
