@@ -1,10 +1,15 @@
 """The baselines of bench/submit.py: a bare Flask JSON endpoint with the gateway's shape
 (parse a JSON body, answer a task id) and none of its work; and the same endpoint plus
 the least a durable submit must do, one Redis transaction writing the record (what the
-gateway's TaskStore.create sends), on the cluster's Redis (BROWSING_REDIS_URL)."""
+gateway's TaskStore.create sends), on the cluster's Redis (BROWSING_REDIS_URL).
+
+bench/dispatch.py uses the durable endpoint as the first step of its raw two-hop chain:
+with ``"chain": REPLY_KEY`` in the body it also sends bench/dispatch.py's hop task to the
+scheduler's stand-in worker, as the gateway enqueues a task for the scheduler."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -12,6 +17,10 @@ import uuid
 
 import redis
 from flask import Flask, jsonify, request
+
+# bench/dispatch.py's raw chain: its workers run these.
+HOP_QUEUE, HOP_TASK = "bench.hop", "bench.dispatch.hop"
+BASELINE_QUEUE, BASELINE_TASK = "bench.dispatch", "bench.dispatch.started"
 
 app = Flask(__name__)
 _redis = (
@@ -23,6 +32,14 @@ _redis = (
     if os.environ.get("BROWSING_REDIS_URL")
     else None
 )
+
+
+@functools.cache
+def _celery() -> object:
+    from shared.config import Settings
+    from shared.services import celery_app
+
+    return celery_app("bench-bare", Settings(redis_url=os.environ["BROWSING_REDIS_URL"]))
 
 
 @app.post("/api/v1/browsing/async")
@@ -41,6 +58,8 @@ def submit_durable() -> object:
     pipe.zadd("bench:deadlines", {task_id: now + 300_000})
     pipe.zadd("bench:queued", {task_id: now})
     pipe.execute()
+    if body.get("chain"):
+        _celery().send_task(HOP_TASK, args=[body["chain"]], queue=HOP_QUEUE, ignore_result=True)
     return jsonify({"task_id": task_id})
 
 

@@ -12,7 +12,13 @@ starts on the same Redis with the nodes' Celery settings; the task pushes ``time
 to a Redis list the bench waits on. Baseline and service runs alternate, each after
 ``--idle`` seconds, so both meet an idle cluster.
 
-Prints p50 and p95 of both, their ratios, and where the service's time goes from the
+A third side is the path ARCHITECTURE.md sets out, built from raw parts with none of the
+service's own work: an HTTP POST to a bare Flask endpoint under the gateway's gunicorn
+config that writes one Redis transaction and sends a Celery task to a solo worker (the
+scheduler's stand-in), which makes one Redis call and sends the baseline's task to the
+prefork worker. Its ratio to the baseline is what that path itself costs on this machine.
+
+Prints p50 and p95 of all three, their ratios, and where the service's time goes from the
 record's timestamps. Target (issue 6): ratio <= 2.
 """
 
@@ -35,14 +41,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bare_app import BASELINE_QUEUE, BASELINE_TASK, HOP_QUEUE, HOP_TASK  # noqa: E402
+from bench.submit import bare_gateway  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.services import celery_app  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
 
-BASELINE_QUEUE = "bench.dispatch"
-BASELINE_TASK = "bench.dispatch.started"
 WARMUP = 3
 
 
@@ -51,10 +57,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run_baseline_worker(redis_url: str) -> None:
-    """The baseline's worker (this script with --baseline-worker): a task that only says
-    when it started, in a prefork pool of one process, as the node runs its attempts."""
-    app = celery_app("bench-dispatch", Settings(redis_url=redis_url))
+def run_baseline_worker(redis_url: str, pool: str) -> None:
+    """A worker of the baseline (this script with --baseline-worker): in a prefork pool of
+    one process, as the node runs its attempts, a task that only says when it started; in
+    a solo pool without ack emulation, as the scheduler runs, the chain's middle hop."""
+    app = celery_app(f"bench-dispatch-{pool}", Settings(redis_url=redis_url))
+    if pool == "solo":
+        options = app.conf.broker_transport_options
+        app.conf.broker_transport_options = {**options, "ack_emulation": False}
     client = redis.Redis.from_url(redis_url)  # redis-py reconnects after the fork
 
     @app.task(name=BASELINE_TASK, ignore_result=True)
@@ -62,15 +72,19 @@ def run_baseline_worker(redis_url: str) -> None:
         now = time.time()
         client.rpush(reply_key, repr(now))
 
+    @app.task(name=HOP_TASK, ignore_result=True)
+    def hop(reply_key: str) -> None:
+        client.hset(f"{reply_key}:record", "assigned_ms", int(time.time() * 1000))
+        app.send_task(BASELINE_TASK, args=[reply_key], queue=BASELINE_QUEUE, ignore_result=True)
+
     app.worker_main(
         [
             "worker",
             "-Q",
-            BASELINE_QUEUE,
+            HOP_QUEUE if pool == "solo" else BASELINE_QUEUE,
             "-n",
-            "bench-dispatch@%h",
-            "-c",
-            "1",
+            f"bench-dispatch-{pool}@%h",
+            *(["--pool", "solo"] if pool == "solo" else ["-c", "1"]),
             "--loglevel",
             "WARNING",
             "--without-gossip",
@@ -81,11 +95,11 @@ def run_baseline_worker(redis_url: str) -> None:
 
 
 @contextlib.contextmanager
-def baseline_worker(redis_url: str, log_path: Path) -> Iterator[subprocess.Popen]:
+def baseline_worker(redis_url: str, log_path: Path, pool: str) -> Iterator[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--baseline-worker", redis_url],
+            [sys.executable, __file__, "--baseline-worker", redis_url, "--pool", pool],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -123,6 +137,26 @@ class Baseline:
         if reply is None:
             alive = "running" if self.worker.poll() is None else f"exited {self.worker.returncode}"
             raise SystemExit(f"the baseline task did not start within {timeout_s:g} s ({alive})")
+        return float(reply[1]) - sent
+
+
+class Chain:
+    """The raw two-hop path: POST to the bare endpoint, and wait for the final task's start."""
+
+    def __init__(self, url: str, redis_url: str, task: str) -> None:
+        self.url = url
+        self.task = task
+        self.session = requests.Session()
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    def run(self, timeout_s: float = 60) -> float:
+        reply_key = f"bench:chain:{uuid.uuid4().hex}"
+        sent = time.time()
+        resp = self.session.post(self.url, json={"task": self.task, "chain": reply_key}, timeout=30)
+        assert resp.status_code == 200, resp.text
+        reply = self.redis.blpop([reply_key], timeout=timeout_s)
+        if reply is None:
+            raise SystemExit(f"the raw chain did not reach its last task within {timeout_s:g} s")
         return float(reply[1]) - sent
 
 
@@ -174,9 +208,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--idle", type=float, default=0.3, help="idle seconds before each run")
     parser.add_argument("--baseline-worker", metavar="REDIS_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--pool", default="prefork", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_worker:
-        run_baseline_worker(args.baseline_worker)
+        run_baseline_worker(args.baseline_worker, args.pool)
         return
     with serve_sites() as sites:
         cluster = LocalCluster(
@@ -184,20 +219,35 @@ def main() -> None:
         )
         with cluster:
             assert cluster.workdir is not None
-            log_path = cluster.workdir / "bench-dispatch-worker.log"
-            with baseline_worker(cluster.redis_url, log_path) as worker:
-                baseline = Baseline(cluster.redis_url, worker)
-                service = Service(cluster, f"Open {sites}/index.html and return the title")
+            workdir = cluster.workdir
+            bare_port = free_port()
+            with (
+                baseline_worker(cluster.redis_url, workdir / "bench-prefork.log", "prefork") as w,
+                baseline_worker(cluster.redis_url, workdir / "bench-solo.log", "solo"),
+                bare_gateway(bare_port, workdir, cluster.redis_url) as bare,  # waits on exit
+            ):
+                task = f"Open {sites}/index.html and return the title"
+                baseline = Baseline(cluster.redis_url, w)
+                bare_url = f"http://127.0.0.1:{bare_port}/durable/async"
+                chain = Chain(bare_url, cluster.redis_url, task)
+                service = Service(cluster, task)
                 base: list[float] = []
+                raw_chain: list[float] = []
                 ours: list[dict[str, float]] = []
-                for i in range(args.runs + WARMUP):
-                    time.sleep(args.idle)
-                    b = baseline.run()
-                    time.sleep(args.idle)
-                    s = service.run()
-                    if i >= WARMUP:
-                        base.append(b)
-                        ours.append(s)
+                try:
+                    for i in range(args.runs + WARMUP):
+                        time.sleep(args.idle)
+                        b = baseline.run()
+                        time.sleep(args.idle)
+                        c = chain.run()
+                        time.sleep(args.idle)
+                        s = service.run()
+                        if i >= WARMUP:
+                            base.append(b)
+                            raw_chain.append(c)
+                            ours.append(s)
+                finally:
+                    bare.terminate()
     running = [s["running"] for s in ours]
 
     def ms(values: list[float], q: float) -> str:
@@ -206,6 +256,10 @@ def main() -> None:
     print(
         f"raw Celery send_task -> task start (same Redis, prefork -c 1): "
         f"p50 {ms(base, 0.5)}, p95 {ms(base, 0.95)}  ({args.runs} runs)"
+    )
+    print(
+        f"raw two-hop chain (bare POST -> solo worker -> prefork worker):   "
+        f"p50 {ms(raw_chain, 0.5)}, p95 {ms(raw_chain, 0.95)}  ({args.runs} runs)"
     )
     print(
         f"POST /async -> attempt running on the node:                    "
@@ -227,6 +281,12 @@ def main() -> None:
     p95_ratio = percentile(running, 0.95) / percentile(base, 0.95)
     print(f"ratio p50 (service / raw Celery): {p50_ratio:.2f}  (target <= 2)")
     print(f"ratio p95 (service / raw Celery): {p95_ratio:.2f}  (target <= 2)")
+    for q in (0.5, 0.95):
+        print(
+            f"p{q * 100:.0f}: raw two-hop chain / raw Celery "
+            f"{percentile(raw_chain, q) / percentile(base, q):.2f}, "
+            f"service / raw two-hop chain {percentile(running, q) / percentile(raw_chain, q):.2f}"
+        )
 
 
 if __name__ == "__main__":
