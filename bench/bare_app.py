@@ -1,7 +1,8 @@
 """The baselines of bench/submit.py: a bare Flask JSON endpoint with the gateway's shape
 (parse a JSON body, answer a task id) and none of its work; and the same endpoint plus
 the least a durable submit must do, one Redis transaction writing the record (what the
-gateway's TaskStore.create sends), on the cluster's Redis (BROWSING_REDIS_URL).
+gateway's TaskStore.create sends), on the cluster's Redis (BROWSING_REDIS_URL); and that
+plus the Celery message to the scheduler, per request, with no batching.
 
 bench/dispatch.py uses the durable endpoint as the first step of its raw two-hop chain:
 with ``"chain": REPLY_KEY`` in the body it also sends bench/dispatch.py's hop task to the
@@ -48,9 +49,7 @@ def submit() -> object:
     return jsonify({"task_id": f"web:{uuid.uuid4().hex}", "task": bool(body.get("task"))})
 
 
-@app.post("/durable/async")
-def submit_durable() -> object:
-    body = request.get_json(force=True)
+def _write_record(body: dict) -> str:
     task_id = f"web:{uuid.uuid4().hex}"
     now = int(time.time() * 1000)
     pipe = _redis.pipeline(transaction=True)
@@ -58,8 +57,30 @@ def submit_durable() -> object:
     pipe.zadd("bench:deadlines", {task_id: now + 300_000})
     pipe.zadd("bench:queued", {task_id: now})
     pipe.execute()
+    return task_id
+
+
+@app.post("/durable/async")
+def submit_durable() -> object:
+    body = request.get_json(force=True)
+    task_id = _write_record(body)
     if body.get("chain"):
         _celery().send_task(HOP_TASK, args=[body["chain"]], queue=HOP_QUEUE, ignore_result=True)
+    return jsonify({"task_id": task_id})
+
+
+@app.post("/enqueued/async")
+def submit_enqueued() -> object:
+    """The submit ARCHITECTURE.md sets out, from raw parts, one request at a time: the
+    record's transaction, then a Celery message to the cluster's scheduler (which finds no
+    record of ours under the name and drops it after reading)."""
+    from shared.services import DISPATCH_MANY_TASK, SCHEDULER_QUEUE
+
+    body = request.get_json(force=True)
+    task_id = _write_record(body)
+    _celery().send_task(
+        DISPATCH_MANY_TASK, args=[[task_id]], queue=SCHEDULER_QUEUE, ignore_result=True
+    )
     return jsonify({"task_id": task_id})
 
 

@@ -5,8 +5,10 @@ measured in the same run with wrk.
     .venv/bin/python bench/submit.py [--duration 10] [--connections 64] [--rounds 2]
 
 Target (issue 6): at least 0.5 of the bare endpoint's requests per second; p99 reported.
-A third endpoint, the bare one plus the one Redis transaction that writes a task record,
-shows what any submit that is durable before it answers can reach on this machine.
+Two more endpoints show what the work a submit must do costs by itself on this machine:
+the bare one plus the one Redis transaction that writes a task record, and that plus the
+Celery message to the cluster's scheduler (the submit ARCHITECTURE.md sets out, built
+from raw parts, one request at a time).
 Needs wrk (apt-get install wrk).
 """
 
@@ -107,13 +109,16 @@ def main() -> None:
             ours = {"rps": [], "p99": []}
             base = {"rps": [], "p99": []}
             floor = {"rps": [], "p99": []}
+            raw = {"rps": [], "p99": []}
             url = f"{cluster.base_url}/api/v1/browsing/async"
             bare_url = f"http://127.0.0.1:{bare_port}/api/v1/browsing/async"
             floor_url = f"http://127.0.0.1:{bare_port}/durable/async"
-            for target in (url, bare_url, floor_url):  # warm them up
+            raw_url = f"http://127.0.0.1:{bare_port}/enqueued/async"
+            sides = ((bare_url, base), (floor_url, floor), (raw_url, raw), (url, ours))
+            for target, _ in sides:  # warm them up
                 wrk(target, cluster.api_key, 2, args.connections)
             for _ in range(args.rounds):
-                for target, into in ((bare_url, base), (floor_url, floor), (url, ours)):
+                for target, into in sides:
                     rps, p99 = wrk(target, cluster.api_key, args.duration, args.connections)
                     into["rps"].append(rps)
                     into["p99"].append(p99)
@@ -122,15 +127,22 @@ def main() -> None:
             bare.wait(10)
     b_rps, o_rps = sum(base["rps"]) / args.rounds, sum(ours["rps"]) / args.rounds
     f_rps = sum(floor["rps"]) / args.rounds
+    r_rps = sum(raw["rps"]) / args.rounds
     print(f"bare Flask JSON endpoint: {b_rps:.0f} req/s, p99 {max(base['p99']):.1f} ms")
     print(
         f"the same + one Redis transaction (the record): {f_rps:.0f} req/s, "
         f"p99 {max(floor['p99']):.1f} ms"
     )
+    print(
+        f"the same + the Celery message to the scheduler (raw parts, per request): "
+        f"{r_rps:.0f} req/s, p99 {max(raw['p99']):.1f} ms"
+    )
     print(f"POST /async (gateway):    {o_rps:.0f} req/s, p99 {max(ours['p99']):.1f} ms")
     print(f"ratio (gateway / bare): {o_rps / b_rps:.2f}  (target >= 0.5)")
     print(f"ratio (bare + record write / bare), a record written per request: {f_rps / b_rps:.2f}")
+    print(f"ratio (bare + record + message / bare), the raw submit path: {r_rps / b_rps:.2f}")
     print(f"ratio (gateway / bare + record write): {o_rps / f_rps:.2f}")
+    print(f"ratio (gateway / raw submit path): {o_rps / r_rps:.2f}")
     shutil.rmtree(workdir, ignore_errors=True)
 
 
