@@ -25,27 +25,44 @@ runtime = NodeRuntime(settings=settings)
 _heartbeat_stop = threading.Event()
 
 
+_registration: dict[str, Any] = {}  # what register_node sent, to send again
+_worker: Any = None  # Celery's WorkController, whose pool lists the processes
+
+
 @signals.celeryd_after_setup.connect
 def register_node(sender: str, instance: Any, **_: Any) -> None:
+    global _worker
+    _worker = instance
     queues = instance.app.amqp.queues.consume_from.keys()
     runtime.identity = derive_identity(queues, settings)
-    runtime.registry.register(
+    _registration.update(
         uid=runtime.identity.uid,
         country=runtime.identity.country,
         queue=runtime.identity.queue,
         capacity=int(instance.concurrency or 1),
         version=VERSION,
         hostname=socket.gethostname(),
-        now_ms=runtime.store.now_ms(),
     )
+    runtime.registry.register(**_registration, now_ms=runtime.store.now_ms())
     log.info("node registered: %s (%s)", runtime.identity.uid, runtime.identity.country)
+
+
+def _pool_pids() -> list[int]:
+    """The pool's processes: each started its browser before it took any task."""
+    pool = getattr(_worker, "pool", None)
+    return list(pool.info.get("processes", [])) if pool is not None else []
 
 
 def _heartbeat_loop() -> None:
     assert runtime.identity is not None
     while not _heartbeat_stop.is_set():
         try:
-            runtime.registry.heartbeat(runtime.identity.uid, now_ms=runtime.store.now_ms())
+            now_ms = runtime.store.now_ms()
+            if not runtime.registry.heartbeat(runtime.identity.uid, now_ms=now_ms):
+                # Redis came back without its data: without this, the node would stay
+                # invisible to the scheduler until someone restarted it.
+                runtime.registry.register(**_registration, now_ms=now_ms, browsers=_pool_pids())
+                log.warning("node registration was gone from Redis; registered again")
         except Exception as exc:  # Redis away: keep trying, the scheduler judges liveness
             log.warning("heartbeat failed: %s", exc)
         _heartbeat_stop.wait(settings.node_heartbeat_interval_s)

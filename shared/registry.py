@@ -6,6 +6,7 @@ is live while its last heartbeat is younger than ``node_dead_after_s``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -65,6 +66,9 @@ class NodeRegistry:
         self.all_script = client.register_script(
             (resources.files("shared") / "lua" / "nodes.lua").read_text()
         )
+        self._heartbeat = client.register_script(
+            (resources.files("shared") / "lua" / "heartbeat.lua").read_text()
+        )
 
     def register(
         self,
@@ -76,10 +80,16 @@ class NodeRegistry:
         version: str,
         hostname: str,
         now_ms: int,
+        browsers: Iterable[int] = (),
     ) -> None:
+        """Register (or register again) a node; ``browsers`` are the pids of its processes
+        whose browser is already up (a node registering again after Redis lost its data)."""
+        browsers = list(browsers)
         pipe = self.redis.pipeline(transaction=True)
         pipe.sadd(keys.NODES, uid)
         pipe.delete(keys.node_browsers(uid))
+        if browsers:
+            pipe.sadd(keys.node_browsers(uid), *browsers)
         pipe.hset(
             keys.node(uid),
             mapping={
@@ -91,18 +101,18 @@ class NodeRegistry:
                 "hostname": hostname,
                 "started_ms": now_ms,
                 "heartbeat_ms": now_ms,
-                "ready": "0",
+                "ready": int(bool(browsers)),
             },
         )
         pipe.execute()
 
-    def heartbeat(self, uid: str, *, now_ms: int) -> None:
+    def heartbeat(self, uid: str, *, now_ms: int) -> bool:
         """Alive; and ready while any of its browsers is up (a node wrongly declared dead
-        after a pause becomes eligible again with its next heartbeat)."""
-        browsers = self.redis.scard(keys.node_browsers(uid))
-        self.redis.hset(
-            keys.node(uid), mapping={"heartbeat_ms": now_ms, "ready": int(browsers > 0)}
-        )
+        after a pause becomes eligible again with its next heartbeat). False, with nothing
+        written, if the node is not registered: Redis lost its data, and the node must
+        register again."""
+        node_keys = [keys.NODES, keys.node(uid), keys.node_browsers(uid)]
+        return bool(self._heartbeat(keys=node_keys, args=[uid, now_ms]))
 
     def browser_up(self, uid: str, pid: int) -> None:
         """A node process has its browser up: the node is ready."""

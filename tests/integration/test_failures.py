@@ -10,8 +10,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from shared.cluster import LocalCluster, free_port
+from shared.registry import NodeRegistry
 from tests.conftest import ALICE, Api, running
 
 ASYNC = "/api/v1/browsing/async"
@@ -98,6 +100,29 @@ def test_redis_down_gives_503_json_and_the_gateway_recovers_alone(fragile, alice
     assert "Agent Test Home" in json.loads(body["payload"])["result"]
     assert body["info"]["node_uid"] == "node.de.01"
     assert time.monotonic() - started < 90
+
+
+def test_redis_back_without_its_data_the_node_registers_again(fragile, alice, sites):
+    """A Redis without persistence comes back empty (its Lua scripts gone too): the node
+    appears in the registry again, ready, within a few heartbeats, and takes tasks, with
+    nothing restarted."""
+    redis.Redis.from_url(fragile.redis_url).flushall()
+    fragile.stop_redis()  # saves the empty data set, so it restarts empty
+    fragile.start_redis_again()
+    registry = NodeRegistry(redis.Redis.from_url(fragile.redis_url, decode_responses=True))
+
+    def registered_and_ready():
+        node = registry.get("node.de.01")
+        return node if node is not None and node.ready else None
+
+    node = until(registered_and_ready, 15)
+    assert (node.country, node.queue, node.capacity) == ("DE", "node.de.01", 1)
+    assert node.browsers == 1  # the pool's one process, whose browser is up
+    task_id = until(lambda: alice.submit({"task": f"Open {sites}/index.html and return the title"}))
+    body = alice.wait(task_id, 90)
+    assert body["status"] == "completed", body
+    assert "Agent Test Home" in json.loads(body["payload"])["result"]
+    assert body["info"]["node_uid"] == "node.de.01"
 
 
 def test_s3_down_during_a_task_keeps_the_result_and_says_the_screenshots_were_lost(

@@ -363,3 +363,26 @@ def test_a_submit_whose_message_cannot_be_sent_fails_its_task_and_answers_503(st
         assert record.status is TaskStatus.FAILED
         assert record.error == "could not be queued: the broker is unavailable"
     assert store.stale_queued(store.now_ms() + 1) == []
+
+
+def test_a_heartbeat_says_when_the_registration_is_gone_and_writes_nothing(store):
+    from shared import keys
+    from shared.registry import NodeRegistry
+
+    registry = NodeRegistry(store.redis)
+    assert registry.heartbeat("n1", now_ms=1000) is False  # never registered, or data lost
+    assert store.redis.hgetall(keys.node("n1")) == {}  # no half-written node hash
+    registration = dict(
+        uid="n1", country="DE", queue="node.de.01", capacity=2, version="t", hostname="h"
+    )
+    registry.register(**registration, now_ms=1000, browsers=[41, 42])
+    node = registry.get("n1")
+    assert (node.ready, node.browsers, node.heartbeat_ms) == (True, 2, 1000)
+    assert registry.heartbeat("n1", now_ms=2000) is True
+    assert registry.get("n1").heartbeat_ms == 2000
+    registry.browser_down("n1", 41)
+    registry.browser_down("n1", 42)
+    assert registry.heartbeat("n1", now_ms=3000) is True
+    assert registry.get("n1").ready is False  # no browser up: alive, not eligible
+    registry.register(**registration, now_ms=4000)  # a fresh start: ready once a browser is
+    assert registry.get("n1").ready is False

@@ -1,0 +1,14 @@
+-- A node's heartbeat. KEYS: the nodes set, the node's hash, its browsers set.
+-- ARGV: the node's uid, now (epoch ms).
+-- Returns 0 and writes nothing when the node's registration is gone (Redis lost its
+-- data), so that the node registers again; else stamps the heartbeat and returns 1.
+-- The node is ready while any of its browsers is up.
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'uid') == 0 then
+  return 0
+end
+local ready = 0
+if redis.call('SCARD', KEYS[3]) > 0 then
+  ready = 1
+end
+redis.call('HSET', KEYS[2], 'heartbeat_ms', ARGV[2], 'ready', ready)
+return 1
