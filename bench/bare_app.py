@@ -43,6 +43,13 @@ def _celery() -> object:
     return celery_app("bench-bare", Settings(redis_url=os.environ["BROWSING_REDIS_URL"]))
 
 
+def _publish(name: str, args: list, queue: str) -> None:
+    """A Celery message, with the options the service publishes with."""
+    from shared.services import PUBLISH_OPTIONS
+
+    _celery().send_task(name, args=args, queue=queue, **PUBLISH_OPTIONS)
+
+
 @app.post("/api/v1/browsing/async")
 def submit() -> object:
     body = request.get_json(force=True)
@@ -65,7 +72,7 @@ def submit_durable() -> object:
     body = request.get_json(force=True)
     task_id = _write_record(body)
     if body.get("chain"):
-        _celery().send_task(HOP_TASK, args=[body["chain"]], queue=HOP_QUEUE, ignore_result=True)
+        _publish(HOP_TASK, [body["chain"]], HOP_QUEUE)
     return jsonify({"task_id": task_id})
 
 
@@ -78,9 +85,7 @@ def submit_enqueued() -> object:
 
     body = request.get_json(force=True)
     task_id = _write_record(body)
-    _celery().send_task(
-        DISPATCH_MANY_TASK, args=[[task_id]], queue=SCHEDULER_QUEUE, ignore_result=True
-    )
+    _publish(DISPATCH_MANY_TASK, [[task_id]], SCHEDULER_QUEUE)
     return jsonify({"task_id": task_id})
 
 

@@ -35,6 +35,7 @@ from shared.registry import NodeRegistry  # noqa: E402
 from shared.services import (  # noqa: E402
     BROWSE_TASK,
     DISPATCH_MANY_TASK,
+    PUBLISH_OPTIONS,
     SCHEDULER_QUEUE,
     celery_app,
     redis_client,
@@ -100,9 +101,8 @@ def main() -> None:
                 BROWSE_TASK,
                 args=[f"web:{i:032x}", 1],
                 queue=f"bench.baseline.{NODES[i % len(NODES)]}",
-                ignore_result=True,
                 argsrepr="[]",
-                kwargsrepr="{}",
+                **PUBLISH_OPTIONS,  # as the scheduler publishes
             )
         baseline_s = time.perf_counter() - started
 
@@ -116,7 +116,7 @@ def main() -> None:
             batches.append([t.task_id for t in tasks])
         started = time.perf_counter()
         for ids in batches:
-            app.send_task(DISPATCH_MANY_TASK, args=[ids], queue=SCHEDULER_QUEUE, ignore_result=True)
+            app.send_task(DISPATCH_MANY_TASK, args=[ids], queue=SCHEDULER_QUEUE, **PUBLISH_OPTIONS)
         while client.zcard(keys.QUEUED) and time.perf_counter() - started < 600:
             time.sleep(0.02)
         placed_s = time.perf_counter() - started

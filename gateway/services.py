@@ -15,7 +15,13 @@ from shared.clock import Clock, system_clock
 from shared.config import Settings
 from shared.errors import BackendUnavailable
 from shared.records import NewTask, TaskStore
-from shared.services import DISPATCH_MANY_TASK, SCHEDULER_QUEUE, celery_app, redis_client
+from shared.services import (
+    DISPATCH_MANY_TASK,
+    PUBLISH_OPTIONS,
+    SCHEDULER_QUEUE,
+    celery_app,
+    redis_client,
+)
 from shared.storage import ScreenshotStorage
 
 log = logging.getLogger(__name__)
@@ -72,11 +78,10 @@ class GatewayServices:
                     DISPATCH_MANY_TASK,
                     args=[task_ids],
                     queue=SCHEDULER_QUEUE,
-                    ignore_result=True,
                     # What logs show of the arguments; Celery's own repr of the id list
                     # cost more than the rest of the publish.
                     argsrepr=f"[{len(task_ids)} task ids]",
-                    kwargsrepr="{}",
+                    **PUBLISH_OPTIONS,
                 )
                 return
             except Exception as exc:

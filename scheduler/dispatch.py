@@ -18,7 +18,7 @@ from shared.errors import RoutingError
 from shared.logs import task_logging
 from shared.records import Placement, TaskRecord, TaskStore
 from shared.registry import NodeInfo, NodeRegistry
-from shared.services import BROWSE_TASK
+from shared.services import BROWSE_TASK, PUBLISH_OPTIONS
 
 log = logging.getLogger(__name__)
 # A batch re-reads the node registry when its copy is older than this.
@@ -167,8 +167,7 @@ class Dispatcher:
                 queue=queue,
                 task_id=celery_id,
                 expires=expires,
-                ignore_result=True,
                 argsrepr=repr([record.task_id, number]),  # cheaper than Celery's saferepr
-                kwargsrepr="{}",
+                **PUBLISH_OPTIONS,
             )
         self.store.mark_published(record.task_id, [number for number, _, _ in attempts])
