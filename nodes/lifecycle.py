@@ -23,16 +23,15 @@ VERSION = "0.1.0"
 
 runtime = NodeRuntime(settings=settings)
 _heartbeat_stop = threading.Event()
+_heartbeat_thread: threading.Thread | None = None
+_presence_stop = threading.Event()  # each pool child's own copy, after the fork
 
 
 _registration: dict[str, Any] = {}  # what register_node sent, to send again
-_worker: Any = None  # Celery's WorkController, whose pool lists the processes
 
 
 @signals.celeryd_after_setup.connect
 def register_node(sender: str, instance: Any, **_: Any) -> None:
-    global _worker
-    _worker = instance
     queues = instance.app.amqp.queues.consume_from.keys()
     runtime.identity = derive_identity(queues, settings)
     _registration.update(
@@ -47,30 +46,39 @@ def register_node(sender: str, instance: Any, **_: Any) -> None:
     log.info("node registered: %s (%s)", runtime.identity.uid, runtime.identity.country)
 
 
-def _pool_pids() -> list[int]:
-    """The pool's processes: each started its browser before it took any task."""
-    pool = getattr(_worker, "pool", None)
-    return list(pool.info.get("processes", [])) if pool is not None else []
-
-
 def _heartbeat_loop() -> None:
     assert runtime.identity is not None
+    uid = runtime.identity.uid
     while not _heartbeat_stop.is_set():
         try:
-            now_ms = runtime.store.now_ms()
-            if not runtime.registry.heartbeat(runtime.identity.uid, now_ms=now_ms):
+            if not runtime.registry.heartbeat(uid, now_ms=runtime.store.now_ms()):
                 # Redis came back without its data: without this, the node would stay
-                # invisible to the scheduler until someone restarted it.
-                runtime.registry.register(**_registration, now_ms=now_ms, browsers=_pool_pids())
+                # invisible to the scheduler until someone restarted it. It is ready
+                # again once its processes have said their browsers are up.
+                runtime.registry.register(
+                    **_registration, now_ms=runtime.store.now_ms(), again=True
+                )
+                runtime.registry.heartbeat(uid, now_ms=runtime.store.now_ms())  # ready?
                 log.warning("node registration was gone from Redis; registered again")
         except Exception as exc:  # Redis away: keep trying, the scheduler judges liveness
             log.warning("heartbeat failed: %s", exc)
         _heartbeat_stop.wait(settings.node_heartbeat_interval_s)
 
 
+def _browser_presence_loop(uid: str, pid: int) -> None:
+    """In a pool child whose browser is up: say so again every heartbeat interval."""
+    while not _presence_stop.wait(settings.node_heartbeat_interval_s):
+        try:
+            runtime.registry.browser_still_up(uid, pid)
+        except Exception as exc:
+            log.debug("browser presence not written: %s", exc)
+
+
 @signals.worker_ready.connect
 def start_heartbeat(**_: Any) -> None:
-    threading.Thread(target=_heartbeat_loop, name="heartbeat", daemon=True).start()
+    global _heartbeat_thread
+    _heartbeat_thread = threading.Thread(target=_heartbeat_loop, name="heartbeat", daemon=True)
+    _heartbeat_thread.start()
     if settings.metrics_port:
         serve_metrics(settings.metrics_port)
 
@@ -78,6 +86,8 @@ def start_heartbeat(**_: Any) -> None:
 @signals.worker_shutdown.connect
 def deregister_node(**_: Any) -> None:
     _heartbeat_stop.set()
+    if _heartbeat_thread is not None:  # a heartbeat in flight must not land after this
+        _heartbeat_thread.join(timeout=10)
     metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
     if metrics_dir.startswith(os.path.join(tempfile.gettempdir(), "browsing-node-metrics-")):
         shutil.rmtree(metrics_dir, ignore_errors=True)  # ours, made at start
@@ -98,11 +108,16 @@ def start_child(**_: Any) -> None:
     runtime.prewarm()
     if runtime.identity is not None:
         runtime.registry.browser_up(runtime.identity.uid, os.getpid())
+        presence = (runtime.identity.uid, os.getpid())
+        threading.Thread(
+            target=_browser_presence_loop, args=presence, name="browser-presence", daemon=True
+        ).start()
     log.info("child %s: chromium ready", os.getpid())
 
 
 @signals.worker_process_shutdown.connect
 def stop_child(**_: Any) -> None:
+    _presence_stop.set()
     runtime.stop_browser()
     mark_process_dead(os.getpid())
     if runtime.identity is not None:

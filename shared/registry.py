@@ -6,7 +6,6 @@ is live while its last heartbeat is younger than ``node_dead_after_s``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -80,16 +79,15 @@ class NodeRegistry:
         version: str,
         hostname: str,
         now_ms: int,
-        browsers: Iterable[int] = (),
+        again: bool = False,
     ) -> None:
-        """Register (or register again) a node; ``browsers`` are the pids of its processes
-        whose browser is already up (a node registering again after Redis lost its data)."""
-        browsers = list(browsers)
+        """Register a starting node: not ready until one of its processes has its browser
+        up. ``again``: the node is running and Redis lost its registration; the browsers
+        its processes have announced since (``browser_still_up``) are kept."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.sadd(keys.NODES, uid)
-        pipe.delete(keys.node_browsers(uid))
-        if browsers:
-            pipe.sadd(keys.node_browsers(uid), *browsers)
+        if not again:  # a previous run's processes are gone
+            pipe.delete(keys.node_browsers(uid))
         pipe.hset(
             keys.node(uid),
             mapping={
@@ -101,7 +99,7 @@ class NodeRegistry:
                 "hostname": hostname,
                 "started_ms": now_ms,
                 "heartbeat_ms": now_ms,
-                "ready": int(bool(browsers)),
+                "ready": "0",  # the next heartbeat counts the browsers
             },
         )
         pipe.execute()
@@ -120,6 +118,11 @@ class NodeRegistry:
         pipe.sadd(keys.node_browsers(uid), pid)
         pipe.hset(keys.node(uid), "ready", 1)
         pipe.execute()
+
+    def browser_still_up(self, uid: str, pid: int) -> None:
+        """Said again every heartbeat interval by each process with a browser: if Redis
+        lost the set, it fills again, and the node's heartbeat makes it ready."""
+        self.redis.sadd(keys.node_browsers(uid), pid)
 
     def browser_down(self, uid: str, pid: int) -> None:
         self.redis.srem(keys.node_browsers(uid), pid)

@@ -375,14 +375,24 @@ def test_a_heartbeat_says_when_the_registration_is_gone_and_writes_nothing(store
     registration = dict(
         uid="n1", country="DE", queue="node.de.01", capacity=2, version="t", hostname="h"
     )
-    registry.register(**registration, now_ms=1000, browsers=[41, 42])
-    node = registry.get("n1")
-    assert (node.ready, node.browsers, node.heartbeat_ms) == (True, 2, 1000)
+    registry.register(**registration, now_ms=1000)
+    registry.browser_up("n1", 41)
     assert registry.heartbeat("n1", now_ms=2000) is True
-    assert registry.get("n1").heartbeat_ms == 2000
-    registry.browser_down("n1", 41)
-    registry.browser_down("n1", 42)
+    node = registry.get("n1")
+    assert (node.ready, node.browsers, node.heartbeat_ms) == (True, 1, 2000)
+
+    store.redis.flushall()  # Redis back without its data
+    registry.browser_still_up("n1", 41)  # a process says its browser is up, as it does
+    assert registry.heartbeat("n1", now_ms=3000) is False
+    registry.register(**registration, now_ms=3000, again=True)  # keeps what was said
     assert registry.heartbeat("n1", now_ms=3000) is True
+    node = registry.get("n1")
+    assert (node.ready, node.browsers, node.country, node.queue) == (True, 1, "DE", "node.de.01")
+
+    registry.browser_down("n1", 41)
+    assert registry.heartbeat("n1", now_ms=4000) is True
     assert registry.get("n1").ready is False  # no browser up: alive, not eligible
-    registry.register(**registration, now_ms=4000)  # a fresh start: ready once a browser is
-    assert registry.get("n1").ready is False
+    registry.browser_still_up("n1", 99)  # a stale pid from an earlier run...
+    registry.register(**registration, now_ms=5000)  # ...is forgotten by a fresh start
+    assert registry.heartbeat("n1", now_ms=5000) is True
+    assert (registry.get("n1").ready, registry.get("n1").browsers) == (False, 0)
