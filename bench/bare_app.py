@@ -45,9 +45,9 @@ def _celery() -> object:
 
 def _publish(name: str, args: list, queue: str) -> None:
     """A Celery message, with the options the service publishes with."""
-    from shared.services import PUBLISH_OPTIONS
+    from shared.services import publish_options
 
-    _celery().send_task(name, args=args, queue=queue, **PUBLISH_OPTIONS)
+    _celery().send_task(name, args=args, queue=queue, **publish_options())
 
 
 @app.post("/api/v1/browsing/async")

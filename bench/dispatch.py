@@ -46,7 +46,7 @@ from bench.submit import bare_gateway  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
 from shared.config import Settings  # noqa: E402
-from shared.services import PUBLISH_OPTIONS, celery_app  # noqa: E402
+from shared.services import celery_app, publish_options  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
 
 WARMUP = 3
@@ -75,7 +75,7 @@ def run_baseline_worker(redis_url: str, pool: str) -> None:
     @app.task(name=HOP_TASK, ignore_result=True)
     def hop(reply_key: str) -> None:
         client.hset(f"{reply_key}:record", "assigned_ms", int(time.time() * 1000))
-        app.send_task(BASELINE_TASK, args=[reply_key], queue=BASELINE_QUEUE, **PUBLISH_OPTIONS)
+        app.send_task(BASELINE_TASK, args=[reply_key], queue=BASELINE_QUEUE, **publish_options())
 
     app.worker_main(
         [
@@ -132,7 +132,9 @@ class Baseline:
         sent = time.time()
         # With the service's publish options, so that its savings count for the baseline
         # too.
-        self.app.send_task(BASELINE_TASK, args=[reply_key], queue=BASELINE_QUEUE, **PUBLISH_OPTIONS)
+        self.app.send_task(
+            BASELINE_TASK, args=[reply_key], queue=BASELINE_QUEUE, **publish_options()
+        )
         reply = self.redis.blpop([reply_key], timeout=timeout_s)
         if reply is None:
             alive = "running" if self.worker.poll() is None else f"exited {self.worker.returncode}"

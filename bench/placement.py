@@ -35,9 +35,9 @@ from shared.registry import NodeRegistry  # noqa: E402
 from shared.services import (  # noqa: E402
     BROWSE_TASK,
     DISPATCH_MANY_TASK,
-    PUBLISH_OPTIONS,
     SCHEDULER_QUEUE,
     celery_app,
+    publish_options,
     redis_client,
 )
 
@@ -102,7 +102,7 @@ def main() -> None:
                 args=[f"web:{i:032x}", 1],
                 queue=f"bench.baseline.{NODES[i % len(NODES)]}",
                 argsrepr="[]",
-                **PUBLISH_OPTIONS,  # as the scheduler publishes
+                **publish_options(),  # as the scheduler publishes
             )
         baseline_s = time.perf_counter() - started
 
@@ -116,7 +116,9 @@ def main() -> None:
             batches.append([t.task_id for t in tasks])
         started = time.perf_counter()
         for ids in batches:
-            app.send_task(DISPATCH_MANY_TASK, args=[ids], queue=SCHEDULER_QUEUE, **PUBLISH_OPTIONS)
+            app.send_task(
+                DISPATCH_MANY_TASK, args=[ids], queue=SCHEDULER_QUEUE, **publish_options()
+            )
         while client.zcard(keys.QUEUED) and time.perf_counter() - started < 600:
             time.sleep(0.02)
         placed_s = time.perf_counter() - started

@@ -17,9 +17,9 @@ from shared.errors import BackendUnavailable
 from shared.records import NewTask, TaskStore
 from shared.services import (
     DISPATCH_MANY_TASK,
-    PUBLISH_OPTIONS,
     SCHEDULER_QUEUE,
     celery_app,
+    publish_options,
     redis_client,
 )
 from shared.storage import ScreenshotStorage
@@ -81,7 +81,7 @@ class GatewayServices:
                     # What logs show of the arguments; Celery's own repr of the id list
                     # cost more than the rest of the publish.
                     argsrepr=f"[{len(task_ids)} task ids]",
-                    **PUBLISH_OPTIONS,
+                    **publish_options(),
                 )
                 return
             except Exception as exc:

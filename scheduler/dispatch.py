@@ -18,7 +18,7 @@ from shared.errors import RoutingError
 from shared.logs import task_logging
 from shared.records import Placement, TaskRecord, TaskStore
 from shared.registry import NodeInfo, NodeRegistry
-from shared.services import BROWSE_TASK, PUBLISH_OPTIONS
+from shared.services import BROWSE_TASK, publish_options
 
 log = logging.getLogger(__name__)
 # A batch re-reads the node registry when its copy is older than this.
@@ -168,6 +168,6 @@ class Dispatcher:
                 task_id=celery_id,
                 expires=expires,
                 argsrepr=repr([record.task_id, number]),  # cheaper than Celery's saferepr
-                **PUBLISH_OPTIONS,
+                **publish_options(),
             )
         self.store.mark_published(record.task_id, [number for number, _, _ in attempts])

@@ -11,12 +11,16 @@ SCHEDULER_QUEUE = "scheduler"
 DISPATCH_TASK = "scheduler.dispatch"  # one task id (what earlier gateways sent)
 DISPATCH_MANY_TASK = "scheduler.dispatch_many"  # a batch of task ids
 BROWSE_TASK = "nodes.browse"
-# Options for every message we publish. ``declare=[]``: Celery otherwise declares the
-# queue again on every send (kombu copies the queue and exchange objects each time: a
-# fifth of a publish's CPU). Not needed on Redis: direct queues are published through the
-# anonymous exchange, straight onto the queue's list, and each worker declares the queue
-# it consumes. ``kwargsrepr``: what logs show, without Celery's saferepr.
-PUBLISH_OPTIONS: dict = {"ignore_result": True, "kwargsrepr": "{}", "declare": []}
+
+
+def publish_options() -> dict:
+    """Options for every message we publish, new for each (kombu may append to the
+    ``declare`` list it is given). ``declare=[]``: Celery otherwise declares the queue
+    again on every send (kombu copies the queue and exchange objects each time: a fifth of
+    a publish's CPU). Not needed on Redis: direct queues are published through the
+    anonymous exchange, straight onto the queue's list, and each worker declares the
+    queue it consumes. ``kwargsrepr``: what logs show, without Celery's saferepr."""
+    return {"ignore_result": True, "kwargsrepr": "{}", "declare": []}
 
 
 def redis_client(settings: Settings) -> redis.Redis:
