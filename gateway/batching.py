@@ -7,6 +7,10 @@ Redis round trip or one Celery publish serves dozens of requests.
 
 One sender thread per instance and process (a greenlet under gunicorn's gevent worker),
 started on first use so that a forked worker starts its own.
+
+A batch has one deadline, kept by the submitter that opened it: the others wait without a
+timer of their own. Under gevent a timed wait costs a timer per request, a third of what
+the whole wait costs, and the items of one batch arrive within one write of each other.
 """
 
 from __future__ import annotations
@@ -25,19 +29,28 @@ T = TypeVar("T")
 class _Batch(Generic[T]):
     """Items sent together, and the one outcome all their submitters wait for."""
 
-    __slots__ = ("items", "done", "error")
+    __slots__ = ("items", "done", "error", "taken")
 
     def __init__(self) -> None:
         self.items: list[T] = []
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.taken = False  # the sender has it: its items can no longer be withdrawn
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, send: Callable[[list[T]], None], *, name: str, max_batch: int = 100) -> None:
+    def __init__(
+        self,
+        send: Callable[[list[T]], None],
+        *,
+        name: str,
+        max_batch: int = 100,
+        timeout_s: float = 30.0,
+    ) -> None:
         self.send = send
         self.name = name
         self.max_batch = max_batch
+        self.timeout_s = timeout_s
         self._ready = threading.Condition()
         self._batches: deque[_Batch[T]] = deque()  # not yet sent, oldest first
         self._sender_pid: int | None = None
@@ -48,27 +61,41 @@ class GroupCommit(Generic[T]):
         with self._ready:
             return sum(len(batch.items) for batch in self._batches)
 
-    def commit(self, item: T, timeout_s: float = 30.0) -> None:
+    def commit(self, item: T) -> None:
         """Return once a batch carrying ``item`` is sent; raise what sending it raised
-        otherwise, or TimeoutError. An item that times out before the sender took its batch
-        is withdrawn and never sent; one whose batch was being sent may still be."""
+        otherwise, or TimeoutError when the batch was not sent within ``timeout_s`` of its
+        first item. A batch that times out before the sender took it is withdrawn and none
+        of its items is sent; one that was being sent may still be."""
         with self._ready:
             self._ensure_sender()
-            if not self._batches or len(self._batches[-1].items) >= self.max_batch:
+            opened = not self._batches or len(self._batches[-1].items) >= self.max_batch
+            if opened:
                 self._batches.append(_Batch())
                 self._ready.notify()
             batch = self._batches[-1]
             batch.items.append(item)
-        if not batch.done.wait(timeout_s):
-            with self._ready:
-                if batch in self._batches:  # not taken by the sender yet: withdraw the item
-                    batch.items.pop(next(i for i, x in enumerate(batch.items) if x is item))
-                    if not batch.items:
-                        self._batches.remove(batch)
-                    raise TimeoutError(f"{self.name}: not sent within {timeout_s:g} s")
-            raise TimeoutError(f"{self.name}: not done within {timeout_s:g} s")
+        if not opened:
+            batch.done.wait()  # the submitter that opened the batch keeps its deadline
+        else:
+            try:
+                batch.done.wait(self.timeout_s)
+            finally:  # also when this submitter is killed: the others must not hang
+                if not batch.done.is_set():
+                    self._expire(batch)
         if batch.error is not None:
             raise batch.error
+
+    def _expire(self, batch: _Batch[T]) -> None:
+        """Fail every submitter of ``batch`` with TimeoutError; withdraw it if not taken."""
+        with self._ready:
+            if batch.done.is_set():
+                return
+            if not batch.taken:
+                self._batches.remove(batch)
+                batch.error = TimeoutError(f"{self.name}: not sent within {self.timeout_s:g} s")
+            else:
+                batch.error = TimeoutError(f"{self.name}: not done within {self.timeout_s:g} s")
+            batch.done.set()
 
     def _ensure_sender(self) -> None:
         if self._sender_pid != os.getpid():  # first use, or a fork copied a dead thread
@@ -82,8 +109,13 @@ class GroupCommit(Generic[T]):
                 while not self._batches:
                     self._ready.wait()
                 batch = self._batches.popleft()
+                batch.taken = True
+            error: BaseException | None = None
             try:
                 self.send(batch.items)
             except Exception as exc:  # each submitter raises it and decides what to do
-                batch.error = exc
-            batch.done.set()
+                error = exc
+            with self._ready:
+                if not batch.done.is_set():  # not expired meanwhile
+                    batch.error = error
+                    batch.done.set()

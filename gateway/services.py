@@ -38,7 +38,7 @@ class GatewayServices:
     submissions: GroupCommit[NewTask] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.submissions = GroupCommit(self._submit_batch, name="task submissions")
+        self.submissions = GroupCommit(self._submit_batch, name="task submissions", timeout_s=30.0)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> GatewayServices:
@@ -60,10 +60,10 @@ class GatewayServices:
             celery=celery,
         )
 
-    def submit(self, task: NewTask, timeout_s: float = 30.0) -> None:
+    def submit(self, task: NewTask) -> None:
         """Returns once the task's record is in Redis and the scheduler's message for it
-        is in the broker; raises what stopped either (TimeoutError after ``timeout_s``)."""
-        self.submissions.commit(task, timeout_s)
+        is in the broker; raises what stopped either (TimeoutError after 30 s)."""
+        self.submissions.commit(task)
 
     def _submit_batch(self, tasks: list[NewTask]) -> None:
         """The records first, in one transaction, then one dispatch message for them all.

@@ -91,25 +91,51 @@ def test_a_failed_publish_raises_in_every_request_it_carried_and_only_those():
 
 def test_a_request_whose_publish_never_returns_times_out():
     stuck = threading.Event()
-    batcher = GroupCommit(lambda _ids: stuck.wait(5), name="dispatch")
+    batcher = GroupCommit(lambda _ids: stuck.wait(5), name="dispatch", timeout_s=0.1)
     with pytest.raises(TimeoutError, match="dispatch: not done within 0.1 s"):
-        batcher.commit("web:x", timeout_s=0.1)
+        batcher.commit("web:x")
     stuck.set()
 
 
-def test_a_request_that_times_out_before_its_batch_is_taken_is_never_sent():
+def test_every_request_of_a_batch_in_flight_too_long_times_out():
+    """Only the submitter that opened a batch keeps a timer; the others wake with it."""
+    stuck = threading.Event()
+    started = threading.Event()
+
+    def send(_ids: list[str]) -> None:
+        started.set()
+        stuck.wait(5)
+
+    batcher = GroupCommit(send, name="dispatch", timeout_s=0.5)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        blocker = pool.submit(batcher.commit, "web:blocker")  # holds the sender
+        assert started.wait(5)
+        carried = [pool.submit(batcher.commit, f"web:{i}") for i in range(4)]
+        with pytest.raises(TimeoutError, match="not done within 0.5 s"):
+            blocker.result(timeout=5)
+        for future in carried:  # their batch never got sent: withdrawn, all of it
+            with pytest.raises(TimeoutError, match="not sent within 0.5 s"):
+                future.result(timeout=5)
+        assert batcher.pending == 0
+    stuck.set()
+
+
+def test_a_batch_that_times_out_before_it_is_taken_is_never_sent():
     broker = SlowBroker()
-    batcher = GroupCommit(broker.send, name="dispatch")
+    batcher = GroupCommit(broker.send, name="dispatch", timeout_s=0.3)
     with ThreadPoolExecutor(max_workers=5) as pool:
         first = pool.submit(batcher.commit, "web:first")
         assert broker.first_started.wait(5)
+        withdrawn = [pool.submit(batcher.commit, f"web:withdrawn{i}") for i in range(3)]
+        for future in withdrawn:
+            with pytest.raises(TimeoutError, match="dispatch: not sent within 0.3 s"):
+                future.result(timeout=5)
+        assert batcher.pending == 0
         kept = pool.submit(batcher.commit, "web:kept")
         while batcher.pending < 1:
             threading.Event().wait(0.005)
-        with pytest.raises(TimeoutError, match="dispatch: not sent within 0.1 s"):
-            batcher.commit("web:withdrawn", timeout_s=0.1)
-        assert batcher.pending == 1
         broker.release.set()
-        first.result(timeout=5)
+        with pytest.raises(TimeoutError, match="not done within 0.3 s"):
+            first.result(timeout=5)  # its own send outlived the deadline
         kept.result(timeout=5)
     assert broker.batches == [["web:first"], ["web:kept"]]
