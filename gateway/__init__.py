@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -67,9 +68,23 @@ def _register_error_handlers(app: Flask) -> None:
         return _error("internal error", 500)
 
 
+class _Gateway(Flask):
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's own answer, remembered per function: Flask asks ``inspect`` about every
+        view and hook on every request, four times per /async."""
+        sync = self._sync.get(func)
+        if sync is None:
+            sync = self._sync[func] = super().ensure_sync(func)
+        return sync
+
+
 def create_app(settings: Settings | None = None, services: GatewayServices | None = None) -> Flask:
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = _Gateway(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["browsing"] = services or GatewayServices.build(settings)
