@@ -15,7 +15,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from shared import keys, scripts
+from shared import keys
 from shared.clock import Clock, system_clock, to_ms
 
 
@@ -166,6 +166,7 @@ class TaskStore:
         self.redis = client
         self.record_ttl_s = record_ttl_s
         self.clock = clock
+        self._create = client.register_script(_load_script("create"))
         self._assign = client.register_script(_load_script("assign"))
         self._claim = client.register_script(_load_script("claim"))
         self._finish = client.register_script(_load_script("finish"))
@@ -181,25 +182,16 @@ class TaskStore:
         return self.create_many([task])[0]
 
     def create_many(self, tasks: list[NewTask]) -> list[int]:
-        """Write new queued records in one transaction; returns their deadlines."""
+        """Write new queued records in one script call (atomic); returns their deadlines.
+        One call rather than a transaction of an HSET per task: redis-py's cost per
+        command made that 2.5 times as much CPU for a batch of 16."""
         now = self.now_ms()
         deadlines = [now + task.timeout_ms for task in tasks]
-        pipe = self.redis.pipeline(transaction=True)
+        args: list[Any] = [now]
         for task, deadline in zip(tasks, deadlines, strict=True):
-            pipe.hset(
-                keys.task(task.task_id),
-                mapping={
-                    "owner": task.owner,
-                    "status": TaskStatus.QUEUED.value,
-                    "request": task.request_json,
-                    "created_ms": now,
-                    "deadline_ms": deadline,
-                    "attempts": 0,
-                },
-            )
-        pipe.zadd(keys.DEADLINES, {t.task_id: d for t, d in zip(tasks, deadlines, strict=True)})
-        pipe.zadd(keys.QUEUED, {task.task_id: now for task in tasks})
-        pipe.execute()
+            args += [task.task_id, task.owner, task.request_json, deadline]
+        task_keys = [keys.task(task.task_id) for task in tasks]
+        self._create(keys=[*task_keys, keys.DEADLINES, keys.QUEUED], args=args)
         return deadlines
 
     def get(self, task_id: str) -> TaskRecord | None:
@@ -284,15 +276,15 @@ class TaskStore:
     def fail_many(
         self, failures: list[tuple[str, str]], *, only_if_queued: bool = False
     ) -> list[bool]:
-        """``fail`` for each (task id, error), in one round trip."""
-        now, flag = self.now_ms(), "1" if only_if_queued else "0"
-
-        def build(pipe: Pipeline) -> None:
-            for task_id, error in failures:
-                args = [task_id, now, keys.PREFIX, error, self.record_ttl_s, flag]
-                scripts.evalsha(pipe, self._fail, [keys.task(task_id)], args)
-
-        return [int(done) == 1 for done in scripts.run(self.redis, build, [self._fail])]
+        """``fail`` for each (task id, error), in one script call."""
+        if not failures:
+            return []
+        args: list[Any] = [self.now_ms(), keys.PREFIX, self.record_ttl_s]
+        args.append("1" if only_if_queued else "0")
+        for task_id, error in failures:
+            args += [task_id, error]
+        task_keys = [keys.task(task_id) for task_id, _ in failures]
+        return [int(done) == 1 for done in self._fail(keys=task_keys, args=args)]
 
     def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:
         """Mark a pending attempt failed because its node died."""
