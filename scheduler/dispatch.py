@@ -61,10 +61,12 @@ class Dispatcher:
             self.registry.read_all_into(pipe)
             self.store.read_into(pipe, task_ids)
 
-        replies = scripts.run(self.store.redis, build, [self.registry.all_script])
+        nodes_reply, records_reply = scripts.run(
+            self.store.redis, build, [self.registry.all_script, self.store.read_script]
+        )
         read_ms = self.store.now_ms()  # liveness is judged as of the read, not later
-        nodes = {n.uid: n for n in self.registry.parse_all(replies[0])}
-        return self.store.parse_many(task_ids, replies[1:]), (nodes, read_ms)
+        nodes = {n.uid: n for n in self.registry.parse_all(nodes_reply)}
+        return self.store.parse_many(task_ids, records_reply), (nodes, read_ms)
 
     def _affinity_key(self, record: TaskRecord) -> str | None:
         session = record.request.get("session_key")

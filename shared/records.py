@@ -15,7 +15,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from shared import keys
+from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 
 
@@ -167,6 +167,7 @@ class TaskStore:
         self.record_ttl_s = record_ttl_s
         self.clock = clock
         self._create = client.register_script(_load_script("create"))
+        self.read_script = client.register_script(_load_script("records"))
         self._assign = client.register_script(_load_script("assign"))
         self._claim = client.register_script(_load_script("claim"))
         self._finish = client.register_script(_load_script("finish"))
@@ -198,15 +199,17 @@ class TaskStore:
         h = self.redis.hgetall(keys.task(task_id))
         return _parse(task_id, h) if h else None
 
-    @staticmethod
-    def read_into(pipe: Pipeline, task_ids: list[str]) -> None:
-        """Queue the reads of ``task_ids`` on ``pipe``; ``parse_many`` reads the replies."""
-        for task_id in task_ids:
-            pipe.hgetall(keys.task(task_id))
+    def read_into(self, pipe: Pipeline, task_ids: list[str]) -> None:
+        """Queue the read of ``task_ids`` on ``pipe`` as one script call (see
+        shared/scripts.py; ``read_script``); ``parse_many`` reads its reply."""
+        scripts.evalsha(pipe, self.read_script, [keys.task(t) for t in task_ids], [])
 
     @staticmethod
-    def parse_many(task_ids: list[str], replies: list[dict[str, str]]) -> list[TaskRecord | None]:
-        return [_parse(t, h) if h else None for t, h in zip(task_ids, replies, strict=True)]
+    def parse_many(task_ids: list[str], reply: list[list[str]]) -> list[TaskRecord | None]:
+        return [
+            _parse(t, dict(zip(flat[0::2], flat[1::2], strict=True))) if flat else None
+            for t, flat in zip(task_ids, reply, strict=True)
+        ]
 
     def attempt_state(self, task_id: str, attempt: int) -> AttemptState | None:
         state = self.redis.hget(keys.task(task_id), f"a{attempt}:state")
