@@ -88,3 +88,20 @@ def test_metric_labels_never_hold_task_ids(cluster, api, sites):
     for name in ("gateway", "scheduler", "node.de.01"):
         text = requests.get(cluster.metrics_url(name), timeout=10).text
         assert task_id not in text and "web:" not in text
+
+
+def test_request_labels_stay_bounded_whatever_the_method(cluster):
+    """Any token is a valid HTTP method: the label is 'other', not the client's string."""
+    url = cluster.metrics_url("gateway")
+    before = scrape(url)
+    for method in ("BREW", "PROPFIND", "BREW"):
+        resp = requests.request(method, f"{cluster.base_url}/api/v1/browsing/status", timeout=10)
+        assert resp.status_code == 405, resp.text
+        assert resp.json() == {"error": "method not allowed"}
+    after = scrape(url)
+    requests_total = "browsing_gateway_requests_total"
+    moved = value(after, requests_total, endpoint="unmatched", method="other", status="405")
+    assert moved - value(before, requests_total, method="other", status="405") == 3
+    assert not [labels for (name, labels) in after if ("method", "BREW") in labels]
+    timed = "browsing_gateway_request_duration_seconds_count"
+    assert value(after, timed, method="other") - value(before, timed, method="other") == 3
