@@ -28,13 +28,19 @@ local function cancel_pending(task_key, prefix, task_id, now_ms, except)
   end
 end
 
--- Called once per task, when its terminal status has just been written.
+-- Called once per task, when its terminal status (the same for all) has just been written.
+local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
+  redis.call('HINCRBY', prefix .. 'stats', 'tasks_' .. status, #task_ids)
+  redis.call('ZREM', prefix .. 'deadlines', unpack(task_ids))
+  redis.call('ZREM', prefix .. 'queued', unpack(task_ids))
+  for i, task_key in ipairs(task_keys) do
+    redis.call('EXPIRE', task_key, ttl_s)
+    redis.call('PUBLISH', prefix .. 'done', task_ids[i])
+  end
+end
+
 local function finalize(task_key, prefix, task_id, ttl_s)
-  redis.call('HINCRBY', prefix .. 'stats', 'tasks_' .. redis.call('HGET', task_key, 'status'), 1)
-  redis.call('ZREM', prefix .. 'deadlines', task_id)
-  redis.call('ZREM', prefix .. 'queued', task_id)
-  redis.call('EXPIRE', task_key, ttl_s)
-  redis.call('PUBLISH', prefix .. 'done', task_id)
+  finalize_many(prefix, redis.call('HGET', task_key, 'status'), {task_key}, {task_id}, ttl_s)
 end
 
 -- Fail the task if no attempt is pending any more; its error names every attempt's error.

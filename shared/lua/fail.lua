@@ -3,7 +3,7 @@
 -- that was placed meanwhile alone), then per task: task_id, error.
 -- Returns, per task, 1 if it failed the task, 0 if already finished (or placed), -1 if gone.
 local now_ms, prefix, ttl_s, only_if_queued = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
-local results = {}
+local results, failed_keys, failed_ids = {}, {}, {}
 for i, task_key in ipairs(KEYS) do
   local task_id, err = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   local status = redis.call('HGET', task_key, 'status')
@@ -15,8 +15,11 @@ for i, task_key in ipairs(KEYS) do
     cancel_pending(task_key, prefix, task_id, now_ms, 0)
     redis.call('HSET', task_key, 'status', 'failed', 'success', '0', 'error', err,
       'finished_ms', now_ms)
-    finalize(task_key, prefix, task_id, ttl_s)
+    failed_keys[#failed_keys + 1], failed_ids[#failed_ids + 1] = task_key, task_id
     results[i] = 1
   end
+end
+if #failed_ids > 0 then
+  finalize_many(prefix, 'failed', failed_keys, failed_ids, ttl_s)
 end
 return results
