@@ -1,8 +1,9 @@
 """The baselines of bench/submit.py: a bare Flask JSON endpoint with the gateway's shape
 (parse a JSON body, answer a task id) and none of its work; and the same endpoint plus
-the least a durable submit must do, one Redis transaction writing the record (what the
-gateway's TaskStore.create sends), on the cluster's Redis (BROWSING_REDIS_URL); and that
-plus the Celery message to the scheduler, per request, with no batching.
+the least a durable submit must do, one Redis transaction writing the record (the
+fields and sorted-set entries TaskStore.create writes, as a plain MULTI/EXEC), on the
+cluster's Redis (BROWSING_REDIS_URL); and that plus the Celery message to the
+scheduler, per request, with no batching.
 
 bench/dispatch.py uses the durable endpoint as the first step of its raw two-hop chain:
 with ``"chain": REPLY_KEY`` in the body it also sends bench/dispatch.py's hop task to the
