@@ -28,7 +28,7 @@ local function cancel_pending(task_key, prefix, task_id, now_ms, except)
   end
 end
 
--- Called once per task, when its terminal status (the same for all) has just been written.
+-- Called once for tasks whose terminal status (the same for all) has just been written.
 local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
   redis.call('HINCRBY', prefix .. 'stats', 'tasks_' .. status, #task_ids)
   redis.call('ZREM', prefix .. 'deadlines', unpack(task_ids))
