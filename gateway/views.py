@@ -19,6 +19,7 @@ def _attempt_info(a: Attempt) -> dict[str, Any]:
         "node_uid": a.node,
         "country": a.country,
         "egress": a.egress or None,
+        "egress_refused": a.egress_refused,
         "outcome": a.state.value,
         "replaces": a.replaces or None,
         "error": a.error,
@@ -38,6 +39,7 @@ def task_info(record: TaskRecord) -> dict[str, Any]:
         "node_uid": producer.node if producer else None,
         "country": producer.country if producer else None,
         "egress": (producer.egress or None) if producer else None,
+        "egress_refused": producer.egress_refused if producer else None,
         "fanout": {
             "requested": requested,
             "actual": sum(1 for a in record.attempts if not a.replaces),

@@ -18,6 +18,19 @@ from shared.templates import DEFAULT_TEMPLATE, load_template
 log = logging.getLogger(__name__)
 
 SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
+REFUSED_TARGETS_SHOWN = 5
+
+
+def egress_refused_since(runtime: NodeRuntime, mark: int) -> str:
+    """``info.egress_refused`` of an attempt as JSON: how many connections the policy
+    refused and the first few distinct ``host:port``; "" when none was."""
+    if runtime.refusals is None:
+        return ""
+    count, refused = runtime.refusals.since(mark)
+    if not count:
+        return ""
+    first = list(dict.fromkeys(r.target for r in refused))[:REFUSED_TARGETS_SHOWN]
+    return json.dumps({"count": count, "first": first})
 
 
 def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
@@ -38,6 +51,7 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
     deadline = time.monotonic() + (record.deadline_ms - store.now_ms()) / 1000
 
     watcher = runtime.cancels
+    mark = runtime.refusals.mark() if runtime.refusals is not None else 0
     try:
         template = load_template(request.get("template") or DEFAULT_TEMPLATE)
         context, page = runtime.take_context(context_options(template))
@@ -53,6 +67,7 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
                     action_timeout_ms=runtime.settings.action_timeout_ms,
                     page=page,
                     template=template,
+                    refusals=runtime.refusals,
                 )
         finally:
             context.close()
@@ -61,19 +76,29 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
             # Whatever the agent was doing failed because its context was closed under it.
             store.mark_stopped(task_id, attempt)
             return "cancelled"
+        refused = egress_refused_since(runtime, mark)
         if isinstance(exc, AgentError):
-            return store.finish(task_id, attempt, node, success=False, error=exc.message)
+            return store.finish(
+                task_id, attempt, node, success=False, error=exc.message, egress_refused=refused
+            )
         log.exception("attempt crashed", extra={"task_id": task_id, "attempt": attempt})
         return store.finish(
-            task_id, attempt, node, success=False, error=f"node {node} failed: {exc}"
+            task_id,
+            attempt,
+            node,
+            success=False,
+            error=f"node {node} failed: {exc}",
+            egress_refused=refused,
         )
     if watcher.cancelled():
         store.mark_stopped(task_id, attempt)
         return "cancelled"
-    return _report_success(runtime, task_id, attempt, result)
+    return _report_success(runtime, task_id, attempt, result, egress_refused_since(runtime, mark))
 
 
-def _report_success(runtime: NodeRuntime, task_id: str, attempt: int, result: AgentResult) -> str:
+def _report_success(
+    runtime: NodeRuntime, task_id: str, attempt: int, result: AgentResult, refused: str
+) -> str:
     assert runtime.identity is not None
     storage = runtime.storage
     names = [screenshot_name(i) for i in range(1, len(result.screenshots) + 1)]
@@ -99,7 +124,13 @@ def _report_success(runtime: NodeRuntime, task_id: str, attempt: int, result: Ag
         body["screenshots_error"] = note
     payload = json.dumps(body, ensure_ascii=False)
     outcome = runtime.store.finish(
-        task_id, attempt, runtime.identity.uid, success=True, payload=payload, files=tuple(names)
+        task_id,
+        attempt,
+        runtime.identity.uid,
+        success=True,
+        payload=payload,
+        files=tuple(names),
+        egress_refused=refused,
     )
     if outcome != "won" and names:
         try:

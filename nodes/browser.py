@@ -29,6 +29,8 @@ CHROMIUM_ARGS: tuple[str, ...] = _SANDBOX_ARGS + (
     "--disable-sync",
     # /dev/shm is tiny in most containers; Chromium crashes on big pages without this.
     "--disable-dev-shm-usage",
+    # WebRTC's UDP does not go through a proxy, so it would get past the egress filter.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
 SYSTEM_CHROMIUM_PATHS: tuple[str, ...] = ("/usr/bin/chromium", "/usr/bin/chromium-browser")

@@ -16,6 +16,7 @@ from celery import signals
 from nodes import app, settings
 from nodes.identity import derive_identity
 from nodes.runtime import NodeRuntime
+from shared.egress import EgressPolicy
 from shared.metrics import mark_process_dead, serve_metrics
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ _registration: dict[str, Any] = {}  # what register_node sent, to send again
 @signals.celeryd_after_setup.connect
 def register_node(sender: str, instance: Any, **_: Any) -> None:
     queues = instance.app.amqp.queues.consume_from.keys()
+    # A malformed BROWSING_EGRESS_ALLOW/DENY stops the node here, not in every pool child.
+    EgressPolicy.from_settings(settings)
+    if settings.egress_policy == "off":
+        log.warning("BROWSING_EGRESS_POLICY=off: this node's browser can reach any address")
     runtime.identity = derive_identity(queues, settings)
     _registration.update(
         uid=runtime.identity.uid,
@@ -80,7 +85,7 @@ def start_heartbeat(**_: Any) -> None:
     _heartbeat_thread = threading.Thread(target=_heartbeat_loop, name="heartbeat", daemon=True)
     _heartbeat_thread.start()
     if settings.metrics_port:
-        serve_metrics(settings.metrics_port)
+        serve_metrics(settings.metrics_port, settings.metrics_bind)
 
 
 @signals.worker_shutdown.connect

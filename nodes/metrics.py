@@ -34,3 +34,9 @@ S3_UPLOAD = Histogram(
     "Time to upload one screenshot.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+EGRESS_REFUSED = Counter(
+    "browsing_egress_refused_total",
+    "Connections the egress policy refused, by reason: scheme, loopback, private, "
+    "link_local, shared, unspecified, multicast, broadcast, or denied (BROWSING_EGRESS_DENY).",
+    ["reason"],
+)

@@ -21,6 +21,8 @@ from shared.templates import DEFAULT_TEMPLATE, load_template
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+    from nodes.egress.proxy import EgressProxy, RefusalLog
+
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +36,7 @@ class NodeRuntime:
     identity: NodeIdentity | None = None
     playwright: Playwright | None = None
     browser: Browser | None = None
+    egress: EgressProxy | None = None  # this process's filtering proxy (policy "enforce")
     _store: TaskStore | None = field(default=None, repr=False)
     _registry: NodeRegistry | None = field(default=None, repr=False)
     _storage: ScreenshotStorage | None = field(default=None, repr=False)
@@ -73,11 +76,39 @@ class NodeRuntime:
             self._cancels.start()
         return self._cancels
 
+    @property
+    def refusals(self) -> RefusalLog | None:
+        return self.egress.refusals if self.egress is not None else None
+
+    def _browser_proxy(self) -> dict[str, str] | None:
+        """Chromium's proxy: this process's egress filter (started once), which forwards
+        to the operator's upstream proxy if there is one; or, with the policy off, the
+        upstream proxy itself."""
+        from nodes.egress import Upstream, proxy_settings
+
+        settings = self.settings
+        if settings.egress_policy == "off":
+            return proxy_settings(settings.node_proxy, settings.node_proxy_bypass)
+        if self.egress is None:
+            from nodes.egress.proxy import EgressProxy, RefusalLog
+            from shared.egress import EgressPolicy
+
+            self.egress = EgressProxy(
+                EgressPolicy.from_settings(settings),
+                upstream=Upstream.parse(settings.node_proxy),
+                bypass=settings.node_proxy_bypass,
+                refusals=RefusalLog(
+                    lambda exc: metrics.EGRESS_REFUSED.labels(reason=exc.reason).inc()
+                ),
+            )
+            self.egress.start()
+        # <-loopback>: Chromium would otherwise reach loopback directly, past the filter.
+        return {"server": self.egress.url, "bypass": "<-loopback>"}
+
     def start_browser(self) -> None:
         from playwright.sync_api import sync_playwright
 
         from nodes.browser import chromium_executable, launch_chromium
-        from nodes.egress import proxy_settings
 
         if self.playwright is None:
             self.playwright = sync_playwright().start()
@@ -85,7 +116,7 @@ class NodeRuntime:
         self.browser = launch_chromium(
             self.playwright,
             chromium_executable(self.settings.chromium_path or None),
-            proxy_settings(self.settings.node_proxy, self.settings.node_proxy_bypass),
+            self._browser_proxy(),
         )
 
     def ensure_browser(self) -> Browser:
@@ -147,3 +178,6 @@ class NodeRuntime:
         except Exception:
             log.debug("playwright stop failed", exc_info=True)
         self.browser = self.playwright = None
+        if self.egress is not None:
+            self.egress.stop()
+            self.egress = None

@@ -68,7 +68,7 @@ def _start_maintenance(**_: object) -> None:
                 dead_after_ms=int(settings.node_dead_after_s * 1000),
             )
         )
-        serve_metrics(settings.metrics_port)
+        serve_metrics(settings.metrics_port, settings.metrics_bind)
 
 
 @signals.worker_shutdown.connect

@@ -13,20 +13,25 @@ from shared.errors import ConfigError
 ENV_PREFIX = "BROWSING_"
 
 
+def _secret(default: str) -> Any:
+    """A setting that may hold a credential: never shown in a ``repr``."""
+    return dataclasses.field(default=default, repr=False)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
-    redis_url: str = defaults.redis_url
+    redis_url: str = _secret(defaults.redis_url)
     redis_max_connections: int = defaults.redis_max_connections
     s3_endpoint_url: str = defaults.s3_endpoint_url
     s3_bucket: str = defaults.s3_bucket
     s3_region: str = defaults.s3_region
     s3_access_key_id: str = defaults.s3_access_key_id
-    s3_secret_access_key: str = defaults.s3_secret_access_key
+    s3_secret_access_key: str = _secret(defaults.s3_secret_access_key)
     s3_prefix: str = defaults.s3_prefix
     screenshot_retention_days: int = defaults.screenshot_retention_days
     retention_sweep_interval_s: float = defaults.retention_sweep_interval_s
     port: int = defaults.port
-    api_keys: str = defaults.api_keys
+    api_keys: str = _secret(defaults.api_keys)
     sync_timeout_s: float = defaults.sync_timeout_s
     max_request_bytes: int = defaults.max_request_bytes
     task_timeout_default_ms: int = defaults.task_timeout_default_ms
@@ -46,14 +51,19 @@ class Settings:
     chromium_path: str = defaults.chromium_path
     node_uid: str = defaults.node_uid
     node_country: str = defaults.node_country
-    node_proxy: str = defaults.node_proxy
+    node_proxy: str = _secret(defaults.node_proxy)
     node_proxy_bypass: str = defaults.node_proxy_bypass
     metrics_port: int = defaults.metrics_port
+    metrics_bind: str = defaults.metrics_bind
+    egress_policy: str = defaults.egress_policy
+    egress_allow: str = defaults.egress_allow
+    egress_deny: str = defaults.egress_deny
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
+EGRESS_POLICIES = ("enforce", "off")
 # Settings that mean nothing (or stop a process from starting) below 1.
 AT_LEAST_ONE = ("redis_max_connections", "node_max_tasks_per_child", "fanout_max")
 
@@ -82,4 +92,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     for name in AT_LEAST_ONE:
         if name in values and values[name] < 1:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1, got {values[name]}")
+    if values.get("egress_policy", defaults.egress_policy) not in EGRESS_POLICIES:
+        raise ConfigError(
+            f"{ENV_PREFIX}EGRESS_POLICY must be one of {', '.join(EGRESS_POLICIES)}, "
+            f"got {values['egress_policy']!r}"
+        )
     return Settings(**values)

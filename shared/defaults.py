@@ -60,6 +60,19 @@ node_country = ""
 node_proxy = ""
 # Chromium's proxy bypass list; "<-loopback>" also sends 127.0.0.1 through the proxy.
 node_proxy_bypass = ""
+# The egress policy of every node's browser (see shared/egress.py): "enforce" sends every
+# connection through the node's filtering proxy; "off" lets Chromium connect anywhere the
+# node can reach, and is only for networks that enforce the same rules themselves.
+egress_policy = "enforce"
+# Comma-separated CIDRs, host names (*.example.com for subdomains) and host:port pairs
+# allowed despite the default deny list (loopback, private, link-local, ...). Setting it
+# replaces this default; a host:port entry allows that one port.
+egress_allow = ""
+# Extra CIDRs and host names to refuse; they win over egress_allow.
+egress_deny = ""
+# Address the scheduler's and nodes' /metrics servers listen on; deployments where
+# Prometheus scrapes from another host set 0.0.0.0 explicitly.
+metrics_bind = "127.0.0.1"
 # Port of the /metrics endpoint of a scheduler or node process; 0 turns it off (the
 # gateway serves /metrics on its own port).
 metrics_port = 0

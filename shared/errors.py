@@ -11,6 +11,7 @@
     ├── BackendUnavailable          503: Redis or S3 cannot be reached
     ├── StorageError                an S3 operation failed
     ├── RoutingError                no live node matches a task's filter
+    ├── EgressRefused               the egress policy refuses a destination
     └── AgentError                  the browsing agent could not do its job
         ├── InstructionNotUnderstood  a part of the instruction has no rule
         ├── ActionFailed              an action could not be carried out on the page
@@ -91,6 +92,15 @@ class StorageError(BrowsingError):
 
 class RoutingError(BrowsingError):
     """No live browsing node matches the task's filter."""
+
+
+class EgressRefused(BrowsingError):
+    """egress refused: the destination is not allowed."""
+
+    def __init__(self, message: str | None = None, *, reason: str = "denied", target: str = ""):
+        super().__init__(message)
+        self.reason = reason  # a bounded label: scheme, loopback, private, ..., denied
+        self.target = target  # host:port (or "scheme:") as the browser asked for it
 
 
 class AgentError(BrowsingError):

@@ -41,8 +41,9 @@ def scrape() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def serve_metrics(port: int) -> None:
-    """A /metrics HTTP endpoint in a daemon thread (scheduler and node main processes)."""
+def serve_metrics(port: int, bind: str = "127.0.0.1") -> None:
+    """A /metrics HTTP endpoint in a daemon thread (scheduler and node main processes),
+    on loopback unless the operator binds it wider (``BROWSING_METRICS_BIND``)."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -61,7 +62,7 @@ def serve_metrics(port: int) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((bind, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
 

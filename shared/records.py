@@ -59,6 +59,8 @@ class Attempt:
     files: tuple[str, ...]
     replaces: int  # 0, or the attempt this one re-dispatched after its node died
     egress: str  # "direct" or the proxy (without credentials) the node browsed through
+    # {"count": N, "first": ["host:port", ...]}: connections the egress policy refused
+    egress_refused: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +109,9 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
                 files=tuple(json.loads(h.get(p + "files") or "[]")),
                 replaces=int(h.get(p + "replaces") or 0),
                 egress=h.get(p + "egress", ""),
+                egress_refused=json.loads(h[p + "egress_refused"])
+                if h.get(p + "egress_refused")
+                else None,
             )
         )
     success = h.get("success")
@@ -257,8 +262,10 @@ class TaskStore:
         payload: str = "",
         error: str = "",
         files: tuple[str, ...] = (),
+        egress_refused: str = "",
     ) -> str:
-        """Report an attempt's outcome: 'won', 'lost', 'failed' or 'fenced'."""
+        """Report an attempt's outcome: 'won', 'lost', 'failed' or 'fenced'.
+        ``egress_refused``: the attempt's ``info.egress_refused`` as JSON, or ""."""
         args = [
             task_id,
             attempt,
@@ -270,6 +277,7 @@ class TaskStore:
             error,
             json.dumps(list(files)),
             self.record_ttl_s,
+            egress_refused,
         ]
         return str(self._finish(keys=[keys.task(task_id)], args=args))
 

@@ -61,6 +61,12 @@ def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
     assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
+def allow(*base_urls: str) -> str:
+    """``BROWSING_EGRESS_ALLOW`` for the test's own local sites: one ``host:port`` entry
+    each, so the nodes reach those ports and nothing else on this machine."""
+    return ",".join(url.split("://", 1)[-1].split("/", 1)[0] for url in base_urls)
+
+
 def chromium_count(pids: list[int]) -> int:
     return sum("chromium" in line for line in alive(pids))
 
@@ -106,7 +112,7 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[LocalCluster]:
     c = LocalCluster(
         port=free_port(),
         workdir=tmp_path_factory.mktemp("cluster"),
@@ -117,6 +123,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
             "BROWSING_NODE_DEAD_AFTER_S": "4",
             "BROWSING_GATEWAY_WORKERS": "1",
             "BROWSING_SYNC_TIMEOUT_S": "8",
+            "BROWSING_EGRESS_ALLOW": allow(sites),
         },
     )
     c.start()

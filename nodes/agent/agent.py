@@ -12,6 +12,8 @@ from nodes.agent.types import AgentResult, ScreenshotPolicy, StepRecord
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
+    from nodes.egress.proxy import RefusalLog
+
 
 def _never() -> bool:
     return False
@@ -28,6 +30,7 @@ def run_agent(
     action_timeout_ms: int = 15000,
     page: Page | None = None,
     template: Mapping[str, Any] | None = None,
+    refusals: RefusalLog | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -36,7 +39,8 @@ def run_agent(
     ``max_failures``, blocked resource types and allowed domains. Without
     one, the offline rules planner runs with default limits. A rules
     instruction is compiled first, so InstructionNotUnderstood is raised
-    before any page is opened.
+    before any page is opened. ``refusals``: the node's egress proxy's log, so that a
+    page load the policy refused fails its step with the policy's reason.
     """
     config = agent_config(template)
     planner = make_planner(instruction, config, deadline=deadline)
@@ -50,5 +54,5 @@ def run_agent(
         action_timeout_ms=action_timeout_ms,
         page=page,
         limits=config.limits,
-        guard=config.guard(),
+        guard=config.guard(refusals),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodes.agent.guard import Guard
 from nodes.agent.llm_config import LLMSettings, llm_settings
@@ -17,6 +17,9 @@ from nodes.agent.rules import RulesPlanner
 from nodes.agent.runner import Limits
 from nodes.agent.types import Planner
 from shared.errors import StepLimitReached
+
+if TYPE_CHECKING:
+    from nodes.egress.proxy import RefusalLog
 
 PLANNERS = ("rules", "llm", "auto")
 
@@ -38,8 +41,8 @@ class AgentConfig:
             return "llm" if self.llm.configured else "rules"
         return self.planner
 
-    def guard(self) -> Guard:
-        return Guard(self.allowed_domains, self.blocked_resource_types)
+    def guard(self, refusals: RefusalLog | None = None) -> Guard:
+        return Guard(self.allowed_domains, self.blocked_resource_types, refusals)
 
 
 def agent_config(

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from playwright.sync_api import Error as PlaywrightError
 
 from nodes.agent.actions import (
     Action,
@@ -41,6 +44,9 @@ from shared.errors import ActionFailed, AttemptCancelled, StepLimitReached, Task
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
+
+# How long a refused page load may take to show Chromium's error page.
+ERROR_PAGE_WAIT_MS = 1000
 
 # Actions that may open a tab: the page is asked whether they did (one call).
 _MAY_OPEN_TABS = (Click, ClickAny, ChooseSetting, PressKey)
@@ -141,6 +147,7 @@ class _Run:
         url_before = self.session.page.url
         started = time.monotonic()
         error = None
+        self.session.guard.start_step()
         try:
             produced = execute(self.session, action)
         except ActionFailed as exc:
@@ -157,7 +164,7 @@ class _Run:
                 expect_new=isinstance(action, _MAY_OPEN_TABS) and session.take_popups() > 0
             ),
         )
-        error = error or self._left_allowed_domains()
+        error = self._refused_by_egress(error) or error or self._left_allowed_domains()
         self._record(index, action, started, error=error)
         if error is not None:
             return error
@@ -171,6 +178,18 @@ class _Run:
         ):
             self._shoot(index, full_page=False)
         return None
+
+    def _refused_by_egress(self, error: str | None) -> str | None:
+        message = self.session.guard.take_egress_refusal(error)
+        if message is not None:
+            # The tab is left on Chromium's error page, which holds nothing of the
+            # destination. Let that page commit first: closing a tab while it does costs
+            # seconds (see Session.close_all).
+            with suppress(PlaywrightError):
+                self.session.page.wait_for_url(
+                    "chrome-error://**", timeout=min(ERROR_PAGE_WAIT_MS, self.budget.timeout_ms())
+                )
+        return message
 
     def _left_allowed_domains(self) -> str | None:
         guard = self.session.guard

@@ -1,13 +1,16 @@
 -- A node reports an attempt's outcome. The first success wins the task.
--- ARGV: task_id, attempt, node, success ('1'/'0'), now_ms, prefix, payload, error, files_json, ttl_s.
+-- ARGV: task_id, attempt, node, success ('1'/'0'), now_ms, prefix, payload, error, files_json, ttl_s,
+-- egress_refused_json ('' when the egress policy refused nothing).
 -- Returns 'won', 'lost' (another attempt won first), 'failed', or 'fenced'.
 local task_key = KEYS[1]
 local task_id, n, node, success, now_ms, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local payload, err, files, ttl_s = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local egress_refused = ARGV[11] or ''
 local p = 'a' .. n .. ':'
 local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node')
 if not h[1] then return 'fenced' end
 if h[2] ~= 'running' or h[3] ~= node then return 'fenced' end
+if egress_refused ~= '' then redis.call('HSET', task_key, p .. 'egress_refused', egress_refused) end
 release(prefix, node, task_id, n)
 if success == '1' then
   if is_terminal(h[1]) then

@@ -16,7 +16,7 @@ from threading import Thread
 import pytest
 
 from shared.cluster import LocalCluster, free_port
-from tests.conftest import ALICE, Api, running
+from tests.conftest import ALICE, Api, allow, running
 from tests.sites.server import serve_sites
 from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub
 from tests.support.slow_proxy import _handler
@@ -61,13 +61,16 @@ def llm(sites: str) -> Iterator[ScriptedLLM]:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory, llm: ScriptedLLM, proxy: tuple[str, list[str]]) -> Iterator[Api]:
+def api(
+    tmp_path_factory, llm: ScriptedLLM, proxy: tuple[str, list[str]], sites: str
+) -> Iterator[Api]:
     node_env = {
         "BROWSING_LLM_BASE_URL": llm.base_url,
         "BROWSING_LLM_MODEL": "stub-model",
         "BROWSING_LLM_API_KEY": "sk-cluster",
         "BROWSING_NODE_PROXY": f"http://agent:{PROXY_SECRET}@{proxy[0]}",
-        "BROWSING_NODE_PROXY_BYPASS": "<-loopback>",  # loopback is bypassed unless told not to
+        "BROWSING_NODE_PROXY_BYPASS": "<-loopback>",  # Chromium syntax; means nothing now
+        "BROWSING_EGRESS_ALLOW": allow(sites),
     }
     cluster = LocalCluster(
         node_queues=("node.de.01",),

@@ -14,14 +14,14 @@ import redis
 
 from shared.cluster import LocalCluster, free_port
 from shared.registry import NodeRegistry
-from tests.conftest import ALICE, Api, running
+from tests.conftest import ALICE, Api, allow, running
 
 ASYNC = "/api/v1/browsing/async"
 SYNC = "/api/v1/browsing/sync"
 
 
 @pytest.fixture(scope="module")
-def fragile(tmp_path_factory) -> Iterator[LocalCluster]:
+def fragile(tmp_path_factory, sites: str) -> Iterator[LocalCluster]:
     cluster = LocalCluster(
         node_queues=("node.de.01",),
         port=free_port(),
@@ -33,6 +33,7 @@ def fragile(tmp_path_factory) -> Iterator[LocalCluster]:
             "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
             "BROWSING_GATEWAY_WORKERS": "1",
             "BROWSING_SYNC_TIMEOUT_S": "60",
+            "BROWSING_EGRESS_ALLOW": allow(sites),
         },
     )
     with running(cluster):

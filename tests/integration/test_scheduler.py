@@ -23,7 +23,7 @@ import requests
 from shared import keys
 from shared.cluster import LocalCluster, free_port
 from shared.records import Placement, TaskStore
-from tests.conftest import ALICE, BOB, Api, running
+from tests.conftest import ALICE, BOB, Api, allow, running
 from tests.support.slow_proxy import slow_proxy
 
 # The slow nodes wait this long on every request; this VM is noisy, so keep a wide margin.
@@ -32,7 +32,7 @@ SYNC = "/api/v1/browsing/sync"
 
 
 @pytest.fixture(scope="module")
-def racing(tmp_path_factory) -> Iterator[LocalCluster]:
+def racing(tmp_path_factory, sites: str) -> Iterator[LocalCluster]:
     with slow_proxy(SLOW_S) as proxy:
         slow = {"BROWSING_NODE_PROXY": proxy, "BROWSING_NODE_PROXY_BYPASS": "<-loopback>"}
         broken = {
@@ -53,6 +53,7 @@ def racing(tmp_path_factory) -> Iterator[LocalCluster]:
                 "BROWSING_STALE_QUEUED_AFTER_S": "5",
                 "BROWSING_GATEWAY_WORKERS": "1",
                 "BROWSING_SYNC_TIMEOUT_S": "300",
+                "BROWSING_EGRESS_ALLOW": allow(sites),
             },
             node_env={"node.de.02": slow, "node.de.03": slow, "node.fr.01": broken},
         )

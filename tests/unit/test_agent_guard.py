@@ -34,6 +34,8 @@ def test_navigation_checks() -> None:
     guard.check_navigation("https://www.example.com/")
     with pytest.raises(ActionFailed, match="evil.test is not among the allowed domains"):
         guard.check_navigation("https://evil.test/")
-    with pytest.raises(ActionFailed, match="only http and https pages can be opened"):
+    with pytest.raises(ActionFailed, match="egress refused: file:///etc/passwd uses the file:"):
         Guard().check_navigation("file:///etc/passwd")
+    with pytest.raises(ActionFailed, match="only http and https pages can be opened"):
+        Guard().check_navigation("blob:https://example.com/1")
     assert not Guard().active and Guard(blocked_types=["image"]).active
