@@ -122,14 +122,18 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
         """Ready when Redis and the screenshot storage both answer; 503 names what does not."""
         svc: GatewayServices = app.extensions["browsing"]
         checks = {"redis": "ok", "s3": "ok"}
+        # Anyone may ask: say which backend is down, never its host, port or error text
+        # (the logs have those).
         try:
             svc.store.redis.ping()
         except redis.RedisError as exc:
-            checks["redis"] = f"unavailable: {exc}"
+            log.warning("readiness: redis unavailable: %r", exc)
+            checks["redis"] = "unavailable"
         try:
             svc.storage.ping()
         except StorageError as exc:
-            checks["s3"] = f"unavailable: {exc}"
+            log.warning("readiness: s3 unavailable: %s", exc.message)
+            checks["s3"] = "unavailable"
         down = sorted(name for name, state in checks.items() if state != "ok")
         if down:
             body = {"error": f"not ready: {', '.join(down)} unavailable", "checks": checks}

@@ -53,10 +53,17 @@ def _up(args: argparse.Namespace) -> int:
         cluster.stop()
         return 130
     print(f"ready: {cluster.base_url} api_key={cluster.api_key} logs={cluster.workdir}", flush=True)
+    site = _first_allowed_site(cluster.env.get("BROWSING_EGRESS_ALLOW", ""))
     print(
         f"try: curl -sS -X POST {cluster.base_url}/api/v1/browsing/sync "
         f"-H 'Authorization: Bearer {cluster.api_key}' -H 'Content-Type: application/json' "
-        """-d '{"task": "Open %s/healthz and summarize the page"}'""" % cluster.base_url,
+        """-d '{"task": "Open %s/ and summarize the page"}'""" % (site or "https://example.com"),
+        flush=True,
+    )
+    print(
+        "egress: the nodes refuse loopback and private addresses, this machine's included; "
+        "to browse a site on this machine, start it and allow its port, e.g. "
+        "BROWSING_EGRESS_ALLOW=127.0.0.1:8000 make run (comma-separated host:port entries)",
         flush=True,
     )
     try:
@@ -72,6 +79,16 @@ def _up(args: argparse.Namespace) -> int:
         print("stopping ...", flush=True)
         cluster.stop()
     return return_code
+
+
+def _first_allowed_site(allow: str) -> str | None:
+    """``http://host:port`` of the first ``host:port`` entry of BROWSING_EGRESS_ALLOW."""
+    for entry in allow.split(","):
+        entry = entry.strip()
+        host, _, port = entry.rpartition(":")
+        if host and port.isdigit() and "/" not in entry:
+            return f"http://{host}:{port}"
+    return None
 
 
 def _keys(args: argparse.Namespace) -> int:

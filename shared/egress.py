@@ -123,7 +123,9 @@ def format_target(host: str, port: int) -> str:
 def _split_host_port(entry: str) -> tuple[str, int | None]:
     """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
     if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
+        host, bracket, rest = entry[1:].partition("]")
+        if not bracket:
+            raise ValueError(entry)
         if not rest:
             return host, None
         if not rest.startswith(":"):

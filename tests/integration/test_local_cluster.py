@@ -11,7 +11,7 @@ import sys
 import time
 
 from shared.cluster import LocalCluster, descendants, free_port
-from tests.conftest import Api, alive, chromium_count
+from tests.conftest import Api, alive, allow, chromium_count
 
 
 def _read_until(proc: subprocess.Popen, pattern: str, timeout_s: float) -> re.Match:
@@ -30,8 +30,18 @@ def _read_until(proc: subprocess.Popen, pattern: str, timeout_s: float) -> re.Ma
     raise AssertionError(f"no line matching {pattern!r}; output so far: {''.join(seen)}")
 
 
+def _service_ports(workdir) -> list[int]:
+    """The ports of the Redis and S3 servers `browsing up` started, from their logs."""
+    redis_log = (workdir / "redis.log").read_text(errors="replace")
+    s3_log = (workdir / "s3.log").read_text(errors="replace")
+    ports = re.findall(r"port=(\d+)", redis_log)[:1] + re.findall(r"127\.0\.0\.1:(\d+)", s3_log)[:1]
+    assert len(ports) == 2, "both services' ports are in their logs"
+    return [int(p) for p in ports]
+
+
 def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSING_")}
+    env["BROWSING_EGRESS_ALLOW"] = allow(sites)  # as README says to allow a local site
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "up", "--port", str(port), "--workdir", str(tmp_path)],
@@ -45,11 +55,23 @@ def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path)
         base_url, key = ready.group(1), ready.group(2)
         assert base_url == f"http://127.0.0.1:{port}"
         curl = _read_until(proc, r"^try: (curl .*)$", 5).group(1)
+        assert f"Open {sites}/ and summarize the page" in curl
+        _read_until(proc, r"^egress: .*BROWSING_EGRESS_ALLOW=127\.0\.0\.1:8000 make run", 5)
         out = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=120)
         assert '"success":true' in out.stdout.replace(" ", ""), out.stdout + out.stderr
 
-        # The spec's async curl example, host and URL swapped for local ones.
+        # The cluster's own ports stay out of reach: the gateway, Redis, S3.
         api = Api(base_url, key)
+        for target in (port, *_service_ports(tmp_path)):
+            refused = api.post(
+                "/api/v1/browsing/sync", {"task": f"Open http://127.0.0.1:{target}/healthz"}
+            ).json()
+            assert refused["success"] is False and refused["error"] == (
+                f"egress refused: 127.0.0.1:{target} is a loopback address "
+                "(BROWSING_EGRESS_ALLOW can allow it)"
+            ), refused
+
+        # The spec's async curl example, host and URL swapped for local ones.
         task_id = api.submit(
             {
                 "task": f"Open {sites}/index.html and return a screenshot of the page.",

@@ -1,11 +1,13 @@
 """A throwaway HTTP server for the static test pages in this directory.
 
-Two dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow
-server, not a slow script), and ``/redirect?to=URL`` answers 302 to URL.
+Three dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow
+server, not a slow script), ``/redirect?to=URL`` answers 302 to URL, and
+``/embed?src=URL`` is a page titled "Embedding Page" showing an image from URL.
 """
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,12 @@ SLOW_PAGE = (
     "</main></body></html>"
 )
 
+EMBED_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Embedding Page</title>"
+    "</head><body><main><h1>An embedded image</h1><img src='{src}' alt='embedded'></main>"
+    "</body></html>"
+)
+
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     # Browsers ask for favicons and keep-alive probes; logging them drowns test output.
@@ -38,6 +46,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
             ms = min(10_000, int(query.get("ms", ["1000"])[0]))
             time.sleep(ms / 1000)
             self._send(200, SLOW_PAGE.format(ms=ms).encode(), "text/html; charset=utf-8")
+        elif url.path == "/embed":
+            src = html.escape(query.get("src", [""])[0], quote=True)
+            page = EMBED_PAGE.format(src=src).encode()
+            self._send(200, page, "text/html; charset=utf-8")
         elif url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", query.get("to", ["/"])[0])
