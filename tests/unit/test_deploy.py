@@ -8,6 +8,7 @@ when present; their tests skip with the reason otherwise.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import yaml
 
 from nodes.identity import derive_identity
 from shared.config import Settings
+from shared.egress import denied_reason
 from shared.storage import LIFECYCLE_RULE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,7 @@ ALERTS = DEPLOY / "prometheus" / "alerts.yml"
 ALERTS_TEST = DEPLOY / "prometheus" / "alerts_test.yml"
 K8S = DEPLOY / "k8s"
 K8S_BASE = K8S / "base"
+NETWORK_POLICY = K8S_BASE / "network-policy.yaml"
 CODE_DIRS = ("gateway", "scheduler", "nodes", "shared")
 
 YAML_FILES = sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml"))
@@ -69,6 +72,7 @@ def test_deploy_holds_the_files_the_readme_describes() -> None:
         ALERTS,
         K8S_BASE / "kustomization.yaml",
         K8S / "overlays" / "production" / "kustomization.yaml",
+        NETWORK_POLICY,
     ]
     assert [rel(p) for p in expected if not p.is_file()] == []
 
@@ -393,9 +397,175 @@ def test_kustomize_builds() -> None:
         built = [d for d in yaml.safe_load_all(result.stdout) if d]
         kinds = {(d["kind"], d["metadata"]["name"]) for d in built}
         assert ("StatefulSet", "node-de") in kinds and ("ScaledObject", "node-us") in kinds
+        assert ("NetworkPolicy", "node-egress") in kinds
         assert {d["metadata"].get("namespace") for d in built if d["kind"] != "Namespace"} == {
             "browsing"
         }
+
+
+# --- metrics bind and the nodes' NetworkPolicy ---------------------------------------------
+
+# The metrics servers listen on 127.0.0.1 unless told otherwise (shared/defaults.py).
+SCRAPEABLE_BIND = "0.0.0.0"
+
+
+def k8s_container_env(container: dict) -> dict[str, str]:
+    """What a base container sees: its ConfigMaps (envFrom), then its own `env`."""
+    config_maps = base_objects("ConfigMap")
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(config_maps[source["configMapRef"]["name"]].get("data", {}))
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return env
+
+
+def base_pods() -> dict[str, dict]:
+    """workload name -> its pod template (every Deployment and StatefulSet of the base)."""
+    workloads = {**base_objects("Deployment"), **base_objects("StatefulSet")}
+    return {name: w["spec"]["template"] for name, w in workloads.items()}
+
+
+def test_k8s_metrics_servers_listen_where_prometheus_scrapes() -> None:
+    with_port = []
+    for name, pod in base_pods().items():
+        for container in pod["spec"]["containers"]:
+            env = k8s_container_env(container)
+            if "BROWSING_METRICS_PORT" not in env:
+                continue
+            with_port.append(name)
+            assert env.get("BROWSING_METRICS_BIND") == SCRAPEABLE_BIND, (
+                f"{name}/{container['name']} serves /metrics on BROWSING_METRICS_PORT but not "
+                f"on {SCRAPEABLE_BIND}: Prometheus and the readiness probe cannot reach it"
+            )
+    assert {"scheduler", "node-de", "node-us"} <= set(with_port)
+    # Every pod Prometheus scrapes on the metrics port is one of them.
+    for name, pod in base_pods().items():
+        annotations = pod["metadata"].get("annotations", {})
+        if annotations.get("prometheus.io/scrape") == "true":
+            for container in pod["spec"]["containers"]:
+                env = k8s_container_env(container)
+                if annotations["prometheus.io/port"] == env.get("BROWSING_METRICS_PORT"):
+                    assert env.get("BROWSING_METRICS_BIND") == SCRAPEABLE_BIND, name
+
+
+def test_overlays_keep_the_metrics_bind() -> None:
+    for obj in k8s_objects(K8S / "overlays"):
+        if obj["kind"] == "ConfigMap" and "BROWSING_METRICS_BIND" in obj.get("data", {}):
+            assert obj["data"]["BROWSING_METRICS_BIND"] == SCRAPEABLE_BIND
+
+
+def node_egress_policy() -> dict:
+    (policy,) = load_yaml_docs(NETWORK_POLICY)
+    assert policy["kind"] == "NetworkPolicy"
+    assert policy["apiVersion"] == "networking.k8s.io/v1"
+    return policy
+
+
+def selects(selector: dict, labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, "only matchLabels is understood here"
+    wanted = selector.get("matchLabels", {})
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+def egress_rules() -> list[dict]:
+    return node_egress_policy()["spec"]["egress"]
+
+
+def ip_blocks() -> list[dict]:
+    return [peer["ipBlock"] for rule in egress_rules() for peer in rule["to"] if "ipBlock" in peer]
+
+
+def allowed_by_ip_blocks(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    for block in ip_blocks():
+        cidr = ipaddress.ip_network(block["cidr"])
+        if ip.version != cidr.version or ip not in cidr:
+            continue
+        if not any(ip in ipaddress.ip_network(e) for e in block.get("except", [])):
+            return True
+    return False
+
+
+def test_node_egress_policy_selects_exactly_the_node_pods() -> None:
+    assert "network-policy.yaml" in load_yaml(K8S_BASE / "kustomization.yaml")["resources"]
+    policy = node_egress_policy()
+    assert policy["spec"]["policyTypes"] == ["Egress"]
+    selector = policy["spec"]["podSelector"]
+    selected = {n for n, pod in base_pods().items() if selects(selector, pod["metadata"]["labels"])}
+    assert selected == {"node-de", "node-us"}
+    # The StatefulSets' own selectors match the same pods, so the policy follows them.
+    for name in ("node-de", "node-us"):
+        statefulset = base_objects("StatefulSet")[name]
+        assert selects(selector, statefulset["spec"]["selector"]["matchLabels"])
+
+
+def test_node_egress_policy_cuts_out_private_and_metadata_addresses() -> None:
+    (v4,) = [b for b in ip_blocks() if b["cidr"] == "0.0.0.0/0"]
+    required = {
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+    }
+    assert required <= set(v4["except"])
+    for block in ip_blocks():
+        cidr = ipaddress.ip_network(block["cidr"])
+        for entry in block.get("except", []):
+            # Kubernetes rejects an except entry outside its cidr.
+            excepted = ipaddress.ip_network(entry)
+            assert excepted.version == cidr.version and excepted.subnet_of(cidr), entry
+            # Everything cut out is refused by the in-node filter too.
+            assert denied_reason(excepted.network_address) is not None, entry
+    for address in (
+        "169.254.169.254",  # the cloud metadata service
+        "10.96.0.1",
+        "172.20.1.1",
+        "192.168.1.10",
+        "100.64.0.10",
+        "127.0.0.1",
+        "fd00:ec2::254",  # AWS's metadata service over IPv6
+        "fe80::1",
+        "::1",
+        "64:ff9b::a9fe:a9fe",  # 169.254.169.254 through NAT64
+        "64:ff9b::a00:1",  # 10.0.0.1 through NAT64
+    ):
+        assert not allowed_by_ip_blocks(address), address
+    for address in ("93.184.216.34", "8.8.8.8", "2606:4700::6810:84e5", "64:ff9b::808:808"):
+        assert allowed_by_ip_blocks(address), address
+
+
+def test_node_egress_policy_allows_dns_and_redis() -> None:
+    def ports(rule: dict) -> set[tuple[str, int]]:
+        return {(p.get("protocol", "TCP"), p["port"]) for p in rule.get("ports", [])}
+
+    dns = [r for r in egress_rules() if {("UDP", 53), ("TCP", 53)} <= ports(r)]
+    assert dns, "no egress rule allows DNS (UDP and TCP 53)"
+    (peer,) = dns[0]["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "kube-system"
+    }
+    assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+
+    redis = base_objects("StatefulSet")["redis"]["spec"]["template"]
+    (redis_container,) = redis["spec"]["containers"]
+    redis_ports = {p["containerPort"] for p in redis_container["ports"]}
+    to_redis = [
+        rule
+        for rule in egress_rules()
+        for peer in rule["to"]
+        if set(peer) == {"podSelector"}
+        and selects(peer["podSelector"], redis["metadata"]["labels"])
+    ]
+    assert to_redis, "no egress rule allows the redis pods"
+    assert {port for _, port in ports(to_redis[0])} == redis_ports
+    # Only DNS, Redis and the public internet: no rule opens everything or a whole namespace.
+    for rule in egress_rules():
+        assert rule.get("to"), "an egress rule without `to` allows every destination"
+        for peer in rule["to"]:
+            assert "namespaceSelector" not in peer or "podSelector" in peer, peer
 
 
 # --- (e) the dashboard --------------------------------------------------------------------
@@ -671,3 +841,48 @@ def test_nodes_run_under_tini() -> None:
     for name, service in compose_services().items():
         if "build" in service:
             assert "entrypoint" not in service, f"{name} replaces the tini ENTRYPOINT"
+
+
+def compose_environment(service: dict) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # KEY=VALUE entries
+        env = dict(e.split("=", 1) for e in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def test_compose_metrics_servers_listen_on_the_compose_network_only() -> None:
+    services = compose_services()
+    with_port = []
+    for name, service in services.items():
+        env = compose_environment(service)
+        if "BROWSING_METRICS_PORT" not in env:
+            continue
+        with_port.append(name)
+        assert env.get("BROWSING_METRICS_BIND") == SCRAPEABLE_BIND, (
+            f"{name} serves /metrics on BROWSING_METRICS_PORT but not on {SCRAPEABLE_BIND}: "
+            "Prometheus cannot scrape it from its own container"
+        )
+        if name == "gateway":
+            continue  # its /metrics is on its API port, published on purpose
+        # Listening on every address is fine inside the network; not on the host's.
+        published = [
+            str(p["target"]) if isinstance(p, dict) else str(p).rsplit(":", 1)[-1].split("/")[0]
+            for p in service.get("ports", [])
+        ]
+        assert env["BROWSING_METRICS_PORT"] not in published, f"{name} publishes /metrics"
+    assert {"scheduler", "node-de-01", "node-us-01"} <= set(with_port)
+
+
+def test_readme_isolation_override_names_real_services() -> None:
+    """The override in deploy/README.md ("Egress") keeps nodes on their own network."""
+    readme = (DEPLOY / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    (override,) = [yaml.safe_load(b) for b in blocks if "docker-compose.isolated.yml" in b]
+    services = compose_services()
+    assert set(override["services"]) <= set(services)
+    networks = {name: s["networks"] for name, s in override["services"].items()}
+    nodes = {n for n, s in services.items() if "nodes" in s.get("command", [])}
+    assert nodes and all(networks[n] == ["nodes"] for n in nodes)
+    for needed in ("redis", "minio"):
+        assert "nodes" in networks[needed]
+    assert set(override["networks"]) == {"nodes"}
