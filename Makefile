@@ -27,6 +27,7 @@ lint: install
 
 bench: install
 	$(PY) bench/e2e.py
+	$(PY) bench/egress.py
 	$(PY) bench/dispatch.py
 	$(PY) bench/placement.py
 	$(PY) bench/fanout.py

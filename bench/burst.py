@@ -44,6 +44,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.sites import egress_allow  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, free_port  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
@@ -286,6 +287,7 @@ def main() -> None:
         if args.page:
             sites = stack.enter_context(serve_sites())
             body = {"task": f"Open {sites}/index.html and return the title"}
+            env.update(egress_allow(sites))
         else:
             body = {"task": "Return the url"}
         body["timeout"] = args.timeout_ms

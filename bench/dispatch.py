@@ -42,6 +42,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bare_app import BASELINE_QUEUE, BASELINE_TASK, HOP_QUEUE, HOP_TASK  # noqa: E402
+from bench.sites import egress_allow  # noqa: E402
 from bench.submit import bare_gateway  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
@@ -217,7 +218,11 @@ def main() -> None:
         return
     with serve_sites() as sites:
         cluster = LocalCluster(
-            node_queues=("node.de.01",), node_concurrency=1, port=free_port(), reuse_services=False
+            node_queues=("node.de.01",),
+            node_concurrency=1,
+            port=free_port(),
+            reuse_services=False,
+            env_overrides=egress_allow(sites),
         )
         with cluster:
             assert cluster.workdir is not None

@@ -28,6 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.sites import egress_allow  # noqa: E402
 from nodes.browser import (  # noqa: E402
     CHROMIUM_ARGS,
     chromium_executable,
@@ -146,7 +147,10 @@ def main() -> None:
     service: list[float] = []
     with serve_sites() as sites:
         page_url = f"{sites}/index.html"
-        with LocalCluster(port=free_port(), reuse_services=False) as cluster:
+        cluster = LocalCluster(
+            port=free_port(), reuse_services=False, env_overrides=egress_allow(sites)
+        )
+        with cluster:
             warm, script, ours = (
                 WarmPlaywright(page_url),
                 ColdScript(page_url),

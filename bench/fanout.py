@@ -37,6 +37,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.sites import egress_allow  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, free_port  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
@@ -123,6 +124,7 @@ def main() -> None:
             node_queues=("node.de.01", "node.de.02", "node.de.03"),
             port=free_port(),
             reuse_services=False,
+            env_overrides=egress_allow(sites),  # the slow proxy, their upstream, needs none
             node_env={"node.de.02": slow, "node.de.03": slow},
             prefixes={
                 "node.de.01": fast_prefix,

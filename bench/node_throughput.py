@@ -49,6 +49,7 @@ from bench.proctree import (  # noqa: E402
     median_sample,
     sample_tree,
 )
+from bench.sites import egress_allow  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.cluster import LocalCluster, free_port  # noqa: E402
 from shared.records import TaskRecord, TaskStore  # noqa: E402
@@ -214,6 +215,7 @@ def main() -> None:
             port=free_port(),
             reuse_services=False,
             node_concurrency=cs[0],
+            env_overrides=egress_allow(sites),
             node_env={NODE: {"BROWSING_NODE_MAX_TASKS_PER_CHILD": str(recycle)}} if recycle else {},
         )
         with cluster:
