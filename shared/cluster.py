@@ -92,6 +92,7 @@ class LocalCluster:
     env_overrides: dict[str, str] = field(default_factory=dict)
     node_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per node queue
     reuse_services: bool = True  # use BROWSING_REDIS_URL / BROWSING_S3_ENDPOINT_URL if set
+    redis_password: str = field(default="", repr=False)  # the private Redis asks for it
 
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
     argvs: dict[str, list[str]] = field(default_factory=dict)  # how each was started
@@ -175,9 +176,11 @@ class LocalCluster:
                 str(self.workdir),
                 "--maxclients",
                 "10000",
+                *(["--requirepass", self.redis_password] if self.redis_password else []),
             ],
         )
-        url = f"redis://127.0.0.1:{port}/0"
+        auth = f":{self.redis_password}@" if self.redis_password else ""
+        url = f"redis://{auth}127.0.0.1:{port}/0"
         self._wait_redis(url)
         self.env["BROWSING_REDIS_URL"] = url
 

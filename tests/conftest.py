@@ -12,6 +12,8 @@ from shared.cluster import LocalCluster, free_port
 
 ALICE = "alice-test-key-0123456789"
 BOB = "bob-test-key-9876543210"
+REDIS_PASSWORD = "redis-pass-4f1c9e"
+S3_SECRET = "s3-secret-7d2b80"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,6 +69,17 @@ def allow(*base_urls: str) -> str:
     return ",".join(url.split("://", 1)[-1].split("/", 1)[0] for url in base_urls)
 
 
+def assert_no_secret_in_logs(cluster: LocalCluster, secrets: tuple[str, ...]) -> None:
+    """Every log line the cluster's processes wrote is free of every secret."""
+    assert cluster.workdir is not None
+    logs = sorted(cluster.workdir.glob("*.log"))
+    assert logs, "the cluster wrote no logs: this check would see nothing"
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for secret in secrets:
+            assert secret not in text, f"{log.name} shows a secret"
+
+
 def chromium_count(pids: list[int]) -> int:
     return sum("chromium" in line for line in alive(pids))
 
@@ -117,8 +130,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[Lo
         port=free_port(),
         workdir=tmp_path_factory.mktemp("cluster"),
         reuse_services=False,
+        redis_password=REDIS_PASSWORD,
         env_overrides={
             "BROWSING_API_KEYS": f"alice:{ALICE},bob:{BOB}",
+            "BROWSING_S3_SECRET_ACCESS_KEY": S3_SECRET,
             "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
             "BROWSING_NODE_DEAD_AFTER_S": "4",
             "BROWSING_GATEWAY_WORKERS": "1",
@@ -136,6 +151,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[Lo
     assert browsers >= 2, "each node keeps a warm Chromium"
     leaked = alive(tree)
     assert not leaked, f"processes left behind: {leaked}"
+    assert_no_secret_in_logs(c, (ALICE, BOB, REDIS_PASSWORD, S3_SECRET))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from threading import Thread
 import pytest
 
 from shared.cluster import LocalCluster, free_port
-from tests.conftest import ALICE, Api, allow, running
+from tests.conftest import ALICE, Api, allow, assert_no_secret_in_logs, running
 from tests.sites.server import serve_sites
 from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub
 from tests.support.slow_proxy import _handler
@@ -89,6 +89,7 @@ def api(
     )
     with running(cluster):
         yield Api(cluster.base_url, ALICE)
+    assert_no_secret_in_logs(cluster, (ALICE, PROXY_SECRET, "sk-cluster"))
 
 
 def sync(api: Api, body: dict) -> dict:
