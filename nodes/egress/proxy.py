@@ -5,12 +5,13 @@ loopback is not bypassed): page loads, redirects, subresources, frames, tabs,
 fetch/XHR, WebSocket, EventSource, service workers and downloads. For each, the proxy
 resolves the host once, checks every address against the egress policy, and connects
 to a checked address, so DNS rebinding cannot swap it afterwards. HTTPS, WSS and WS
-arrive as ``CONNECT host:port``; plain HTTP as an absolute-form request.
+arrive as ``CONNECT host:port``; plain HTTP as absolute-form requests, kept alive on
+both sides (``http1.py`` frames them) as a direct connection would be.
 
 Why our own: the well-kept proxies (mitmproxy, proxy.py, Squid, tinyproxy) either
 re-resolve names after a policy hook, check names rather than addresses, or bring a
 process model and a configuration language of their own into every node. This one is
-an asyncio server of about 250 lines, in a thread of the process that owns the
+an asyncio server of a few hundred lines, in a thread of the process that owns the
 browser, so refusals are attributed to the attempt that process is running.
 
 A refused CONNECT is answered 403 (Chromium: ``ERR_TUNNEL_CONNECTION_FAILED``); a
@@ -30,6 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from nodes.egress.http1 import (
+    CHUNK_BYTES,
+    UNTIL_CLOSE,
+    Head,
+    read_head,
+    relay_body,
+    request_framing,
+    response_framing,
+)
 from nodes.egress.upstream import Upstream
 from shared.egress import (
     EgressPolicy,
@@ -44,8 +54,9 @@ from shared.errors import EgressRefused
 log = logging.getLogger(__name__)
 
 HEAD_LIMIT_BYTES = 64 * 1024
-CHUNK_BYTES = 64 * 1024
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authorization"})
+BAD_GATEWAY = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+# Idle upstream connections one client connection keeps, one per host:port.
+POOLED_PER_CLIENT = 4
 # How many refusals a process remembers (for the attempt running now); older ones are
 # only counted.
 REMEMBERED_REFUSALS = 256
@@ -150,9 +161,55 @@ async def _pipe(
             task.cancel()
 
 
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop where it is installed (every Linux and macOS install of this
+    project): its transports cost a fraction of asyncio's per connection and per write,
+    which is most of what this proxy spends; asyncio's own elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def _close(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         writer.close()
+
+
+@dataclass
+class _Upstream:
+    address: str  # the checked address it is connected to (or the upstream proxy is sent)
+    pair: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+class _UpstreamPool:
+    """A client connection's idle upstream connections, by the host:port it asked for.
+    A connection is reused only for the host:port it was checked and opened for."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int], _Upstream] = {}
+
+    def take(self, host: str, port: int) -> _Upstream | None:
+        up = self._idle.pop((host.lower(), port), None)
+        if up is not None and (up.pair[0].at_eof() or up.pair[1].is_closing()):
+            _close(up.pair[1])
+            return None
+        return up
+
+    def put(self, host: str, port: int, up: _Upstream) -> None:
+        key = (host.lower(), port)
+        old = self._idle.pop(key, None)
+        if old is not None:
+            _close(old.pair[1])
+        self._idle[key] = up
+        while len(self._idle) > POOLED_PER_CLIENT:
+            _close(self._idle.pop(next(iter(self._idle))).pair[1])
+
+    def close(self) -> None:
+        for up in self._idle.values():
+            _close(up.pair[1])
+        self._idle.clear()
 
 
 class EgressProxy:
@@ -183,7 +240,7 @@ class EgressProxy:
         failure: list[BaseException] = []
 
         def run() -> None:
-            loop = asyncio.new_event_loop()
+            loop = _new_event_loop()
             self._loop = loop
             try:
                 server = loop.run_until_complete(
@@ -199,8 +256,13 @@ class EgressProxy:
                 loop.run_forever()
             finally:
                 server.close()
+                # Open connections end with the proxy: their tasks are cancelled, and each
+                # closes its sockets on the way out.
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
                 with contextlib.suppress(Exception):
-                    loop.run_until_complete(server.wait_closed())
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.close()
 
         self._thread = threading.Thread(target=run, name="egress-proxy", daemon=True)
@@ -220,19 +282,25 @@ class EgressProxy:
     # -- one client connection: one CONNECT tunnel, or one plain-HTTP exchange ---------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One client connection: a CONNECT tunnel, or plain-HTTP exchanges kept alive
+        for as long as both sides allow, each with its upstream connection reused."""
+        pool = _UpstreamPool()
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            request_line, *headers = head[:-4].decode("latin-1").split("\r\n")
-            method, target, version = request_line.split(" ", 2)
-            if method == "CONNECT":
-                await self._tunnel(reader, writer, target)
-            else:
-                await self._forward(reader, writer, method, target, version, headers)
+            while (head := await read_head(reader)) is not None:
+                method, target, version = head.start.split(" ", 2)
+                if method == "CONNECT":
+                    await self._tunnel(reader, writer, target)
+                    return
+                if not await self._exchange(reader, writer, head, method, target, version, pool):
+                    return
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-            pass  # not HTTP, or gone before saying anything
+            pass  # not HTTP, or a side went away mid-message
         except (ConnectionError, OSError) as exc:
             log.debug("egress proxy connection ended: %s", exc)
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping; asyncio would log a cancelled handler as an error
         finally:
+            pool.close()
             _close(writer)
 
     async def _check(self, host: str, port: int) -> list[str]:
@@ -262,9 +330,7 @@ class EgressProxy:
             return
         except (OSError, asyncio.TimeoutError) as exc:
             log.debug("egress proxy could not reach %s: %s", format_target(host, port), exc)
-            writer.write(
-                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
+            writer.write(BAD_GATEWAY)
             return
         writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         try:
@@ -272,15 +338,18 @@ class EgressProxy:
         finally:
             _close(up[1])
 
-    async def _forward(
+    async def _exchange(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        head: Head,
         method: str,
         target: str,
         version: str,
-        headers: list[str],
-    ) -> None:
+        pool: _UpstreamPool,
+    ) -> bool:
+        """Forward one plain-HTTP request and its response; whether the client
+        connection can carry another."""
         url = urlsplit(target)
         if url.scheme != "http" or not url.hostname:
             if url.scheme:  # ftp:// and the like, sent to an HTTP proxy
@@ -288,57 +357,60 @@ class EgressProxy:
                     EgressRefused(f"egress refused: {url.scheme}: is not allowed",
                                   reason="scheme", target=f"{url.scheme}:")
                 )  # fmt: skip
-            return
-        port = url.port or 80
-        try:
-            addresses = await self._check(url.hostname, port)
-            up = await self._open(url.hostname, port, addresses, tunnel=False)
-        except EgressRefused:
-            return  # hang up: Chromium fails the request, and shows nothing of ours
-        except (OSError, asyncio.TimeoutError):
-            writer.write(
-                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
-            return
-        try:
-            path = url.path or "/"
-            if url.query:
-                path += "?" + url.query
-            upgrade = any(h.lower().startswith("upgrade:") for h in headers)
-            kept = [h for h in headers if h.split(":", 1)[0].strip().lower() not in HOP_BY_HOP]
-            if upgrade:
-                kept.append("Connection: Upgrade")
-            else:
-                kept.append("Connection: close")  # one exchange per connection, then close
-            if self._via_upstream(url.hostname, port) and self.upstream.scheme != "socks5":
-                # Absolute form to the upstream proxy, aimed at the address we checked.
-                request = f"{method} http://{_authority(addresses[0], port)}{path} {version}\r\n"
-                request += self.upstream.authorization()
-            else:
-                request = f"{method} {path} {version}\r\n"
-            up[1].write((request + "".join(h + "\r\n" for h in kept) + "\r\n").encode("latin-1"))
-            sending = asyncio.ensure_future(_copy(reader, up[1]))
+            return False
+        host, port = url.hostname, url.port or 80
+        up = pool.take(host, port)
+        if up is None:
             try:
-                response = await up[0].readuntil(b"\r\n\r\n")
-                writer.write(self._response_head(response, upgrade))
-                if upgrade:
-                    await _pipe((reader, writer), up)
-                else:
-                    await _copy(up[0], writer)
-            finally:
-                sending.cancel()
+                addresses = await self._check(host, port)
+                up = _Upstream(address=addresses[0], pair=await self._open(host, port, addresses))
+            except EgressRefused:
+                return False  # hang up: Chromium fails the request, and shows nothing of ours
+            except (OSError, asyncio.TimeoutError):
+                writer.write(BAD_GATEWAY)
+                return False
+        reusable = False
+        try:
+            path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+            upgrade = "upgrade" in head.tokens("connection") and head.get("upgrade")
+            extra = (f"Upgrade: {upgrade}", "Connection: Upgrade") if upgrade else ()
+            if self._via_upstream(host, port) and self.upstream.scheme != "socks5":
+                # Absolute form to the upstream proxy, aimed at the address we checked.
+                start = f"{method} http://{_authority(up.address, port)}{path} {version}"
+                auth = self.upstream.authorization().strip()
+                extra += (auth,) if auth else ()
+            else:
+                start = f"{method} {path} {version}"
+            up_reader, up_writer = up.pair
+            up_writer.write(head.encode(start, extra))
+            await relay_body(reader, up_writer, *request_framing(head))
+            while True:
+                response = await read_head(up_reader)
+                if response is None:
+                    raise ConnectionResetError("the server closed without answering")
+                if response.status == 101 and upgrade:
+                    writer.write(response.encode(extra=extra))
+                    await _pipe((reader, writer), up.pair)
+                    return False
+                if not 100 <= response.status < 200:
+                    break
+                writer.write(response.encode())  # 100 Continue, 103 Early Hints
+            framing, length = response_framing(response, method)
+            client_done = "close" in head.tokens("connection") or version == "HTTP/1.0"
+            keep = framing != UNTIL_CLOSE and not client_done
+            writer.write(response.encode(extra=() if keep else ("Connection: close",)))
+            await relay_body(up_reader, writer, framing, length)
+            reusable = (
+                framing != UNTIL_CLOSE
+                and "close" not in response.tokens("connection")
+                and response.start.startswith("HTTP/1.1")
+            )
+            return keep
         finally:
-            _close(up[1])
-
-    @staticmethod
-    def _response_head(head: bytes, upgrade: bool) -> bytes:
-        status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
-        if upgrade and " 101 " in status_line + " ":
-            return head
-        kept = [h for h in lines if h.split(":", 1)[0].strip().lower() not in HOP_BY_HOP]
-        return ("\r\n".join([status_line, *kept, "Connection: close"]) + "\r\n\r\n").encode(
-            "latin-1"
-        )
+            if reusable:
+                pool.put(host, port, up)
+            else:
+                _close(up.pair[1])
 
     # -- reaching the destination: directly, or through the operator's proxy ----------
 
@@ -353,7 +425,7 @@ class EgressProxy:
             return True
 
     async def _open(
-        self, host: str, port: int, addresses: list[str], *, tunnel: bool
+        self, host: str, port: int, addresses: list[str], *, tunnel: bool = False
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if not self._via_upstream(host, port):
             return await self._connect_first(addresses, port)
