@@ -97,32 +97,47 @@ def response_framing(head: Head, method: str) -> tuple[str, int]:
 
 
 async def relay_body(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, framing: str, length: int
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    framing: str,
+    length: int,
+    head: bytes = b"",
 ) -> None:
-    """Copy one message body, exactly as framed; raises IncompleteReadError if the
-    sender closes early."""
+    """Copy one message body, exactly as framed, after ``head`` (sent with the body's
+    first bytes: one send for a small message instead of two). Raises
+    IncompleteReadError if the sender closes early."""
+    pending = head
+
+    def send(data: bytes) -> None:
+        nonlocal pending
+        if pending:
+            data, pending = pending + data, b""
+        writer.write(data)
+
     if framing == LENGTH:
         while length > 0:
             data = await reader.read(min(length, CHUNK_BYTES))
             if not data:
                 raise asyncio.IncompleteReadError(b"", length)
-            writer.write(data)
+            send(data)
             length -= len(data)
             await writer.drain()
     elif framing == CHUNKED:
         while True:
             line = await reader.readuntil(b"\r\n")
-            writer.write(line)
             size = int(line.split(b";", 1)[0].strip(), 16)
             if size == 0:
+                send(line)
                 while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
-                    writer.write(trailer)
-                writer.write(b"\r\n")
+                    send(trailer)
+                send(b"\r\n")
                 break
-            writer.write(await reader.readexactly(size + 2))
+            send(line + await reader.readexactly(size + 2))
             await writer.drain()
     elif framing == UNTIL_CLOSE:
         while data := await reader.read(CHUNK_BYTES):
-            writer.write(data)
+            send(data)
             await writer.drain()
+    if pending:
+        writer.write(pending)
     await writer.drain()

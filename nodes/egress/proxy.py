@@ -382,8 +382,7 @@ class EgressProxy:
             else:
                 start = f"{method} {path} {version}"
             up_reader, up_writer = up.pair
-            up_writer.write(head.encode(start, extra))
-            await relay_body(reader, up_writer, *request_framing(head))
+            await relay_body(reader, up_writer, *request_framing(head), head.encode(start, extra))
             while True:
                 response = await read_head(up_reader)
                 if response is None:
@@ -398,8 +397,8 @@ class EgressProxy:
             framing, length = response_framing(response, method)
             client_done = "close" in head.tokens("connection") or version == "HTTP/1.0"
             keep = framing != UNTIL_CLOSE and not client_done
-            writer.write(response.encode(extra=() if keep else ("Connection: close",)))
-            await relay_body(up_reader, writer, framing, length)
+            closing = () if keep else ("Connection: close",)
+            await relay_body(up_reader, writer, framing, length, response.encode(extra=closing))
             reusable = (
                 framing != UNTIL_CLOSE
                 and "close" not in response.tokens("connection")
