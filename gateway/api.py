@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -12,7 +11,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from gateway import metrics
 from gateway.services import GatewayServices
-from gateway.validation import parse_task_request
+from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
 from gateway.views import status_body, sync_body
 from shared import logs
 from shared.errors import (
@@ -55,7 +54,11 @@ def _json_body() -> Any:
     if not raw.strip():
         raise ValidationError("invalid JSON: the request body is empty")
     try:
-        return json.loads(raw)
+        return parse_json(raw)
+    except RecursionError as exc:
+        raise ValidationError(
+            f"invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep"
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError(f"invalid JSON: {exc}") from exc
 

@@ -4,7 +4,12 @@ up to 10 minutes and a thread per waiter does not scale.
     gunicorn -c gateway/gunicorn_conf.py 'gateway:create_app()'
 """
 
+import json
 import os
+import socket
+
+from gunicorn import util
+from gunicorn.workers.ggevent import GeventWorker
 
 from shared.metrics import mark_process_dead, prepare_multiprocess_dir
 
@@ -12,7 +17,44 @@ from shared.metrics import mark_process_dead, prepare_multiprocess_dir
 prepare_multiprocess_dir("gateway")
 
 bind = f"{os.environ.get('BROWSING_BIND', '127.0.0.1')}:{os.environ.get('BROWSING_PORT', '8080')}"
-worker_class = "gevent"
+MAX_ERROR_DETAIL_CHARS = 200
+
+
+def write_json_error(sock, status_int, reason, mesg):  # noqa: ANN001 - gunicorn's signature
+    """The API's ``{"error": ...}`` for what gunicorn refuses itself (a request line or
+    headers past its limits, a malformed request), instead of its HTML page."""
+    detail = mesg[:MAX_ERROR_DETAIL_CHARS]
+    body = json.dumps({"error": f"{reason.lower()}: {detail}" if detail else reason.lower()})
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, (head + body).encode("latin-1", "replace"))
+    # The client may still be sending what gunicorn refused to read; closing with that
+    # unread would reset the connection, and the client could lose the answer. Say we are
+    # done, then take what has already arrived (bounded) so that the close is clean.
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.setblocking(False)
+        for _ in range(64):
+            if not sock.recv(65536):
+                break
+    except OSError:
+        pass
+
+
+class JsonErrorGeventWorker(GeventWorker):
+    """gunicorn has no setting for its error body: every such answer goes through
+    ``gunicorn.util.write_error``, which this worker replaces in its own process. Defined
+    here, not in the gateway package, whose imports (boto3, ssl) must come after gevent
+    patches the worker."""
+
+    def init_process(self) -> None:
+        util.write_error = write_json_error
+        super().init_process()
+
+
+worker_class = JsonErrorGeventWorker
 workers = int(os.environ.get("BROWSING_GATEWAY_WORKERS", "2"))
 worker_connections = int(os.environ.get("BROWSING_GATEWAY_CONNECTIONS", "4000"))
 timeout = 60

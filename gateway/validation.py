@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -13,6 +14,43 @@ SCREENSHOT_MODES = ("final_only", "every_step", "on_navigation")
 COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 MAX_TASK_CHARS = 20_000
 MAX_KEY_CHARS = 256
+# A request body nests a few levels; a deeper one is a hostile or broken client.
+MAX_JSON_DEPTH = 32
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            todo.extend((child, depth + 1) for child in (
+                item.values() if isinstance(item, dict) else item))  # fmt: skip
+    return deepest
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON: strict UTF-8 (a BOM allowed), no duplicate keys, at most
+    ``MAX_JSON_DEPTH`` levels of arrays and objects. Raises ValueError (UnicodeDecodeError
+    among them) or RecursionError (nested past what the decoder itself can take)."""
+    value = _DECODER.decode(raw.decode("utf-8-sig"))
+    # Counting brackets is C-fast; only a body with more of them than the limit can be
+    # nested past it, and only that one is walked.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise RecursionError("too deep")
+    return value
 
 
 def _encodable(value: str, name: str) -> str:
@@ -20,6 +58,8 @@ def _encodable(value: str, name: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValidationError(f"{name} is not valid Unicode text (lone surrogate)") from exc
+    if "\x00" in value:
+        raise ValidationError(f"{name} must not contain NUL characters")
     return value
 
 

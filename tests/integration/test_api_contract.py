@@ -167,3 +167,59 @@ def test_lone_surrogate_in_json_is_400_not_a_stuck_task(api):
         headers={"Content-Type": "application/json"},
     )
     assert_error(resp, 400, "session_key is not valid Unicode")
+
+
+def _raw_post(api, body: bytes) -> requests.Response:
+    return api.session.post(
+        api.url(ASYNC), data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b'{"task": "x", "filter": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, "nested more"),
+        (b'{"task": "x", "x": ' + b'{"a":' * 900 + b"1" + b"}" * 900 + b"}", 400, "nested more"),
+        (b'{"task": "x", "x": ' + b"[" * 40 + b"]" * 40 + b"}", 400, "nested more than 32"),
+        (b'{"task": "x", "task": "y"}', 400, "duplicate key 'task'"),
+        (b'{"task": "Open \xff\xfe"}', 400, "invalid JSON"),
+        (b'{"task": "Open\\u0000 it"}', 400, "task must not contain NUL"),
+        (b'{"task": "x", "timeout": ' + b"9" * 5000 + b"}", 400, "invalid JSON"),
+        (b'{"task": "x", "timeout": ' + b"9" * 4000 + b"}", 400, "timeout must be an integer"),
+        (b'{"task": "x", "timeout": 1e999}', 400, "timeout must be an integer"),
+        (b'{"task": "x", "session_key": "a\\u0000b"}', 400, "session_key must not contain NUL"),
+    ],
+)
+def test_hostile_json_bodies_get_a_json_400(api, body, status, fragment):
+    assert_error(_raw_post(api, body), status, fragment)
+
+
+def test_a_bom_and_a_duplicate_free_body_are_accepted(api):
+    resp = _raw_post(api, b'\xef\xbb\xbf{"task": "Open https://example.com", "fanout": 1}')
+    assert resp.status_code == 200 and resp.json()["task_id"].startswith("web:"), resp.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("request line", 414), ("one header", 431), ("many headers", 431)],
+)
+def test_what_gunicorn_refuses_is_answered_in_json(cluster, kind, status):
+    import socket
+
+    path, headers = STATUS, ""
+    if kind == "request line":
+        path += "?task_id=" + "a" * 10_000
+    elif kind == "one header":
+        headers = "X-Big: " + "b" * 20_000 + "\r\n"
+    else:
+        headers = "".join(f"X-H{i}: v\r\n" for i in range(200))
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
+    with socket.create_connection(("127.0.0.1", cluster.port), timeout=10) as sock:
+        sock.sendall(request)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode(), head
+    assert b"Content-Type: application/json" in head and b"<html" not in reply.lower()
+    assert "error" in __import__("json").loads(body)
