@@ -28,6 +28,10 @@ class Settings:
     s3_access_key_id: str = defaults.s3_access_key_id
     s3_secret_access_key: str = _secret(defaults.s3_secret_access_key)
     s3_prefix: str = defaults.s3_prefix
+    s3_connect_timeout_s: float = defaults.s3_connect_timeout_s
+    s3_read_timeout_s: float = defaults.s3_read_timeout_s
+    s3_max_attempts: int = defaults.s3_max_attempts
+    readiness_timeout_s: float = defaults.readiness_timeout_s
     screenshot_retention_days: int = defaults.screenshot_retention_days
     retention_sweep_interval_s: float = defaults.retention_sweep_interval_s
     port: int = defaults.port
@@ -65,7 +69,12 @@ class Settings:
 
 EGRESS_POLICIES = ("enforce", "off")
 # Settings that mean nothing (or stop a process from starting) below 1.
-AT_LEAST_ONE = ("redis_max_connections", "node_max_tasks_per_child", "fanout_max")
+AT_LEAST_ONE = (
+    "redis_max_connections",
+    "node_max_tasks_per_child",
+    "fanout_max",
+    "s3_max_attempts",
+)
 
 
 def _coerce(name: str, raw: str, kind: type) -> Any:

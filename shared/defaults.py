@@ -17,6 +17,13 @@ s3_region = "us-east-1"
 s3_access_key_id = ""
 s3_secret_access_key = ""
 s3_prefix = "screenshots/"
+# Every S3 call is bounded: a store that hangs instead of refusing costs at most about
+# s3_max_attempts * (s3_connect_timeout_s + s3_read_timeout_s), then a clear error.
+s3_connect_timeout_s = 3.0
+s3_read_timeout_s = 10.0
+s3_max_attempts = 2
+# /readyz's own budget for its S3 check: one try of this long.
+readiness_timeout_s = 2.0
 screenshot_retention_days = 5
 # The scheduler deletes screenshots older than the retention this often, for S3-compatible
 # stores that ignore lifecycle rules; 0 turns the sweep off.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -20,6 +21,10 @@ from shared.errors import NotFoundError, StorageError
 
 LIFECYCLE_RULE_ID = "browsing-screenshot-expiry"
 FILE_NAME = re.compile(r"^screenshot-\d{2,3}\.png$")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def screenshot_name(index: int) -> str:
@@ -44,18 +49,27 @@ class ScreenshotStorage:
                 "aws_access_key_id": settings.s3_access_key_id,
                 "aws_secret_access_key": settings.s3_secret_access_key,
             }
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url or None,
-            region_name=settings.s3_region,
-            config=Config(
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
-                s3={"addressing_style": "path"},
-            ),
-            **credentials,
+
+        def client(connect_s: float, read_s: float, attempts: int) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=settings.s3_endpoint_url or None,
+                region_name=settings.s3_region,
+                config=Config(
+                    connect_timeout=connect_s,
+                    read_timeout=read_s,
+                    retries={"total_max_attempts": attempts, "mode": "standard"},
+                    s3={"addressing_style": "path"},
+                ),
+                **credentials,
+            )
+
+        self.client = client(
+            settings.s3_connect_timeout_s, settings.s3_read_timeout_s, settings.s3_max_attempts
         )
+        # Readiness answers within its own short budget, whatever the calls above allow.
+        probe_s = settings.readiness_timeout_s
+        self._probe = client(probe_s, probe_s, 1)
         self._bucket_ready = False
 
     def key(self, task_id: str, attempt: int, name: str) -> str:
@@ -101,9 +115,21 @@ class ScreenshotStorage:
     def put_png(self, key: str, data: bytes) -> None:
         self.ensure_bucket()
         try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/png")
+            try:
+                self._put(key, data)
+            except ClientError as exc:
+                if _code(exc) != "NoSuchBucket":
+                    raise
+                # The store came back empty (a new endpoint after an outage): make the
+                # bucket again, with its lifecycle rule, and write once more.
+                self._bucket_ready = False
+                self.ensure_bucket()
+                self._put(key, data)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot upload {key}: {exc}") from exc
+
+    def _put(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/png")
 
     def open(self, key: str) -> StoredObject:
         try:
@@ -142,13 +168,15 @@ class ScreenshotStorage:
         return expired
 
     def ping(self) -> None:
-        """Raise StorageError unless the bucket answers (for readiness checks)."""
+        """Raise StorageError unless the bucket exists and answers within the readiness
+        budget; a missing bucket (a store that came back empty) is made again here."""
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            self._probe.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
-                return  # reachable; the bucket is created on the first upload
-            raise StorageError(f"storage unavailable: {exc}") from exc
+            if _code(exc) not in ("404", "NoSuchBucket"):
+                raise StorageError(f"storage unavailable: {exc}") from exc
+            self._bucket_ready = False
+            self.ensure_bucket()
         except BotoCoreError as exc:
             raise StorageError(f"storage unavailable: {exc}") from exc
 

@@ -6,6 +6,8 @@ Its own cluster (one node), because these tests stop its Redis and its S3 server
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -34,6 +36,10 @@ def fragile(tmp_path_factory, sites: str) -> Iterator[LocalCluster]:
             "BROWSING_GATEWAY_WORKERS": "1",
             "BROWSING_SYNC_TIMEOUT_S": "60",
             "BROWSING_EGRESS_ALLOW": allow(sites),
+            # A hung S3 must cost seconds: 2 tries of 1 s to connect and 2 s to read.
+            "BROWSING_S3_CONNECT_TIMEOUT_S": "1",
+            "BROWSING_S3_READ_TIMEOUT_S": "2",
+            "BROWSING_READINESS_TIMEOUT_S": "1",
         },
     )
     with running(cluster):
@@ -157,3 +163,75 @@ def test_s3_down_during_a_task_keeps_the_result_and_says_the_screenshots_were_lo
     assert payload["screenshots_error"].startswith("screenshots lost:")
     assert elapsed < 45  # nothing hangs on the dead endpoint
     until(lambda: alice.get("/readyz").status_code == 200)
+
+
+def _screenshot_task(alice, sites) -> dict:
+    resp = alice.post(
+        SYNC,
+        {
+            "task": f"Open {sites}/index.html and return the title",
+            "screenshots": {"mode": "final_only", "full_page": False},
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_a_hung_s3_costs_seconds_not_minutes(fragile, alice, sites):
+    """The S3 server frozen (SIGSTOP): it accepts connections and never answers."""
+    done = _screenshot_task(alice, sites)
+    url = json.loads(done["payload"])["screenshots"][0]["url"]
+    s3 = fragile.procs["s3"]
+    os.kill(s3.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        shot = alice.get(url, timeout=60)
+        shot_s = time.monotonic() - started
+        started = time.monotonic()
+        ready = alice.get("/readyz", timeout=60)
+        ready_s = time.monotonic() - started
+        started = time.monotonic()
+        hung = _screenshot_task(alice, sites)
+        task_s = time.monotonic() - started
+    finally:
+        os.kill(s3.pid, signal.SIGCONT)
+    assert shot.status_code == 503 and shot.json() == {
+        "error": "the screenshot storage is unavailable; try again shortly"
+    }
+    assert shot_s < 12, shot_s  # 2 tries of 1 s + 2 s, with margin
+    assert ready.status_code == 503 and ready.json()["checks"]["s3"] == "unavailable"
+    assert ready_s < 4, ready_s
+    assert hung["success"] is True, hung
+    payload = json.loads(hung["payload"])
+    assert "Agent Test Home" in payload["result"] and payload["screenshots"] == []
+    assert payload["screenshots_error"].startswith("screenshots lost:")
+    assert task_s < 30, task_s
+    until(lambda: alice.get("/readyz").status_code == 200)
+    assert alice.get(url).status_code == 200  # the store thawed: the old file is back
+
+
+def test_an_s3_that_comes_back_empty_gets_its_bucket_and_rule_back(fragile, alice, sites):
+    import boto3
+
+    fragile.stop_process("s3")
+    fragile.start_s3_again()  # moto keeps nothing: no bucket
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=fragile.env["BROWSING_S3_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local-secret",
+    )
+    assert "Buckets" not in s3.list_buckets() or not s3.list_buckets()["Buckets"]
+    done = _screenshot_task(alice, sites)
+    payload = json.loads(done["payload"])
+    assert "screenshots_error" not in payload, payload
+    png = alice.get(payload["screenshots"][0]["url"])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket="browsing-screenshots")["Rules"]
+    assert [r["Expiration"]["Days"] for r in rules] == [5]
+    # Readiness checks the bucket, and makes it again if the store lost it.
+    fragile.stop_process("s3")
+    fragile.start_s3_again()
+    assert alice.get("/readyz").status_code == 200
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["browsing-screenshots"]
