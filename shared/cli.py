@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TextIO
 
 from shared.client import (
@@ -34,6 +36,17 @@ TTY_REDRAW_S = 0.2
 BAR_WIDTH = 30
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/browsing-service``, or ``~/.local/share/browsing-service``."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "browsing-service"
+
+
+def _data_dir(given: str | None) -> Path | None:
+    chosen = given or load_settings().data_dir or str(default_data_dir())
+    return None if chosen == "none" else Path(chosen).expanduser()
+
+
 def _up(args: argparse.Namespace) -> int:
     from shared.cluster import LocalCluster
 
@@ -42,6 +55,7 @@ def _up(args: argparse.Namespace) -> int:
         port=args.port,
         node_concurrency=args.concurrency,
         workdir=args.workdir,
+        data_dir=_data_dir(args.data_dir),
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -53,6 +67,8 @@ def _up(args: argparse.Namespace) -> int:
         cluster.stop()
         return 130
     print(f"ready: {cluster.base_url} api_key={cluster.api_key} logs={cluster.workdir}", flush=True)
+    if cluster.data_dir is not None and "redis" in cluster.procs:
+        print(f"data: task records, keys and drain marks kept in {cluster.data_dir}", flush=True)
     site = _first_allowed_site(cluster.env.get("BROWSING_EGRESS_ALLOW", ""))
     print(
         f"try: curl -sS -X POST {cluster.base_url}/api/v1/browsing/sync "
@@ -445,6 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--nodes", default="node.de.01,node.us.01", help="node queues to start")
     up.add_argument("--concurrency", type=int, default=2, help="browser processes per node")
     up.add_argument("--workdir", default=None, help="where logs go (default: a temp dir)")
+    up.add_argument(
+        "--data-dir",
+        default=None,
+        help="where the private Redis keeps its data across restarts (default "
+        "$BROWSING_DATA_DIR or ~/.local/share/browsing-service; 'none' keeps nothing)",
+    )
     up.set_defaults(func=_up)
 
     keys = sub.add_parser("keys", help="manage API keys stored (hashed) in Redis")

@@ -93,6 +93,8 @@ class LocalCluster:
     node_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per node queue
     reuse_services: bool = True  # use BROWSING_REDIS_URL / BROWSING_S3_ENDPOINT_URL if set
     redis_password: str = field(default="", repr=False)  # the private Redis asks for it
+    # Where the private Redis keeps its append-only file; None: it keeps nothing on disk.
+    data_dir: Path | None = None
 
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
     argvs: dict[str, list[str]] = field(default_factory=dict)  # how each was started
@@ -168,12 +170,11 @@ class LocalCluster:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *self._persistence_args(),
                 "--maxmemory-policy",
                 "noeviction",
                 "--dir",
-                str(self.workdir),
+                str(self._redis_dir()),
                 "--maxclients",
                 "10000",
                 *(["--requirepass", self.redis_password] if self.redis_password else []),
@@ -183,6 +184,22 @@ class LocalCluster:
         url = f"redis://{auth}127.0.0.1:{port}/0"
         self._wait_redis(url)
         self.env["BROWSING_REDIS_URL"] = url
+
+    def _redis_dir(self) -> Path:
+        if self.data_dir is None:
+            assert self.workdir is not None
+            return self.workdir
+        path = Path(self.data_dir) / "redis"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _persistence_args(self) -> list[str]:
+        """With a data directory: an append-only file, fsynced every second, so task
+        records, keys and drain marks survive a crash of Redis or of the whole cluster
+        (at most the last second is lost)."""
+        if self.data_dir is None:
+            return ["--appendonly", "no"]
+        return ["--appendonly", "yes", "--appendfsync", "everysec"]
 
     def stop_redis(self) -> None:
         """Stop the private redis-server after saving its data (for failure tests); the

@@ -34,6 +34,7 @@ class Settings:
     readiness_timeout_s: float = defaults.readiness_timeout_s
     screenshot_retention_days: int = defaults.screenshot_retention_days
     retention_sweep_interval_s: float = defaults.retention_sweep_interval_s
+    data_dir: str = defaults.data_dir
     port: int = defaults.port
     api_keys: str = _secret(defaults.api_keys)
     sync_timeout_s: float = defaults.sync_timeout_s

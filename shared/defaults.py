@@ -29,6 +29,10 @@ screenshot_retention_days = 5
 # stores that ignore lifecycle rules; 0 turns the sweep off.
 retention_sweep_interval_s = 3600.0
 
+# `browsing up`'s private Redis keeps its append-only file under this directory; empty:
+# $XDG_DATA_HOME/browsing-service (~/.local/share/browsing-service); "none": nothing kept.
+data_dir = ""
+
 port = 8080
 api_keys = ""  # "alice:KEY1,bob:KEY2"
 

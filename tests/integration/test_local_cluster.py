@@ -44,7 +44,18 @@ def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path)
     env["BROWSING_EGRESS_ALLOW"] = allow(sites)  # as README says to allow a local site
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up", "--port", str(port), "--workdir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "up",
+            "--port",
+            str(port),
+            "--workdir",
+            str(tmp_path),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],  # fmt: skip
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -113,3 +124,42 @@ def test_an_answering_redis_is_reused_and_a_dead_one_replaced(cluster, tmp_path)
         assert "redis" in own.procs and own.redis_url != dead_url
     finally:
         own.stop()
+
+
+def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path):
+    """`browsing up`'s Redis, with a data directory: a record written before Redis is
+    killed (SIGKILL) is there after it comes back, and after a new cluster starts on the
+    same directory, as a restarted `make run` does."""
+    import redis
+
+    from shared.records import TaskStore
+
+    def private_redis(workdir) -> LocalCluster:
+        cluster = LocalCluster(workdir=workdir, data_dir=tmp_path / "data", reuse_services=False)
+        cluster.workdir.mkdir(parents=True)
+        cluster.env = dict(os.environ)
+        cluster._start_redis()
+        return cluster
+
+    first = private_redis(tmp_path / "a")
+    try:
+        client = redis.Redis.from_url(first.redis_url, decode_responses=True)
+        TaskStore(client, record_ttl_s=3600).create(
+            "web:" + "a" * 32, owner="alice", request={"task": "x"}, timeout_ms=60_000
+        )
+        client.set("browsing:drain:node.de.01", "1")
+        time.sleep(1.5)  # appendfsync everysec: what is a second old is on disk
+        first.stop_process("redis", signal.SIGKILL)
+        first.start_redis_again()
+        record = TaskStore(client, record_ttl_s=3600).get("web:" + "a" * 32)
+        assert record is not None and record.owner == "alice"
+    finally:
+        first.stop()
+    second = private_redis(tmp_path / "b")
+    try:
+        client = redis.Redis.from_url(second.redis_url, decode_responses=True)
+        assert TaskStore(client, record_ttl_s=3600).get("web:" + "a" * 32) is not None
+        assert client.get("browsing:drain:node.de.01") == "1"
+    finally:
+        second.stop()
+    assert (tmp_path / "data" / "redis").is_dir()
