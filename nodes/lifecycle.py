@@ -11,13 +11,15 @@ import tempfile
 import threading
 from typing import Any
 
+from billiard.exceptions import WorkerLostError
 from celery import signals
 
-from nodes import app, settings
+from nodes import app, processes, settings
 from nodes.identity import derive_identity
 from nodes.runtime import NodeRuntime
 from shared.egress import EgressPolicy
 from shared.metrics import mark_process_dead, serve_metrics
+from shared.services import BROWSE_TASK
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -39,6 +41,8 @@ def register_node(sender: str, instance: Any, **_: Any) -> None:
     if settings.egress_policy == "off":
         log.warning("BROWSING_EGRESS_POLICY=off: this node's browser can reach any address")
     runtime.identity = derive_identity(queues, settings)
+    # Before registering: what this uid still runs in Redis is a previous run's.
+    processes.report_previous_incarnation(runtime.store, runtime.registry, runtime.identity.uid)
     _registration.update(
         uid=runtime.identity.uid,
         country=runtime.identity.country,
@@ -55,6 +59,11 @@ def _heartbeat_loop() -> None:
     assert runtime.identity is not None
     uid = runtime.identity.uid
     while not _heartbeat_stop.is_set():
+        try:
+            processes.reap_orphans()
+            processes.prune_browsers(runtime.registry, uid)
+        except Exception:  # never let housekeeping stop the heartbeat
+            log.warning("could not check the node's processes", exc_info=True)
         try:
             if not runtime.registry.heartbeat(uid, now_ms=runtime.store.now_ms()):
                 # Redis came back without its data: without this, the node would stay
@@ -79,9 +88,33 @@ def _browser_presence_loop(uid: str, pid: int) -> None:
             log.debug("browser presence not written: %s", exc)
 
 
+@signals.task_failure.connect
+def attempt_process_lost(
+    sender: Any = None, exception: BaseException | None = None, args: Any = None, **_: Any
+) -> None:
+    """In the main process: a pool process died with an attempt (Celery's WorkerLostError).
+    Report it now rather than let it wait for its deadline."""
+    if not isinstance(exception, WorkerLostError) or runtime.identity is None:
+        return
+    if getattr(sender, "name", None) != BROWSE_TASK or not args or len(args) < 2:
+        return
+    try:
+        processes.report_lost(
+            runtime.store,
+            str(args[0]),
+            int(args[1]),
+            runtime.identity.uid,
+            processes.lost_error(exception),
+        )
+        processes.reap_orphans()
+    except Exception:
+        log.exception("could not report an attempt lost with its worker process")
+
+
 @signals.worker_ready.connect
 def start_heartbeat(**_: Any) -> None:
     global _heartbeat_thread
+    processes.become_subreaper()
     _heartbeat_thread = threading.Thread(target=_heartbeat_loop, name="heartbeat", daemon=True)
     _heartbeat_thread.start()
     if settings.metrics_port:

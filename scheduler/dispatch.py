@@ -130,6 +130,20 @@ class Dispatcher:
             return False
         return self._place(record, chosen, replaces=attempt) > 0
 
+    def redispatch_to(self, record: TaskRecord, attempt: int, uid: str) -> bool:
+        """Place a replacement for ``attempt`` on node ``uid`` itself, if it is alive and
+        matches the task's filter, even while it is not ready: a node whose worker
+        process died is starting a new one, and its queue keeps the attempt until then."""
+        node = self.registry.get(uid)
+        if node is None or node.drained:
+            return False
+        dead_after_ms = int(self.settings.node_dead_after_s * 1000)
+        if not node.live(self.store.now_ms(), dead_after_ms):
+            return False
+        if not NodeFilter.from_request(record.request.get("filter")).matches(node):
+            return False
+        return self._place(record, [node], replaces=attempt) > 0
+
     def _place(self, record: TaskRecord, nodes: list[NodeInfo], replaces: int = 0) -> int:
         """Record the attempts, then publish them; an initial placement happens once only."""
         placements = [

@@ -74,6 +74,7 @@ class Maintenance:
 
     def run_once(self) -> None:
         self.reap_overdue()
+        self.recover_lost_attempts()
         self.recover_dead_nodes()
         self.dispatch_stale_queued()
         self.publish_stranded()
@@ -146,9 +147,28 @@ class Maintenance:
             for task_id, attempt in pending:
                 self._recover(task_id, attempt, node.uid)
 
-    def _recover(self, task_id: str, attempt: int, node_uid: str) -> None:
-        """Send a dead node's attempt elsewhere (bounded retries), or fail it."""
-        error = f"node {node_uid} lost"
+    def recover_lost_attempts(self) -> None:
+        """Attempts whose worker process died (a node says so at once, rather than at the
+        deadline): the same recovery as a dead node's, the same node included, since it
+        has a fresh process by now."""
+        for task_id, attempt, node_uid, error in self.store.take_lost():
+            log.warning(
+                "attempt lost with its worker process",
+                extra={"task_id": task_id, "node": node_uid, "error": error},
+            )
+            self._recover(task_id, attempt, node_uid, error=error, avoid_node=False)
+
+    def _recover(
+        self,
+        task_id: str,
+        attempt: int,
+        node_uid: str,
+        *,
+        error: str | None = None,
+        avoid_node: bool = True,
+    ) -> None:
+        """Send a lost attempt elsewhere (bounded retries), or fail it."""
+        error = error or f"node {node_uid} lost"
         record = self.store.get(task_id)
         may_retry = (
             record is not None
@@ -162,8 +182,11 @@ class Maintenance:
             return
         if not self.store.lose(task_id, attempt, error, settle=False):
             return  # it finished meanwhile
-        busy = frozenset(a.node for a in record.attempts if a.state.pending)
-        if self.dispatcher.redispatch(record, attempt, exclude=busy | {node_uid}):
+        busy = frozenset(a.node for a in record.attempts if a.state.pending and a.number != attempt)
+        avoid = busy | {node_uid} if avoid_node else busy
+        if self.dispatcher.redispatch(record, attempt, exclude=avoid) or (
+            not avoid_node and self.dispatcher.redispatch_to(record, attempt, node_uid)
+        ):
             log.info("redispatched", extra={"task_id": task_id, "from_node": node_uid})
             return
         fresh = self.store.get(task_id)

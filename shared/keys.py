@@ -15,6 +15,9 @@ UNPUBLISHED = PREFIX + "unpublished"
 # hash: cluster-wide counters written by the record scripts (tasks_completed, tasks_failed,
 # attempts_cancelled); the scheduler exports them as Prometheus counters.
 STATS = PREFIX + "stats"
+# list: JSON {task_id, attempt, node, error} pushed by a node whose worker process died
+# with an attempt (or that restarted under the same uid); the scheduler recovers them.
+LOST = PREFIX + "lost"
 NODES = PREFIX + "nodes"  # set of node uids ever registered
 API_KEYS = PREFIX + "apikeys"  # hash: key id -> "<user>:<sha256 hex of the secret>"
 MAINTENANCE_LOCK = PREFIX + "maintenance-leader"

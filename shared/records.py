@@ -305,6 +305,23 @@ class TaskStore:
         args.append("1" if settle else "0")
         return int(self._lose(keys=[keys.task(task_id)], args=args)) == 1
 
+    def report_lost(self, task_id: str, attempt: int, node: str, error: str) -> None:
+        """A node's process died with this attempt: the scheduler recovers it, as it
+        recovers a dead node's (``take_lost``)."""
+        entry = {"task_id": task_id, "attempt": attempt, "node": node, "error": error}
+        self.redis.lpush(keys.LOST, json.dumps(entry))
+
+    def take_lost(self, limit: int = 100) -> list[tuple[str, int, str, str]]:
+        """The attempts nodes reported lost, oldest first, removed from the list."""
+        taken = []
+        for _ in range(limit):
+            raw = self.redis.rpop(keys.LOST)
+            if raw is None:
+                break
+            entry = json.loads(raw)
+            taken.append((entry["task_id"], int(entry["attempt"]), entry["node"], entry["error"]))
+        return taken
+
     def stale_queued(self, created_before_ms: int, limit: int = 100) -> list[str]:
         """Tasks still waiting for their first dispatch, created before the given time."""
         return list(self.redis.zrangebyscore(keys.QUEUED, 0, created_before_ms, start=0, num=limit))

@@ -124,6 +124,9 @@ class NodeRegistry:
         lost the set, it fills again, and the node's heartbeat makes it ready."""
         self.redis.sadd(keys.node_browsers(uid), pid)
 
+    def browser_pids(self, uid: str) -> list[int]:
+        return [int(pid) for pid in self.redis.smembers(keys.node_browsers(uid))]
+
     def browser_down(self, uid: str, pid: int) -> None:
         self.redis.srem(keys.node_browsers(uid), pid)
 

@@ -235,3 +235,93 @@ def test_an_s3_that_comes_back_empty_gets_its_bucket_and_rule_back(fragile, alic
     fragile.start_s3_again()
     assert alice.get("/readyz").status_code == 200
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["browsing-screenshots"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _pool_processes(cluster: LocalCluster, queue: str) -> list[int]:
+    """The node's Celery pool processes: its main process's children running Python."""
+    main = cluster.procs[queue].pid
+    python = os.readlink(f"/proc/{main}/exe")
+    return [pid for pid in _children(main) if os.readlink(f"/proc/{pid}/exe") == python]
+
+
+def _orphaned_browsers(cluster: LocalCluster, queue: str) -> list[int]:
+    """Chromium or driver processes that no live pool process owns."""
+    from shared.cluster import descendants
+
+    main = cluster.procs[queue].pid
+    owned = {p for pool in _pool_processes(cluster, queue) for p in (pool, *descendants(pool))}
+    return [
+        p for p in descendants(main) if p not in owned and p not in _pool_processes(cluster, queue)
+    ]
+
+
+def _running(alice, task_id: str) -> dict:
+    return until(
+        lambda: (
+            (body := alice.status(task_id))["status"] == "running"
+            and body["info"]["attempts"][-1]["started_at"]
+            and body
+        )
+    )
+
+
+def _first_attempt_failed(alice, task_id: str, timeout_s: float) -> dict:
+    def failed() -> dict | None:
+        attempt = alice.status(task_id)["info"]["attempts"][0]
+        return attempt if attempt["outcome"] == "failed" else None
+
+    return until(failed, timeout_s=timeout_s)
+
+
+def test_a_killed_worker_process_moves_its_attempt_within_seconds(fragile, alice, sites):
+    """The OOM killer's way: SIGKILL the pool process running the attempt, not the node."""
+    for _ in range(3):
+        task_id = alice.submit(
+            {"task": f"Open {sites}/index.html. Wait 3 seconds. Return the title."}
+        )
+        _running(alice, task_id)
+        (worker,) = _pool_processes(fragile, "node.de.01")
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+        lost = _first_attempt_failed(alice, task_id, 30)
+        assert time.monotonic() - killed < 10
+        assert lost["error"] == "worker process lost (signal 9)"
+        body = alice.wait(task_id, 60)
+        assert body["status"] == "completed" and body["success"] is True, body
+        assert body["info"]["attempts"][1]["replaces"] == 1
+        assert "Agent Test Home" in json.loads(body["payload"])["result"]
+    try:
+        until(lambda: not _orphaned_browsers(fragile, "node.de.01"), timeout_s=15)
+    except AssertionError:
+        left = _orphaned_browsers(fragile, "node.de.01")
+        raise AssertionError([open(f"/proc/{p}/stat").read()[:80] for p in left]) from None
+
+
+def test_a_node_restarted_at_once_recovers_its_previous_run_s_attempt(fragile, alice, sites):
+    """A supervisor restarts a killed node under the same uid before the scheduler could
+    see it dead: the new run reports what the old one left running."""
+    task_id = alice.submit({"task": f"Open {sites}/index.html. Wait 3 seconds. Return the title."})
+    _running(alice, task_id)
+    fragile.stop_process("node.de.01", signal.SIGKILL)
+    restarted = time.monotonic()
+    fragile.start_node("node.de.01")
+    lost = _first_attempt_failed(alice, task_id, 60)
+    assert lost["error"] == "node node.de.01 restarted", lost
+    assert time.monotonic() - restarted < 30  # the node's start, not the 10 s dead window
+    fragile.wait_node_ready("node.de.01", 60)
+    body = alice.wait(task_id, 90)
+    assert body["status"] == "completed" and body["success"] is True, body
