@@ -200,6 +200,20 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def check_scheme(scheme: str, url: str = "") -> None:
+    """Raise EgressRefused unless ``scheme`` stays in the browser or is one that the
+    policy lets leave it (http, https, ws, wss)."""
+    scheme = scheme.lower()
+    if scheme not in NETWORK_SCHEMES and scheme not in LOCAL_SCHEMES:
+        shown = url if len(url) <= 80 else url[:77] + "..."
+        raise EgressRefused(
+            f"egress refused: {shown or scheme + ':'} uses the {scheme}: scheme; "
+            "only http, https, ws and wss leave the browser",
+            reason="scheme",
+            target=f"{scheme}:",
+        )
+
+
 @dataclass(frozen=True)
 class EgressPolicy:
     allow: Rules = field(default_factory=Rules)
@@ -211,17 +225,6 @@ class EgressPolicy:
             allow=Rules.parse(getattr(settings, "egress_allow", ""), "BROWSING_EGRESS_ALLOW"),
             deny=Rules.parse(getattr(settings, "egress_deny", ""), "BROWSING_EGRESS_DENY"),
         )
-
-    def check_scheme(self, scheme: str, url: str = "") -> None:
-        scheme = scheme.lower()
-        if scheme not in NETWORK_SCHEMES and scheme not in LOCAL_SCHEMES:
-            shown = url if len(url) <= 80 else url[:77] + "..."
-            raise EgressRefused(
-                f"egress refused: {shown or scheme + ':'} uses the {scheme}: scheme; "
-                "only http, https, ws and wss leave the browser",
-                reason="scheme",
-                target=f"{scheme}:",
-            )
 
     def check_address(self, ip: IPAddress, port: int, *, host: str | None = None) -> None:
         """Raise EgressRefused unless the policy lets a connection reach ``ip:port``

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 
-from shared.egress import DEFAULT_PORTS, EgressPolicy, format_target
+from shared.egress import DEFAULT_PORTS, check_scheme, format_target
 from shared.errors import ActionFailed, EgressRefused
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Guard:
         parts = urlsplit(url)
         # file: and chrome: pages would read the node's own disk and settings.
         try:
-            EgressPolicy().check_scheme(parts.scheme, url)
+            check_scheme(parts.scheme, url)
         except EgressRefused as exc:
             if self.refusals is not None:
                 self.refusals.record(exc)
