@@ -42,13 +42,13 @@ class NodeInfo:
         return self.capacity - self.inflight
 
 
-def _parse(h: dict[str, str], browsers: int = 0) -> NodeInfo:
+def _parse(h: dict[str, str], browsers: int = 0, inflight: int = 0) -> NodeInfo:
     return NodeInfo(
         uid=h["uid"],
         country=h.get("country", ""),
         queue=h.get("queue", ""),
         capacity=int(h.get("capacity") or 1),
-        inflight=max(0, int(h.get("inflight") or 0)),
+        inflight=inflight,
         drained=h.get("drained") == "1",
         ready=h.get("ready") == "1",
         browsers=browsers,
@@ -145,8 +145,12 @@ class NodeRegistry:
         return True
 
     def get(self, uid: str) -> NodeInfo | None:
-        h = self.redis.hgetall(keys.node(uid))
-        return _parse(h, self.redis.scard(keys.node_browsers(uid))) if h.get("uid") else None
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.node(uid))
+        pipe.scard(keys.node_browsers(uid))
+        pipe.scard(keys.node_attempts(uid))
+        h, browsers, inflight = pipe.execute()
+        return _parse(h, browsers, inflight) if h.get("uid") else None
 
     def all(self) -> list[NodeInfo]:
         """Every registered node, by uid, in one round trip."""
@@ -159,10 +163,10 @@ class NodeRegistry:
     @staticmethod
     def parse_all(reply: list) -> list[NodeInfo]:
         nodes = []
-        for flat, browsers in zip(reply[0::2], reply[1::2], strict=True):
+        for flat, browsers, inflight in zip(reply[0::3], reply[1::3], reply[2::3], strict=True):
             h = dict(zip(flat[0::2], flat[1::2], strict=True))
             if h.get("uid"):
-                nodes.append(_parse(h, int(browsers)))
+                nodes.append(_parse(h, int(browsers), int(inflight)))
         return sorted(nodes, key=lambda n: n.uid)
 
     def pending_attempts(self, uid: str) -> list[tuple[str, int]]:
@@ -174,5 +178,5 @@ class NodeRegistry:
         return out
 
     def mark_dead(self, uid: str) -> None:
-        """Forget a dead node's in-flight count; its attempts are recovered by the scheduler."""
-        self.redis.hset(keys.node(uid), mapping={"ready": 0, "inflight": 0})
+        """Not ready; its attempts are recovered by the scheduler, each released as it is."""
+        self.redis.hset(keys.node(uid), "ready", 0)

@@ -19,7 +19,6 @@ for i = 5, #ARGV, 5 do
     p .. 'assigned_ms', now_ms, p .. 'replaces', ARGV[i + 4])
   redis.call('SADD', prefix .. 'node:' .. ARGV[i] .. ':attempts', task_id .. '|' .. n)
   redis.call('ZADD', prefix .. 'unpublished', now_ms, task_id .. '|' .. n)
-  redis.call('HINCRBY', prefix .. 'node:' .. ARGV[i], 'inflight', 1)
 end
 redis.call('HSET', task_key, 'attempts', n)
 if status == 'queued' then

@@ -5,10 +5,10 @@ local function is_terminal(status)
   return status == 'completed' or status == 'failed'
 end
 
+-- A node's in-flight count is the size of its attempts set (read by nodes.lua): no
+-- counter beside it that could drift.
 local function release(prefix, node, task_id, n)
-  if redis.call('SREM', prefix .. 'node:' .. node .. ':attempts', task_id .. '|' .. n) == 1 then
-    redis.call('HINCRBY', prefix .. 'node:' .. node, 'inflight', -1)
-  end
+  redis.call('SREM', prefix .. 'node:' .. node .. ':attempts', task_id .. '|' .. n)
 end
 
 -- Mark every attempt still assigned or running as cancelled; tell the nodes.

@@ -80,7 +80,7 @@ def test_lifecycle_queued_assigned_running_completed(store):
     assert rec.winning_attempt.files == ("screenshot-01.png",)
     assert store.redis.ttl(keys.task(tid)) > 0
     assert store.redis.zscore(keys.DEADLINES, tid) is None
-    assert store.redis.hget(keys.node("n1"), "inflight") == "0"
+    assert store.redis.scard(keys.node_attempts("n1")) == 0  # nothing in flight
 
 
 def test_fencing_rejects_other_nodes_and_second_claims(store):
@@ -151,7 +151,7 @@ def test_fail_is_written_once_and_cancels_attempts(store):
     rec = store.get(tid)
     assert rec.error == "cancelled" and rec.attempts[0].state is AttemptState.CANCELLED
     assert store.claim(tid, 1, "a") == "finished"
-    assert store.redis.hget(keys.node("a"), "inflight") == "0"
+    assert store.redis.scard(keys.node_attempts("a")) == 0  # nothing in flight
 
 
 def test_status_never_moves_backwards(store):
@@ -396,3 +396,28 @@ def test_a_heartbeat_says_when_the_registration_is_gone_and_writes_nothing(store
     registry.register(**registration, now_ms=5000)  # ...is forgotten by a fresh start
     assert registry.heartbeat("n1", now_ms=5000) is True
     assert (registry.get("n1").ready, registry.get("n1").browsers) == (False, 0)
+
+
+def test_a_node_s_in_flight_count_does_not_drift_when_it_dies_and_comes_back(store):
+    """mark_dead, then each lost attempt released: the count must not go below what the
+    node really holds, or routing over-feeds it once it is back."""
+    from shared.registry import NodeRegistry
+
+    registry = NodeRegistry(store.redis)
+    registry.register(
+        uid="n1", country="DE", queue="node.de.01", capacity=2, version="t", hostname="h",
+        now_ms=1000,
+    )  # fmt: skip
+    for tid in ("web:a", "web:b"):
+        new_task(store, tid)
+        store.assign(tid, placements("n1"))
+    assert registry.get("n1").inflight == 2
+    registry.mark_dead("n1")  # what the scheduler does first
+    for tid in ("web:a", "web:b"):
+        store.lose(tid, 1, "node n1 lost", settle=True)
+    assert registry.get("n1").inflight == 0
+    new_task(store, "web:c")
+    store.assign("web:c", placements("n1"))  # the node is back and takes one task
+    node = registry.get("n1")
+    assert node.inflight == 1 and node.free == 1
+    assert {n.uid: n.inflight for n in registry.all()} == {"n1": 1}
