@@ -6,6 +6,8 @@ import json
 import logging
 import time
 
+import redis
+
 from nodes import metrics
 from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
 from nodes.browser import context_options
@@ -19,6 +21,9 @@ log = logging.getLogger(__name__)
 
 SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
 REFUSED_TARGETS_SHOWN = 5
+# A report that Redis did not take is tried again after this long, doubling up to the max.
+REPORT_RETRY_FIRST_S = 0.25
+REPORT_RETRY_MAX_S = 5.0
 
 
 def egress_refused_since(runtime: NodeRuntime, mark: int) -> str:
@@ -78,26 +83,55 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
             return "cancelled"
         refused = egress_refused_since(runtime, mark)
         if isinstance(exc, AgentError):
-            return store.finish(
-                task_id, attempt, node, success=False, error=exc.message, egress_refused=refused
-            )
-        log.exception("attempt crashed", extra={"task_id": task_id, "attempt": attempt})
-        return store.finish(
+            error = exc.message
+        else:
+            log.exception("attempt crashed", extra={"task_id": task_id, "attempt": attempt})
+            error = f"node {node} failed: {exc}"
+        return report(
+            runtime,
+            deadline,
             task_id,
             attempt,
-            node,
             success=False,
-            error=f"node {node} failed: {exc}",
+            error=error,
             egress_refused=refused,
         )
     if watcher.cancelled():
         store.mark_stopped(task_id, attempt)
         return "cancelled"
-    return _report_success(runtime, task_id, attempt, result, egress_refused_since(runtime, mark))
+    refused = egress_refused_since(runtime, mark)
+    return report_success(runtime, deadline, task_id, attempt, result, refused)
 
 
-def _report_success(
-    runtime: NodeRuntime, task_id: str, attempt: int, result: AgentResult, refused: str
+def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:
+    """``TaskStore.finish``, tried again while Redis is away (a restart, a failover, a
+    network blip) until the task's deadline and the reaper's grace have passed: the
+    result exists, and losing it would fail the task later as "timed out". Fencing makes
+    a repeated report harmless."""
+    assert runtime.identity is not None
+    give_up = deadline + runtime.settings.reaper_grace_s
+    delay_s = REPORT_RETRY_FIRST_S
+    while True:
+        try:
+            return runtime.store.finish(task_id, attempt, runtime.identity.uid, **outcome)
+        except redis.RedisError as exc:
+            if time.monotonic() + delay_s > give_up:
+                raise
+            log.warning(
+                "could not report the attempt; trying again",
+                extra={"task_id": task_id, "attempt": attempt, "error": str(exc)},
+            )
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, REPORT_RETRY_MAX_S)
+
+
+def report_success(
+    runtime: NodeRuntime,
+    deadline: float,
+    task_id: str,
+    attempt: int,
+    result: AgentResult,
+    refused: str,
 ) -> str:
     assert runtime.identity is not None
     storage = runtime.storage
@@ -123,10 +157,11 @@ def _report_success(
     if note:
         body["screenshots_error"] = note
     payload = json.dumps(body, ensure_ascii=False)
-    outcome = runtime.store.finish(
+    outcome = report(
+        runtime,
+        deadline,
         task_id,
         attempt,
-        runtime.identity.uid,
         success=True,
         payload=payload,
         files=tuple(names),

@@ -421,3 +421,51 @@ def test_a_node_s_in_flight_count_does_not_drift_when_it_dies_and_comes_back(sto
     node = registry.get("n1")
     assert node.inflight == 1 and node.free == 1
     assert {n.uid: n.inflight for n in registry.all()} == {"n1": 1}
+
+
+def test_a_result_reported_while_redis_restarts_is_kept(tmp_path):
+    """The node's report (nodes/attempt.py) meets a Redis that is restarting: it is tried
+    again until Redis is back, instead of being lost and the task failing as timed out."""
+    from nodes.agent import AgentResult
+    from nodes.attempt import report_success
+    from nodes.identity import NodeIdentity
+    from nodes.runtime import NodeRuntime
+    from shared.config import Settings
+
+    port = free_port()
+    argv = [shutil.which("redis-server"), "--port", str(port), "--save", "", "--appendonly",
+            "yes", "--dir", str(tmp_path)]  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(url).ping()
+                return proc
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    proc = start()
+    runtime = NodeRuntime(settings=Settings(redis_url=url))
+    runtime.identity = NodeIdentity(uid="n1", country="DE", queue="node.de.01")
+    store = runtime.store
+    new_task(store, "web:r")
+    store.assign("web:r", placements("n1"))
+    assert store.claim("web:r", 1, "n1") == "ok"
+    proc.terminate()  # Redis goes away just as the attempt ends...
+    proc.wait(10)
+    back: list[subprocess.Popen] = []
+    restart = threading.Timer(1.5, lambda: back.append(start()))  # ...and is back soon
+    restart.start()
+    try:
+        result = AgentResult(result="the title", steps=(), screenshots=(), final_url="x")
+        outcome = report_success(runtime, time.monotonic() + 60, "web:r", 1, result, "")
+    finally:
+        restart.join()
+        for p in back:
+            p.terminate()
+            p.wait(10)
+    assert outcome == "won"
+    assert back, "Redis was restarted during the report"
