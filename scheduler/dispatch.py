@@ -113,13 +113,14 @@ class Dispatcher:
             node_filter=node_filter,
             preferred=preferred,
         )
-        if affinity_key:
+        if self._place(record, chosen) <= 0:
+            return  # a duplicate message: the task was placed by another, and stays there
+        for node in chosen:  # as assign.lua counted them
+            snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
+        if affinity_key:  # only a placement moves the session, never a duplicate's choice
             self.store.redis.set(
                 affinity_key, chosen[0].uid, ex=self.settings.session_affinity_ttl_s
             )
-        if self._place(record, chosen) > 0:
-            for node in chosen:  # as assign.lua counted them
-                snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
 
     def redispatch(self, record: TaskRecord, attempt: int, *, exclude: frozenset[str]) -> bool:
         """Place a replacement for ``attempt`` on a node not in ``exclude``; False if none fits."""

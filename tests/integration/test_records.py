@@ -469,3 +469,20 @@ def test_a_result_reported_while_redis_restarts_is_kept(tmp_path):
             p.wait(10)
     assert outcome == "won"
     assert back, "Redis was restarted during the report"
+
+
+def test_a_duplicate_dispatch_message_leaves_the_session_affinity_alone(store, redis_url):
+    """A second dispatch message for a task read before the first placed it must not
+    point the session at a node that runs nothing of it."""
+    dispatcher, timed = batch_dispatcher(store, redis_url, Clock())
+    request = {"task": "x", "fanout": 1, "session_key": "k"}
+    timed.create("web:dup", owner="alice", request=request, timeout_ms=60_000)
+    stale = timed.get("web:dup")  # what the duplicate message's dispatch read
+    dispatcher.dispatch_many(["web:dup"])
+    placed = timed.get("web:dup").attempts[0].node
+    key = keys.affinity("alice", "k")
+    assert store.redis.get(key) == placed
+    dispatcher.registry.set_drained(placed, True)  # so the duplicate would choose another
+    dispatcher._dispatch(stale, dispatcher._read_nodes())
+    assert len(timed.get("web:dup").attempts) == 1  # placed once...
+    assert store.redis.get(key) == placed  # ...and the session still points at its node
