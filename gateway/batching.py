@@ -55,6 +55,7 @@ class GroupCommit(Generic[T]):
         self._ready = threading.Condition()
         self._batches: deque[_Batch[T]] = deque()  # not yet sent, oldest first
         self._sender_pid: int | None = None
+        self._sender: threading.Thread | None = None
 
     @property
     def pending(self) -> int:
@@ -102,7 +103,10 @@ class GroupCommit(Generic[T]):
         if self._sender_pid != os.getpid():  # first use, or a fork copied a dead thread
             self._sender_pid = os.getpid()
             self._batches = deque()
-            threading.Thread(target=self._run, name=self.name, daemon=True).start()
+            self._sender = None
+        if self._sender is None or not self._sender.is_alive():  # or it died: start anew
+            self._sender = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._sender.start()
 
     def _run(self) -> None:
         while True:
@@ -124,6 +128,15 @@ class GroupCommit(Generic[T]):
                 self.send(batch.items)
             except Exception as exc:  # each submitter raises it and decides what to do
                 error = exc
+            except BaseException as exc:
+                # The sender itself is being ended (a greenlet killed, an exit): its
+                # batch fails at once, and the next commit starts another sender.
+                with self._ready:
+                    self._sender = None  # the next commit starts another, even before
+                    if not batch.done.is_set():  # this thread has finished ending
+                        batch.error = RuntimeError(f"{self.name}: the sender stopped: {exc!r}")
+                        batch.done.set()
+                raise
             with self._ready:
                 if not batch.done.is_set():  # not expired meanwhile
                     batch.error = error

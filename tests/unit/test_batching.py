@@ -4,6 +4,7 @@ the previous write was in flight, and each submitter learns whether its own was 
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -139,3 +140,26 @@ def test_a_batch_that_times_out_before_it_is_taken_is_never_sent():
             first.result(timeout=5)  # its own send outlived the deadline
         kept.result(timeout=5)
     assert broker.batches == [["web:first"], ["web:kept"]]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_sender_that_dies_fails_its_batch_at_once_and_is_started_again():
+    """A BaseException in the sender (a killed greenlet, an exit) ends its thread: the
+    batch it carried fails at once, and the next commit has a sender again."""
+    sent: list[list[str]] = []
+
+    def send(items: list[str]) -> None:
+        if items == ["doomed"]:
+            raise SystemExit("sender ended")
+        sent.append(items)
+
+    commit = GroupCommit(send, name="test", timeout_s=5)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="the sender stopped"):
+        commit.commit("doomed")
+    assert time.monotonic() - started < 2  # not the 5 s timeout
+    commit.commit("next")  # a new sender takes it
+    assert sent == [["next"]]
+    dead = [t for t in threading.enumerate() if t.name == "test" and t is not commit._sender]
+    for thread in dead:  # the ended sender is gone before the test ends
+        thread.join(5)
