@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
 REFUSED_TARGETS_SHOWN = 5
+BROWSER_CRASHED = "the browser crashed during the task; the node starts a new one for the next"
 # A report that Redis did not take is tried again after this long, doubling up to the max.
 REPORT_RETRY_FIRST_S = 0.25
 REPORT_RETRY_MAX_S = 5.0
@@ -82,7 +83,10 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
             store.mark_stopped(task_id, attempt)
             return "cancelled"
         refused = egress_refused_since(runtime, mark)
-        if isinstance(exc, AgentError):
+        if runtime.browser is not None and not runtime.browser.is_connected():
+            # Whatever step was running failed because Chromium went away under it.
+            error = BROWSER_CRASHED
+        elif isinstance(exc, AgentError):
             error = exc.message
         else:
             log.exception("attempt crashed", extra={"task_id": task_id, "attempt": attempt})

@@ -255,7 +255,14 @@ def _pool_processes(cluster: LocalCluster, queue: str) -> list[int]:
     """The node's Celery pool processes: its main process's children running Python."""
     main = cluster.procs[queue].pid
     python = os.readlink(f"/proc/{main}/exe")
-    return [pid for pid in _children(main) if os.readlink(f"/proc/{pid}/exe") == python]
+
+    def runs_python(pid: int) -> bool:
+        try:
+            return os.readlink(f"/proc/{pid}/exe") == python
+        except OSError:  # gone meanwhile
+            return False
+
+    return [pid for pid in _children(main) if runs_python(pid)]
 
 
 def _orphaned_browsers(cluster: LocalCluster, queue: str) -> list[int]:
@@ -325,3 +332,39 @@ def test_a_node_restarted_at_once_recovers_its_previous_run_s_attempt(fragile, a
     fragile.wait_node_ready("node.de.01", 60)
     body = alice.wait(task_id, 90)
     assert body["status"] == "completed" and body["success"] is True, body
+
+
+def test_a_crashed_browser_fails_its_task_clearly_and_the_next_task_gets_a_fresh_one(
+    fragile, alice, sites
+):
+    task_id = alice.submit({"task": f"Open {sites}/index.html. Wait 5 seconds. Return the title."})
+    _running(alice, task_id)
+    (worker,) = _pool_processes(fragile, "node.de.01")
+    from shared.cluster import descendants
+
+    def parent(pid: int) -> int:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+
+    def command(pid: int) -> bytes:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+
+    # The browser process itself: Chromium whose parent (Playwright's driver) is not.
+    browsers = [
+        pid
+        for pid in descendants(worker)
+        if b"chromium" in command(pid) and b"chromium" not in command(parent(pid))
+    ]
+    assert len(browsers) == 1, browsers
+    os.kill(browsers[0], signal.SIGKILL)
+    killed = time.monotonic()
+    body = alice.wait(task_id, 30)
+    assert body["status"] == "failed", body
+    assert body["error"] == (
+        "the browser crashed during the task; the node starts a new one for the next"
+    )
+    assert time.monotonic() - killed < 10
+    assert _pool_processes(fragile, "node.de.01") == [worker]  # the process lived on
+    after = alice.post(SYNC, {"task": f"Open {sites}/index.html and return the title"}).json()
+    assert after["success"] is True and "Agent Test Home" in json.loads(after["payload"])["result"]
