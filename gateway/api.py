@@ -20,6 +20,7 @@ from shared.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    UnsupportedMediaType,
     ValidationError,
 )
 from shared.records import NewTask, TaskRecord
@@ -50,6 +51,14 @@ def authenticate() -> None:
 
 
 def _json_body() -> Any:
+    # A body declared as something else (a form, text) is refused; one declared as nothing
+    # is read as JSON, as lenient clients send it.
+    declared = request.mimetype
+    if declared and declared != "application/json" and not declared.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"the request body must be JSON: send 'Content-Type: application/json', "
+            f"not {declared!r}"
+        )
     raw = request.get_data(cache=False)
     if not raw.strip():
         raise ValidationError("invalid JSON: the request body is empty")

@@ -7,7 +7,8 @@
     │   ├── AuthError               401: no key, or an unknown key
     │   ├── ForbiddenError          403: the task belongs to another user
     │   ├── NotFoundError           404: no such task or file
-    │   └── ConflictError           409: the task is already finished
+    │   ├── ConflictError           409: the task is already finished
+    │   └── UnsupportedMediaType    415: the body is declared as something other than JSON
     ├── BackendUnavailable          503: Redis or S3 cannot be reached
     ├── StorageError                an S3 operation failed
     ├── RoutingError                no live node matches a task's filter
@@ -78,6 +79,12 @@ class ConflictError(RequestError):
     """The task has already finished."""
 
     status_code = 409
+
+
+class UnsupportedMediaType(RequestError):
+    """The request body must be JSON: send 'Content-Type: application/json'."""
+
+    status_code = 415
 
 
 class BackendUnavailable(BrowsingError):

@@ -223,3 +223,22 @@ def test_what_gunicorn_refuses_is_answered_in_json(cluster, kind, status):
     assert head.split(b" ")[1] == str(status).encode(), head
     assert b"Content-Type: application/json" in head and b"<html" not in reply.lower()
     assert "error" in __import__("json").loads(body)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_a_body_declared_as_something_else_than_json_is_415(api, content_type):
+    resp = api.session.post(
+        api.url(ASYNC), data=b'{"task": "x"}', headers={"Content-Type": content_type}, timeout=30
+    )
+    assert_error(resp, 415, "send 'Content-Type: application/json'")
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", None])
+def test_json_with_a_charset_or_with_no_content_type_is_read(api, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    resp = api.session.post(
+        api.url(ASYNC), data=b'{"task": "Open https://example.com"}', headers=headers, timeout=30
+    )
+    assert resp.status_code == 200 and resp.json()["task_id"].startswith("web:"), resp.text
