@@ -9,8 +9,10 @@ import logging
 import os
 import socket
 import threading
+from importlib import resources
 
 import redis
+from redis.commands.core import Script
 
 from scheduler import metrics
 from scheduler.dispatch import Dispatcher
@@ -41,6 +43,7 @@ class Maintenance:
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lease: Script | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="maintenance", daemon=True)
@@ -61,13 +64,10 @@ class Maintenance:
 
     def _lead(self) -> bool:
         lease_ms = int(max(self.interval_s * 5, 5) * 1000)
-        r = self.store.redis
-        if r.set(keys.MAINTENANCE_LOCK, self.identity, nx=True, px=lease_ms):
-            return True
-        if r.get(keys.MAINTENANCE_LOCK) == self.identity:
-            r.pexpire(keys.MAINTENANCE_LOCK, lease_ms)
-            return True
-        return False
+        if self._lease is None:
+            lua = (resources.files("shared") / "lua" / "lease.lua").read_text()
+            self._lease = self.store.redis.register_script(lua)
+        return self._lease(keys=[keys.MAINTENANCE_LOCK], args=[self.identity, lease_ms]) == 1
 
     def is_leader(self) -> bool:
         return self.store.redis.get(keys.MAINTENANCE_LOCK) == self.identity

@@ -486,3 +486,29 @@ def test_a_duplicate_dispatch_message_leaves_the_session_affinity_alone(store, r
     dispatcher._dispatch(stale, dispatcher._read_nodes())
     assert len(timed.get("web:dup").attempts) == 1  # placed once...
     assert store.redis.get(key) == placed  # ...and the session still points at its node
+
+
+def test_renewing_the_maintenance_lease_never_extends_another_scheduler_s(store, redis_url):
+    """The lease runs out while its holder is between reading it and renewing it, and
+    another scheduler takes it: the first must not think it still leads."""
+    from scheduler.maintenance import Maintenance
+
+    class LateReads(redis.Redis):
+        """A client whose reads of the lease come back after the lease changed hands."""
+
+        def get(self, name):  # noqa: ANN001, ANN201
+            value = super().get(name)
+            if name == keys.MAINTENANCE_LOCK:
+                super().delete(name)  # it ran out...
+                super().set(name, "other:1", px=60_000)  # ...and another took it
+            return value
+
+    dispatcher, _ = batch_dispatcher(store, redis_url, Clock())
+    first = Maintenance(dispatcher=dispatcher, interval_s=1.0)
+    first.store = TaskStore(LateReads.from_url(redis_url, decode_responses=True), record_ttl_s=3600)
+    assert first._lead() is True  # takes the free lease
+    for _ in range(3):
+        leads = first._lead()
+        holder = store.redis.get(keys.MAINTENANCE_LOCK)
+        # Whenever it says it leads, the lease is its own, not another's it extended.
+        assert not leads or holder == first.identity, (leads, holder)
