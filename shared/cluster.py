@@ -75,8 +75,27 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def _kill_all(pids: list[int], sig: int) -> None:
-    for pid in pids:
+def start_time(pid: int) -> int | None:
+    """When a process started (clock ticks since boot), or None if it is gone: with its
+    pid, it names one process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def identify(pids: list[int]) -> list[tuple[int, int]]:
+    """(pid, start time) of those of ``pids`` still running."""
+    return [(pid, started) for pid in pids if (started := start_time(pid)) is not None]
+
+
+def _kill_all(processes: list[tuple[int, int]], sig: int) -> None:
+    """Signal each (pid, start time) that still names the same process: a pid that was
+    reaped and reused since belongs to someone else, and is left alone."""
+    for pid, started in processes:
+        if start_time(pid) != started:
+            continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
@@ -343,15 +362,18 @@ class LocalCluster:
         proc = self.procs.pop(name, None)
         if proc is None:
             return
-        tree = descendants(proc.pid)
+        tree = identify([proc.pid, *descendants(proc.pid)])
         with contextlib.suppress(ProcessLookupError):
             if sig == signal.SIGKILL:  # a crash: everything dies at once, like a lost host
-                _kill_all([proc.pid, *tree], signal.SIGKILL)
+                _kill_all(tree, signal.SIGKILL)
             else:
                 os.kill(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=timeout_s)
-        _kill_all([proc.pid, *tree, *descendants(proc.pid)], signal.SIGKILL)
+        # What is left of the tree; once the process is reaped its pid is free for
+        # reuse, so only processes still known by pid and start time are killed.
+        late = identify(descendants(proc.pid)) if proc.poll() is None else []
+        _kill_all(tree + late, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
 

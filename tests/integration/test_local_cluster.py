@@ -163,3 +163,23 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
     finally:
         second.stop()
     assert (tmp_path / "data" / "redis").is_dir()
+
+
+def test_the_launcher_never_kills_a_reused_pid(tmp_path):
+    """stop_process kills what is left of a tree after reaping it; a pid reused since by
+    another process (known by its start time) is left alone."""
+    from shared.cluster import _kill_all, identify, start_time
+
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        started = start_time(bystander.pid)
+        assert identify([bystander.pid]) == [(bystander.pid, started)]
+        _kill_all([(bystander.pid, started - 1)], signal.SIGKILL)  # the pid's old owner
+        time.sleep(0.2)
+        assert bystander.poll() is None  # still running: it is not that process
+        _kill_all([(bystander.pid, started)], signal.SIGKILL)
+        assert bystander.wait(5) == -signal.SIGKILL
+    finally:
+        if bystander.poll() is None:
+            bystander.kill()
+            bystander.wait(5)
