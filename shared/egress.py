@@ -120,8 +120,9 @@ def format_target(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _split_host_port(entry: str) -> tuple[str, int | None]:
-    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+def split_host_port(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; the port is None
+    when there is none. Raises ValueError for a malformed entry."""
     if entry.startswith("["):
         host, bracket, rest = entry[1:].partition("]")
         if not bracket:
@@ -156,7 +157,7 @@ class Rules:
                 if "/" in entry:
                     networks.append((ipaddress.ip_network(entry, strict=False), None))
                     continue
-                host, port = _split_host_port(entry)
+                host, port = split_host_port(entry)
                 if port is not None and not 0 < port < 65536:
                     raise ValueError(entry)
                 ip = parse_ip(host)

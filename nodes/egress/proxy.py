@@ -47,6 +47,7 @@ from shared.egress import (
     Rules,
     format_target,
     parse_ip,
+    split_host_port,
     system_resolver,
 )
 from shared.errors import EgressRefused
@@ -122,20 +123,6 @@ def _bypass_rules(text: str) -> Rules:
             continue
         entries.append("*" + entry if entry.startswith(".") else entry)
     return Rules.parse(",".join(entries), "BROWSING_NODE_PROXY_BYPASS")
-
-
-def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
-    if authority.startswith("["):
-        host, _, rest = authority[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    host, sep, port = authority.rpartition(":")
-    if not sep:
-        return authority, default_port
-    return host, int(port)
-
-
-def _authority(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
@@ -319,7 +306,8 @@ class EgressProxy:
     async def _tunnel(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, authority: str
     ) -> None:
-        host, port = _split_authority(authority, 443)
+        host, port = split_host_port(authority)
+        port = port or 443
         try:
             addresses = await self._check(host, port)
             up = await self._open(host, port, addresses, tunnel=True)
@@ -376,7 +364,7 @@ class EgressProxy:
             extra = (f"Upgrade: {upgrade}", "Connection: Upgrade") if upgrade else ()
             if self._via_upstream(host, port) and self.upstream.scheme != "socks5":
                 # Absolute form to the upstream proxy, aimed at the address we checked.
-                start = f"{method} http://{_authority(up.address, port)}{path} {version}"
+                start = f"{method} http://{format_target(up.address, port)}{path} {version}"
                 auth = self.upstream.authorization().strip()
                 extra += (auth,) if auth else ()
             else:
@@ -434,7 +422,7 @@ class EgressProxy:
             if self.upstream.scheme == "socks5":
                 await self._socks5(up, addresses[0], port)
             elif tunnel:
-                await self._http_connect(up, _authority(addresses[0], port))
+                await self._http_connect(up, format_target(addresses[0], port))
         except BaseException:
             _close(up[1])
             raise

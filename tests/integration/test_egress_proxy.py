@@ -5,6 +5,7 @@ credentials, and SOCKS5) behind it, always given the address the policy checked.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import socket
 import socketserver
@@ -92,6 +93,18 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
+@contextlib.contextmanager
+def _serving(handler: type[socketserver.BaseRequestHandler]) -> Iterator[int]:
+    """Serve ``handler`` on a free loopback port (yielded) until the block ends."""
+    server = _Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture()
 def connect_proxy() -> Iterator[tuple[int, list[tuple[str, str]]]]:
     """An upstream HTTP proxy that accepts CONNECT only: (port, [(target, auth)])."""
@@ -111,13 +124,8 @@ def connect_proxy() -> Iterator[tuple[int, list[tuple[str, str]]]]:
             self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             _relay(self.request, upstream)
 
-    server = _Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(Handler) as port:
+        yield port, seen
 
 
 @pytest.fixture()
@@ -147,13 +155,8 @@ def socks_proxy() -> Iterator[tuple[int, list[tuple[str, int, bytes]]]]:
             sock.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + b"\x00\x00")
             _relay(sock, upstream)
 
-    server = _Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(Handler) as port:
+        yield port, seen
 
 
 @pytest.fixture()
