@@ -51,12 +51,13 @@ class GatewayServices:
             "interval_step": 0.2,
             "interval_max": 0.5,
         }
+        store = TaskStore(client, record_ttl_s=settings.task_record_ttl_s, clock=clock)
         return cls(
             settings=settings,
-            store=TaskStore(client, record_ttl_s=settings.task_record_ttl_s, clock=clock),
+            store=store,
             keys=KeyStore(client, settings.api_keys),
             storage=ScreenshotStorage(settings),
-            listener=CompletionListener(client),
+            listener=CompletionListener(store),
             celery=celery,
         )
 

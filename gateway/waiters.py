@@ -12,15 +12,16 @@ import threading
 from collections import defaultdict
 
 import redis
+from redis.client import PubSub
 
-from shared import keys
+from shared.records import TaskStore
 
 log = logging.getLogger(__name__)
 
 
 class CompletionListener:
-    def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
+    def __init__(self, store: TaskStore) -> None:
+        self.store = store
         self._lock = threading.Lock()
         self._waiters: dict[str, set[threading.Event]] = defaultdict(set)
         self._subscribed = threading.Event()
@@ -51,11 +52,6 @@ class CompletionListener:
                 if not waiters:
                     del self._waiters[task_id]
 
-    @property
-    def waiting(self) -> int:
-        with self._lock:
-            return sum(len(w) for w in self._waiters.values())
-
     def _wake(self, task_id: str | None) -> None:
         with self._lock:
             if task_id is None:  # after a reconnect every waiter re-reads its record
@@ -68,9 +64,9 @@ class CompletionListener:
     def _run(self) -> None:
         backoff = 0.1
         while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
+            pubsub: PubSub | None = None
             try:
-                pubsub.subscribe(keys.DONE_CHANNEL)
+                pubsub = self.store.completions()
                 for message in pubsub.listen():
                     if message["type"] == "subscribe":
                         self._subscribed.set()
@@ -82,9 +78,10 @@ class CompletionListener:
                 log.warning("completion listener lost Redis: %s", exc)
             finally:
                 self._subscribed.clear()
-                try:
-                    pubsub.close()
-                except redis.RedisError:
-                    pass
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except redis.RedisError:
+                        pass
             threading.Event().wait(backoff)
             backoff = min(backoff * 2, 5.0)

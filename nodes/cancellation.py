@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import redis
+from redis.client import PubSub
 
-from shared import keys
 from shared.records import AttemptState, TaskStore
 
 if TYPE_CHECKING:
@@ -91,9 +91,9 @@ class CancelWatcher:
     def _listen(self) -> None:
         backoff = 0.1
         while True:
-            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub: PubSub | None = None
             try:
-                pubsub.subscribe(keys.CANCEL_CHANNEL)
+                pubsub = self.store.cancellations()
                 backoff = 0.1
                 for message in pubsub.listen():
                     task_id, _, attempt = str(message["data"]).partition(" ")
@@ -102,7 +102,8 @@ class CancelWatcher:
             except redis.RedisError as exc:
                 log.warning("cancel watcher lost Redis: %s", exc)
             finally:
-                with contextlib.suppress(redis.RedisError):
-                    pubsub.close()
+                if pubsub is not None:
+                    with contextlib.suppress(redis.RedisError):
+                        pubsub.close()
             time.sleep(backoff)
             backoff = min(backoff * 2, 5.0)

@@ -12,11 +12,11 @@ from redis.client import Pipeline
 
 from scheduler import metrics
 from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes
-from shared import keys, scripts
+from shared import scripts
 from shared.config import Settings
 from shared.errors import RoutingError
 from shared.logs import task_logging
-from shared.records import Placement, TaskRecord, TaskStore
+from shared.records import Placement, SessionAffinity, TaskRecord, TaskStore
 from shared.registry import NodeInfo, NodeRegistry
 from shared.services import BROWSE_TASK, publish_options
 
@@ -68,10 +68,6 @@ class Dispatcher:
         nodes = {n.uid: n for n in self.registry.parse_all(nodes_reply)}
         return self.store.parse_many(task_ids, records_reply), (nodes, read_ms)
 
-    def _affinity_key(self, record: TaskRecord) -> str | None:
-        session = record.request.get("session_key")
-        return keys.affinity(record.owner, session) if session else None
-
     def dispatch_many(self, task_ids: list[str]) -> None:
         """Place queued tasks on as many nodes as each one's fanout asks (fewer if fewer
         match). The records are read once for the whole batch, and the node registry at
@@ -105,22 +101,25 @@ class Dispatcher:
         if record is None or record.status.terminal or record.attempts:
             return  # gone, finished (e.g. cancelled) or already dispatched (redelivery)
         node_filter, candidates = self._candidates(record, snapshot)
-        affinity_key = self._affinity_key(record)
-        preferred = self.store.redis.get(affinity_key) if affinity_key else None
+        session = record.request.get("session_key")
+        preferred = self.store.session_node(record.owner, session) if session else None
         chosen = choose_nodes(
             candidates,
             int(record.request.get("fanout", 1)),
             node_filter=node_filter,
             preferred=preferred,
         )
-        if self._place(record, chosen) <= 0:
+        # The placement moves the session to its first node, in the same step: a
+        # duplicate message, which places nothing, moves nothing either.
+        affinity = (
+            SessionAffinity(record.owner, session, self.settings.session_affinity_ttl_s)
+            if session
+            else None
+        )
+        if self._place(record, chosen, affinity=affinity) <= 0:
             return  # a duplicate message: the task was placed by another, and stays there
         for node in chosen:  # as assign.lua counted them
             snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
-        if affinity_key:  # only a placement moves the session, never a duplicate's choice
-            self.store.redis.set(
-                affinity_key, chosen[0].uid, ex=self.settings.session_affinity_ttl_s
-            )
 
     def redispatch(self, record: TaskRecord, attempt: int, *, exclude: frozenset[str]) -> bool:
         """Place a replacement for ``attempt`` on a node not in ``exclude``; False if none fits."""
@@ -145,7 +144,13 @@ class Dispatcher:
             return False
         return self._place(record, [node], replaces=attempt) > 0
 
-    def _place(self, record: TaskRecord, nodes: list[NodeInfo], replaces: int = 0) -> int:
+    def _place(
+        self,
+        record: TaskRecord,
+        nodes: list[NodeInfo],
+        replaces: int = 0,
+        affinity: SessionAffinity | None = None,
+    ) -> int:
         """Record the attempts, then publish them; an initial placement happens once only."""
         placements = [
             Placement(
@@ -157,7 +162,9 @@ class Dispatcher:
             )
             for n in nodes
         ]
-        first = self.store.assign(record.task_id, placements, initial=not replaces)
+        first = self.store.assign(
+            record.task_id, placements, initial=not replaces, affinity=affinity
+        )
         if first <= 0:
             return first
         metrics.ATTEMPTS.labels("redispatch" if replaces else "initial").inc(len(placements))

@@ -9,14 +9,12 @@ import logging
 import os
 import socket
 import threading
-from importlib import resources
 
 import redis
-from redis.commands.core import Script
 
 from scheduler import metrics
 from scheduler.dispatch import Dispatcher
-from shared import keys
+from shared.config import Settings
 from shared.errors import StorageError
 from shared.records import AttemptState, TaskStore
 from shared.registry import NodeRegistry
@@ -29,21 +27,23 @@ class Maintenance:
     def __init__(
         self,
         *,
+        store: TaskStore,
+        registry: NodeRegistry,
+        settings: Settings,
         dispatcher: Dispatcher,
         interval_s: float,
         storage: ScreenshotStorage | None = None,
     ) -> None:
-        self.dispatcher = dispatcher
-        self.store: TaskStore = dispatcher.store
-        self.registry: NodeRegistry = dispatcher.registry
-        self.settings = dispatcher.settings
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.dispatcher = dispatcher  # places the attempts it recovers
         self.interval_s = interval_s
         self.storage = storage
         self._next_sweep_s = 0.0
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lease: Script | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="maintenance", daemon=True)
@@ -64,13 +64,10 @@ class Maintenance:
 
     def _lead(self) -> bool:
         lease_ms = int(max(self.interval_s * 5, 5) * 1000)
-        if self._lease is None:
-            lua = (resources.files("shared") / "lua" / "lease.lua").read_text()
-            self._lease = self.store.redis.register_script(lua)
-        return self._lease(keys=[keys.MAINTENANCE_LOCK], args=[self.identity, lease_ms]) == 1
+        return self.store.take_maintenance_lease(self.identity, lease_ms)
 
     def is_leader(self) -> bool:
-        return self.store.redis.get(keys.MAINTENANCE_LOCK) == self.identity
+        return self.store.maintenance_leader() == self.identity
 
     def run_once(self) -> None:
         self.reap_overdue()
@@ -104,7 +101,7 @@ class Maintenance:
             return
         log.warning("dispatching tasks left queued", extra={"tasks": len(stale)})
         self.dispatcher.dispatch_many(stale)
-        self.store.redis.zrem(keys.QUEUED, *stale)  # gone, finished or placed by now
+        self.store.unqueue_settled(stale)  # gone, finished or placed by now
 
     def publish_stranded(self) -> None:
         """Publish attempts that were recorded but whose message a scheduler killed in
@@ -125,7 +122,7 @@ class Maintenance:
         for task_id in self.store.overdue(cutoff):
             record = self.store.get(task_id)
             if record is None or record.status.terminal:
-                self.store.redis.zrem(keys.DEADLINES, task_id)
+                self.store.drop_settled_deadlines([task_id])
                 continue
             timeout_ms = record.deadline_ms - record.created_ms
             if self.store.fail(task_id, f"timed out after {timeout_ms} ms"):
@@ -174,8 +171,7 @@ class Maintenance:
             record is not None
             and not record.status.terminal
             and record.deadline_ms > self.store.now_ms()
-            and self.store.redis.hincrby(keys.task(task_id), "redispatches", 1)
-            <= self.settings.redispatch_retries
+            and self.store.count_redispatch(task_id) <= self.settings.redispatch_retries
         )
         if not may_retry:
             self.store.lose(task_id, attempt, error, settle=True)

@@ -9,7 +9,7 @@ import redis
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from shared import keys
+from shared.records import TaskStore
 from shared.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,14 @@ class ClusterCollector:
     def __init__(
         self,
         *,
-        client: redis.Redis,
+        store: TaskStore,
         registry: NodeRegistry,
         is_leader: Callable[[], bool],
-        now_ms: Callable[[], int],
         dead_after_ms: int,
     ) -> None:
-        self.redis = client
+        self.store = store
         self.registry = registry
         self.is_leader = is_leader
-        self.now_ms = now_ms
         self.dead_after_ms = dead_after_ms
 
     def describe(self) -> list:
@@ -68,12 +66,9 @@ class ClusterCollector:
         try:
             if not self.is_leader():
                 return
-            stats = self.redis.hgetall(keys.STATS)
+            stats = self.store.stats()
             nodes = self.registry.all()
-            pipe = self.redis.pipeline(transaction=False)
-            for node in nodes:
-                pipe.llen(node.queue)  # kombu's Redis transport keeps a queue as a list
-            depths = pipe.execute()
+            depths = self.registry.queue_lengths([node.queue for node in nodes])
         except redis.RedisError as exc:
             log.warning("cluster metrics unavailable: %s", exc)
             return
@@ -106,7 +101,7 @@ class ClusterCollector:
             labels=["node", "country"],
         )
         live: dict[str, int] = {}
-        now = self.now_ms()
+        now = self.store.now_ms()
         for node, queued in zip(nodes, depths, strict=True):
             is_up = node.live(now, self.dead_after_ms) and node.ready
             depth.add_metric([node.uid], float(queued))

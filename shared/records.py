@@ -1,7 +1,12 @@
 """Task records in Redis: the source of truth for every task and its attempts.
 
-All state changes go through the Lua scripts in ``shared/lua`` so that a status never
-moves backwards, a terminal status is written once, and exactly one attempt wins.
+``TaskStore`` is the one door to this state: nothing outside ``shared/`` writes these
+keys or builds their names. Every change to a record, and every write that must agree
+with one (the queued and deadline indexes, a session's affinity, the redispatch count),
+runs as a Lua script in ``shared/lua``, so that a status never moves backwards, a
+terminal status is written once, and exactly one attempt wins. The few plain commands
+left here touch one key each and never a record (the unpublished set, the list of lost
+attempts).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 import redis
-from redis.client import Pipeline
+from redis.client import Pipeline, PubSub
 
 from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
@@ -150,6 +155,16 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class SessionAffinity:
+    """A session whose tasks go to one node while it can take them: the first placement
+    of a task with a session key points the session at its node for ``ttl_s``."""
+
+    owner: str
+    session_key: str
+    ttl_s: int
+
+
+@dataclass(frozen=True)
 class NewTask:
     """A record to create. The request is serialized here, in the submitting request, so
     that one odd request fails alone rather than the batch it is written in."""
@@ -178,6 +193,10 @@ class TaskStore:
         self._finish = client.register_script(_load_script("finish"))
         self._fail = client.register_script(_load_script("fail"))
         self._lose = client.register_script(_load_script("lose"))
+        self._stopped = client.register_script(_load_script("stopped"))
+        self._unindex = client.register_script(_load_script("unindex"))
+        self._redispatch = client.register_script(_load_script("redispatch"))
+        self._lease = client.register_script(_load_script("lease"))
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
@@ -224,17 +243,35 @@ class TaskStore:
 
     def mark_stopped(self, task_id: str, attempt: int) -> None:
         """A cancelled attempt's browser context is closed: record when, for stop latency."""
-        key = keys.task(task_id)
-        if self.redis.exists(key):
-            self.redis.hset(key, f"a{attempt}:stopped_ms", self.now_ms())
+        self._stopped(keys=[keys.task(task_id)], args=[attempt, self.now_ms()])
 
-    def assign(self, task_id: str, placements: list[Placement], *, initial: bool = True) -> int:
+    def assign(
+        self,
+        task_id: str,
+        placements: list[Placement],
+        *,
+        initial: bool = True,
+        affinity: SessionAffinity | None = None,
+    ) -> int:
         """Record new attempts; returns the first new attempt number, 0 if finished, -1 if
-        missing, -2 if an initial dispatch finds the task already dispatched."""
-        args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, "1" if initial else "0"]
+        missing, -2 if an initial dispatch finds the task already dispatched. With
+        ``affinity``, a placement also points the session at the first placement's node."""
+        ttl_s = affinity.ttl_s if affinity else 0
+        args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, "1" if initial else "0", ttl_s]
         for pl in placements:
             args += [pl.node, pl.queue, pl.country, pl.celery_id, pl.replaces]
-        return int(self._assign(keys=[keys.task(task_id)], args=args))
+        script_keys = [keys.task(task_id)]
+        if affinity:
+            script_keys.append(keys.affinity(affinity.owner, affinity.session_key))
+        return int(self._assign(keys=script_keys, args=args))
+
+    def session_node(self, owner: str, session_key: str) -> str | None:
+        """The node a user's session last went to, while its affinity lasts."""
+        return self.redis.get(keys.affinity(owner, session_key))
+
+    def count_redispatch(self, task_id: str) -> int:
+        """Count one more re-dispatch of the task; returns the count (-1 if it is gone)."""
+        return int(self._redispatch(keys=[keys.task(task_id)]))
 
     def mark_published(self, task_id: str, attempts: list[int]) -> None:
         """The attempts' messages are on their node queues (see ``keys.UNPUBLISHED``)."""
@@ -322,6 +359,21 @@ class TaskStore:
             taken.append((entry["task_id"], int(entry["attempt"]), entry["node"], entry["error"]))
         return taken
 
+    def unqueue_settled(self, task_ids: list[str]) -> int:
+        """Drop from the queued index those of ``task_ids`` no longer queued (placed,
+        finished, or gone); a task still queued stays, to be dispatched again."""
+        return self._drop_settled(keys.QUEUED, "queued", task_ids)
+
+    def drop_settled_deadlines(self, task_ids: list[str]) -> int:
+        """Drop from the deadline index those of ``task_ids`` finished or gone."""
+        return self._drop_settled(keys.DEADLINES, "deadlines", task_ids)
+
+    def _drop_settled(self, index: str, kind: str, task_ids: list[str]) -> int:
+        if not task_ids:
+            return 0
+        script_keys = [index, *(keys.task(t) for t in task_ids)]
+        return int(self._unindex(keys=script_keys, args=[kind, *task_ids]))
+
     def stale_queued(self, created_before_ms: int, limit: int = 100) -> list[str]:
         """Tasks still waiting for their first dispatch, created before the given time."""
         return list(self.redis.zrangebyscore(keys.QUEUED, 0, created_before_ms, start=0, num=limit))
@@ -329,3 +381,29 @@ class TaskStore:
     def overdue(self, before_ms: int, limit: int = 100) -> list[str]:
         """Unfinished task ids whose deadline is earlier than ``before_ms``."""
         return list(self.redis.zrangebyscore(keys.DEADLINES, 0, before_ms, start=0, num=limit))
+
+    def stats(self) -> dict[str, str]:
+        """Cluster-wide counters the record scripts keep (``keys.STATS``)."""
+        return self.redis.hgetall(keys.STATS)
+
+    def take_maintenance_lease(self, holder: str, lease_ms: int) -> bool:
+        """Take or renew the maintenance leader's lease; False while another holds it."""
+        return self._lease(keys=[keys.MAINTENANCE_LOCK], args=[holder, lease_ms]) == 1
+
+    def maintenance_leader(self) -> str | None:
+        """Who holds the maintenance lease now, if anyone."""
+        return self.redis.get(keys.MAINTENANCE_LOCK)
+
+    def completions(self) -> PubSub:
+        """A subscription to task completions: each message's data is a task id. The
+        first message confirms the subscription; nothing published after it is missed."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
+        pubsub.subscribe(keys.DONE_CHANNEL)
+        return pubsub
+
+    def cancellations(self) -> PubSub:
+        """A subscription to attempt cancellations: each message's data is
+        "<task_id> <attempt>". Subscription confirmations are not shown."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(keys.CANCEL_CHANNEL)
+        return pubsub

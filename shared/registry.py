@@ -177,6 +177,14 @@ class NodeRegistry:
             out.append((task_id, int(n)))
         return out
 
+    def queue_lengths(self, queues: list[str]) -> list[int]:
+        """Messages waiting on each node queue, in one round trip (kombu's Redis transport
+        keeps a queue as a list under its name)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(queue)
+        return [int(n) for n in pipe.execute()]
+
     def mark_dead(self, uid: str) -> None:
         """Not ready; its attempts are recovered by the scheduler, each released as it is."""
         self.redis.hset(keys.node(uid), "ready", 0)

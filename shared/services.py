@@ -8,7 +8,6 @@ from celery import Celery, signals
 from shared.config import Settings
 
 SCHEDULER_QUEUE = "scheduler"
-DISPATCH_TASK = "scheduler.dispatch"  # one task id (what earlier gateways sent)
 DISPATCH_MANY_TASK = "scheduler.dispatch_many"  # a batch of task ids
 BROWSE_TASK = "nodes.browse"
 

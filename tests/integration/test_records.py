@@ -504,8 +504,13 @@ def test_renewing_the_maintenance_lease_never_extends_another_scheduler_s(store,
             return value
 
     dispatcher, _ = batch_dispatcher(store, redis_url, Clock())
-    first = Maintenance(dispatcher=dispatcher, interval_s=1.0)
-    first.store = TaskStore(LateReads.from_url(redis_url, decode_responses=True), record_ttl_s=3600)
+    first = Maintenance(
+        store=TaskStore(LateReads.from_url(redis_url, decode_responses=True), record_ttl_s=3600),
+        registry=dispatcher.registry,
+        settings=dispatcher.settings,
+        dispatcher=dispatcher,
+        interval_s=1.0,
+    )
     assert first._lead() is True  # takes the free lease
     for _ in range(3):
         leads = first._lead()

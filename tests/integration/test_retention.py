@@ -109,13 +109,22 @@ def test_the_scheduler_sweeps_once_per_interval(cluster, storage):
     settings = load_settings(cluster.env).replace(retention_sweep_interval_s=3600)
     clock = Clock()
     client = redis_client(settings)
+    store = TaskStore(client, record_ttl_s=60, clock=clock)
+    registry = NodeRegistry(client)
     dispatcher = Dispatcher(
         app=None,  # type: ignore[arg-type] - sweeping publishes nothing
-        store=TaskStore(client, record_ttl_s=60, clock=clock),
-        registry=NodeRegistry(client),
+        store=store,
+        registry=registry,
         settings=settings,
     )
-    maintenance = Maintenance(dispatcher=dispatcher, interval_s=1, storage=storage)
+    maintenance = Maintenance(
+        store=store,
+        registry=registry,
+        settings=settings,
+        dispatcher=dispatcher,
+        interval_s=1,
+        storage=storage,
+    )
     first, second = (storage.key(f"web:s{i}", 1, "screenshot-01.png") for i in (1, 2))
 
     def stored() -> list[str]:
