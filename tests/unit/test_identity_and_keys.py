@@ -61,14 +61,14 @@ def test_counts_below_one_are_refused_with_the_variable_named(name):
 
 def test_a_node_gives_a_new_worker_process_time_to_start_chromium():
     # Celery's default of 4 s kills replacements on a busy host, again and again. In a
-    # subprocess: importing the node app sets up its metrics directory in os.environ.
+    # subprocess: the node app reads its settings from the environment once, at import.
     import json
     import os
     import subprocess
     import sys
 
     code = (
-        "import json, nodes; c = nodes.app.conf; "
+        "import json; from nodes.celery import app; c = app.conf; "
         "print(json.dumps([c.worker_proc_alive_timeout, c.worker_max_tasks_per_child]))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROWSING_", "PROMETHEUS"))}
