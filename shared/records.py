@@ -301,7 +301,7 @@ class TaskStore:
         files: tuple[str, ...] = (),
         egress_refused: str = "",
     ) -> str:
-        """Report an attempt's outcome: 'won', 'lost', 'failed' or 'fenced'.
+        """Report an attempt's outcome: 'won', 'failed' or 'fenced' (see finish.lua).
         ``egress_refused``: the attempt's ``info.egress_refused`` as JSON, or ""."""
         args = [
             task_id,

@@ -1,7 +1,12 @@
 -- A node reports an attempt's outcome. The first success wins the task.
 -- ARGV: task_id, attempt, node, success ('1'/'0'), now_ms, prefix, payload, error, files_json, ttl_s,
 -- egress_refused_json ('' when the egress policy refused nothing).
--- Returns 'won', 'lost' (another attempt won first), 'failed', or 'fenced'.
+-- Returns 'won', 'failed', or 'fenced' (not this node's running attempt: never claimed,
+-- cancelled, lost with its node, or already reported).
+-- An attempt still running never belongs to a finished task: every script that ends a
+-- task (fail, settle, a win) cancels its pending attempts in the same step. So a late
+-- success after another attempt won, or after the task failed, is fenced here, and the
+-- first success wins.
 local task_key = KEYS[1]
 local task_id, n, node, success, now_ms, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local payload, err, files, ttl_s = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
@@ -13,10 +18,6 @@ if h[2] ~= 'running' or h[3] ~= node then return 'fenced' end
 if egress_refused ~= '' then redis.call('HSET', task_key, p .. 'egress_refused', egress_refused) end
 release(prefix, node, task_id, n)
 if success == '1' then
-  if is_terminal(h[1]) then
-    redis.call('HSET', task_key, p .. 'state', 'cancelled', p .. 'finished_ms', now_ms)
-    return 'lost'
-  end
   redis.call('HSET', task_key, p .. 'state', 'won', p .. 'finished_ms', now_ms, p .. 'files', files,
     'status', 'completed', 'success', '1', 'payload', payload, 'winner', n, 'finished_ms', now_ms)
   cancel_pending(task_key, prefix, task_id, now_ms, n)

@@ -517,3 +517,49 @@ def test_renewing_the_maintenance_lease_never_extends_another_scheduler_s(store,
         holder = store.redis.get(keys.MAINTENANCE_LOCK)
         # Whenever it says it leads, the lease is its own, not another's it extended.
         assert not leads or holder == first.identity, (leads, holder)
+
+
+def test_a_late_success_after_the_task_failed_is_fenced_and_changes_nothing(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    assert store.claim(tid, 1, "a") == "ok"
+    assert store.fail(tid, "cancelled") is True  # cancels the running attempt with it
+    assert store.finish(tid, 1, "a", success=True, payload='"late"') == "fenced"
+    rec = store.get(tid)
+    assert rec.status is TaskStatus.FAILED and rec.payload is None and rec.winner is None
+    assert rec.attempts[0].state is AttemptState.CANCELLED
+
+
+def test_the_maintenance_loop_drops_only_index_entries_that_stand_for_nothing(store):
+    queued, placed, gone = new_task(store, "web:q"), new_task(store, "web:p"), "web:gone"
+    store.assign(placed, placements("a"))
+    store.redis.zadd(keys.QUEUED, {gone: 1})  # a record that expired, or was never written
+    store.redis.zadd(keys.DEADLINES, {gone: 1})
+    assert store.unqueue_settled([queued, placed, gone]) == 1  # assign.lua dropped "placed"
+    assert store.stale_queued(store.now_ms() + 1) == [queued]  # still queued: kept
+    finished = new_task(store, "web:f")
+    store.fail(finished, "cancelled")
+    store.redis.zadd(keys.DEADLINES, {finished: 1})  # as if left behind
+    assert store.drop_settled_deadlines([queued, finished, gone]) == 2
+    assert sorted(store.overdue(store.now_ms() + 120_000)) == [placed, queued]  # kept
+
+
+def test_writes_about_a_gone_record_leave_no_fragment_without_ttl(store):
+    assert store.count_redispatch("web:gone") == -1
+    store.mark_stopped("web:gone", 1)
+    assert store.redis.exists(keys.task("web:gone")) == 0
+    tid = new_task(store)
+    assert [store.count_redispatch(tid) for _ in range(2)] == [1, 2]
+
+
+def test_a_placement_moves_its_session_in_the_same_step(store):
+    from shared.records import SessionAffinity
+
+    affinity = SessionAffinity("alice", "cart", 60)
+    tid = new_task(store)
+    assert store.assign(tid, placements("n2", "n1"), affinity=affinity) == 1
+    assert store.session_node("alice", "cart") == "n2"  # the first placement's node
+    assert 0 < store.redis.ttl(keys.affinity("alice", "cart")) <= 60
+    assert store.assign(tid, placements("n3"), affinity=affinity) == -2  # a duplicate
+    assert store.session_node("alice", "cart") == "n2"
+    assert store.session_node("bob", "cart") is None
