@@ -67,11 +67,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _optional(body: dict[str, Any], name: str) -> Any:
-    """A field's value; JSON null counts as absent."""
-    return body.get(name)
-
-
 def _screenshots(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -117,7 +112,7 @@ def _filter(raw: Any) -> dict[str, str]:
 def _bounded_int(
     body: dict[str, Any], name: str, default: int, low: int, high: int, unit: str
 ) -> int:
-    value = _optional(body, name)
+    value = body.get(name)
     if value is None:
         return default
     if not _is_int(value) or not low <= value <= high:
@@ -141,7 +136,8 @@ def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
     if len(task) > MAX_TASK_CHARS:
         raise ValidationError(f"task is too long: at most {MAX_TASK_CHARS} characters")
     _encodable(task, "task")
-    session_key = _optional(body, "session_key")
+    # Optional fields are read with get(): JSON null counts as absent.
+    session_key = body.get("session_key")
     if session_key is not None and (
         not isinstance(session_key, str) or not session_key or len(session_key) > MAX_KEY_CHARS
     ):
@@ -150,7 +146,7 @@ def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
         )
     if session_key is not None:
         _encodable(session_key, "session_key")
-    template = _optional(body, "template")
+    template = body.get("template")
     if template is None:
         template = DEFAULT_TEMPLATE
     if not isinstance(template, str):
@@ -158,8 +154,8 @@ def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
     require_template(template)
     return {
         "task": task.strip(),
-        "screenshots": _screenshots(_optional(body, "screenshots")),
-        "filter": _filter(_optional(body, "filter")),
+        "screenshots": _screenshots(body.get("screenshots")),
+        "filter": _filter(body.get("filter")),
         "session_key": session_key,
         "timeout_ms": _bounded_int(
             body,
