@@ -26,17 +26,17 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) bench/e2e.py
-	$(PY) bench/egress.py
-	$(PY) bench/dispatch.py
-	$(PY) bench/placement.py
-	$(PY) bench/fanout.py
-	$(PY) bench/agent_steps.py
-	$(PY) bench/waiters.py
+	$(PY) -m bench.e2e
+	$(PY) -m bench.egress
+	$(PY) -m bench.dispatch
+	$(PY) -m bench.placement
+	$(PY) -m bench.fanout
+	$(PY) -m bench.agent_steps
+	$(PY) -m bench.waiters
 	command -v wrk >/dev/null || ./scripts/install-system-deps.sh wrk
-	$(PY) bench/submit.py
-	$(PY) bench/node_throughput.py
-	$(PY) bench/burst.py --hold
+	$(PY) -m bench.submit
+	$(PY) -m bench.node_throughput
+	$(PY) -m bench.burst --hold
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,7 +1,7 @@
 """The agent loop's per-step overhead: the same browsing task done by ``run_agent``
 (observe, plan with the rules planner, act, record) and by raw Playwright calls.
 
-    .venv/bin/python bench/agent_steps.py [--runs 30]
+    .venv/bin/python -m bench.agent_steps [--runs 30]
 
 All sides run in one process against one Chromium and the local test pages,
 in turn run by run so that a noisy machine slows them alike. Each run opens a
@@ -18,20 +18,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from playwright.sync_api import BrowserContext, sync_playwright
 
-from playwright.sync_api import BrowserContext, sync_playwright  # noqa: E402
-
-from nodes.agent import RulesPlanner, ScreenshotPolicy, run_agent, run_planner  # noqa: E402
-from nodes.agent.budget import Budget  # noqa: E402
-from nodes.agent.observe import observe  # noqa: E402
-from nodes.agent.session import Session  # noqa: E402
-from nodes.browser import launch_chromium, new_context  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
+from nodes.agent import RulesPlanner, ScreenshotPolicy, run_agent, run_planner
+from nodes.agent.budget import Budget
+from nodes.agent.observe import observe
+from nodes.agent.session import Session
+from nodes.browser import launch_chromium, new_context
+from tests.sites.server import serve_sites
 
 STEPS = 9
 

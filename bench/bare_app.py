@@ -1,9 +1,12 @@
 """The baselines of bench/submit.py: a bare Flask JSON endpoint with the gateway's shape
 (parse a JSON body, answer a task id) and none of its work; and the same endpoint plus
-the least a durable submit must do, one Redis transaction writing the record (the
-fields and sorted-set entries TaskStore.create writes, as a plain MULTI/EXEC), on the
-cluster's Redis (BROWSING_REDIS_URL); and that plus the Celery message to the
-scheduler, per request, with no batching.
+the least a durable submit must do, the task's record written by the service's own
+``TaskStore.create`` (one script call), on the cluster's Redis (BROWSING_REDIS_URL); and
+that plus the Celery message to the scheduler, per request, with no batching.
+
+The records name a node that does not exist (``filter.node_uid``): the cluster's
+scheduler fails each at once, when the message reaches it or when its maintenance loop
+finds the record queued, instead of running it on a node the benchmark measures.
 
 bench/dispatch.py uses the durable endpoint as the first step of its raw two-hop chain:
 with ``"chain": REPLY_KEY`` in the body it also sends bench/dispatch.py's hop task to the
@@ -12,28 +15,28 @@ scheduler's stand-in worker, as the gateway enqueues a task for the scheduler.""
 from __future__ import annotations
 
 import functools
-import json
 import os
-import time
 import uuid
 
 import redis
 from flask import Flask, jsonify, request
+
+from shared.records import TaskStore
 
 # bench/dispatch.py's raw chain: its workers run these.
 HOP_QUEUE, HOP_TASK = "bench.hop", "bench.dispatch.hop"
 BASELINE_QUEUE, BASELINE_TASK = "bench.dispatch", "bench.dispatch.started"
 
 app = Flask(__name__)
-_redis = (
-    redis.Redis(
-        connection_pool=redis.BlockingConnectionPool.from_url(
-            os.environ["BROWSING_REDIS_URL"], max_connections=500, timeout=20
-        )
+NO_NODE = {"node_uid": "bench-baseline-no-such-node"}
+
+
+@functools.cache
+def _store() -> TaskStore:
+    pool = redis.BlockingConnectionPool.from_url(
+        os.environ["BROWSING_REDIS_URL"], max_connections=500, timeout=20, decode_responses=True
     )
-    if os.environ.get("BROWSING_REDIS_URL")
-    else None
-)
+    return TaskStore(redis.Redis(connection_pool=pool), record_ttl_s=3600)
 
 
 @functools.cache
@@ -59,12 +62,8 @@ def submit() -> object:
 
 def _write_record(body: dict) -> str:
     task_id = f"web:{uuid.uuid4().hex}"
-    now = int(time.time() * 1000)
-    pipe = _redis.pipeline(transaction=True)
-    pipe.hset(f"bench:task:{task_id}", mapping={"request": json.dumps(body), "created_ms": now})
-    pipe.zadd("bench:deadlines", {task_id: now + 300_000})
-    pipe.zadd("bench:queued", {task_id: now})
-    pipe.execute()
+    request = {"task": body.get("task"), "filter": NO_NODE}
+    _store().create(task_id, owner="bench", request=request, timeout_ms=300_000)
     return task_id
 
 
@@ -80,8 +79,8 @@ def submit_durable() -> object:
 @app.post("/enqueued/async")
 def submit_enqueued() -> object:
     """The submit ARCHITECTURE.md sets out, from raw parts, one request at a time: the
-    record's transaction, then a Celery message to the cluster's scheduler (which finds no
-    record of ours under the name and drops it after reading)."""
+    record, then a Celery message to the cluster's scheduler (which fails the task at
+    once: no node matches it)."""
     from shared.services import DISPATCH_MANY_TASK, SCHEDULER_QUEUE
 
     body = request.get_json(force=True)

@@ -1,7 +1,7 @@
 """Burst: 10,000 tasks submitted at once across 4 nodes; every one completes, none is
 lost and none runs twice.
 
-    .venv/bin/python bench/burst.py [--tasks 10000] [--concurrency 32] [--hold] [--page]
+    .venv/bin/python -m bench.burst [--tasks 10000] [--concurrency 32] [--hold] [--page]
 
 The task is the cheapest one that still runs on a node: "Return the url" (claim, a fresh
 browser context, one step, the record's final write), so what is measured is the service's
@@ -37,25 +37,18 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
 
 import redis
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.sites import egress_allow  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
+from bench.sites import egress_allow
+from bench.stats import percentile
+from shared import keys
+from shared.cluster import LocalCluster, free_port
+from tests.sites.server import serve_sites
 
 NODES = ("node.de.01", "node.de.02", "node.de.03", "node.de.04")
 MB = 1024 * 1024
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 class Submitter:

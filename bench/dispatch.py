@@ -2,7 +2,7 @@
 on an idle one-node cluster, against a raw Celery round trip on the same Redis measured
 in the same run.
 
-    .venv/bin/python bench/dispatch.py [--runs 50] [--idle 0.3]
+    .venv/bin/python -m bench.dispatch [--runs 50] [--idle 0.3]
 
 The service's figure is the task record's ``a1:started_ms`` (written by the node's claim,
 with the machine's clock) minus the epoch time just before the POST; it is read after the
@@ -39,23 +39,17 @@ from pathlib import Path
 import redis
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.bare_app import BASELINE_QUEUE, BASELINE_TASK, HOP_QUEUE, HOP_TASK  # noqa: E402
-from bench.sites import egress_allow  # noqa: E402
-from bench.submit import bare_gateway  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from shared.services import celery_app, publish_options  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
+from bench.bare_app import BASELINE_QUEUE, BASELINE_TASK, HOP_QUEUE, HOP_TASK
+from bench.sites import egress_allow
+from bench.stats import percentile
+from bench.submit import bare_gateway
+from shared import keys
+from shared.cluster import LocalCluster, descendants, free_port
+from shared.config import Settings
+from shared.services import celery_app, publish_options
+from tests.sites.server import serve_sites
 
 WARMUP = 3
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def run_baseline_worker(redis_url: str, pool: str) -> None:
@@ -100,7 +94,9 @@ def baseline_worker(redis_url: str, log_path: Path, pool: str) -> Iterator[subpr
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--baseline-worker", redis_url, "--pool", pool],
+            [sys.executable, "-m", "bench.dispatch", "--baseline-worker", redis_url]
+            + ["--pool", pool],
+            cwd=Path(__file__).resolve().parent.parent,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -3,7 +3,7 @@ measured in the same run: the same steps done in-process with a warm Playwright 
 (new context, goto, screenshot), and a cold script, a fresh Python process that starts
 Playwright, launches Chromium, opens the page, takes the screenshot and closes the browser.
 
-    .venv/bin/python bench/e2e.py [--runs 20] [--idle 1.0]
+    .venv/bin/python -m bench.e2e [--runs 20] [--idle 1.0]
 
 The three alternate run by run, each after an idle pause, on the same machine with the
 local cluster (two nodes) idling beside them: this is latency at light load; throughput
@@ -22,22 +22,20 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.sites import egress_allow  # noqa: E402
-from nodes.browser import (  # noqa: E402
+from bench.sites import egress_allow
+from bench.stats import p95
+from nodes.browser import (
     CHROMIUM_ARGS,
     chromium_executable,
     context_options,
     launch_chromium,
     new_context,
 )
-from shared.cluster import LocalCluster, free_port  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
+from shared.cluster import LocalCluster, free_port
+from tests.sites.server import serve_sites
 
 WARMUP = 3
 
@@ -128,10 +126,6 @@ class ColdScript:
         elapsed = time.perf_counter() - start
         assert out.returncode == 0, out.stderr
         return elapsed, float(out.stdout.strip().splitlines()[-1])
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[18]
 
 
 def main() -> None:

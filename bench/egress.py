@@ -1,7 +1,7 @@
 """Egress policy: what the filtering proxy in front of each node's Chromium costs, with the
 policy enforced against the same cluster with the policy off, measured in the same run.
 
-    .venv/bin/python bench/egress.py [--runs 15] [--idle 1.0] [--subresources 50]
+    .venv/bin/python -m bench.egress [--runs 15] [--idle 1.0] [--subresources 50]
                                      [--swap-nodes]
 
 One local cluster with two nodes, one slot each: node.de.01 enforces the policy (its
@@ -32,25 +32,22 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
-import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import redis
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.sites import egress_allow  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
+from bench.sites import egress_allow
+from bench.stats import p95
+from shared import keys
+from shared.cluster import LocalCluster, free_port
+from tests.sites.server import serve_sites
 
 WARMUP = 3
 ENFORCE, OFF = "node.de.01", "node.de.02"
@@ -171,10 +168,6 @@ def check_policies(on: Sync, off: Sync, forbidden: str) -> None:
     assert not refused["success"] and "egress refused" in (refused.get("error") or ""), refused
     reached = off.send(f"Open {forbidden} and return the title")
     assert reached["success"], reached
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[18]
 
 
 def ms(value: float) -> str:

@@ -1,7 +1,7 @@
 """Fanout: time to result racing 3 nodes (one fast, two slow) against fanout 1 on the fast
 node, measured in the same run; and how fast the losers stop.
 
-    .venv/bin/python bench/fanout.py [--runs 20] [--slow-delay 1.0] [--settle 2] [--slow-nice 19]
+    .venv/bin/python -m bench.fanout [--runs 20] [--slow-delay 1.0] [--settle 2] [--slow-nice 19]
                                      [--shared-cores]
 
 Targets (issue 3): median ratio <= 1.1; loser stop latency p95 <= 1000 ms.
@@ -30,18 +30,16 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import redis
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.sites import egress_allow  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
-from tests.support.slow_proxy import slow_proxy  # noqa: E402
+from bench.sites import egress_allow
+from bench.stats import percentile
+from shared import keys
+from shared.cluster import LocalCluster, free_port
+from tests.sites.server import serve_sites
+from tests.support.slow_proxy import slow_proxy
 
 
 @dataclass
@@ -82,11 +80,6 @@ def low_priority_prefix(niceness: int) -> tuple[str, ...]:
         # it cannot, and the whole slow node stays below everything else.
         prefix = ("setpriv", "--inh-caps=-sys_nice", "--bounding-set=-sys_nice", *prefix)
     return prefix
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 node (node.de.01) of a local cluster, restarted at each Celery concurrency C (one pool
 child, and so one warm Chromium, per slot).
 
-    .venv/bin/python bench/node_throughput.py [--tasks 60] [--concurrency 1 2 4] [--rounds 1]
+    .venv/bin/python -m bench.node_throughput [--tasks 60] [--concurrency 1 2 4] [--rounds 1]
         [--hold 6] [--leak-tasks 500] [--leak-concurrency 2] [--max-tasks-per-child N]
         [--settle 5]
 
@@ -32,28 +32,24 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import redis
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.proctree import (  # noqa: E402
+from bench.proctree import (
     TreeSample,
     children,
     describe,
     median_sample,
     sample_tree,
 )
-from bench.sites import egress_allow  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
-from shared.records import TaskRecord, TaskStore  # noqa: E402
-from tests.sites.server import serve_sites  # noqa: E402
+from bench.sites import egress_allow
+from shared import keys
+from shared.cluster import LocalCluster, free_port
+from shared.records import TaskRecord, TaskStore
+from tests.sites.server import serve_sites
 
 NODE = "node.de.01"
 LEAK_TOLERANCE_MB = 30.0

@@ -2,7 +2,7 @@
 the least that placing them costs, the Celery publishes of their browse messages, done
 by one process in the same run on the same Redis.
 
-    .venv/bin/python bench/placement.py [--tasks 10000] [--batch 50] [--pool solo]
+    .venv/bin/python -m bench.placement [--tasks 10000] [--batch 50] [--pool solo]
 
 The records are written first and the dispatch messages (``--batch`` task ids each, as
 the gateway's group commit sends them) are then published at once to the scheduler, which
@@ -18,21 +18,17 @@ why it moved to the solo pool.
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 import time
-from pathlib import Path
 
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from shared.records import NewTask, TaskStore  # noqa: E402
-from shared.registry import NodeRegistry  # noqa: E402
-from shared.services import (  # noqa: E402
+from shared import keys
+from shared.cluster import LocalCluster, free_port
+from shared.config import Settings
+from shared.records import NewTask, TaskStore
+from shared.registry import NodeRegistry
+from shared.services import (
     BROWSE_TASK,
     DISPATCH_MANY_TASK,
     SCHEDULER_QUEUE,

@@ -2,7 +2,7 @@
 endpoint served the same way (the same gunicorn config: gevent, same worker count),
 measured in the same run with wrk.
 
-    .venv/bin/python bench/submit.py [--duration 10] [--connections 64] [--rounds 2]
+    .venv/bin/python -m bench.submit [--duration 10] [--connections 64] [--rounds 2]
 
 Target (issue 6): at least 0.5 of the bare endpoint's requests per second; p99 reported.
 Two more endpoints show what the work a submit must do costs by itself on this machine:
@@ -25,10 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from shared.cluster import LocalCluster, free_port
 
-from shared.cluster import LocalCluster, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BODY = '{"task": "Open http://127.0.0.1:9/index.html and return the title"}'
 
@@ -62,7 +61,7 @@ def wrk(url: str, key: str, duration: int, connections: int) -> tuple[float, flo
 
 def bare_gateway(port: int, workdir: Path, redis_url: str) -> subprocess.Popen:
     """bench/bare_app.py under the gateway's own gunicorn config."""
-    env = {**os.environ, "BROWSING_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "BROWSING_PORT": str(port)}
     env["BROWSING_REDIS_URL"] = redis_url
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
@@ -74,6 +73,7 @@ def bare_gateway(port: int, workdir: Path, redis_url: str) -> subprocess.Popen:
             str(ROOT / "gateway" / "gunicorn_conf.py"),
             "bench.bare_app:app",
         ],
+        cwd=ROOT,  # gunicorn imports the app from its working directory
         env=env,
         stdout=open(workdir / "bare.log", "ab"),  # noqa: SIM115 - the child owns it
         stderr=subprocess.STDOUT,

@@ -1,6 +1,6 @@
 """Waiters: 2,000 concurrent /sync requests held by one gateway, then woken.
 
-    .venv/bin/python bench/waiters.py [--waiters 2000]
+    .venv/bin/python -m bench.waiters [--waiters 2000]
 
 The cluster's only node is paused (SIGSTOP, and a long dead-node window), so the tasks
 are placed on it and stay unfinished while every /sync request is held. Then each is
@@ -21,17 +21,13 @@ import json
 import os
 import signal
 import statistics
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import redis
 
-import redis  # noqa: E402
-
-from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
+from shared import keys
+from shared.cluster import LocalCluster, descendants, free_port
 
 
 async def http(
