@@ -40,7 +40,7 @@ def egress_refused_since(runtime: NodeRuntime, mark: int) -> str:
 
 
 def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
-    """The attempt's outcome: 'won', 'lost', 'failed', 'fenced', 'cancelled', or
+    """The attempt's outcome: 'won', 'failed', 'fenced', 'cancelled', or
     'dropped:<why>' when fencing refused to run it."""
     assert runtime.identity is not None
     node = runtime.identity.uid
