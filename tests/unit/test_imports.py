@@ -6,6 +6,7 @@ the first time it is imported."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -137,3 +138,25 @@ def test_importing_every_module_leaves_a_metrics_directory_alone(tmp_path):
     # declared at import (nodes/metrics.py, gateway/metrics.py) with a file per process.
     pid = str(report["pid"])
     assert {p.name for p in metrics.iterdir() if pid not in p.name} == {"counter_4242.db"}
+
+
+def _imports_key_names(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        names = {alias.name for alias in node.names}
+        return node.module == "shared.keys" or (node.module == "shared" and "keys" in names)
+    if isinstance(node, ast.Import):
+        return any(alias.name == "shared.keys" for alias in node.names)
+    return False
+
+
+def test_only_shared_names_the_redis_keys():
+    """TaskStore and NodeRegistry own the service's Redis state: no module outside
+    ``shared/`` imports the key names (so none can write those keys behind them)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in ("gateway", "scheduler", "nodes")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if _imports_key_names(node)
+    ]
+    assert offenders == []
