@@ -32,6 +32,7 @@ from shared.cluster import LocalCluster, free_port  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.records import NewTask, TaskStore  # noqa: E402
 from shared.registry import NodeRegistry  # noqa: E402
+from shared.request import TaskRequest  # noqa: E402
 from shared.services import (  # noqa: E402
     BROWSE_TASK,
     DISPATCH_MANY_TASK,
@@ -109,7 +110,9 @@ def main() -> None:
         batches = []
         for b in range(0, args.tasks, args.batch):
             tasks = [
-                NewTask.of(f"web:{i:032x}", owner="b", request={"task": "x"}, timeout_ms=TEN_MIN)
+                NewTask.of(
+                    f"web:{i:032x}", owner="b", request=TaskRequest(task="x", timeout_ms=TEN_MIN)
+                )
                 for i in range(b, min(args.tasks, b + args.batch))
             ]
             store.create_many(tasks)

@@ -34,7 +34,7 @@ def _attempt_info(a: Attempt) -> dict[str, Any]:
 def task_info(record: TaskRecord) -> dict[str, Any]:
     """Which node produced the result, and every attempt of a fanout race."""
     producer = record.winning_attempt or (record.attempts[-1] if record.attempts else None)
-    requested = int(record.request.get("fanout", 1))
+    requested = record.request.fanout
     return {
         "node_uid": producer.node if producer else None,
         "country": producer.country if producer else None,

@@ -9,13 +9,13 @@ import time
 import redis
 
 from nodes import metrics
-from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
+from nodes.agent import AgentResult, run_agent
 from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
 from shared.errors import AgentError, StorageError
 from shared.storage import screenshot_name
-from shared.templates import DEFAULT_TEMPLATE, load_template
+from shared.templates import load_template
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +52,19 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
     record = store.get(task_id)
     assert record is not None
     request = record.request
-    shots = request.get("screenshots") or {}
-    policy = ScreenshotPolicy(mode=shots.get("mode"), full_page=shots.get("full_page", True))
     deadline = time.monotonic() + (record.deadline_ms - store.now_ms()) / 1000
 
     watcher = runtime.cancels
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
     try:
-        template = load_template(request.get("template") or DEFAULT_TEMPLATE)
+        template = load_template(request.template)
         context, page = runtime.take_context(context_options(template))
         try:
             with watcher.watch(task_id, attempt, context):
                 result = run_agent(
                     context,
-                    request["task"],
-                    policy=policy,
+                    request.task,
+                    policy=request.screenshots,
                     deadline=deadline,
                     should_stop=watcher.cancelled,
                     on_step=lambda _step: metrics.STEPS.inc(),

@@ -133,6 +133,7 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
     import redis
 
     from shared.records import TaskStore
+    from shared.request import TaskRequest
 
     def private_redis(workdir) -> LocalCluster:
         cluster = LocalCluster(workdir=workdir, data_dir=tmp_path / "data", reuse_services=False)
@@ -145,7 +146,7 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
     try:
         client = redis.Redis.from_url(first.redis_url, decode_responses=True)
         TaskStore(client, record_ttl_s=3600).create(
-            "web:" + "a" * 32, owner="alice", request={"task": "x"}, timeout_ms=60_000
+            "web:" + "a" * 32, owner="alice", request=TaskRequest(task="x", timeout_ms=60_000)
         )
         client.set("browsing:drain:node.de.01", "1")
         time.sleep(1.5)  # appendfsync everysec: what is a second old is on disk

@@ -23,6 +23,7 @@ import requests
 from shared import keys
 from shared.cluster import LocalCluster, free_port
 from shared.records import Placement, TaskStore
+from shared.request import TaskRequest
 from tests.conftest import ALICE, BOB, Api, allow, running
 from tests.support.slow_proxy import slow_proxy
 
@@ -338,8 +339,8 @@ def test_an_attempt_recorded_but_never_sent_still_runs(racing, alice, sites, r):
     # behind: an assigned attempt with no message on its node queue.
     store = TaskStore(r, record_ttl_s=3600)
     task_id = f"web:{uuid.uuid4().hex}"
-    request = {"task": f"Open {sites}/index.html and return the title", "fanout": 1}
-    store.create(task_id, owner="alice", request=request, timeout_ms=60_000)
+    request = TaskRequest(task=f"Open {sites}/index.html and return the title", timeout_ms=60_000)
+    store.create(task_id, owner="alice", request=request)
     placement = Placement(
         node="node.de.01", queue="node.de.01", country="DE", celery_id=str(uuid.uuid4())
     )
