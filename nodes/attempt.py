@@ -19,7 +19,6 @@ from shared.templates import load_template
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
 REFUSED_TARGETS_SHOWN = 5
 BROWSER_CRASHED = "the browser crashed during the task; the node starts a new one for the next"
 # A report that Redis did not take is tried again after this long, doubling up to the max.
@@ -150,12 +149,9 @@ def report_success(
         # The result is worth more than its pictures: keep it and say what was lost.
         log.error("screenshot upload failed", extra={"task_id": task_id, "error": exc.message})
         names, note = [], f"screenshots lost: {exc.message}"
-    body: dict = {
-        "result": result.result,
-        "screenshots": [
-            {"url": SCREENSHOT_URL.format(task_id=task_id, name=name)} for name in names
-        ],
-    }
+    # The record keeps the file names (the attempt's ``files``); the gateway, which owns
+    # the routes, lists them in the payload as URLs when it answers.
+    body: dict = {"result": result.result}
     if note:
         body["screenshots_error"] = note
     payload = json.dumps(body, ensure_ascii=False)
