@@ -16,6 +16,7 @@ from nodes.agent.llm_config import llm_settings
 from shared import defaults, logs
 from shared.config import SECRETS, Settings, env_name, load_settings, parse_value
 from shared.errors import ConfigError
+from shared.services import _master_params, broker_url
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -180,3 +181,17 @@ def test_sentinels_parse_and_bad_entries_are_config_errors() -> None:
     for bad in ("10.0.0.1", "host:port", ":26379"):
         with pytest.raises(ConfigError, match="BROWSING_REDIS_SENTINELS: .* is not host:port"):
             load_settings({"BROWSING_REDIS_SENTINELS": bad})
+
+
+def test_the_broker_url_lists_the_sentinels_with_the_master_s_credentials() -> None:
+    plain = Settings(redis_url="redis://:pw@redis:6379/2")
+    assert broker_url(plain) == "redis://:pw@redis:6379/2"
+    ha = plain.replace(redis_sentinels="s1:26379,[::1]:26380")
+    assert broker_url(ha) == "sentinel://:pw@s1:26379/2;sentinel://:pw@[::1]:26380/2"
+
+
+def test_the_master_s_credentials_database_and_tls_come_from_the_url() -> None:
+    params = _master_params(Settings(redis_url="rediss://user:pw@ignored:1/3"))
+    assert params == {"username": "user", "password": "pw", "db": 3, "ssl": True}
+    with pytest.raises(ConfigError, match="unix socket cannot be used with Sentinel"):
+        _master_params(Settings(redis_url="unix:///run/redis.sock"))
