@@ -7,10 +7,12 @@ replica through the sentinels and carry on (docs/redis-ha.md).
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +35,23 @@ PASSWORD = "master-pass-51c2"  # requirepass of the master and the replica
 SENTINEL_PASSWORD = "sentinel-pass-9e07"  # requirepass of the sentinels
 DOWN_AFTER_MS = 500
 QUEUE = "sentinel.test"
+WORKER_QUEUE = "sentinel.worker"
+ROOT = Path(__file__).resolve().parents[2]
+# A Celery worker built as the services build theirs; its one task writes through the
+# task store's kind of client, so both of its Redis clients must follow the failover.
+WORKER_APP = """
+from shared.config import load_settings
+from shared.services import celery_app, redis_client
+
+settings = load_settings()
+app = celery_app("sentinel-worker", settings)
+client = redis_client(settings)
+
+
+@app.task(name="test.mark")
+def mark(key):
+    client.set(key, "done")
+"""
 
 
 def free_port() -> int:
@@ -73,6 +92,15 @@ class Group:
             redis_sentinel_master=MASTER,
             redis_sentinel_password=SENTINEL_PASSWORD,
         )
+
+    def env(self) -> dict[str, str]:
+        settings = self.settings()
+        return {
+            "BROWSING_REDIS_URL": settings.redis_url,
+            "BROWSING_REDIS_SENTINELS": settings.redis_sentinels,
+            "BROWSING_REDIS_SENTINEL_MASTER": settings.redis_sentinel_master,
+            "BROWSING_REDIS_SENTINEL_PASSWORD": settings.redis_sentinel_password,
+        }
 
     def kill(self, port: int) -> None:
         proc = self.procs.pop(port)
@@ -160,7 +188,30 @@ def _round_trip(app: Any, body: str) -> str:  # noqa: ANN401 - a Celery app
             queue.close()
 
 
-def test_store_and_broker_follow_a_failover(group: Group) -> None:
+@pytest.fixture()
+def worker(group: Group, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    (tmp_path / "sentinel_app.py").write_text(WORKER_APP)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BROWSING_")},
+        **group.env(),
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
+    }
+    args = [sys.executable, "-m", "celery", "-A", "sentinel_app", "worker", "-Q", WORKER_QUEUE]
+    args += ["--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    with (tmp_path / "worker.log").open("wb") as log:
+        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_store_and_broker_follow_a_failover(group: Group, worker: subprocess.Popen) -> None:
     settings = group.settings()
     assert settings.redis_sentinel_password not in repr(settings)
     client = redis_client(settings)
@@ -169,6 +220,8 @@ def test_store_and_broker_follow_a_failover(group: Group) -> None:
 
     store.create("web:before", owner="alice", request={"task": "x"}, timeout_ms=60_000)
     assert _round_trip(app, "before") == "before"
+    app.send_task("test.mark", args=["worker:before"], queue=WORKER_QUEUE, **publish_options())
+    wait_for("the worker to run a task", lambda: client.get("worker:before"), 30)
     # The master the sentinels name, not the URL's host.
     assert client.connection_pool.get_master_address() == ("127.0.0.1", group.master_port)
     assert group.server(group.master_port).exists("browsing:task:web:before")
@@ -197,9 +250,15 @@ def test_store_and_broker_follow_a_failover(group: Group) -> None:
     store_s = time.monotonic() - killed
     assert _round_trip(app, "after") == "after"
     broker_s = time.monotonic() - killed
+    app.send_task("test.mark", args=["worker:after"], queue=WORKER_QUEUE, **publish_options())
+    # The worker's consumer lost its connection with the master, and reconnects by itself.
+    wait_for("the worker to run a task again", lambda: client.get("worker:after"), 30)
+    worker_s = time.monotonic() - killed
+    assert worker.poll() is None
     print(
         f"\nfailover: replica promoted {promoted_s:.2f} s after the kill; "
-        f"store writing at {store_s:.2f} s, broker round trip at {broker_s:.2f} s"
+        f"store writing at {store_s:.2f} s, broker round trip at {broker_s:.2f} s, "
+        f"a worker's task done at {worker_s:.2f} s"
     )
 
     replica = group.server(group.replica_port)
