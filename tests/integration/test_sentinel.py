@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from shared.config import Settings
+from shared.kombu_redis import SentinelTransport
 from shared.records import TaskStatus, TaskStore
 from shared.services import celery_app, publish_options, redis_client, sentinel
 
@@ -211,12 +212,16 @@ def worker(group: Group, tmp_path: Path) -> Iterator[subprocess.Popen]:
             proc.wait(timeout=5)
 
 
-def test_store_and_broker_follow_a_failover(group: Group, worker: subprocess.Popen) -> None:
+def test_store_and_broker_follow_a_failover(
+    group: Group, worker: subprocess.Popen, tmp_path: Path
+) -> None:
     settings = group.settings()
     assert settings.redis_sentinel_password not in repr(settings)
     client = redis_client(settings)
     store = TaskStore(client, record_ttl_s=600)
     app = celery_app("sentinel-test", settings)
+    with app.connection_for_write() as conn:  # the project's channel, on kombu's Sentinel
+        assert type(conn.transport) is SentinelTransport
 
     store.create("web:before", owner="alice", request={"task": "x"}, timeout_ms=60_000)
     assert _round_trip(app, "before") == "before"
@@ -268,3 +273,7 @@ def test_store_and_broker_follow_a_failover(group: Group, worker: subprocess.Pop
         record = store.get(task_id)
         assert record is not None and record.status is TaskStatus.QUEUED
     assert client.connection_pool.get_master_address() == ("127.0.0.1", group.replica_port)
+    # The worker's banner and logs name the broker without either password.
+    log = (tmp_path / "worker.log").read_text()
+    assert "sentinel://:**@127.0.0.1:" in log
+    assert PASSWORD not in log and SENTINEL_PASSWORD not in log
