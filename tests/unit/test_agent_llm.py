@@ -92,8 +92,8 @@ def test_api_key_from_a_named_variable_and_nothing_configured() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"BROWSING_LLM_TEMPERATURE": "warm"}, "BROWSING_LLM_TEMPERATURE: temperature must be"),
-        ({"BROWSING_LLM_TOOL_MODE": "xml"}, "tool_mode must be one of auto, tools, json"),
+        ({"BROWSING_LLM_TEMPERATURE": "warm"}, "BROWSING_LLM_TEMPERATURE='warm' is not a valid"),
+        ({"BROWSING_LLM_TOOL_MODE": "xml"}, "TOOL_MODE must be one of auto, tools, json"),
     ],
 )
 def test_bad_settings_are_config_errors(env: dict[str, str], message: str) -> None:
