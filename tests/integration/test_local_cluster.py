@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 
-from shared.cluster import LocalCluster, descendants, free_port
+from browsing.cluster import LocalCluster
+from browsing.processes import descendants, free_port, identify, kill_all, start_time
 from tests.conftest import Api, alive, allow, chromium_count
 
 
@@ -47,7 +48,7 @@ def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path)
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "browsing.cli",
             "up",
             "--port",
             str(port),
@@ -168,18 +169,35 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
 def test_the_launcher_never_kills_a_reused_pid(tmp_path):
     """stop_process kills what is left of a tree after reaping it; a pid reused since by
     another process (known by its start time) is left alone."""
-    from shared.cluster import _kill_all, identify, start_time
-
     bystander = subprocess.Popen(["sleep", "30"])
     try:
         started = start_time(bystander.pid)
         assert identify([bystander.pid]) == [(bystander.pid, started)]
-        _kill_all([(bystander.pid, started - 1)], signal.SIGKILL)  # the pid's old owner
+        kill_all([(bystander.pid, started - 1)], signal.SIGKILL)  # the pid's old owner
         time.sleep(0.2)
         assert bystander.poll() is None  # still running: it is not that process
-        _kill_all([(bystander.pid, started)], signal.SIGKILL)
+        kill_all([(bystander.pid, started)], signal.SIGKILL)
         assert bystander.wait(5) == -signal.SIGKILL
     finally:
         if bystander.poll() is None:
             bystander.kill()
             bystander.wait(5)
+
+
+def test_browsing_up_without_moto_says_how_to_install_it(tmp_path):
+    hide_moto = (
+        "import sys; sys.modules['moto'] = None; "  # what find_spec sees when it is missing
+        "from browsing.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSING_")}
+    out = subprocess.run(
+        [sys.executable, "-c", hide_moto, "up", "--workdir", str(tmp_path), "--data-dir", "none"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "moto, which is not installed: pip install -e '.[local]'" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert not list(tmp_path.glob("*.log")), "nothing was started"
