@@ -1,5 +1,6 @@
-"""What the operator commands (keys, nodes) share: their settings, and one clear error
-for an unreachable Redis."""
+"""What the operator commands (keys, nodes) share: their settings, taken from the
+running local cluster when no Redis is named, and one clear error for an unreachable
+Redis."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from collections.abc import Iterator
 
 import redis
 
+from browsing.state import operator_env
 from shared.config import Settings, load_settings
 from shared.errors import BackendUnavailable
 
 
 def operator_settings() -> Settings:
-    return load_settings()
+    return load_settings(operator_env())
 
 
 def without_password(url: str) -> str:
