@@ -10,7 +10,7 @@ $(STAMP): setup.cfg pyproject.toml
 	./scripts/install-system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,local]'
 	touch $(STAMP)
 
 run: install

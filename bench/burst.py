@@ -45,8 +45,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sites import egress_allow  # noqa: E402
+from browsing.cluster import LocalCluster, free_port  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
 
 NODES = ("node.de.01", "node.de.02", "node.de.03", "node.de.04")

@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bare_app import BASELINE_QUEUE, BASELINE_TASK, HOP_QUEUE, HOP_TASK  # noqa: E402
 from bench.sites import egress_allow  # noqa: E402
 from bench.submit import bare_gateway  # noqa: E402
+from browsing.cluster import LocalCluster, descendants, free_port  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.services import celery_app, publish_options  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402

@@ -29,6 +29,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sites import egress_allow  # noqa: E402
+from browsing.cluster import LocalCluster, free_port  # noqa: E402
 from nodes.browser import (  # noqa: E402
     CHROMIUM_ARGS,
     chromium_executable,
@@ -36,7 +37,6 @@ from nodes.browser import (  # noqa: E402
     launch_chromium,
     new_context,
 )
-from shared.cluster import LocalCluster, free_port  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
 
 WARMUP = 3

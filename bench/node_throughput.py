@@ -50,8 +50,8 @@ from bench.proctree import (  # noqa: E402
     sample_tree,
 )
 from bench.sites import egress_allow  # noqa: E402
+from browsing.cluster import LocalCluster, free_port  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
 from shared.records import TaskRecord, TaskStore  # noqa: E402
 from tests.sites.server import serve_sites  # noqa: E402
 

@@ -27,8 +27,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from browsing.cluster import LocalCluster, free_port  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, free_port  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.records import NewTask, TaskStore  # noqa: E402
 from shared.registry import NodeRegistry  # noqa: E402

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared.cluster import LocalCluster, free_port  # noqa: E402
+from browsing.cluster import LocalCluster, free_port  # noqa: E402
 
 BODY = '{"task": "Open http://127.0.0.1:9/index.html and return the title"}'
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis  # noqa: E402
 
+from browsing.cluster import LocalCluster, descendants, free_port  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.cluster import LocalCluster, descendants, free_port  # noqa: E402
 
 
 async def http(

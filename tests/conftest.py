@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from shared.cluster import LocalCluster, free_port
+from browsing.cluster import LocalCluster, free_port
 
 ALICE = "alice-test-key-0123456789"
 BOB = "bob-test-key-9876543210"

@@ -134,7 +134,7 @@ def test_created_keys_work_and_only_their_hash_is_stored(cluster):
 
     env = {**cluster.env}
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "keys", "create", "carol"],
+        [sys.executable, "-m", "browsing.cli", "keys", "create", "carol"],
         env=env,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from browsing.cluster import free_port
 from shared import keys
-from shared.cluster import free_port
 from shared.records import AttemptState, NewTask, Placement, TaskStatus, TaskStore
 from shared.request import NodeFilter, TaskRequest
 

@@ -20,8 +20,8 @@ import pytest
 import redis
 import requests
 
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from shared.records import Placement, TaskStore
 from shared.request import TaskRequest
 from tests.conftest import ALICE, BOB, Api, allow, running
@@ -91,7 +91,7 @@ def outcomes(result: dict) -> dict[str, str]:
 
 def browsing_cli(cluster: LocalCluster, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "browsing.cli", *args],
         env=cluster.env,
         capture_output=True,
         text=True,

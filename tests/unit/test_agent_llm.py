@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from browsing.cluster import free_port
 from nodes.agent import (
     Click,
     Done,
@@ -31,7 +32,6 @@ from nodes.agent import (
 from nodes.agent.llm_prompt import render_observation
 from nodes.agent.llm_reply import BadReply, parse_reply
 from nodes.agent.llm_tools import tool_definitions
-from shared.cluster import free_port
 from shared.errors import ConfigError, DeadlineExceeded
 from tests.support.llm_stub import HttpError, call, serve_llm_stub, text, tool_calls
 
