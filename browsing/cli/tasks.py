@@ -19,8 +19,8 @@ from browsing.client import (
     decoded_payload,
     screenshot_names,
 )
+from shared.request import SCREENSHOT_MODES
 
-SCREENSHOT_MODES = ("final_only", "every_step", "on_navigation")
 SCREENSHOT_ALIASES = {"final": "final_only", "steps": "every_step", "navigation": "on_navigation"}
 
 

@@ -82,11 +82,6 @@ ENVIRONMENT_READERS = {
     "shared/config.py": "the entry point",
     "shared/metrics.py": "PROMETHEUS_MULTIPROC_DIR, prometheus-client's own variable",
     "nodes/lifecycle.py": "PROMETHEUS_MULTIPROC_DIR, to remove the node's private directory",
-    # Tools, not server code (moving to a package of their own): the client's URL and
-    # key, XDG_DATA_HOME, and the environment the local cluster passes to its children.
-    "shared/cli.py": "tools",
-    "shared/client.py": "tools",
-    "shared/cluster.py": "tools",
 }
 
 
