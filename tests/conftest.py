@@ -17,7 +17,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -69,6 +71,22 @@ def alive(pids: list[int]) -> list[str]:
     return out
 
 
+def stop(cluster: LocalCluster) -> None:
+    """Stop a test cluster, as ``cluster.stop()`` does, in less time.
+
+    First the tests' idle keep-alive connections are closed: gunicorn's gevent worker waits
+    its whole ``graceful_timeout`` (10 s) for any open connection before it exits. Then
+    the gateway and every node stop at once (each takes seconds: Celery's warm shutdown
+    closes each child's Chromium), and ``cluster.stop()`` stops the rest in its order,
+    the services they all use last."""
+    Api.close_all()
+    front = [name for name in cluster.procs if name == "gateway" or name.startswith("node")]
+    if front:
+        with ThreadPoolExecutor(len(front)) as pool:
+            list(pool.map(cluster.stop_process, front))
+    cluster.stop()
+
+
 @contextlib.contextmanager
 def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
     """Start a module's own cluster, stop it after, and fail if a process outlived it."""
@@ -78,7 +96,7 @@ def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
         yield cluster
     finally:
         tree = cluster.process_tree()
-        cluster.stop()
+        stop(cluster)
     assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
@@ -106,11 +124,20 @@ def chromium_count(pids: list[int]) -> int:
 class Api:
     """A thin HTTP client for the gateway, as a user would call it."""
 
+    _made: weakref.WeakSet[Api] = weakref.WeakSet()
+
     def __init__(self, base_url: str, key: str | None) -> None:
         self.base_url = base_url
         self.session = requests.Session()
         if key is not None:
             self.session.headers["Authorization"] = f"Bearer {key}"
+        Api._made.add(self)
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every client's idle connections (a client stays usable: it reconnects)."""
+        for api in list(cls._made):
+            api.session.close()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -276,7 +303,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[Lo
     finally:
         tree = c.process_tree()
         browsers = chromium_count(tree)
-        c.stop()
+        stop(c)
     assert browsers >= 2, "each node keeps a warm Chromium"
     leaked = alive(tree)
     assert not leaked, f"processes left behind: {leaked}"
