@@ -71,7 +71,7 @@ def alive(pids: list[int]) -> list[str]:
     return out
 
 
-def stop(cluster: LocalCluster) -> None:
+def stop_cluster(cluster: LocalCluster) -> None:
     """Stop a test cluster, as ``cluster.stop()`` does, in less time.
 
     First the tests' idle keep-alive connections are closed: gunicorn's gevent worker waits
@@ -96,7 +96,7 @@ def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
         yield cluster
     finally:
         tree = cluster.process_tree()
-        stop(cluster)
+        stop_cluster(cluster)
     assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
@@ -303,7 +303,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[Lo
     finally:
         tree = c.process_tree()
         browsers = chromium_count(tree)
-        stop(c)
+        stop_cluster(c)
     assert browsers >= 2, "each node keeps a warm Chromium"
     leaked = alive(tree)
     assert not leaked, f"processes left behind: {leaked}"
