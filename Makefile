@@ -17,6 +17,8 @@ run: install
 	$(VENV)/bin/browsing up
 
 test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 unit: install

@@ -1,4 +1,5 @@
-"""The task record's atomic transitions, against a real private redis-server."""
+"""The task record's atomic transitions, against a real private redis-server (the
+``redis_url`` fixture: one server for the module, flushed before each test)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -15,35 +15,6 @@ from browsing.cluster import free_port
 from shared import keys
 from shared.records import AttemptState, NewTask, Placement, TaskStatus, TaskStore
 from shared.request import NodeFilter, TaskRequest
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            shutil.which("redis-server"),
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(5)
 
 
 @pytest.fixture()
