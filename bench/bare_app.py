@@ -22,13 +22,14 @@ import redis
 from flask import Flask, jsonify, request
 
 from shared.records import TaskStore
+from shared.request import NodeFilter, TaskRequest
 
 # bench/dispatch.py's raw chain: its workers run these.
 HOP_QUEUE, HOP_TASK = "bench.hop", "bench.dispatch.hop"
 BASELINE_QUEUE, BASELINE_TASK = "bench.dispatch", "bench.dispatch.started"
 
 app = Flask(__name__)
-NO_NODE = {"node_uid": "bench-baseline-no-such-node"}
+NO_NODE = NodeFilter(node_uid="bench-baseline-no-such-node")
 
 
 @functools.cache
@@ -62,8 +63,8 @@ def submit() -> object:
 
 def _write_record(body: dict) -> str:
     task_id = f"web:{uuid.uuid4().hex}"
-    request = {"task": body.get("task"), "filter": NO_NODE}
-    _store().create(task_id, owner="bench", request=request, timeout_ms=300_000)
+    request = TaskRequest(task=str(body.get("task")), filter=NO_NODE, timeout_ms=300_000)
+    _store().create(task_id, owner="bench", request=request)
     return task_id
 
 

@@ -43,8 +43,8 @@ import requests
 
 from bench.sites import egress_allow
 from bench.stats import percentile
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from tests.sites.server import serve_sites
 
 NODES = ("node.de.01", "node.de.02", "node.de.03", "node.de.04")

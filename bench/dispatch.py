@@ -43,8 +43,8 @@ from bench.bare_app import BASELINE_QUEUE, BASELINE_TASK, HOP_QUEUE, HOP_TASK
 from bench.sites import egress_allow
 from bench.stats import percentile
 from bench.submit import bare_gateway
+from browsing.cluster import LocalCluster, descendants, free_port
 from shared import keys
-from shared.cluster import LocalCluster, descendants, free_port
 from shared.config import Settings
 from shared.services import celery_app, publish_options
 from tests.sites.server import serve_sites

@@ -27,6 +27,7 @@ import requests
 
 from bench.sites import egress_allow
 from bench.stats import p95
+from browsing.cluster import LocalCluster, free_port
 from nodes.browser import (
     CHROMIUM_ARGS,
     chromium_executable,
@@ -34,7 +35,6 @@ from nodes.browser import (
     launch_chromium,
     new_context,
 )
-from shared.cluster import LocalCluster, free_port
 from tests.sites.server import serve_sites
 
 WARMUP = 3

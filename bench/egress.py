@@ -45,8 +45,8 @@ import requests
 
 from bench.sites import egress_allow
 from bench.stats import p95
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from tests.sites.server import serve_sites
 
 WARMUP = 3

@@ -36,8 +36,8 @@ import requests
 
 from bench.sites import egress_allow
 from bench.stats import percentile
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from tests.sites.server import serve_sites
 from tests.support.slow_proxy import slow_proxy
 

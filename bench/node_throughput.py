@@ -46,8 +46,8 @@ from bench.proctree import (
     sample_tree,
 )
 from bench.sites import egress_allow
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from shared.records import TaskRecord, TaskStore
 from tests.sites.server import serve_sites
 

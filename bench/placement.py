@@ -23,11 +23,12 @@ import time
 
 import redis
 
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from shared.config import Settings
 from shared.records import NewTask, TaskStore
 from shared.registry import NodeRegistry
+from shared.request import TaskRequest
 from shared.services import (
     BROWSE_TASK,
     DISPATCH_MANY_TASK,
@@ -105,7 +106,9 @@ def main() -> None:
         batches = []
         for b in range(0, args.tasks, args.batch):
             tasks = [
-                NewTask.of(f"web:{i:032x}", owner="b", request={"task": "x"}, timeout_ms=TEN_MIN)
+                NewTask.of(
+                    f"web:{i:032x}", owner="b", request=TaskRequest(task="x", timeout_ms=TEN_MIN)
+                )
                 for i in range(b, min(args.tasks, b + args.batch))
             ]
             store.create_many(tasks)

@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.cluster import descendants
+from browsing.cluster import descendants
 
 CHROMIUM_NAMES = ("chromium", "chrome", "headless_shell")  # /proc/<pid>/comm
 

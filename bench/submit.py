@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from shared.cluster import LocalCluster, free_port
+from browsing.cluster import LocalCluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

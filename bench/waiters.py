@@ -26,8 +26,8 @@ import urllib.request
 
 import redis
 
+from browsing.cluster import LocalCluster, descendants, free_port
 from shared import keys
-from shared.cluster import LocalCluster, descendants, free_port
 
 
 async def http(

@@ -89,7 +89,7 @@ def _new_task() -> NewTask:
     req = parse_task_request(_json_body(), services().settings)
     task_id = f"web:{uuid.uuid4().hex}"
     logs.bind(task_id)
-    return NewTask.of(task_id, owner=g.user, request=req, timeout_ms=req["timeout_ms"])
+    return NewTask.of(task_id, owner=g.user, request=req)
 
 
 def _submit(task: NewTask) -> None:

@@ -6,17 +6,22 @@ up to 10 minutes and a thread per waiter does not scale.
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
+from shared.config import load_settings
 from shared.metrics import mark_process_dead, prepare_multiprocess_dir
 
 # Before any worker imports prometheus_client: workers inherit the directory.
-prepare_multiprocess_dir("gateway")
+_metrics_dir = prepare_multiprocess_dir("gateway")
+# Only the listening side is read here; the app reads the rest again in create_app().
+_settings = load_settings()
 
-bind = f"{os.environ.get('BROWSING_BIND', '127.0.0.1')}:{os.environ.get('BROWSING_PORT', '8080')}"
+bind = f"{_settings.bind}:{_settings.port}"
 MAX_ERROR_DETAIL_CHARS = 200
 
 
@@ -55,8 +60,8 @@ class JsonErrorGeventWorker(GeventWorker):
 
 
 worker_class = JsonErrorGeventWorker
-workers = int(os.environ.get("BROWSING_GATEWAY_WORKERS", "2"))
-worker_connections = int(os.environ.get("BROWSING_GATEWAY_CONNECTIONS", "4000"))
+workers = _settings.gateway_workers
+worker_connections = _settings.gateway_connections
 timeout = 60
 graceful_timeout = 10
 keepalive = 75
@@ -67,12 +72,12 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     """Structured logs (shared/logs.py) for gunicorn's own lines and the app's; workers
     inherit them. Not logconfig_dict: that would also turn on per-request access lines,
     which cost the submit path about 7 % of its time."""
-    if os.environ.get("BROWSING_LOG_FORMAT", "json").lower() == "text":
+    if _settings.log_format == "text":
         return
     from shared import logs
 
-    logs.configure()
-    server.log.error_log.handlers = [logs.handler()]
+    logs.configure(log_format=_settings.log_format)
+    server.log.error_log.handlers = [logs.handler(_settings.log_format)]
     server.log.error_log.propagate = False
 
 
@@ -86,7 +91,6 @@ def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature
 
 
 def on_exit(server):  # noqa: ANN001
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").startswith("/tmp/browsing-gateway-metrics-"):
-        import shutil
-
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    # Only the private directory made above, never one the operator named.
+    if _metrics_dir.startswith(os.path.join(tempfile.gettempdir(), "browsing-gateway-metrics-")):
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

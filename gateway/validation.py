@@ -8,9 +8,17 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import ValidationError
+from shared.request import (
+    ANY_NODE,
+    DEFAULT_FANOUT,
+    NO_SCREENSHOTS,
+    SCREENSHOT_MODES,
+    NodeFilter,
+    ScreenshotPolicy,
+    TaskRequest,
+)
 from shared.templates import DEFAULT_TEMPLATE, require_template
 
-SCREENSHOT_MODES = ("final_only", "every_step", "on_navigation")
 COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 MAX_TASK_CHARS = 20_000
 MAX_KEY_CHARS = 256
@@ -67,9 +75,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _screenshots(raw: Any) -> dict[str, Any] | None:
+def _screenshots(raw: Any) -> ScreenshotPolicy:
     if raw is None:
-        return None
+        return NO_SCREENSHOTS
     if not isinstance(raw, dict):
         raise ValidationError('screenshots must be an object like {"mode": "final_only"}')
     mode = raw.get("mode")
@@ -87,12 +95,12 @@ def _screenshots(raw: Any) -> dict[str, Any] | None:
         full_page = True
     if not isinstance(full_page, bool):
         raise ValidationError("screenshots.full_page must be true or false")
-    return {"mode": mode, "full_page": full_page}
+    return ScreenshotPolicy(mode=mode, full_page=full_page)
 
 
-def _filter(raw: Any) -> dict[str, str]:
+def _filter(raw: Any) -> NodeFilter:
     if raw is None:
-        return {}
+        return ANY_NODE
     if not isinstance(raw, dict):
         raise ValidationError("filter must be an object with country_iso or node_uid")
     country, node_uid = raw.get("country_iso"), raw.get("node_uid")
@@ -101,12 +109,12 @@ def _filter(raw: Any) -> dict[str, str]:
     if country is not None:
         if not isinstance(country, str) or not COUNTRY.match(country):
             raise ValidationError("filter.country_iso must be a 2-letter ISO code such as DE")
-        return {"country_iso": country.upper()}
+        return NodeFilter(country_iso=country.upper())
     if node_uid is not None:
         if not isinstance(node_uid, str) or not node_uid.strip() or len(node_uid) > 128:
             raise ValidationError("filter.node_uid must be a non-empty node uid string")
-        return {"node_uid": _encodable(node_uid.strip(), "filter.node_uid")}
-    return {}
+        return NodeFilter(node_uid=_encodable(node_uid.strip(), "filter.node_uid"))
+    return ANY_NODE
 
 
 def _bounded_int(
@@ -122,7 +130,7 @@ def _bounded_int(
     return value
 
 
-def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
+def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
     if not isinstance(body, dict):
         raise ValidationError("request body must be a JSON object")
     task = body.get("task")
@@ -152,12 +160,12 @@ def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
     if not isinstance(template, str):
         raise ValidationError("template must be a string naming a browsing template")
     require_template(template)
-    return {
-        "task": task.strip(),
-        "screenshots": _screenshots(body.get("screenshots")),
-        "filter": _filter(body.get("filter")),
-        "session_key": session_key,
-        "timeout_ms": _bounded_int(
+    return TaskRequest(
+        task=task.strip(),
+        screenshots=_screenshots(body.get("screenshots")),
+        filter=_filter(body.get("filter")),
+        session_key=session_key,
+        timeout_ms=_bounded_int(
             body,
             "timeout",
             settings.task_timeout_default_ms,
@@ -165,6 +173,6 @@ def parse_task_request(body: Any, settings: Settings) -> dict[str, Any]:
             settings.task_timeout_max_ms,
             " ms",
         ),
-        "fanout": _bounded_int(body, "fanout", 1, 1, settings.fanout_max, ""),
-        "template": template,
-    }
+        fanout=_bounded_int(body, "fanout", DEFAULT_FANOUT, 1, settings.fanout_max, ""),
+        template=template,
+    )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from shared.clock import iso_utc
 from shared.records import Attempt, TaskRecord
+
+# The route of ``gateway.api.screenshot``, which serves these files.
+SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
 
 
 def _iso(ms: int | None) -> str | None:
@@ -34,7 +38,7 @@ def _attempt_info(a: Attempt) -> dict[str, Any]:
 def task_info(record: TaskRecord) -> dict[str, Any]:
     """Which node produced the result, and every attempt of a fanout race."""
     producer = record.winning_attempt or (record.attempts[-1] if record.attempts else None)
-    requested = int(record.request.get("fanout", 1))
+    requested = record.request.fanout
     return {
         "node_uid": producer.node if producer else None,
         "country": producer.country if producer else None,
@@ -48,13 +52,34 @@ def task_info(record: TaskRecord) -> dict[str, Any]:
     }
 
 
+def payload(record: TaskRecord) -> str | None:
+    """The payload as the contract shows it: the winning node's result document, with
+    the winner's screenshot files listed as URLs after ``result``, JSON-encoded as nodes
+    did when they built the URLs themselves. A record a node wrote that way (it holds
+    ``screenshots`` already) is passed through unchanged."""
+    stored = record.payload
+    if stored is None:
+        return None
+    try:
+        document = json.loads(stored)
+    except ValueError:
+        return stored
+    if not isinstance(document, dict) or "screenshots" in document:
+        return stored
+    winner = record.winning_attempt
+    files = winner.files if winner is not None else ()
+    shots = [{"url": SCREENSHOT_URL.format(task_id=record.task_id, name=f)} for f in files]
+    body = {"result": document.pop("result", None), "screenshots": shots, **document}
+    return json.dumps(body, ensure_ascii=False)
+
+
 def result_fields(record: TaskRecord) -> dict[str, Any]:
     body: dict[str, Any] = {
         "success": bool(record.success),
         "execution_time_ms": (record.finished_ms or record.created_ms) - record.created_ms,
     }
     if record.success:
-        body["payload"] = record.payload
+        body["payload"] = payload(record)
     else:
         body["error"] = record.error or "failed"
     return body

@@ -9,17 +9,16 @@ import time
 import redis
 
 from nodes import metrics
-from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
+from nodes.agent import AgentResult, run_agent
 from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
 from shared.errors import AgentError, StorageError
 from shared.storage import screenshot_name
-from shared.templates import DEFAULT_TEMPLATE, load_template
+from shared.templates import load_template
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
 REFUSED_TARGETS_SHOWN = 5
 BROWSER_CRASHED = "the browser crashed during the task; the node starts a new one for the next"
 # A report that Redis did not take is tried again after this long, doubling up to the max.
@@ -52,21 +51,19 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
     record = store.get(task_id)
     assert record is not None
     request = record.request
-    shots = request.get("screenshots") or {}
-    policy = ScreenshotPolicy(mode=shots.get("mode"), full_page=shots.get("full_page", True))
     deadline = time.monotonic() + (record.deadline_ms - store.now_ms()) / 1000
 
     watcher = runtime.cancels
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
     try:
-        template = load_template(request.get("template") or DEFAULT_TEMPLATE)
+        template = load_template(request.template)
         context, page = runtime.take_context(context_options(template))
         try:
             with watcher.watch(task_id, attempt, context):
                 result = run_agent(
                     context,
-                    request["task"],
-                    policy=policy,
+                    request.task,
+                    policy=request.screenshots,
                     deadline=deadline,
                     should_stop=watcher.cancelled,
                     on_step=lambda _step: metrics.STEPS.inc(),
@@ -152,12 +149,9 @@ def report_success(
         # The result is worth more than its pictures: keep it and say what was lost.
         log.error("screenshot upload failed", extra={"task_id": task_id, "error": exc.message})
         names, note = [], f"screenshots lost: {exc.message}"
-    body: dict = {
-        "result": result.result,
-        "screenshots": [
-            {"url": SCREENSHOT_URL.format(task_id=task_id, name=name)} for name in names
-        ],
-    }
+    # The record keeps the file names (the attempt's ``files``); the gateway, which owns
+    # the routes, lists them in the payload as URLs when it answers.
+    body: dict = {"result": result.result}
     if note:
         body["screenshots_error"] = note
     payload = json.dumps(body, ensure_ascii=False)

@@ -40,7 +40,7 @@ class Dispatcher:
         """Nodes that may take the task: from ``snapshot`` (nodes, read at epoch ms) if
         given, judged live as of when it was read, else from the registry now."""
         nodes, read_ms = snapshot or self._read_nodes()
-        node_filter = NodeFilter.from_request(record.request.get("filter"))
+        node_filter = record.request.filter
         candidates = eligible_nodes(
             list(nodes.values()),
             node_filter,
@@ -101,11 +101,11 @@ class Dispatcher:
         if record is None or record.status.terminal or record.attempts:
             return  # gone, finished (e.g. cancelled) or already dispatched (redelivery)
         node_filter, candidates = self._candidates(record, snapshot)
-        session = record.request.get("session_key")
+        session = record.request.session_key
         preferred = self.store.session_node(record.owner, session) if session else None
         chosen = choose_nodes(
             candidates,
-            int(record.request.get("fanout", 1)),
+            record.request.fanout,
             node_filter=node_filter,
             preferred=preferred,
         )
@@ -140,7 +140,7 @@ class Dispatcher:
         dead_after_ms = int(self.settings.node_dead_after_s * 1000)
         if not node.live(self.store.now_ms(), dead_after_ms):
             return False
-        if not NodeFilter.from_request(record.request.get("filter")).matches(node):
+        if not record.request.filter.matches(node):
             return False
         return self._place(record, [node], replaces=attempt) > 0
 

@@ -4,37 +4,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from shared.errors import RoutingError
 from shared.registry import NodeInfo
+from shared.request import NodeFilter
 
-
-@dataclass(frozen=True, kw_only=True)
-class NodeFilter:
-    country_iso: str | None = None
-    node_uid: str | None = None
-
-    @classmethod
-    def from_request(cls, raw: dict | None) -> NodeFilter:
-        raw = raw or {}
-        country = raw.get("country_iso")
-        return cls(country_iso=country.upper() if country else None, node_uid=raw.get("node_uid"))
-
-    def matches(self, node: NodeInfo) -> bool:
-        if self.node_uid is not None and node.uid != self.node_uid:
-            return False
-        if self.country_iso is not None and node.country.upper() != self.country_iso:
-            return False
-        return True
-
-    def describe(self) -> str:
-        if self.node_uid is not None:
-            return f"node_uid={self.node_uid}"
-        if self.country_iso is not None:
-            return f"country_iso={self.country_iso}"
-        return "no filter"
-
+__all__ = ["NodeFilter", "choose_nodes", "eligible_nodes"]
 
 _RNG = random.Random()  # seeding one per call (os.urandom) cost more than the choice
 

@@ -1,9 +1,18 @@
-"""Settings: read once from defaults, then ``BROWSING_*`` environment variables."""
+"""Settings: read once from defaults, then ``BROWSING_*`` environment variables.
+
+The one module that reads the process environment for the service's configuration.
+Exceptions, each for a reason: ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's own
+variable, read by the library in every forked process; shared/metrics.py) and a
+template's ``llm.api_key_env`` (a variable the operator names, read with ``environ``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import types
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +29,10 @@ def _secret(default: str) -> Any:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
-    redis_url: str = _secret(defaults.redis_url)
+    redis_url: str = _secret(defaults.redis_url)  # may hold the password
+    redis_sentinels: str = defaults.redis_sentinels
+    redis_sentinel_master: str = defaults.redis_sentinel_master
+    redis_sentinel_password: str = _secret(defaults.redis_sentinel_password)
     redis_max_connections: int = defaults.redis_max_connections
     s3_endpoint_url: str = defaults.s3_endpoint_url
     s3_bucket: str = defaults.s3_bucket
@@ -35,7 +47,11 @@ class Settings:
     screenshot_retention_days: int = defaults.screenshot_retention_days
     retention_sweep_interval_s: float = defaults.retention_sweep_interval_s
     data_dir: str = defaults.data_dir
+    bind: str = defaults.bind
     port: int = defaults.port
+    gateway_workers: int = defaults.gateway_workers
+    gateway_connections: int = defaults.gateway_connections
+    log_format: str = defaults.log_format
     api_keys: str = _secret(defaults.api_keys)
     sync_timeout_s: float = defaults.sync_timeout_s
     max_request_bytes: int = defaults.max_request_bytes
@@ -63,30 +79,88 @@ class Settings:
     egress_policy: str = defaults.egress_policy
     egress_allow: str = defaults.egress_allow
     egress_deny: str = defaults.egress_deny
+    llm_base_url: str = defaults.llm_base_url
+    llm_model: str = defaults.llm_model
+    llm_api_key: str = _secret(defaults.llm_api_key)
+    llm_temperature: float | None = defaults.llm_temperature
+    llm_top_p: float | None = defaults.llm_top_p
+    llm_max_tokens: int = defaults.llm_max_tokens
+    llm_timeout_s: float = defaults.llm_timeout_s
+    llm_max_retries: int = defaults.llm_max_retries
+    llm_tool_mode: str = defaults.llm_tool_mode
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def sentinels(self) -> list[tuple[str, int]]:
+        """``redis_sentinels`` as (host, port) pairs; empty when Sentinel is not used."""
+        pairs = []
+        for entry in self.redis_sentinels.split(","):
+            host, sep, port = entry.strip().rpartition(":")
+            if not entry.strip():
+                continue
+            if not sep or not host or not port.isdigit():
+                raise ConfigError(
+                    f"{ENV_PREFIX}REDIS_SENTINELS: {entry.strip()!r} is not host:port "
+                    '(e.g. "10.0.0.1:26379,10.0.0.2:26379")'
+                )
+            pairs.append((host.strip("[]"), int(port)))
+        return pairs
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting: ``sync_timeout_s`` -> BROWSING_SYNC_TIMEOUT_S."""
+    return ENV_PREFIX + field.upper()
+
 
 EGRESS_POLICIES = ("enforce", "off")
+LOG_FORMATS = ("json", "text")
+LLM_TOOL_MODES = ("auto", "tools", "json")
+# Settings that take one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "egress_policy": EGRESS_POLICIES,
+    "log_format": LOG_FORMATS,
+    "llm_tool_mode": LLM_TOOL_MODES,
+}
 # Settings that mean nothing (or stop a process from starting) below 1.
 AT_LEAST_ONE = (
     "redis_max_connections",
     "node_max_tasks_per_child",
     "fanout_max",
     "s3_max_attempts",
+    "gateway_workers",
+    "gateway_connections",
+    "llm_max_tokens",
 )
+SECRETS = tuple(f.name for f in dataclasses.fields(Settings) if not f.repr)
 
 
-def _coerce(name: str, raw: str, kind: type) -> Any:
+@functools.cache
+def field_types() -> dict[str, Any]:
+    """Each setting's declared type (``float | None`` for the optional numbers)."""
+    return typing.get_type_hints(Settings)
+
+
+def _kind(annotation: Any) -> tuple[type, bool]:
+    """The type a variable's text converts to, and whether the setting may be None."""
+    if isinstance(annotation, types.UnionType):
+        (kind,) = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return kind, True
+    return annotation, False
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """The value of setting ``name`` written as ``raw`` (an environment variable's text).
+    An empty number is its default (None for the optional ones)."""
+    kind, optional = _kind(field_types()[name])
+    if kind is not str and not raw.strip():
+        return None if optional else getattr(defaults, name)
     try:
         if kind is bool:
             return raw.strip().lower() in {"1", "true", "yes", "on"}
         return kind(raw)
     except ValueError as exc:
-        raise ConfigError(
-            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
-        ) from exc
+        raise ConfigError(f"{env_name(name)}={raw!r} is not a valid {kind.__name__}") from exc
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -95,16 +169,24 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Settings):
-        raw = env.get(ENV_PREFIX + field.name.upper())
+        raw = env.get(env_name(field.name))
         if raw is not None:
-            values[field.name] = _coerce(field.name, raw, type(field.default))
+            values[field.name] = parse_value(field.name, raw)
     values.update(overrides)
     for name in AT_LEAST_ONE:
         if name in values and values[name] < 1:
-            raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1, got {values[name]}")
-    if values.get("egress_policy", defaults.egress_policy) not in EGRESS_POLICIES:
-        raise ConfigError(
-            f"{ENV_PREFIX}EGRESS_POLICY must be one of {', '.join(EGRESS_POLICIES)}, "
-            f"got {values['egress_policy']!r}"
-        )
-    return Settings(**values)
+            raise ConfigError(f"{env_name(name)} must be at least 1, got {values[name]}")
+    for name, choices in CHOICES.items():
+        if values.get(name, getattr(defaults, name)) not in choices:
+            raise ConfigError(
+                f"{env_name(name)} must be one of {', '.join(choices)}, got {values[name]!r}"
+            )
+    settings = Settings(**values)
+    settings.sentinels()  # a malformed list fails at start, not at the first connection
+    return settings
+
+
+def environ(name: str, env: Mapping[str, str] | None = None) -> str:
+    """One variable the operator names (not one of ours), e.g. a template's
+    ``llm.api_key_env``; empty if unset."""
+    return (os.environ if env is None else env).get(name, "")

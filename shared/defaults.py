@@ -1,12 +1,21 @@
 """Every default of the service in one place, each with its unit in its name.
 
 Each can be overridden by an environment variable: the upper-cased name with the
-``BROWSING_`` prefix (``sync_timeout_s`` -> ``BROWSING_SYNC_TIMEOUT_S``).
+``BROWSING_`` prefix (``sync_timeout_s`` -> ``BROWSING_SYNC_TIMEOUT_S``), read once by
+``shared.config.load_settings``. An empty value for a number means its default.
+README's configuration table lists every one (tests/unit/test_config.py checks it).
 """
 
 from __future__ import annotations
 
 redis_url = "redis://127.0.0.1:6379/0"
+# Redis Sentinel (docs/redis-ha.md): comma-separated host:port of the sentinels. When set,
+# every Redis client (task store and Celery broker) asks them for the current master of
+# redis_sentinel_master, and redis_url gives only the master's password and database.
+redis_sentinels = ""
+redis_sentinel_master = "mymaster"
+# The sentinels' own password (their requirepass); empty: they ask for none.
+redis_sentinel_password = ""
 # Connections one process may open to Redis; a burst beyond it waits for a free one.
 redis_max_connections = 500
 # Empty: the service uses AWS S3's own endpoint (and the usual AWS credential chain).
@@ -33,7 +42,14 @@ retention_sweep_interval_s = 3600.0
 # $XDG_DATA_HOME/browsing-service (~/.local/share/browsing-service); "none": nothing kept.
 data_dir = ""
 
+# The gateway (gunicorn) listens on bind:port; containers set bind to 0.0.0.0.
+bind = "127.0.0.1"
 port = 8080
+# gunicorn worker processes of the gateway, and the requests each holds at once (gevent).
+gateway_workers = 2
+gateway_connections = 4000
+# Log lines: "json" (one object per line) or "text" (plain lines).
+log_format = "json"
 api_keys = ""  # "alice:KEY1,bob:KEY2"
 
 sync_timeout_s = 600.0
@@ -87,3 +103,19 @@ metrics_bind = "127.0.0.1"
 # Port of the /metrics endpoint of a scheduler or node process; 0 turns it off (the
 # gateway serves /metrics on its own port).
 metrics_port = 0
+
+# The LLM planner (README, "The offline agent"): a template's own llm.* settings win over
+# these. An OpenAI-compatible API root, e.g. http://localhost:11434/v1; empty: no model.
+llm_base_url = ""
+llm_model = ""
+llm_api_key = ""
+# Sampling; None (empty): the model server's default.
+llm_temperature: float | None = None
+llm_top_p: float | None = None
+llm_max_tokens = 1024
+# Each request's timeout, cut to the task's deadline.
+llm_timeout_s = 60.0
+# Replies that cannot be used, each retried with the error, before the planner gives up.
+llm_max_retries = 3
+# "auto": tool calls, with a JSON fallback when the server rejects tools; or only one.
+llm_tool_mode = "auto"

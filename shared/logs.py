@@ -2,7 +2,8 @@
 
 A component binds the task it works on (``with task_logging(task_id):``); every record
 logged meanwhile, by our code, Celery or a library, carries ``task_id``. Fields passed
-with ``extra=`` become keys of the object. ``BROWSING_LOG_FORMAT=text`` gives plain lines.
+with ``extra=`` become keys of the object. ``BROWSING_LOG_FORMAT=text`` (Settings'
+``log_format``, which callers pass in) gives plain lines.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -60,9 +60,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def handler() -> logging.Handler:
+def handler(log_format: str = "json") -> logging.Handler:
+    """A stderr handler writing ``log_format`` lines: "json" or "text"."""
     out = logging.StreamHandler()
-    if os.environ.get("BROWSING_LOG_FORMAT", "json").lower() == "text":
+    if log_format == "text":
         out.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     else:
         out.setFormatter(JsonFormatter())
@@ -79,12 +80,12 @@ def unbind() -> None:
     _task_id.set(None)
 
 
-def configure(level: str | int = "INFO") -> None:
+def configure(level: str | int = "INFO", log_format: str = "json") -> None:
     """Send every logger's records to one structured handler on stderr."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler())
+    root.addHandler(handler(log_format))
     root.setLevel(level)
     # Celery's per-message lines name its own message ids, not our task ids, and our
     # components log each attempt's claim and outcome with the task id instead.

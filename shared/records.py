@@ -22,6 +22,7 @@ from redis.client import Pipeline, PubSub
 
 from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
+from shared.request import TaskRequest
 
 
 class TaskStatus(str, enum.Enum):
@@ -73,7 +74,7 @@ class TaskRecord:
     task_id: str
     owner: str
     status: TaskStatus
-    request: dict[str, Any]
+    request: TaskRequest
     created_ms: int
     deadline_ms: int
     assigned_ms: int | None
@@ -124,7 +125,7 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
         task_id=task_id,
         owner=h["owner"],
         status=TaskStatus(h["status"]),
-        request=json.loads(h.get("request") or "{}"),
+        request=TaskRequest.from_json(h["request"]),
         created_ms=int(h["created_ms"]),
         deadline_ms=int(h["deadline_ms"]),
         assigned_ms=_int(h.get("assigned_ms")),
@@ -175,8 +176,8 @@ class NewTask:
     timeout_ms: int
 
     @classmethod
-    def of(cls, task_id: str, *, owner: str, request: dict[str, Any], timeout_ms: int) -> NewTask:
-        return cls(task_id, owner, json.dumps(request, separators=(",", ":")), timeout_ms)
+    def of(cls, task_id: str, *, owner: str, request: TaskRequest) -> NewTask:
+        return cls(task_id, owner, request.to_json(), request.timeout_ms)
 
 
 class TaskStore:
@@ -201,9 +202,9 @@ class TaskStore:
     def now_ms(self) -> int:
         return to_ms(self.clock())
 
-    def create(self, task_id: str, *, owner: str, request: dict[str, Any], timeout_ms: int) -> int:
+    def create(self, task_id: str, *, owner: str, request: TaskRequest) -> int:
         """Write a new queued record; returns its deadline (epoch ms)."""
-        task = NewTask.of(task_id, owner=owner, request=request, timeout_ms=timeout_ms)
+        task = NewTask.of(task_id, owner=owner, request=request)
         return self.create_many([task])[0]
 
     def create_many(self, tasks: list[NewTask]) -> list[int]:

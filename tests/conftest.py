@@ -1,14 +1,35 @@
-"""Fixtures: a real local cluster (Redis, moto S3, scheduler, nodes, gunicorn gateway)."""
+"""Fixtures, by tier:
+
+- ``redis_url``, ``s3_url``: a private redis-server and a moto S3 server, real servers
+  over the network, for tests of the store and of storage;
+- ``app`` and ``client``: the gateway's Flask app built by ``create_app()`` on those two,
+  called through Flask's test client, for the HTTP contract (auth, validation, errors);
+- ``cluster`` (with ``api``, ``bob``, ``anonymous``): the whole local cluster (Redis,
+  moto S3, scheduler, nodes with Chromium, gateway under gunicorn), for what needs a
+  task to cross the processes.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import weakref
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
+import redis
 import requests
 
-from shared.cluster import LocalCluster, free_port
+from browsing.cluster import LocalCluster, free_port
+
+T = TypeVar("T")
 
 ALICE = "alice-test-key-0123456789"
 BOB = "bob-test-key-9876543210"
@@ -50,6 +71,22 @@ def alive(pids: list[int]) -> list[str]:
     return out
 
 
+def stop_cluster(cluster: LocalCluster) -> None:
+    """Stop a test cluster, as ``cluster.stop()`` does, in less time.
+
+    First the tests' idle keep-alive connections are closed: gunicorn's gevent worker waits
+    its whole ``graceful_timeout`` (10 s) for any open connection before it exits. Then
+    the gateway and every node stop at once (each takes seconds: Celery's warm shutdown
+    closes each child's Chromium), and ``cluster.stop()`` stops the rest in its order,
+    the services they all use last."""
+    Api.close_all()
+    front = [name for name in cluster.procs if name == "gateway" or name.startswith("node")]
+    if front:
+        with ThreadPoolExecutor(len(front)) as pool:
+            list(pool.map(cluster.stop_process, front))
+    cluster.stop()
+
+
 @contextlib.contextmanager
 def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
     """Start a module's own cluster, stop it after, and fail if a process outlived it."""
@@ -59,7 +96,7 @@ def running(cluster: LocalCluster) -> Iterator[LocalCluster]:
         yield cluster
     finally:
         tree = cluster.process_tree()
-        cluster.stop()
+        stop_cluster(cluster)
     assert not alive(tree), f"processes left behind: {alive(tree)}"
 
 
@@ -87,11 +124,20 @@ def chromium_count(pids: list[int]) -> int:
 class Api:
     """A thin HTTP client for the gateway, as a user would call it."""
 
+    _made: weakref.WeakSet[Api] = weakref.WeakSet()
+
     def __init__(self, base_url: str, key: str | None) -> None:
         self.base_url = base_url
         self.session = requests.Session()
         if key is not None:
             self.session.headers["Authorization"] = f"Bearer {key}"
+        Api._made.add(self)
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every client's idle connections (a client stays usable: it reconnects)."""
+        for api in list(cls._made):
+            api.session.close()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -124,6 +170,116 @@ class Api:
         raise AssertionError(f"task {task_id} did not finish in {timeout_s} s: {body}")
 
 
+def poll(
+    check: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05, what: str = ""
+) -> T:
+    """``check()``'s first truthy value, asked every ``interval_s`` until ``timeout_s``;
+    then an AssertionError with its last value. For waits on a condition, instead of a
+    fixed sleep that is either too long or, on a loaded machine, too short."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value or time.monotonic() >= deadline:
+            break
+        time.sleep(interval_s)
+    assert value, f"{what or check} not true after {timeout_s:g} s: {value!r}"
+    return value
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    """A private redis-server on a free port, keeping nothing on disk; yields its URL."""
+    port = free_port()
+    argv = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+            "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir),
+            "--maxmemory-policy", "noeviction"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        poll(lambda: _answers(lambda: redis.Redis.from_url(url).ping()), 15, what="redis")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto S3 server on a free port, as the cluster runs it; yields its URL."""
+    port = free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        poll(lambda: _answers(lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2)), 60,
+             interval_s=0.1, what="moto S3 server")  # fmt: skip
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _answers(call: Callable[[], object]) -> bool:
+    try:
+        call()
+        return True
+    except (OSError, redis.RedisError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis of the module's own: a module may flush it."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_url() -> Iterator[str]:
+    """A real S3 (moto) server for the session; each test uses buckets of its own."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_env(s3_url: str) -> dict[str, str]:
+    """The ``BROWSING_*`` variables that point the service at ``s3_url``."""
+    return {
+        "BROWSING_S3_ENDPOINT_URL": s3_url,
+        "BROWSING_S3_ACCESS_KEY_ID": "local",
+        "BROWSING_S3_SECRET_ACCESS_KEY": S3_SECRET,
+    }
+
+
+@pytest.fixture(scope="module")
+def gateway_env(redis_url: str, s3_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a gateway on ``redis_url`` and ``s3_url``, with alice and bob."""
+    return {
+        **s3_env,
+        "BROWSING_REDIS_URL": redis_url,
+        "BROWSING_API_KEYS": f"alice:{ALICE},bob:{BOB}",
+    }
+
+
+@pytest.fixture(scope="module")
+def app(gateway_env: dict[str, str]):  # noqa: ANN201 - a Flask app
+    """The gateway's Flask app, in this process, on a real Redis and S3. Tasks submitted
+    to it are recorded and queued for a scheduler, which nothing runs."""
+    from gateway import create_app
+    from shared.config import load_settings
+
+    return create_app(load_settings(gateway_env))
+
+
+@pytest.fixture()
+def client(app):  # noqa: ANN001, ANN201 - Flask's test client
+    return app.test_client()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[LocalCluster]:
     c = LocalCluster(
@@ -147,7 +303,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, sites: str) -> Iterator[Lo
     finally:
         tree = c.process_tree()
         browsers = chromium_count(tree)
-        c.stop()
+        stop_cluster(c)
     assert browsers >= 2, "each node keeps a warm Chromium"
     leaked = alive(tree)
     assert not leaked, f"processes left behind: {leaked}"

@@ -1,47 +1,52 @@
-"""Where the LLM planner's settings come from: the template first, then the environment.
+"""Where the LLM planner's settings come from: the template first, then Settings.
 
-A template's ``llm`` object may set every field below; whatever it leaves out
-is read from ``BROWSING_LLM_*`` variables (see ``ENV``). The API key is best
-kept out of template files: a template can name the variable that holds it
-(``api_key_env``), and the key never appears in a repr or an error message.
+A template's ``llm`` object may set every field below; whatever it leaves out comes
+from the service's Settings, that is from ``BROWSING_LLM_*`` variables (``llm_`` plus
+the field's name; defaults in shared/defaults.py). The API key is best kept out of
+template files: a template can name the variable that holds it (``api_key_env``), and
+the key never appears in a repr or an error message.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import defaults
+from shared.config import LLM_TOOL_MODES, Settings, environ, load_settings
 from shared.errors import ConfigError
 
-TOOL_MODES = ("auto", "tools", "json")
+TOOL_MODES = LLM_TOOL_MODES
 
-# Setting -> environment variable.
-ENV: dict[str, str] = {
-    "base_url": "BROWSING_LLM_BASE_URL",
-    "model": "BROWSING_LLM_MODEL",
-    "api_key": "BROWSING_LLM_API_KEY",
-    "temperature": "BROWSING_LLM_TEMPERATURE",
-    "top_p": "BROWSING_LLM_TOP_P",
-    "max_tokens": "BROWSING_LLM_MAX_TOKENS",
-    "timeout_s": "BROWSING_LLM_TIMEOUT_S",
-    "max_retries": "BROWSING_LLM_MAX_RETRIES",
-    "tool_mode": "BROWSING_LLM_TOOL_MODE",
+# Setting -> its field in Settings (and so its variable, BROWSING_LLM_<NAME>).
+FIELDS: dict[str, str] = {
+    name: f"llm_{name}"
+    for name in (
+        "base_url",
+        "model",
+        "api_key",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "timeout_s",
+        "max_retries",
+        "tool_mode",
+    )
 }
 
 
 @dataclass(frozen=True, kw_only=True)
 class LLMSettings:
-    base_url: str = ""  # an OpenAI-compatible API root, e.g. http://localhost:11434/v1
-    model: str = ""
-    api_key: str = field(default="", repr=False)
-    temperature: float | None = None  # None: the server's default
-    top_p: float | None = None
-    max_tokens: int | None = 1024
-    timeout_s: float = 60.0  # per request, cut to the task's deadline
-    max_retries: int = 3  # replies that cannot be used before the planner gives up
-    tool_mode: str = "auto"  # tools, with a JSON fallback; or only one of them
+    base_url: str = defaults.llm_base_url
+    model: str = defaults.llm_model
+    api_key: str = field(default=defaults.llm_api_key, repr=False)
+    temperature: float | None = defaults.llm_temperature
+    top_p: float | None = defaults.llm_top_p
+    max_tokens: int | None = defaults.llm_max_tokens
+    timeout_s: float = defaults.llm_timeout_s
+    max_retries: int = defaults.llm_max_retries
+    tool_mode: str = defaults.llm_tool_mode
 
     @property
     def configured(self) -> bool:
@@ -75,18 +80,23 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
 
 
 def llm_settings(
-    template_llm: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    template_llm: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> LLMSettings:
-    """The LLM settings for a template's ``llm`` object, completed from ``env``."""
-    env = os.environ if env is None else env
+    """The LLM settings for a template's ``llm`` object, completed from ``settings``
+    (default: read from ``env``, itself by default the process environment)."""
+    if settings is None:
+        settings = load_settings(env)
     given = dict(template_llm or {})
     key_env = given.pop("api_key_env", None)
     values: dict[str, Any] = {}
-    for name, variable in ENV.items():
+    for name, setting in FIELDS.items():
         if given.get(name) is not None:
             values[name] = _coerce(name, given[name], "template llm")
         elif name == "api_key" and key_env:
-            values[name] = env.get(str(key_env), "")
-        elif env.get(variable, "") != "":
-            values[name] = _coerce(name, env[variable], variable)
+            values[name] = environ(str(key_env), env)
+        else:
+            values[name] = getattr(settings, setting)
     return LLMSettings(**values)

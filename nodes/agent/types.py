@@ -11,26 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.errors import ValidationError
+# The request's screenshot policy, which the agent applies; re-exported for the agent.
+from shared.request import ScreenshotPolicy as ScreenshotPolicy
 
 if TYPE_CHECKING:
     from nodes.agent.actions import Action
 
 # Only these are worth saying when false; "not disabled" is noise.
 _FALSE_STATES = {"checked": "unchecked", "expanded": "collapsed"}
-
-SCREENSHOT_MODES: frozenset[str] = frozenset({"final_only", "every_step", "on_navigation"})
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScreenshotPolicy:
-    mode: str | None = None  # None | "final_only" | "every_step" | "on_navigation"
-    full_page: bool = True  # used by final_only
-
-    def __post_init__(self) -> None:
-        # Fail when the policy is built, not halfway through a browsing run.
-        if self.mode is not None and self.mode not in SCREENSHOT_MODES:
-            raise ValidationError(f"unknown screenshot mode: {self.mode!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ from threading import Thread
 
 import pytest
 
-from shared.cluster import LocalCluster, free_port
+from browsing.cluster import LocalCluster, free_port
 from tests.conftest import ALICE, Api, allow, assert_no_secret_in_logs, running
 from tests.sites.server import serve_sites
 from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub

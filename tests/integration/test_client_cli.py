@@ -1,4 +1,4 @@
-"""The Python client (shared/client.py) and the ``browsing`` task commands, against a real
+"""The Python client (browsing/client.py) and the ``browsing`` task commands, against a real
 local cluster, as a user would run them."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.client import (
+from browsing.client import (
     BrowsingClient,
     ClientError,
     decoded_payload,
     screenshot_names,
 )
-from shared.cluster import free_port
+from browsing.cluster import free_port
 from tests.conftest import ALICE, BOB
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def browsing_argv() -> list[str]:
     """The console script a user runs, or the module when the package is not installed."""
     script = Path(sys.executable).parent / "browsing"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "shared.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "browsing.cli"]
 
 
 def cli_env(url: str | None, key: str | None) -> dict[str, str]:
@@ -311,6 +311,22 @@ def test_cli_unreachable_gateway_is_one_line():
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith(f"browsing: cannot reach the browsing gateway at {url}/")
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("command", [("nodes",), ("keys", "create", "erin")])
+def test_operator_command_with_an_unreachable_redis_is_one_line(command):
+    """No traceback, and the password in the Redis URL is not shown."""
+    env = cli_env(None, None)
+    env["BROWSING_REDIS_URL"] = f"redis://:hunter2-pw@127.0.0.1:{free_port()}/0"
+    run = subprocess.run(
+        browsing_argv() + list(command), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert run.stdout == ""
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("browsing: cannot reach Redis at redis://:***@127.0.0.1:"), line
+    assert "`browsing up`" in line and "BROWSING_REDIS_URL" in line
+    assert "hunter2-pw" not in run.stderr
 
 
 def test_cli_url_and_api_key_options_override_the_environment(cluster):

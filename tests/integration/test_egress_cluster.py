@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from shared.cluster import LocalCluster
+from browsing.cluster import LocalCluster
 
 SYNC = "/api/v1/browsing/sync"
 

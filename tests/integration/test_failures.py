@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from shared.cluster import LocalCluster, free_port
+from browsing.cluster import LocalCluster, free_port
 from shared.registry import NodeRegistry
 from tests.conftest import ALICE, Api, allow, running
 
@@ -267,7 +267,7 @@ def _pool_processes(cluster: LocalCluster, queue: str) -> list[int]:
 
 def _orphaned_browsers(cluster: LocalCluster, queue: str) -> list[int]:
     """Chromium or driver processes that no live pool process owns."""
-    from shared.cluster import descendants
+    from browsing.cluster import descendants
 
     main = cluster.procs[queue].pid
     owned = {p for pool in _pool_processes(cluster, queue) for p in (pool, *descendants(pool))}
@@ -340,7 +340,7 @@ def test_a_crashed_browser_fails_its_task_clearly_and_the_next_task_gets_a_fresh
     task_id = alice.submit({"task": f"Open {sites}/index.html. Wait 5 seconds. Return the title."})
     _running(alice, task_id)
     (worker,) = _pool_processes(fragile, "node.de.01")
-    from shared.cluster import descendants
+    from browsing.cluster import descendants
 
     def parent(pid: int) -> int:
         with open(f"/proc/{pid}/stat") as f:

@@ -1,4 +1,5 @@
-"""`make run` (`browsing up`): comes up, serves the spec's async example, stops cleanly."""
+"""`make run` (`browsing up`): comes up, serves the spec's async example, tells operator
+commands where it is, and stops cleanly."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import os
 import re
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import time
 
-from shared.cluster import LocalCluster, descendants, free_port
+from browsing.cluster import LocalCluster
+from browsing.processes import descendants, free_port, identify, kill_all, start_time
 from tests.conftest import Api, alive, allow, chromium_count
+from tests.support.launcher import ROOT, browsing, browsing_up, user_env
 
 
 def _read_until(proc: subprocess.Popen, pattern: str, timeout_s: float) -> re.Match:
@@ -40,31 +44,32 @@ def _service_ports(workdir) -> list[int]:
 
 
 def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROWSING_")}
+    env = user_env(tmp_path)
     env["BROWSING_EGRESS_ALLOW"] = allow(sites)  # as README says to allow a local site
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shared.cli",
-            "up",
-            "--port",
-            str(port),
-            "--workdir",
-            str(tmp_path),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    proc = browsing_up(env, "--port", str(port), "--workdir", str(tmp_path))
+    state_file = tmp_path / "xdg-data" / "browsing-service" / "cluster.json"
     try:
         ready = _read_until(proc, r"^ready: (http://\S+) api_key=(\S+)", 120)
         base_url, key = ready.group(1), ready.group(2)
         assert base_url == f"http://127.0.0.1:{port}"
+        operators = _read_until(proc, r"^operators: .* find this cluster through (\S+)$", 5)
+        assert operators.group(1) == str(state_file)
+        assert stat.S_IMODE(state_file.stat().st_mode) == 0o600  # it names the Redis
+
+        # Another terminal, with no BROWSING_* variable: the operator commands find the
+        # cluster through the state file.
+        other = {k: v for k, v in env.items() if not k.startswith("BROWSING_")}
+        listed = browsing(other, "nodes")
+        assert listed.returncode == 0, listed.stderr
+        rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+        assert set(rows) == {"node.de.01", "node.us.01"}, listed.stdout
+        assert all(row[5] == "eligible" for row in rows.values()), listed.stdout
+        created = browsing(other, "keys", "create", "dave")
+        assert created.returncode == 0, created.stderr
+        dave = Api(base_url, created.stdout.strip())
+        assert dave.get("/api/v1/browsing/templates").status_code == 200
+
         curl = _read_until(proc, r"^try: (curl .*)$", 5).group(1)
         assert f"Open {sites}/ and summarize the page" in curl
         _read_until(proc, r"^egress: .*BROWSING_EGRESS_ALLOW=127\.0\.0\.1:8000 make run", 5)
@@ -104,6 +109,7 @@ def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path)
     assert browsers >= 2  # a warm Chromium per node; without them the check below is hollow
     leaked = alive(tree)
     assert not leaked, f"browsing up left processes behind: {leaked}"
+    assert not state_file.exists()
 
 
 def test_an_answering_redis_is_reused_and_a_dead_one_replaced(cluster, tmp_path):
@@ -133,6 +139,7 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
     import redis
 
     from shared.records import TaskStore
+    from shared.request import TaskRequest
 
     def private_redis(workdir) -> LocalCluster:
         cluster = LocalCluster(workdir=workdir, data_dir=tmp_path / "data", reuse_services=False)
@@ -145,7 +152,7 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
     try:
         client = redis.Redis.from_url(first.redis_url, decode_responses=True)
         TaskStore(client, record_ttl_s=3600).create(
-            "web:" + "a" * 32, owner="alice", request={"task": "x"}, timeout_ms=60_000
+            "web:" + "a" * 32, owner="alice", request=TaskRequest(task="x", timeout_ms=60_000)
         )
         client.set("browsing:drain:node.de.01", "1")
         time.sleep(1.5)  # appendfsync everysec: what is a second old is on disk
@@ -168,18 +175,35 @@ def test_the_private_redis_keeps_its_data_across_a_crash_and_a_restart(tmp_path)
 def test_the_launcher_never_kills_a_reused_pid(tmp_path):
     """stop_process kills what is left of a tree after reaping it; a pid reused since by
     another process (known by its start time) is left alone."""
-    from shared.cluster import _kill_all, identify, start_time
-
     bystander = subprocess.Popen(["sleep", "30"])
     try:
         started = start_time(bystander.pid)
         assert identify([bystander.pid]) == [(bystander.pid, started)]
-        _kill_all([(bystander.pid, started - 1)], signal.SIGKILL)  # the pid's old owner
+        kill_all([(bystander.pid, started - 1)], signal.SIGKILL)  # the pid's old owner
         time.sleep(0.2)
         assert bystander.poll() is None  # still running: it is not that process
-        _kill_all([(bystander.pid, started)], signal.SIGKILL)
+        kill_all([(bystander.pid, started)], signal.SIGKILL)
         assert bystander.wait(5) == -signal.SIGKILL
     finally:
         if bystander.poll() is None:
             bystander.kill()
             bystander.wait(5)
+
+
+def test_browsing_up_without_moto_says_how_to_install_it(tmp_path):
+    hide_moto = (
+        "import sys; sys.modules['moto'] = None; "  # what find_spec sees when it is missing
+        "from browsing.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", hide_moto, "up", "--workdir", str(tmp_path), "--data-dir", "none"],
+        env=user_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "moto, which is not installed: pip install -e '.[local]'" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert not list(tmp_path.glob("*.log")), "nothing was started"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
+
+from tests.conftest import poll
 
 
 def json_lines(path) -> list[dict]:
@@ -17,14 +18,22 @@ def json_lines(path) -> list[dict]:
 def test_a_task_s_log_lines_are_json_and_carry_its_task_id(cluster, api, sites):
     body = {"task": f"Open {sites}/index.html and return the title", "fanout": 2}
     task_id = api.post("/api/v1/browsing/sync", body).json()["task_id"]
-    time.sleep(0.5)  # the loser's last line may trail the winner's result
+    nodes = ("node.de.01", "node.us.01")
+
+    def ended(node: str) -> list[dict]:
+        return [
+            e
+            for e in json_lines(cluster.log_path(node))
+            if e.get("task_id") == task_id and e["msg"] == "attempt ended"
+        ]
+
+    # The loser's last line may trail the winner's result.
+    poll(lambda: all(ended(node) for node in nodes), timeout_s=10, what="both attempts ended")
     logged = json_lines(cluster.log_path("scheduler"))
     scheduler = [e for e in logged if e.get("task_id") == task_id]
     assert any(e["msg"] == "dispatched" for e in scheduler), scheduler
-    for node in ("node.de.01", "node.us.01"):
+    for node in nodes:
         path = cluster.log_path(node)
-        ours = [e for e in json_lines(path) if e.get("task_id") == task_id]
-        assert any(e["msg"] == "attempt ended" for e in ours), (node, ours)
         # Any line that mentions the task is a JSON object that names it in task_id.
         for line in path.read_text(errors="replace").splitlines():
             if task_id in line:

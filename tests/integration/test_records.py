@@ -1,4 +1,5 @@
-"""The task record's atomic transitions, against a real private redis-server."""
+"""The task record's atomic transitions, against a real private redis-server (the
+``redis_url`` fixture: one server for the module, flushed before each test)."""
 
 from __future__ import annotations
 
@@ -6,43 +7,14 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
 
+from browsing.cluster import free_port
 from shared import keys
-from shared.cluster import free_port
 from shared.records import AttemptState, NewTask, Placement, TaskStatus, TaskStore
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            shutil.which("redis-server"),
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(5)
+from shared.request import NodeFilter, TaskRequest
 
 
 @pytest.fixture()
@@ -57,7 +29,7 @@ def placements(*nodes: str) -> list[Placement]:
 
 
 def new_task(store: TaskStore, task_id: str = "web:t1") -> str:
-    store.create(task_id, owner="alice", request={"task": "x", "fanout": 1}, timeout_ms=60_000)
+    store.create(task_id, owner="alice", request=TaskRequest(task="x", timeout_ms=60_000))
     return task_id
 
 
@@ -282,14 +254,16 @@ def test_a_slow_batch_rereads_the_nodes_instead_of_judging_them_by_an_old_copy(s
 
 def test_records_created_together_are_each_complete_and_queued(store):
     tasks = [
-        NewTask.of(f"web:m{i}", owner="alice", request={"task": f"t{i}"}, timeout_ms=1000 * i)
+        NewTask.of(
+            f"web:m{i}", owner="alice", request=TaskRequest(task=f"t{i}", timeout_ms=1000 * i)
+        )
         for i in range(1, 4)
     ]
     deadlines = store.create_many(tasks)
     for task, deadline in zip(tasks, deadlines, strict=True):
         rec = store.get(task.task_id)
         assert rec.status is TaskStatus.QUEUED and rec.owner == "alice"
-        assert rec.request == {"task": f"t{task.task_id[-1]}"}
+        assert rec.request == TaskRequest(task=f"t{task.task_id[-1]}", timeout_ms=task.timeout_ms)
         assert rec.deadline_ms == deadline == rec.created_ms + task.timeout_ms
     assert store.stale_queued(store.now_ms() + 1) == [t.task_id for t in tasks]
     assert store.overdue(deadlines[-1] + 1) == [t.task_id for t in tasks]
@@ -317,8 +291,9 @@ def test_a_batch_fails_only_the_tasks_no_node_can_take_each_with_its_reason(stor
         timed.create(
             task_id,
             owner="alice",
-            request={"task": "x", "filter": {"country_iso": country}},
-            timeout_ms=60_000,
+            request=TaskRequest(
+                task="x", filter=NodeFilter(country_iso=country), timeout_ms=60_000
+            ),
         )
     dispatcher.dispatch_many(["web:fr", fine, "web:jp"])
     assert timed.get(fine).status is TaskStatus.ASSIGNED
@@ -339,7 +314,7 @@ def test_a_submit_whose_message_cannot_be_sent_fails_its_task_and_answers_503(st
     services.store = store
     services.celery.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
     tasks = [
-        NewTask.of(f"web:nb{i}", owner="alice", request={"task": "x"}, timeout_ms=60_000)
+        NewTask.of(f"web:nb{i}", owner="alice", request=TaskRequest(task="x", timeout_ms=60_000))
         for i in range(3)
     ]
     errors: list[BaseException] = []
@@ -475,8 +450,8 @@ def test_a_duplicate_dispatch_message_leaves_the_session_affinity_alone(store, r
     """A second dispatch message for a task read before the first placed it must not
     point the session at a node that runs nothing of it."""
     dispatcher, timed = batch_dispatcher(store, redis_url, Clock())
-    request = {"task": "x", "fanout": 1, "session_key": "k"}
-    timed.create("web:dup", owner="alice", request=request, timeout_ms=60_000)
+    request = TaskRequest(task="x", session_key="k", timeout_ms=60_000)
+    timed.create("web:dup", owner="alice", request=request)
     stale = timed.get("web:dup")  # what the duplicate message's dispatch read
     dispatcher.dispatch_many(["web:dup"])
     placed = timed.get("web:dup").attempts[0].node

@@ -1,8 +1,9 @@
 """Retention: screenshots are served 5 days, swept after that where the store ignores
 lifecycle rules, and task records expire after their TTL.
 
-Time is moved with a controllable clock given to the gateway and the sweeper; storage is
-the session cluster's moto S3 server over HTTP, and Redis is its real server.
+Time is moved with a controllable clock given to the gateway and the sweeper. The sweeper
+tests use a moto S3 server over HTTP and a real Redis; the screenshot window is checked on
+a screenshot a real task took on the session cluster.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ class Clock:
 
 
 @pytest.fixture()
-def storage(cluster, request) -> ScreenshotStorage:
+def storage(s3_env, request) -> ScreenshotStorage:
     bucket = "r-" + request.node.name.replace("_", "-")[:40].lower()
-    return ScreenshotStorage(load_settings(cluster.env).replace(s3_bucket=bucket))
+    return ScreenshotStorage(load_settings(s3_env, s3_bucket=bucket))
 
 
 def test_the_sweeper_deletes_only_screenshots_older_than_five_days(storage):
@@ -99,14 +100,16 @@ def test_a_screenshot_is_404_after_five_days_even_if_the_object_still_exists(clu
     assert settings.task_record_ttl_s - 120 < ttl <= settings.task_record_ttl_s == 7 * DAY_S
 
 
-def test_the_scheduler_sweeps_once_per_interval(cluster, storage):
+def test_the_scheduler_sweeps_once_per_interval(s3_env, redis_url, storage):
     from scheduler.dispatch import Dispatcher
     from scheduler.maintenance import Maintenance
     from shared.records import TaskStore
     from shared.registry import NodeRegistry
     from shared.services import redis_client
 
-    settings = load_settings(cluster.env).replace(retention_sweep_interval_s=3600)
+    settings = load_settings(
+        s3_env, redis_url=redis_url, s3_bucket=storage.bucket, retention_sweep_interval_s=3600
+    )
     clock = Clock()
     client = redis_client(settings)
     store = TaskStore(client, record_ttl_s=60, clock=clock)

@@ -20,10 +20,12 @@ import pytest
 import redis
 import requests
 
+from browsing.cluster import LocalCluster, free_port
 from shared import keys
-from shared.cluster import LocalCluster, free_port
 from shared.records import Placement, TaskStore
-from tests.conftest import ALICE, BOB, Api, allow, running
+from shared.registry import NodeRegistry
+from shared.request import TaskRequest
+from tests.conftest import ALICE, BOB, Api, allow, poll, running
 from tests.support.slow_proxy import slow_proxy
 
 # The slow nodes wait this long on every request; this VM is noisy, so keep a wide margin.
@@ -90,7 +92,7 @@ def outcomes(result: dict) -> dict[str, str]:
 
 def browsing_cli(cluster: LocalCluster, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "browsing.cli", *args],
         env=cluster.env,
         capture_output=True,
         text=True,
@@ -256,12 +258,17 @@ def test_cancel_stops_a_running_task_within_a_second(alice, sites):
         }
     )
     assert wait_for_status(alice, task_id, "running") == "running"
-    time.sleep(0.5)
+    time.sleep(0.5)  # the scenario: cancelled while the agent is well into its wait
     resp = alice.post(f"/api/v1/browsing/cancel?task_id={task_id}")
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "failed" and resp.json()["error"] == "cancelled"
-    time.sleep(1.2)
-    (attempt,) = alice.status(task_id)["info"]["attempts"]
+
+    # The node reports the latency once its context is closed: at most a second later.
+    def stopped() -> list[dict] | None:
+        attempts = alice.status(task_id)["info"]["attempts"]
+        return attempts if all(a["stop_latency_ms"] is not None for a in attempts) else None
+
+    (attempt,) = poll(stopped, timeout_s=5, what="the stop latency")
     assert attempt["outcome"] == "cancelled" and 0 <= attempt["stop_latency_ms"] < 1000, attempt
     again = alice.post(f"/api/v1/browsing/cancel?task_id={task_id}")
     assert again.status_code == 409 and "already finished" in again.json()["error"]
@@ -273,7 +280,7 @@ def test_a_cancelled_queued_attempt_never_starts(alice, sites):
         "filter": {"node_uid": "node.fr.02"},
     }
     busy = [alice.submit(hold)]  # node.fr.02 has one slot
-    time.sleep(0.5)
+    assert wait_for_status(alice, busy[0], "running") == "running"
     queued = alice.submit(
         {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}}
     )
@@ -281,7 +288,7 @@ def test_a_cancelled_queued_attempt_never_starts(alice, sites):
     assert alice.post(f"/api/v1/browsing/cancel?task_id={queued}").status_code == 200
     for task_id in busy:
         alice.wait(task_id, 20)
-    time.sleep(1)
+    time.sleep(1)  # the scenario: the node has had time to start it, had it been wrong
     (attempt,) = alice.status(queued)["info"]["attempts"]
     assert attempt["outcome"] == "cancelled" and attempt["started_at"] is None
 
@@ -306,7 +313,7 @@ def test_the_reaper_fails_a_task_that_never_ran(alice, sites):
         "filter": {"node_uid": "node.fr.02"},
     }
     busy = [alice.submit(hold)]
-    time.sleep(0.3)
+    assert wait_for_status(alice, busy[0], "running") == "running"
     start = time.monotonic()
     result = sync(
         alice,
@@ -338,8 +345,8 @@ def test_an_attempt_recorded_but_never_sent_still_runs(racing, alice, sites, r):
     # behind: an assigned attempt with no message on its node queue.
     store = TaskStore(r, record_ttl_s=3600)
     task_id = f"web:{uuid.uuid4().hex}"
-    request = {"task": f"Open {sites}/index.html and return the title", "fanout": 1}
-    store.create(task_id, owner="alice", request=request, timeout_ms=60_000)
+    request = TaskRequest(task=f"Open {sites}/index.html and return the title", timeout_ms=60_000)
+    store.create(task_id, owner="alice", request=request)
     placement = Placement(
         node="node.de.01", queue="node.de.01", country="DE", celery_id=str(uuid.uuid4())
     )
@@ -357,6 +364,9 @@ def test_gateway_restart_loses_nothing(racing, alice, sites):
         "filter": {"country_iso": "DE"},
     }
     ids = [alice.submit(body) for _ in range(4)]
+    # Without this, gunicorn would wait its graceful_timeout (10 s) for the idle
+    # keep-alive connections of the test's clients before it stops.
+    Api.close_all()
     racing.stop_process("gateway")
     racing.start_gateway()
     for task_id in ids:
@@ -364,7 +374,7 @@ def test_gateway_restart_loses_nothing(racing, alice, sites):
         assert result["status"] == "completed" and "Agent Test Home" in result["payload"]
 
 
-def test_a_killed_node_s_task_completes_on_another_node(racing, alice, sites):
+def test_a_killed_node_s_task_completes_on_another_node(racing, alice, sites, r):
     for queue in ("node.it.01", "node.it.02"):
         racing.start_node(queue)
     for queue in ("node.it.01", "node.it.02"):
@@ -389,14 +399,15 @@ def test_a_killed_node_s_task_completes_on_another_node(racing, alice, sites):
     # The victim comes back; the re-dispatched attempt is not run again.
     racing.start_node(victim)
     racing.wait_node_ready(victim)
-    time.sleep(1)
+    time.sleep(1)  # the scenario: time for the victim to run its old message, if it would
     again = alice.status(task_id)
     assert [a["outcome"] for a in again["info"]["attempts"]] == ["failed", "won"]
 
     # With no other node in the country, the attempt fails naming the lost node.
     other = "node.it.02" if victim == "node.it.01" else "node.it.01"
     racing.stop_process(other, signal.SIGKILL)
-    time.sleep(4)  # until the scheduler has declared it dead
+    registry = NodeRegistry(r)
+    poll(lambda: not registry.get(other).ready, timeout_s=15, what=f"{other} declared dead")
     task_id = alice.submit(
         {"task": f"Open {sites}/index.html. Wait 4 seconds.", "filter": {"country_iso": "IT"}}
     )

@@ -10,9 +10,9 @@ from shared.storage import LIFECYCLE_RULE_ID, ScreenshotStorage
 
 
 @pytest.fixture()
-def storage(cluster, request) -> ScreenshotStorage:
+def storage(s3_env, request) -> ScreenshotStorage:
     bucket = "t-" + request.node.name.replace("_", "-")[:40].lower()
-    return ScreenshotStorage(load_settings(cluster.env).replace(s3_bucket=bucket))
+    return ScreenshotStorage(load_settings(s3_env, s3_bucket=bucket))
 
 
 def test_bucket_is_created_with_a_five_day_rule_merged_into_existing_rules(storage):

@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pytest
 
+from tests.conftest import poll
+
 SYNC = "/api/v1/browsing/sync"
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -192,7 +194,10 @@ def test_least_loaded_node_takes_untargeted_tasks(api, sites):
         )
         for _ in range(2)
     ]
-    time.sleep(0.5)
+    # Routing counts an attempt from its placement: both must be placed first.
+    placed = ("assigned", "running")
+    for task_id in busy:
+        poll(lambda t=task_id: api.status(t)["status"] in placed, what=f"{task_id} placed")
     result = sync(api, {"task": f"Open {sites}/index.html and return the title"})
     assert result["info"]["node_uid"] == "node.us.01"
     for task_id in busy:

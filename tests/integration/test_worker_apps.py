@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.cluster import free_port
+from browsing.cluster import free_port
 from shared.registry import NodeRegistry
 
 ROOT = Path(__file__).resolve().parents[2]

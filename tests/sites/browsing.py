@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 from playwright.sync_api import Browser, sync_playwright
 
+from browsing.cluster import descendants
 from nodes.browser import launch_chromium
-from shared.cluster import descendants
 
 
 def chromium_children() -> list[int]:

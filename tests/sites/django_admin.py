@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.cluster import free_port
+from browsing.cluster import free_port
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "correct-horse-battery"

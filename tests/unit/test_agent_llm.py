@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from browsing.cluster import free_port
 from nodes.agent import (
     Click,
     Done,
@@ -31,7 +32,6 @@ from nodes.agent import (
 from nodes.agent.llm_prompt import render_observation
 from nodes.agent.llm_reply import BadReply, parse_reply
 from nodes.agent.llm_tools import tool_definitions
-from shared.cluster import free_port
 from shared.errors import ConfigError, DeadlineExceeded
 from tests.support.llm_stub import HttpError, call, serve_llm_stub, text, tool_calls
 
@@ -92,8 +92,8 @@ def test_api_key_from_a_named_variable_and_nothing_configured() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"BROWSING_LLM_TEMPERATURE": "warm"}, "BROWSING_LLM_TEMPERATURE: temperature must be"),
-        ({"BROWSING_LLM_TOOL_MODE": "xml"}, "tool_mode must be one of auto, tools, json"),
+        ({"BROWSING_LLM_TEMPERATURE": "warm"}, "BROWSING_LLM_TEMPERATURE='warm' is not a valid"),
+        ({"BROWSING_LLM_TOOL_MODE": "xml"}, "TOOL_MODE must be one of auto, tools, json"),
     ],
 )
 def test_bad_settings_are_config_errors(env: dict[str, str], message: str) -> None:

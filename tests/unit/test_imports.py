@@ -14,13 +14,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("gateway", "scheduler", "nodes", "shared")
+PACKAGES = ("gateway", "scheduler", "nodes", "shared", "browsing")
 
 # Modules that are not imported by the check, each with the reason it may act on import.
 EXCLUDED = {
     # gunicorn executes its config file when the server starts: that is the moment it
     # prepares (empties) the gateway's metrics directory, before the workers fork.
     "gateway.gunicorn_conf": "gunicorn's config file, run by gunicorn at start",
+    # `python -m browsing.cli`: running the command line is what this module is for.
+    "browsing.cli.__main__": "the CLI's entry point, run as a program",
 }
 
 PROBE = r"""

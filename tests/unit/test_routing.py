@@ -29,10 +29,8 @@ def node(uid: str, country: str = "DE", *, capacity: int = 2, inflight: int = 0,
 
 
 def test_country_filter_is_case_insensitive_and_excludes_other_countries():
-    nodes = [node("node.de.01", "DE"), node("node.us.01", "US")]
-    chosen = eligible_nodes(
-        nodes, NodeFilter.from_request({"country_iso": "de"}), now_ms=NOW, dead_after_ms=10
-    )
+    nodes = [node("node.de.01", "de"), node("node.us.01", "US")]
+    chosen = eligible_nodes(nodes, NodeFilter(country_iso="DE"), now_ms=NOW, dead_after_ms=10)
     assert [n.uid for n in chosen] == ["node.de.01"]
 
 

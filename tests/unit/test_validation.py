@@ -3,6 +3,7 @@ import pytest
 from gateway.validation import parse_task_request
 from shared.config import Settings
 from shared.errors import ValidationError
+from shared.request import NodeFilter, ScreenshotPolicy, TaskRequest
 
 S = Settings()
 
@@ -13,15 +14,15 @@ def parse(body):
 
 def test_minimal_request_gets_documented_defaults():
     req = parse({"task": "  Open https://example.com  "})
-    assert req == {
-        "task": "Open https://example.com",
-        "screenshots": None,
-        "filter": {},
-        "session_key": None,
-        "timeout_ms": 300_000,
-        "fanout": 1,
-        "template": "default",
-    }
+    assert req == TaskRequest(
+        task="Open https://example.com",
+        screenshots=ScreenshotPolicy(mode=None),
+        filter=NodeFilter(),
+        session_key=None,
+        timeout_ms=300_000,
+        fanout=1,
+        template="default",
+    )
 
 
 def test_full_request_from_the_spec_is_normalized():
@@ -35,9 +36,9 @@ def test_full_request_from_the_spec_is_normalized():
             "session_key": "s1",
         }
     )
-    assert req["filter"] == {"country_iso": "DE"}
-    assert req["screenshots"] == {"mode": "final_only", "full_page": True}
-    assert req["timeout_ms"] == 10_800_000 and req["fanout"] == 10
+    assert req.filter == NodeFilter(country_iso="DE")
+    assert req.screenshots == ScreenshotPolicy(mode="final_only", full_page=True)
+    assert req.timeout_ms == 10_800_000 and req.fanout == 10 and req.session_key == "s1"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,7 @@ def test_bad_requests_say_what_is_wrong(body, message):
 
 def test_null_optional_fields_count_as_absent():
     req = parse({"task": "x", "filter": None, "screenshots": None, "timeout": None, "fanout": None})
-    assert req["filter"] == {} and req["fanout"] == 1
+    assert req.filter == NodeFilter() and req.screenshots.mode is None and req.fanout == 1
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ exercise the same processes a user starts.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,82 +22,29 @@ from pathlib import Path
 
 import redis
 
+from browsing.processes import (
+    descendants,
+    free_port,
+    identify,
+    kill_all,
+    redis_answers,
+    wait_until,
+)
 from shared.config import load_settings
 from shared.errors import ConfigError
 from shared.registry import NodeRegistry
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# moto is an extra (`pip install -e '.[local]'`): production images do not carry it.
+LOCAL_EXTRA_HINT = "pip install -e '.[local]' in the repository (make run does this)"
 
 
-def _redis_answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except (redis.RedisError, ValueError):
-        return False
-
-
-def _wait(what: str, check, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}")
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} not ready after {timeout_s:g} s")
-
-
-def descendants(root: int) -> list[int]:
-    """Every process below ``root``, read from /proc (Linux); empty elsewhere."""
-    children: dict[int, list[int]] = {}
-    proc_dir = Path("/proc")
-    if not proc_dir.is_dir():
-        return []
-    for entry in proc_dir.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def start_time(pid: int) -> int | None:
-    """When a process started (clock ticks since boot), or None if it is gone: with its
-    pid, it names one process, even after the pid is reused."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def identify(pids: list[int]) -> list[tuple[int, int]]:
-    """(pid, start time) of those of ``pids`` still running."""
-    return [(pid, started) for pid in pids if (started := start_time(pid)) is not None]
-
-
-def _kill_all(processes: list[tuple[int, int]], sig: int) -> None:
-    """Signal each (pid, start time) that still names the same process: a pid that was
-    reaped and reused since belongs to someone else, and is left alone."""
-    for pid, started in processes:
-        if start_time(pid) != started:
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
+def require_moto() -> None:
+    """moto's S3 server, or a clear error saying how to install it."""
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask_cors") is None:
+        raise ConfigError(
+            "the local cluster's S3 server needs moto, which is not installed: "
+            f"{LOCAL_EXTRA_HINT}, or point BROWSING_S3_ENDPOINT_URL at an S3 endpoint"
+        )
 
 
 @dataclass
@@ -117,6 +64,7 @@ class LocalCluster:
 
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
     argvs: dict[str, list[str]] = field(default_factory=dict)  # how each was started
+    envs: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
     env: dict[str, str] = field(default_factory=dict, init=False)
     api_key: str = field(default="", init=False)
@@ -135,13 +83,20 @@ class LocalCluster:
         assert self.workdir is not None
         log = open(self.workdir / f"{name}.log", "ab")
         # Own session: a Ctrl-C at the terminal reaches `browsing up` only, which stops us in order.
+        env = env or self.env
         proc = subprocess.Popen(
-            argv, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
         self.procs[name] = proc
         self.argvs[name] = list(argv)
+        self.envs[name] = env
         return proc
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start a process again as it was first started: same command, environment and
+        ports (Redis comes back on its port, with its append-only file if it has one)."""
+        return self._spawn(name, self.argvs[name], self.envs[name])
 
     def log_path(self, name: str) -> Path:
         assert self.workdir is not None
@@ -155,6 +110,8 @@ class LocalCluster:
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.port = self.port or int(self.env.get("BROWSING_PORT") or 8080)
         self.env["BROWSING_PORT"] = str(self.port)
+        if not self._reusing_s3():
+            require_moto()
         try:
             self._start_redis()
             self._start_s3()
@@ -172,7 +129,7 @@ class LocalCluster:
 
     def _start_redis(self) -> None:
         url = self.env.get("BROWSING_REDIS_URL")
-        if self.reuse_services and url and _redis_answers(url):
+        if self.reuse_services and url and redis_answers(url):
             return
         binary = shutil.which("redis-server")
         if binary is None:
@@ -231,26 +188,29 @@ class LocalCluster:
 
     def start_s3_again(self) -> None:
         """Start the moto S3 server again on its port (empty: moto keeps nothing)."""
-        self._spawn("s3", self.argvs["s3"])
+        self.restart("s3")
         self._wait_s3(self.env["BROWSING_S3_ENDPOINT_URL"])
 
     def start_redis_again(self) -> None:
-        self._spawn("redis", self.argvs["redis"])
+        self.restart("redis")
         self._wait_redis(self.redis_url)
 
     def _wait_redis(self, url: str) -> None:
-        _wait("redis-server", lambda: _redis_answers(url), 15, self.procs["redis"])
+        wait_until("redis-server", lambda: redis_answers(url), 15, self.procs["redis"])
 
     def _wait_s3(self, url: str) -> None:
-        _wait(
+        wait_until(
             "moto S3 server",
             lambda: urllib.request.urlopen(url + "/moto-api/", timeout=2),
             30,
             self.procs["s3"],
         )
 
+    def _reusing_s3(self) -> bool:
+        return self.reuse_services and bool(self.env.get("BROWSING_S3_ENDPOINT_URL"))
+
     def _start_s3(self) -> None:
-        if self.reuse_services and self.env.get("BROWSING_S3_ENDPOINT_URL"):
+        if self._reusing_s3():
             return
         port = free_port()
         self._spawn("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
@@ -315,7 +275,7 @@ class LocalCluster:
 
     def start_gateway(self, timeout_s: float = 60) -> None:
         proc = self._spawn("gateway", self.gateway_argv())
-        _wait(
+        wait_until(
             "gateway",
             lambda: urllib.request.urlopen(self.base_url + "/healthz", timeout=2),
             timeout_s,
@@ -353,7 +313,7 @@ class LocalCluster:
                 and node.browsers >= node.capacity
             )
 
-        _wait(f"node {uid}", ready, timeout_s, self.procs.get(uid))
+        wait_until(f"node {uid}", ready, timeout_s, self.procs.get(uid))
 
     def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
         """Signal a process; SIGTERM lets Celery and gunicorn stop their children cleanly.
@@ -365,7 +325,7 @@ class LocalCluster:
         tree = identify([proc.pid, *descendants(proc.pid)])
         with contextlib.suppress(ProcessLookupError):
             if sig == signal.SIGKILL:  # a crash: everything dies at once, like a lost host
-                _kill_all(tree, signal.SIGKILL)
+                kill_all(tree, signal.SIGKILL)
             else:
                 os.kill(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -373,7 +333,7 @@ class LocalCluster:
         # What is left of the tree; once the process is reaped its pid is free for
         # reuse, so only processes still known by pid and start time are killed.
         late = identify(descendants(proc.pid)) if proc.poll() is None else []
-        _kill_all(tree + late, signal.SIGKILL)
+        kill_all(tree + late, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
 

@@ -1,0 +1,203 @@
+"""The task commands: run, status, screenshots, cancel and templates, through the
+gateway as any user calls it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from browsing.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED
+from browsing.cli.progress import DownloadBars, StatusLine
+from browsing.client import (
+    API_KEY_ENV,
+    DEFAULT_URL,
+    URL_ENV,
+    BrowsingClient,
+    ClientError,
+    decoded_payload,
+    screenshot_names,
+)
+from shared.request import SCREENSHOT_MODES
+
+SCREENSHOT_ALIASES = {"final": "final_only", "steps": "every_step", "navigation": "on_navigation"}
+
+
+def _client(args: argparse.Namespace) -> BrowsingClient:
+    client = BrowsingClient(args.url, args.api_key)
+    if not client.api_key:
+        raise ClientError(
+            0,
+            f"no API key: set {API_KEY_ENV} or pass --api-key "
+            "(an operator creates one with `browsing keys create USER`)",
+        )
+    return client
+
+
+def _print_result(body: dict[str, Any]) -> int:
+    """The result on stdout (the error on stderr); the exit code it deserves."""
+    if body.get("status") != "completed" or not body.get("success"):
+        print(f"failed: {body.get('error') or body.get('status')}", file=sys.stderr)
+        return EXIT_FAILED
+    payload = decoded_payload(body)
+    result = payload.get("result") if isinstance(payload, dict) else payload
+    print(result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False))
+    names = screenshot_names(body)
+    if names:
+        print("screenshots: " + " ".join(names))
+        print(f"download them: browsing screenshots {body['task_id']} -o DIR", file=sys.stderr)
+    if isinstance(payload, dict) and payload.get("screenshots_error"):
+        print(payload["screenshots_error"], file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.full_page is not None and args.screenshots is None:
+        args.usage_error("--full-page/--no-full-page need --screenshots MODE")
+    client = _client(args)
+    options = {
+        "screenshots": SCREENSHOT_ALIASES.get(args.screenshots, args.screenshots),
+        "full_page": args.full_page,
+        "country_iso": args.country,
+        "node_uid": args.node,
+        "fanout": args.fanout,
+        "session_key": args.session,
+        "template": args.template,
+        "timeout_ms": args.timeout,
+    }
+    task_id = None
+    try:
+        with StatusLine(sys.stderr) as line:
+            if args.sync:
+                line.change("waiting for the result (sync)")
+                try:
+                    body = client.run_sync(args.task, **options)
+                    task_id = body["task_id"]
+                    line.note(f"task {task_id}")
+                    line.on_status(body)
+                except ClientError as exc:
+                    if (
+                        exc.status != 504
+                        or not isinstance(exc.body, dict)
+                        or not exc.body.get("task_id")
+                    ):
+                        raise
+                    task_id = exc.body["task_id"]  # the gateway stopped waiting; we go on
+                    line.note(f"task {task_id}: {exc.message}")
+                    body = client.wait(task_id, on_change=line.on_status)
+            else:
+                task_id = client.submit(args.task, **options)
+                line.note(f"task {task_id}")
+                body = client.wait(task_id, on_change=line.on_status)
+    except KeyboardInterrupt:
+        if task_id is not None:
+            print(
+                f"\ninterrupted; task {task_id} goes on: browsing status {task_id}",
+                file=sys.stderr,
+            )
+        return EXIT_INTERRUPTED
+    if args.json:
+        if args.sync:
+            body = client.status(task_id)  # the full status body, as without --sync
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return 0 if body.get("status") == "completed" and body.get("success") else EXIT_FAILED
+    return _print_result(body)
+
+
+def _status(args: argparse.Namespace) -> int:
+    body = _client(args).status(args.task_id)
+    if args.json:
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return 0
+    info = body.get("info") or {}
+    fields = [(k, body.get(k)) for k in ("task_id", "status", "created_at", "assigned_at")]
+    fields += [(k, body.get(k)) for k in ("started_at", "finished_at", "execution_time_ms")]
+    fields.append(("node", info.get("node_uid") and f"{info['node_uid']} ({info['country']})"))
+    for key, value in fields:
+        if value is not None:
+            print(f"{key + ':':<19}{value}")
+    if body.get("status") in ("completed", "failed"):
+        _print_result(body)
+    return 0
+
+
+def _screenshots(args: argparse.Namespace) -> int:
+    client = _client(args)
+    bars = DownloadBars(sys.stderr)
+    try:
+        saved = client.download_screenshots(args.task_id, args.out_dir, progress=bars.update)
+    finally:
+        bars.finish()
+    if not saved:
+        status = client.status(args.task_id).get("status")
+        print(f"task {args.task_id} has no screenshots (status: {status})", file=sys.stderr)
+        return EXIT_FAILED
+    for path in saved:
+        print(path)
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    body = _client(args).cancel(args.task_id)
+    print(f"{body['task_id']}: {body['status']} ({body.get('error')})")
+    return 0
+
+
+def _templates(args: argparse.Namespace) -> int:
+    for name in _client(args).templates():
+        print(name)
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """run, status, screenshots, cancel, templates: a user's commands, against a gateway."""
+    gateway = argparse.ArgumentParser(add_help=False)
+    gateway.add_argument("--url", help=f"gateway URL (default ${URL_ENV} or {DEFAULT_URL})")
+    gateway.add_argument(
+        "--api-key", help=f"API key (default ${API_KEY_ENV}; other users can see arguments)"
+    )
+
+    run = sub.add_parser("run", parents=[gateway], help="run a browsing task and show its result")
+    run.add_argument("task", help='the instruction, e.g. "Open https://example.com"')
+    run.add_argument("--sync", action="store_true", help="use /sync instead of /async + polling")
+    run.add_argument(
+        "--screenshots",
+        metavar="MODE",
+        choices=SCREENSHOT_MODES + tuple(SCREENSHOT_ALIASES),
+        help=f"{', '.join(SCREENSHOT_MODES)} (or final, steps, navigation)",
+    )
+    run.add_argument(
+        "--full-page",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whole page or viewport (default: whole page)",
+    )
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--country", metavar="ISO", help="only nodes of this country, e.g. DE")
+    where.add_argument("--node", metavar="UID", help="only this node, e.g. node.de.01")
+    run.add_argument("--fanout", type=int, metavar="N", help="race the task on N nodes (1..10)")
+    run.add_argument("--session", metavar="KEY", help="session_key: keep these tasks on one node")
+    run.add_argument("--template", help="browsing template stem (see `browsing templates`)")
+    run.add_argument("--timeout", type=int, metavar="MS", help="task timeout in milliseconds")
+    run.add_argument("--json", action="store_true", help="print the final status body as JSON")
+    run.set_defaults(func=_run, usage_error=run.error)
+
+    status = sub.add_parser("status", parents=[gateway], help="show a task's status and result")
+    status.add_argument("task_id", metavar="ID")
+    status.add_argument("--json", action="store_true", help="print the status body as JSON")
+    status.set_defaults(func=_status)
+
+    shots = sub.add_parser("screenshots", parents=[gateway], help="download a task's screenshots")
+    shots.add_argument("task_id", metavar="ID")
+    shots.add_argument(
+        "-o", "--out-dir", default=".", metavar="DIR", help="where to save them (default: .)"
+    )
+    shots.set_defaults(func=_screenshots)
+
+    cancel = sub.add_parser("cancel", parents=[gateway], help="cancel an unfinished task")
+    cancel.add_argument("task_id", metavar="ID")
+    cancel.set_defaults(func=_cancel)
+
+    templates = sub.add_parser("templates", parents=[gateway], help="list the template stems")
+    templates.set_defaults(func=_templates)

@@ -1,0 +1,140 @@
+"""``browsing up`` (``make run``): a supervised local cluster in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from browsing.state import (
+    OPERATOR_SETTINGS,
+    ClusterState,
+    data_dir,
+    remove_state,
+    state_path,
+    write_state,
+)
+
+EXIT_START_FAILED = 1
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _warn(line: str) -> None:
+    print(f"browsing up: {line}", file=sys.stderr, flush=True)
+
+
+def up(args: argparse.Namespace) -> int:
+    from browsing.cluster import LocalCluster
+    from browsing.processes import start_time
+    from browsing.supervisor import Supervisor
+
+    cluster = LocalCluster(
+        node_queues=tuple(q.strip() for q in args.nodes.split(",") if q.strip()),
+        port=args.port,
+        node_concurrency=args.concurrency,
+        workdir=args.workdir,
+        data_dir=data_dir(args.data_dir),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _say("starting the local cluster ...")
+    try:
+        cluster.start()
+    except KeyboardInterrupt:
+        cluster.stop()
+        return 130
+    except (RuntimeError, TimeoutError) as exc:  # a child exited, or never became ready
+        _warn(f"the local cluster did not start: {exc}; logs in {cluster.workdir}")
+        return EXIT_START_FAILED
+    path = state_path(cluster.data_dir)
+    state = ClusterState(
+        pid=os.getpid(),
+        started=start_time(os.getpid()) or 0,
+        gateway_url=cluster.base_url,
+        env={k: cluster.env[k] for k in OPERATOR_SETTINGS if cluster.env.get(k)},
+        workdir=str(cluster.workdir),
+        data_dir=None if cluster.data_dir is None else str(cluster.data_dir),
+        nodes=list(cluster.node_queues),
+    )
+    try:
+        write_state(path, state)
+    except OSError as exc:
+        _warn(f"no state file for operator commands: {exc}")
+        path = None
+    try:
+        _print_ready(cluster, path)
+        return_code = Supervisor(cluster, log=_warn).run(stop)
+    finally:
+        _say("stopping ...")
+        cluster.stop()
+        if path is not None:
+            remove_state(path, state.pid)
+    return return_code
+
+
+def _print_ready(cluster: Any, state_file: Path | None) -> None:
+    _say(f"ready: {cluster.base_url} api_key={cluster.api_key} logs={cluster.workdir}")
+    if cluster.data_dir is not None and "redis" in cluster.procs:
+        _say(f"data: task records, keys and drain marks kept in {cluster.data_dir}")
+    if state_file is not None:
+        _say(
+            "operators: `browsing nodes`, `browsing keys create USER` in another terminal "
+            f"find this cluster through {state_file}" + _hint_for(cluster.data_dir)
+        )
+    site = _first_allowed_site(cluster.env.get("BROWSING_EGRESS_ALLOW", ""))
+    _say(
+        f"try: curl -sS -X POST {cluster.base_url}/api/v1/browsing/sync "
+        f"-H 'Authorization: Bearer {cluster.api_key}' -H 'Content-Type: application/json' "
+        """-d '{"task": "Open %s/ and summarize the page"}'""" % (site or "https://example.com")
+    )
+    _say(
+        "egress: the nodes refuse loopback and private addresses, this machine's included; "
+        "to browse a site on this machine, start it and allow its port, e.g. "
+        "BROWSING_EGRESS_ALLOW=127.0.0.1:8000 make run (comma-separated host:port entries)"
+    )
+    _say("a process that exits is restarted; Ctrl-C stops everything")
+
+
+def _hint_for(data: Path | None) -> str:
+    """What another terminal needs to find the state file in a data directory that is
+    not the one it would look in."""
+    if data is None or data == data_dir(None):
+        return ""
+    return f" (with BROWSING_DATA_DIR={data})"
+
+
+def _first_allowed_site(allow: str) -> str | None:
+    """``http://host:port`` of the first ``host:port`` entry of BROWSING_EGRESS_ALLOW."""
+    for entry in allow.split(","):
+        entry = entry.strip()
+        host, _, port = entry.rpartition(":")
+        if host and port.isdigit() and "/" not in entry:
+            return f"http://{host}:{port}"
+    return None
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "up", help="start a local cluster (Redis, S3, scheduler, nodes, gateway)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="gateway port (default $BROWSING_PORT or 8080)"
+    )
+    parser.add_argument("--nodes", default="node.de.01,node.us.01", help="node queues to start")
+    parser.add_argument("--concurrency", type=int, default=2, help="browser processes per node")
+    parser.add_argument("--workdir", default=None, help="where logs go (default: a temp dir)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="where the private Redis keeps its data across restarts (default "
+        "$BROWSING_DATA_DIR or ~/.local/share/browsing-service; 'none' keeps nothing)",
+    )
+    parser.set_defaults(func=up)

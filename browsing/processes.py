@@ -1,0 +1,104 @@
+"""Processes known by pid and start time, their trees read from /proc (Linux), and the
+small waits the local launcher needs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+POLL_S = 0.1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, ValueError):
+        return False
+
+
+def wait_until(
+    what: str,
+    check: Callable[[], object],
+    timeout_s: float,
+    proc: subprocess.Popen | None = None,
+) -> None:
+    """Until ``check()`` is true; fails at once if ``proc`` exits meanwhile."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(POLL_S)
+    raise TimeoutError(f"{what} not ready after {timeout_s:g} s")
+
+
+def children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every process, read once from /proc; empty elsewhere."""
+    children: dict[int, list[int]] = {}
+    proc_dir = Path("/proc")
+    if not proc_dir.is_dir():
+        return children
+    for entry in proc_dir.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def descendants(root: int, children: dict[int, list[int]] | None = None) -> list[int]:
+    """Every process below ``root`` (from ``children``, or a fresh read of /proc)."""
+    children = children_map() if children is None else children
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def start_time(pid: int) -> int | None:
+    """When a process started (clock ticks since boot), or None if it is gone: with its
+    pid, it names one process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def identify(pids: list[int]) -> list[tuple[int, int]]:
+    """(pid, start time) of those of ``pids`` still running."""
+    return [(pid, started) for pid in pids if (started := start_time(pid)) is not None]
+
+
+def still_running(processes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Those (pid, start time) that still name the same process."""
+    return [(pid, started) for pid, started in processes if start_time(pid) == started]
+
+
+def kill_all(processes: list[tuple[int, int]], sig: int) -> None:
+    """Signal each (pid, start time) that still names the same process: a pid that was
+    reaped and reused since belongs to someone else, and is left alone."""
+    for pid, _ in still_running(processes):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
