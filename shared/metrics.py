@@ -4,7 +4,9 @@ Processes that fork workers (gunicorn, Celery prefork) use prometheus-client's
 multiprocess mode: every process writes its samples to files in
 ``PROMETHEUS_MULTIPROC_DIR`` and a scrape merges them. The directory must be set before
 ``prometheus_client`` is imported anywhere in the process tree, so roles that fork call
-``prepare_multiprocess_dir`` first thing.
+``prepare_multiprocess_dir`` before they import their metrics, and only when their
+server starts (it empties the directory): gunicorn's config for the gateway, and
+``celeryd_init`` for a node worker (nodes/celery.py), never a mere import.
 """
 
 from __future__ import annotations
