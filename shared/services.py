@@ -32,8 +32,8 @@ def redis_client(settings: Settings) -> redis.Redis:
         max_connections=settings.redis_max_connections,
         timeout=20,  # seconds to wait for a free connection before answering 503
         decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=30,
+        socket_connect_timeout=2,
+        socket_timeout=5,
         health_check_interval=30,
         retry_on_timeout=True,
     )
