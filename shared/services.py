@@ -32,6 +32,10 @@ def redis_client(settings: Settings) -> redis.Redis:
         max_connections=settings.redis_max_connections,
         timeout=20,  # seconds to wait for a free connection before answering 503
         decode_responses=True,
+        # Bounded calls (ARCHITECTURE.md, invariant 11): a Redis that hangs instead of
+        # refusing (a partition, a frozen host) costs a request about 9 s before its 503,
+        # one retry included, not minutes. None of our commands block; pub/sub reads
+        # wait without this timeout.
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=30,
