@@ -35,7 +35,7 @@ if REASON:
 NODES = ("node.de.01", "node.us.01")
 HOSTS = ("redis", "s3", "scheduler", *NODES, "gateway", "sites")
 REDIS_PASSWORD = "netns-redis-pass"
-DEAD_AFTER_S = 6.0
+DEAD_AFTER_S = 8.0
 SYNC = "/api/v1/browsing/sync"
 BURST = 200
 IMPAIRED_DRAIN_S = 45
