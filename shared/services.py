@@ -35,9 +35,13 @@ def publish_options() -> dict:
 
 
 # Every connection to Redis: bounded connect and read, and a retry after a timeout.
+# Bounded calls (ARCHITECTURE.md, invariant 11): a Redis that hangs instead of refusing
+# (a partition, a frozen host) costs a request about 9 s before its 503, one retry
+# included, not minutes. None of our commands block; pub/sub reads wait without this
+# timeout (redis-py reads a subscription without the socket timeout).
 _CONNECTION = {
-    "socket_connect_timeout": 5,
-    "socket_timeout": 30,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
     "health_check_interval": 30,
     "retry_on_timeout": True,
 }

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.core.failures import FailureGroup
 
+from gateway.validation import MAX_JSON_DEPTH
 from tests.conftest import ALICE, Api
 
 OPENAPI = "/api/v1/openapi.json"
@@ -246,3 +249,136 @@ def test_error_responses_conform(cluster, schema):
     _conforms(schema, "/api/v1/browsing/templates", "GET", api.get("/api/v1/browsing/templates"))
     for path in ("/healthz", "/readyz"):
         _conforms(schema, path, "GET", anonymous.get(path))
+
+
+# Hostile bodies: each generator takes a valid body that schemathesis generated from the
+# document and breaks it one way, as an attacker or a broken client would. Every one
+# must get a JSON 400 (413 if it grew past the size limit, 415 for a body declared as
+# something else than JSON), never a 500 or a page that is not JSON.
+BODY_OPERATIONS = ("/api/v1/browsing/async", "/api/v1/browsing/sync")
+WRONG_CONTENT_TYPES = (
+    "text/plain",
+    "text/html",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/octet-stream",
+)
+INVALID_UTF8 = (
+    b"\xff",
+    b"\x80",
+    b"\xc3\x28",  # a lead byte without its continuation
+    b"\xe2\x28\xa1",
+    b"\xc0\xaf",  # overlong
+    b"\xed\xa0\x80",  # a surrogate encoded in UTF-8
+    b"\xf8\x88\x80\x80\x80",  # five bytes
+)
+STRING_FIELDS = ("task", "session_key")
+
+
+def _splice(body: dict, member: bytes) -> bytes:
+    """The body as JSON text with one more member, given as raw bytes."""
+    text = json.dumps(body).encode()
+    return b"{" + member + b"}" if text == b"{}" else text[:-1] + b", " + member + b"}"
+
+
+def _with_string(body: dict, field: str, tail: str) -> dict:
+    return {**body, field: str(body.get(field) or "x") + tail}
+
+
+def _deep(draw, body: dict) -> bytes:
+    depth = draw(st.integers(MAX_JSON_DEPTH + 1, 5000))
+    if draw(st.booleans()):
+        nested = b"[" * depth + b"]" * depth
+    else:
+        nested = b'{"a": ' * depth + b"1" + b"}" * depth
+    return _splice(body, b'"' + draw(st.sampled_from([b"filter", b"x"])) + b'": ' + nested)
+
+
+def _long_number(draw, body: dict) -> bytes:
+    digits = draw(st.integers(1000, 20000))
+    number = draw(
+        st.sampled_from([b"9" * digits, b"-" + b"1" * digits, b"1" + b"0" * digits + b".5"])
+    )
+    field = draw(st.sampled_from([b"timeout", b"fanout"]))
+    rest = {k: v for k, v in body.items() if k.encode() != field}
+    return _splice(rest, b'"' + field + b'": ' + number)
+
+
+def _duplicate_key(draw, body: dict) -> bytes:
+    key = draw(st.sampled_from(sorted(body)))
+    return _splice(body, json.dumps(key).encode() + b": " + json.dumps(body[key]).encode())
+
+
+def _invalid_utf8(draw, body: dict) -> bytes:
+    field = draw(st.sampled_from(STRING_FIELDS))
+    marker = "\u2603"  # a snowman, swapped for the bad bytes once encoded
+    raw = json.dumps(_with_string(body, field, marker), ensure_ascii=False).encode()
+    return raw.replace(marker.encode(), draw(st.sampled_from(INVALID_UTF8)), 1)
+
+
+def _nul(draw, body: dict) -> bytes:
+    field = draw(st.sampled_from(STRING_FIELDS))
+    raw = json.dumps(_with_string(body, field, "\x00 after"))
+    if draw(st.booleans()):  # a raw NUL byte in the text instead of the \\u0000 escape
+        raw = raw.replace("\\u0000", "\x00", 1)
+    return raw.encode()
+
+
+def _lone_surrogate(draw, body: dict) -> bytes:
+    field = draw(st.sampled_from(STRING_FIELDS))
+    surrogate = chr(draw(st.integers(0xD800, 0xDFFF)))
+    return json.dumps(_with_string(body, field, surrogate)).encode()  # as a \\udXXX escape
+
+
+BROKEN_BODIES = {
+    "nested deeper than the limit": _deep,
+    "a number with thousands of digits": _long_number,
+    "a duplicate key": _duplicate_key,
+    "invalid UTF-8": _invalid_utf8,
+    "a NUL character": _nul,
+    "a lone surrogate": _lone_surrogate,
+}
+HOSTILE = (*BROKEN_BODIES, "a wrong content type", "no content type")
+
+
+@st.composite
+def hostile_requests(draw, operation, kind: str) -> tuple[bytes, str | None, set[int]]:
+    """(body, Content-Type or None, the statuses allowed) for one hostile request."""
+    body = draw(operation.as_strategy()).body
+    if kind == "a wrong content type":  # a valid body, declared as something else
+        return json.dumps(body).encode(), draw(st.sampled_from(WRONG_CONTENT_TYPES)), {415}
+    if kind == "no content type":  # read as JSON, so a broken body is still a 400
+        broken = draw(st.sampled_from(sorted(BROKEN_BODIES)))
+        return BROKEN_BODIES[broken](draw, body), None, {400, 413}
+    return BROKEN_BODIES[kind](draw, body), "application/json", {400, 413}
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+@pytest.mark.parametrize("path", BODY_OPERATIONS)
+def test_fuzzed_hostile_bodies_get_a_json_error(cluster, schema, path, kind):
+    operation = schema[path]["POST"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {ALICE}"
+    sent = []
+
+    @settings(
+        max_examples=6,
+        derandomize=SEED != "random",
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(hostile_requests(operation, kind))
+    def send(request: tuple[bytes, str | None, set[int]]) -> None:
+        raw, content_type, allowed = request
+        headers = {"Content-Type": content_type} if content_type else {}
+        resp = session.post(cluster.base_url + path, data=raw, headers=headers, timeout=30)
+        sent.append(resp.status_code)
+        assert resp.status_code in allowed, (kind, raw[:200], resp.status_code, resp.text)
+        assert resp.headers["Content-Type"] == "application/json", resp.headers
+        assert isinstance(resp.json()["error"], str) and resp.json()["error"], resp.text
+        _conforms(schema, path, "POST", resp)
+
+    send()
+    assert sent, "no request was sent"
