@@ -25,6 +25,7 @@ import redis
 from shared.config import Settings
 from shared.kombu_redis import SentinelTransport
 from shared.records import TaskStatus, TaskStore
+from shared.request import TaskRequest
 from shared.services import celery_app, publish_options, redis_client, sentinel
 
 pytestmark = pytest.mark.skipif(
@@ -223,7 +224,7 @@ def test_store_and_broker_follow_a_failover(
     with app.connection_for_write() as conn:  # the project's channel, on kombu's Sentinel
         assert type(conn.transport) is SentinelTransport
 
-    store.create("web:before", owner="alice", request={"task": "x"}, timeout_ms=60_000)
+    store.create("web:before", owner="alice", request=TaskRequest(task="x", timeout_ms=60_000))
     assert _round_trip(app, "before") == "before"
     app.send_task("test.mark", args=["worker:before"], queue=WORKER_QUEUE, **publish_options())
     wait_for("the worker to run a task", lambda: client.get("worker:before"), 30)
@@ -247,7 +248,7 @@ def test_store_and_broker_follow_a_failover(
     promoted_s = time.monotonic() - killed
 
     def store_writes() -> bool:
-        store.create("web:after", owner="alice", request={"task": "y"}, timeout_ms=60_000)
+        store.create("web:after", owner="alice", request=TaskRequest(task="y", timeout_ms=60_000))
         return True
 
     # The same client, never rebuilt: its pool asks the sentinels again.
