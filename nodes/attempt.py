@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 
 import redis
 
@@ -44,7 +45,11 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
     assert runtime.identity is not None
     node = runtime.identity.uid
     store = runtime.store
-    verdict = store.claim(task_id, attempt, node, describe_egress(runtime.settings.node_proxy))
+    # New for each delivery: a resend of this claim is 'ok' again, while a second
+    # delivery of the same message (the same Celery id) is refused (claim.lua).
+    claim_id = uuid.uuid4().hex
+    egress = describe_egress(runtime.settings.node_proxy)
+    verdict = store.claim(task_id, attempt, node, egress, claim_id=claim_id)
     if verdict != "ok":
         log.info("attempt dropped", extra={"task_id": task_id, "attempt": attempt, "why": verdict})
         return f"dropped:{verdict}"
@@ -107,8 +112,14 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
 def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:
     """``TaskStore.finish``, tried again while Redis is away (a restart, a failover, a
     network blip) until the task's deadline and the reaper's grace have passed: the
-    result exists, and losing it would fail the task later as "timed out". Fencing makes
-    a repeated report harmless."""
+    result exists, and losing it would fail the task later as "timed out".
+
+    A try may have been run by Redis although its answer never came back (redis-py
+    itself also sends a command again after a timeout or a dropped connection). A
+    repeated report is answered as the first was and changes nothing (finish.lua): a
+    success that won is 'won' again, so ``report_success`` keeps the winner's
+    screenshots; a failure is 'failed' again. A report from another attempt or node, or
+    one this attempt did not end with, is still fenced."""
     assert runtime.identity is not None
     give_up = deadline + runtime.settings.reaper_grace_s
     delay_s = REPORT_RETRY_FIRST_S

@@ -171,7 +171,7 @@ class Maintenance:
             record is not None
             and not record.status.terminal
             and record.deadline_ms > self.store.now_ms()
-            and self.store.count_redispatch(task_id) <= self.settings.redispatch_retries
+            and self.store.count_redispatch(task_id, attempt) <= self.settings.redispatch_retries
         )
         if not may_retry:
             self.store.lose(task_id, attempt, error, settle=True)

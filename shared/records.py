@@ -270,9 +270,12 @@ class TaskStore:
         """The node a user's session last went to, while its affinity lasts."""
         return self.redis.get(keys.affinity(owner, session_key))
 
-    def count_redispatch(self, task_id: str) -> int:
-        """Count one more re-dispatch of the task; returns the count (-1 if it is gone)."""
-        return int(self._redispatch(keys=[keys.task(task_id)]))
+    def count_redispatch(self, task_id: str, attempt: int | None = None) -> int:
+        """Count one more re-dispatch of the task; returns the count (-1 if it is gone).
+        With ``attempt`` (the lost attempt it replaces), the loss is counted once: asked
+        again about the same attempt, it answers the count that loss gave."""
+        args = [] if attempt is None else [attempt]
+        return int(self._redispatch(keys=[keys.task(task_id)], args=args))
 
     def mark_published(self, task_id: str, attempts: list[int]) -> None:
         """The attempts' messages are on their node queues (see ``keys.UNPUBLISHED``)."""
@@ -285,9 +288,13 @@ class TaskStore:
         )
         return [(task_id, int(n)) for task_id, _, n in (m.rpartition("|") for m in members)]
 
-    def claim(self, task_id: str, attempt: int, node: str, egress: str = "direct") -> str:
-        """Fence an attempt before running it: 'ok', or why the node must drop it."""
-        args = [attempt, node, self.now_ms(), egress]
+    def claim(
+        self, task_id: str, attempt: int, node: str, egress: str = "direct", *, claim_id: str = ""
+    ) -> str:
+        """Fence an attempt before running it: 'ok', or why the node must drop it.
+        ``claim_id``: new for each delivery of the attempt's message; the same call again
+        (a resend) is 'ok' again, another delivery of the message is refused (claim.lua)."""
+        args = [attempt, node, self.now_ms(), egress, claim_id]
         return str(self._claim(keys=[keys.task(task_id)], args=args))
 
     def finish(

@@ -6,12 +6,22 @@
 -- -2 if an initial dispatch finds the task already dispatched (a duplicate message).
 -- With an affinity key, a placement points the session at its first node; a duplicate
 -- message, which places nothing, moves nothing either.
+-- Repeat-safe: Celery ids are new for each placement, so an attempt that already has the
+-- first placement's Celery id was recorded by this same call, run before (redis-py
+-- resends a script whose reply was late or whose connection dropped). It answers that
+-- attempt's number, as the first run did, so that the caller publishes the attempts it
+-- placed, and records nothing more.
 local task_key, task_id, now_ms, prefix, initial = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local affinity_ttl = tonumber(ARGV[5])
 local status = redis.call('HGET', task_key, 'status')
 if not status then return -1 end
 if is_terminal(status) then return 0 end
 local n = tonumber(redis.call('HGET', task_key, 'attempts') or '0')
+if #ARGV >= 6 and ARGV[9] ~= '' then
+  for i = 1, n do
+    if redis.call('HGET', task_key, 'a' .. i .. ':celery_id') == ARGV[9] then return i end
+  end
+end
 if initial == '1' and n > 0 then return -2 end
 redis.call('ZREM', prefix .. 'queued', task_id)
 local first = n + 1

@@ -2,13 +2,20 @@
 -- KEYS: the task hashes. ARGV: now_ms, prefix, ttl_s, only_if_queued ('1': leave a task
 -- that was placed meanwhile alone), then per task: task_id, error.
 -- Returns, per task, 1 if it failed the task, 0 if already finished (or placed), -1 if gone.
+-- Repeat-safe: the same call again (redis-py resending the script after a late reply or
+-- a dropped connection: the same now_ms and error) finds the task failed by it and
+-- answers 1 again, changing nothing, so a cancel that worked is not answered "already
+-- finished".
 local now_ms, prefix, ttl_s, only_if_queued = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
 local results, failed_keys, failed_ids = {}, {}, {}
 for i, task_key in ipairs(KEYS) do
   local task_id, err = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
-  local status = redis.call('HGET', task_key, 'status')
+  local h = redis.call('HMGET', task_key, 'status', 'error', 'finished_ms')
+  local status = h[1]
   if not status then
     results[i] = -1
+  elseif status == 'failed' and h[2] == err and h[3] == now_ms then
+    results[i] = 1  -- this very call failed it
   elseif is_terminal(status) or (only_if_queued and status ~= 'queued') then
     results[i] = 0
   else

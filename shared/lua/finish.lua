@@ -7,24 +7,37 @@
 -- task (fail, settle, a win) cancels its pending attempts in the same step. So a late
 -- success after another attempt won, or after the task failed, is fenced here, and the
 -- first success wins.
+-- Repeat-safe: the same report again (redis-py resending the script after a late reply
+-- or a dropped connection, or the node's own retry loop) finds the attempt ended by its
+-- own report (marked 'reported') and answers what the first run did, changing nothing:
+-- 'won' if this attempt is the winner and this is a success, 'failed' if this node's
+-- report failed it with this same error. Anything else is fenced as before: only a
+-- running attempt's report changes anything, so no late report can win.
 local task_key = KEYS[1]
 local task_id, n, node, success, now_ms, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local payload, err, files, ttl_s = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local egress_refused = ARGV[11] or ''
 local p = 'a' .. n .. ':'
-local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node')
+local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node', 'winner',
+  p .. 'reported', p .. 'error')
 if not h[1] then return 'fenced' end
+if h[3] == node and h[5] then
+  if success == '1' and h[2] == 'won' and tonumber(h[4]) == n then return 'won' end
+  if success ~= '1' and h[2] == 'failed' and h[6] == err then return 'failed' end
+end
 if h[2] ~= 'running' or h[3] ~= node then return 'fenced' end
 if egress_refused ~= '' then redis.call('HSET', task_key, p .. 'egress_refused', egress_refused) end
 release(prefix, node, task_id, n)
 if success == '1' then
   redis.call('HSET', task_key, p .. 'state', 'won', p .. 'finished_ms', now_ms, p .. 'files', files,
-    'status', 'completed', 'success', '1', 'payload', payload, 'winner', n, 'finished_ms', now_ms)
+    p .. 'reported', '1', 'status', 'completed', 'success', '1', 'payload', payload, 'winner', n,
+    'finished_ms', now_ms)
   cancel_pending(task_key, prefix, task_id, now_ms, n)
   finalize(task_key, prefix, task_id, ttl_s)
   return 'won'
 end
-redis.call('HSET', task_key, p .. 'state', 'failed', p .. 'error', err, p .. 'finished_ms', now_ms)
+redis.call('HSET', task_key, p .. 'state', 'failed', p .. 'error', err, p .. 'finished_ms', now_ms,
+  p .. 'reported', '1')
 if not is_terminal(h[1]) then
   settle(task_key, prefix, task_id, now_ms, ttl_s)
 end

@@ -3,6 +3,7 @@
 -- Returns 0 and writes nothing when the node's registration is gone (Redis lost its
 -- data), so that the node registers again; else stamps the heartbeat and returns 1.
 -- The node is ready while any of its browsers is up.
+-- Repeat-safe as it is: a resend writes the same values again and answers the same.
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'uid') == 0 then
   return 0
 end

@@ -3,6 +3,7 @@
 -- ARGV: the index's kind ('queued' or 'deadlines'), then each task id.
 -- A queued entry stays while its task is queued; a deadline entry while its task is
 -- unfinished. Returns how many entries it dropped.
+-- Repeat-safe as it is: a resend drops nothing more (it answers 0; no caller uses the count).
 local kind, dropped = ARGV[1], 0
 for i = 2, #KEYS do
   local status = redis.call('HGET', KEYS[i], 'status')

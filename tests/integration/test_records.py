@@ -13,7 +13,14 @@ import redis
 
 from browsing.cluster import free_port
 from shared import keys
-from shared.records import AttemptState, NewTask, Placement, TaskStatus, TaskStore
+from shared.records import (
+    AttemptState,
+    NewTask,
+    Placement,
+    SessionAffinity,
+    TaskStatus,
+    TaskStore,
+)
 from shared.request import NodeFilter, TaskRequest
 
 
@@ -528,8 +535,6 @@ def test_writes_about_a_gone_record_leave_no_fragment_without_ttl(store):
 
 
 def test_a_placement_moves_its_session_in_the_same_step(store):
-    from shared.records import SessionAffinity
-
     affinity = SessionAffinity("alice", "cart", 60)
     tid = new_task(store)
     assert store.assign(tid, placements("n2", "n1"), affinity=affinity) == 1
@@ -538,3 +543,209 @@ def test_a_placement_moves_its_session_in_the_same_step(store):
     assert store.assign(tid, placements("n3"), affinity=affinity) == -2  # a duplicate
     assert store.session_node("alice", "cart") == "n2"
     assert store.session_node("bob", "cart") is None
+
+
+# A state-changing script called again with the same arguments: what redis-py does when
+# a reply is late (retry_on_timeout) or the connection drops (its default Retry) after the
+# server already ran it. The repeat must answer as the first run did and change nothing.
+
+
+def everything(store: TaskStore) -> dict[str, object]:
+    """Every key in the (test's own) database with its value and whether it expires."""
+    r, out = store.redis, {}
+    for key in sorted(r.scan_iter("*")):
+        kind = r.type(key)
+        if kind == "hash":
+            value: object = r.hgetall(key)
+        elif kind == "zset":
+            value = r.zrange(key, 0, -1, withscores=True)
+        elif kind == "set":
+            value = sorted(r.smembers(key))
+        elif kind == "list":
+            value = r.lrange(key, 0, -1)
+        else:
+            value = r.get(key)
+        out[key] = (kind, value, r.ttl(key) > 0)
+    return out
+
+
+@pytest.fixture()
+def still(store: TaskStore) -> TaskStore:
+    """A store whose clock stands still: its two calls with the same arguments send the
+    same script call, byte for byte, as redis-py's resend does."""
+    now = time.time()
+    return TaskStore(store.redis, record_ttl_s=3600, clock=lambda: now)
+
+
+def test_a_repeated_create_skips_the_records_it_wrote_and_a_placed_task_stays_placed(still):
+    tasks = [
+        NewTask.of(f"web:c{i}", owner="alice", request=TaskRequest(task="x", timeout_ms=60_000))
+        for i in (1, 2)
+    ]
+    deadlines = still.create_many(tasks)
+    before = everything(still)
+    assert still.create_many(tasks) == deadlines
+    assert everything(still) == before
+    still.assign("web:c1", placements("a"))
+    before = everything(still)
+    still.create_many(tasks)  # the resend arrives after the scheduler placed one
+    assert everything(still) == before
+    rec = still.get("web:c1")
+    assert rec.status is TaskStatus.ASSIGNED and len(rec.attempts) == 1
+
+
+def test_a_repeated_assign_records_its_attempts_once_and_answers_as_the_first(still):
+    tid = new_task(still)
+    affinity = SessionAffinity("alice", "s", 60)
+    assert still.assign(tid, placements("a", "b"), affinity=affinity) == 1
+    before = everything(still)
+    assert still.assign(tid, placements("a", "b"), affinity=affinity) == 1  # so it publishes
+    assert everything(still) == before
+    assert still.assign(tid, placements("c")) == -2  # another dispatch message still places nothing
+    assert still.claim(tid, 1, "a", claim_id="d1") == "ok"
+    assert still.lose(tid, 1, "node a lost", settle=False) is True
+    replacement = [Placement(node="c", queue="c", country="DE", celery_id="r1", replaces=1)]
+    assert still.assign(tid, replacement, initial=False) == 3
+    before = everything(still)
+    assert still.assign(tid, replacement, initial=False) == 3
+    assert everything(still) == before
+    assert [a.node for a in still.get(tid).attempts] == ["a", "b", "c"]
+
+
+def test_a_repeated_claim_is_ok_again_but_another_delivery_or_node_is_refused(still):
+    tid = new_task(still)
+    still.assign(tid, placements("a"))
+    assert still.claim(tid, 1, "a", egress="direct", claim_id="d1") == "ok"
+    before = everything(still)
+    assert still.claim(tid, 1, "a", egress="direct", claim_id="d1") == "ok"
+    assert everything(still) == before
+    assert still.claim(tid, 1, "a", claim_id="d2") == "running"  # a duplicate message
+    assert still.claim(tid, 1, "a") == "running"
+    assert still.claim(tid, 1, "b", claim_id="d1") == "not-yours"
+    assert everything(still) == before
+
+
+def test_a_repeated_winning_report_wins_again_and_other_reports_are_still_fenced(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a", "b"))
+    assert store.claim(tid, 1, "a", claim_id="d1") == "ok"
+    assert store.claim(tid, 2, "b", claim_id="d2") == "ok"
+    won = dict(success=True, payload='"r"', files=("screenshot-01.png",))
+    assert store.finish(tid, 1, "a", **won) == "won"
+    before = everything(store)
+    # The same report again, later (the node's own retry loop), and as redis-py resends it.
+    assert store.finish(tid, 1, "a", **won) == "won"
+    assert everything(store) == before
+    assert store.finish(tid, 1, "b", **won) == "fenced"  # not b's attempt
+    assert store.finish(tid, 2, "b", **won) == "fenced"  # cancelled by the win
+    assert store.finish(tid, 1, "a", success=False, error="x") == "fenced"  # not this report
+    assert everything(store) == before
+    rec = store.get(tid)
+    assert rec.winner == 1 and rec.winning_attempt.files == ("screenshot-01.png",)
+
+
+def test_a_repeated_failure_report_answers_failed_and_fails_nothing_twice(store):
+    tid = new_task(store)
+    store.assign(tid, placements("a", "b", "c"))
+    for n, node in enumerate("abc", start=1):
+        assert store.claim(tid, n, node, claim_id=f"d{n}") == "ok"
+    assert store.finish(tid, 1, "a", success=False, error="boom a") == "failed"
+    before = everything(store)
+    assert store.finish(tid, 1, "a", success=False, error="boom a") == "failed"
+    assert everything(store) == before
+    assert store.finish(tid, 1, "b", success=False, error="boom a") == "fenced"
+    assert store.finish(tid, 1, "a", success=True) == "fenced"
+    assert store.finish(tid, 1, "a", success=False, error="boom again") == "fenced"
+    # An attempt lost with its node was not failed by a report: a report for it is fenced.
+    assert store.lose(tid, 3, "node c lost", settle=False) is True
+    assert store.finish(tid, 3, "c", success=False, error="node c lost") == "fenced"
+    assert store.finish(tid, 2, "b", success=False, error="boom b") == "failed"  # the last
+    before = everything(store)
+    assert store.get(tid).status is TaskStatus.FAILED
+    assert store.finish(tid, 2, "b", success=False, error="boom b") == "failed"
+    assert everything(store) == before  # failed once, counted once
+
+
+def test_a_repeated_lose_answers_lost_again_so_the_attempt_is_replaced(still):
+    tid = new_task(still)
+    still.assign(tid, placements("a", "b"))
+    still.claim(tid, 1, "a", claim_id="d1")
+    assert still.lose(tid, 1, "node a lost", settle=False) is True
+    before = everything(still)
+    assert still.lose(tid, 1, "node a lost", settle=False) is True
+    assert everything(still) == before
+    assert still.lose(tid, 1, "node a lost again", settle=False) is False  # another call
+    assert still.lose(tid, 2, "node b lost", settle=True) is True  # settles: the task fails
+    before = everything(still)
+    assert still.lose(tid, 2, "node b lost", settle=True) is True
+    assert everything(still) == before
+    # An attempt its node reported failed is not lost by the scheduler, whatever the text.
+    other = new_task(still, "web:t2")
+    still.assign(other, placements("c"))
+    still.claim(other, 1, "c", claim_id="d1")
+    assert still.finish(other, 1, "c", success=False, error="node c lost") == "failed"
+    assert still.lose(other, 1, "node c lost", settle=False) is False
+
+
+def test_a_repeated_fail_answers_failed_again_and_a_cancel_is_not_a_conflict(still):
+    tid = new_task(still)
+    still.assign(tid, placements("a"))
+    assert still.fail(tid, "cancelled") is True
+    before = everything(still)
+    assert still.fail(tid, "cancelled") is True
+    assert everything(still) == before
+    assert still.fail(tid, "timed out") is False  # another call finds it finished
+    queued = new_task(still, "web:t2")
+    assert still.fail_many([(queued, "no node")], only_if_queued=True) == [True]
+    assert still.fail_many([(queued, "no node")], only_if_queued=True) == [True]
+
+
+def test_a_repeated_redispatch_count_counts_once(store):
+    tid = new_task(store)
+    assert store.count_redispatch(tid, 1) == 1
+    before = everything(store)
+    assert store.count_redispatch(tid, 1) == 1
+    assert everything(store) == before
+    assert store.count_redispatch(tid, 2) == 2
+
+
+def test_a_winning_report_whose_answer_was_lost_keeps_its_screenshots(store, redis_url, s3_env):
+    """Redis ran the node's winning report, but the answer never came back (the
+    connection dropped): the node's report loop sends it again and must learn that it
+    won, not take itself for a loser and delete the screenshots the record lists."""
+    from nodes.agent import AgentResult
+    from nodes.agent.types import Screenshot
+    from nodes.attempt import report_success
+    from nodes.identity import NodeIdentity
+    from nodes.runtime import NodeRuntime
+    from shared.config import load_settings
+
+    class AnswerLostOnce(TaskStore):
+        lost = False
+
+        def finish(self, *args, **kwargs) -> str:  # noqa: ANN002, ANN003
+            outcome = super().finish(*args, **kwargs)
+            if not self.lost:
+                self.lost = True
+                raise redis.ConnectionError("Connection closed by server.")
+            return outcome
+
+    settings = load_settings(s3_env, redis_url=redis_url, s3_bucket="t-answer-lost")
+    runtime = NodeRuntime(
+        settings=settings,
+        identity=NodeIdentity(uid="n1", country="DE", queue="n1"),
+        _store=AnswerLostOnce(store.redis, record_ttl_s=3600),
+    )
+    tid = new_task(store)
+    store.assign(tid, placements("n1"))
+    assert store.claim(tid, 1, "n1", claim_id="d1") == "ok"
+    shot = Screenshot(png=b"\x89PNG fake", step=1, url="x")
+    result = AgentResult(result="r", steps=(), screenshots=(shot,), final_url="x")
+    assert report_success(runtime, time.monotonic() + 60, tid, 1, result, "") == "won"
+    assert runtime.store.lost  # the first answer was lost
+    rec = store.get(tid)
+    assert rec.status is TaskStatus.COMPLETED and rec.winning_attempt.files == (
+        "screenshot-01.png",
+    )
+    stored = runtime.storage.open(runtime.storage.key(tid, 1, "screenshot-01.png"))
+    assert b"".join(stored.body) == b"\x89PNG fake"
