@@ -538,3 +538,19 @@ def test_a_placement_moves_its_session_in_the_same_step(store):
     assert store.assign(tid, placements("n3"), affinity=affinity) == -2  # a duplicate
     assert store.session_node("alice", "cart") == "n2"
     assert store.session_node("bob", "cart") is None
+
+
+def test_an_unreadable_request_fails_its_own_task_and_not_the_batch(store, redis_url):
+    # A record another version wrote (an unknown field value, say): its task fails with
+    # a clear error; the rest of the batch is placed, and reading it raises nothing.
+    dispatcher, timed = batch_dispatcher(store, redis_url, Clock())
+    broken, fine = new_task(timed, "web:broken"), new_task(timed, "web:fine")
+    store.redis.hset(keys.task(broken), "request", '{"task": "x", "timeout_ms": "soon"}')
+    record = timed.get(broken)
+    assert record is not None and record.request_error.startswith(
+        "the task record's request cannot be read (ValueError"
+    )
+    dispatcher.dispatch_many([broken, fine])
+    failed = timed.get(broken)
+    assert failed.status is TaskStatus.FAILED and failed.error == record.request_error
+    assert timed.get(fine).status is TaskStatus.ASSIGNED
