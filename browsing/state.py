@@ -3,8 +3,9 @@
 ``browsing up`` writes ``cluster.json`` in its data directory (or, with ``--data-dir
 none``, in ``$XDG_RUNTIME_DIR/browsing-service``) and removes it when it stops. The file
 is private (mode 0600): the Redis URL in it may carry a password. ``browsing nodes`` and
-``browsing keys`` read it when no ``BROWSING_REDIS_URL`` is given, and ignore a file whose
-launcher is gone (known by pid and start time, so a reused pid does not count).
+``browsing keys`` read it when no ``BROWSING_REDIS_URL`` (or Sentinel) is given, and
+ignore a file whose launcher is gone (known by pid and start time, so a reused pid does
+not count).
 """
 
 from __future__ import annotations
@@ -119,7 +120,10 @@ def operator_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for an operator command: as given when it names a Redis; else
     with the settings of the running local cluster, if one is found."""
     env = dict(os.environ if env is None else env)
-    if env.get("BROWSING_REDIS_URL"):
-        return env
+    if env.get("BROWSING_REDIS_URL") or env.get("BROWSING_REDIS_SENTINELS"):
+        return env  # a Redis of the operator's own, never mixed with the local cluster's
     state = find_cluster(env)
-    return env if state is None else {**state.env, **env}
+    if state is None:
+        return env
+    # An empty variable (BROWSING_REDIS_URL=) is no setting: the cluster's value counts.
+    return {**env, **{k: v for k, v in state.env.items() if not env.get(k)}}

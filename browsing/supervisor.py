@@ -113,9 +113,9 @@ class Supervisor:
                 child.up_since = self.clock()
                 try:
                     self.cluster.restart(name)
-                except OSError as exc:
-                    self.log(f"{name} could not be started again: {exc}")
-                    child.restart_at = now + child.delay_s
+                except OSError as exc:  # counts as a crash: backs off, and may be a loop
+                    how = f"could not be started: {exc}"
+                    self._schedule_restart(name, child, now, how, event=how)
 
     def _crashed(
         self,
@@ -133,6 +133,12 @@ class Supervisor:
         kill_all(survivors + late, signal.SIGKILL)
         child.tree = []
         how = describe_exit(returncode)
+        self._schedule_restart(name, child, now, how, event=f"exited ({how})")
+
+    def _schedule_restart(
+        self, name: str, child: ChildState, now: float, how: str, *, event: str
+    ) -> None:
+        """Count a crash; restart after the back-off, or raise CrashLoop."""
         child.crashes.append(now)
         while child.crashes and now - child.crashes[0] > self.policy.crash_window_s:
             child.crashes.popleft()
@@ -144,5 +150,5 @@ class Supervisor:
             )
         child.restarts += 1
         child.restart_at = now + child.delay_s
-        self.log(f"{name} exited ({how}); restart {child.restarts} in {child.delay_s:g} s")
+        self.log(f"{name} {event}; restart {child.restarts} in {child.delay_s:g} s")
         child.delay_s = min(child.delay_s * 2, self.policy.max_delay_s)

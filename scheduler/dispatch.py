@@ -75,7 +75,12 @@ class Dispatcher:
         burst still spreads by load. Tasks no node can take are failed together."""
         records, snapshot = self._read(task_ids)
         unroutable: list[tuple[str, str]] = []
+        unreadable: list[tuple[str, str]] = []
         for task_id, record in zip(task_ids, records, strict=True):
+            if record is not None and record.request_error and not record.attempts:
+                log.error("unreadable task record: %s", record.request_error)
+                unreadable.append((task_id, record.request_error))
+                continue
             if self.store.now_ms() - snapshot[1] > NODES_MAX_AGE_MS:
                 snapshot = self._read_nodes()
             try:
@@ -88,6 +93,9 @@ class Dispatcher:
                 log.exception("dispatch failed", extra={"task_id": task_id})
                 if self.store.fail(task_id, f"could not be dispatched: {type(exc).__name__}"):
                     metrics.TASKS_FAILED.labels("dispatch_error").inc()
+        if unreadable:
+            failed = self.store.fail_many(unreadable, only_if_queued=True)
+            metrics.TASKS_FAILED.labels("dispatch_error").inc(sum(failed))
         if unroutable:
             # Only while still queued: a duplicate message read a record another dispatch
             # may have placed since.

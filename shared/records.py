@@ -85,6 +85,9 @@ class TaskRecord:
     error: str | None
     winner: int | None
     attempts: tuple[Attempt, ...]
+    # Why ``request`` could not be read (a record another version wrote, say); ``request``
+    # then holds only the task's timeout, and the scheduler fails the task with this.
+    request_error: str | None = None
 
     @property
     def winning_attempt(self) -> Attempt | None:
@@ -121,13 +124,21 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
             )
         )
     success = h.get("success")
+    created_ms, deadline_ms = int(h["created_ms"]), int(h["deadline_ms"])
+    request_error = None
+    try:
+        request = TaskRequest.from_json(h["request"])
+    except (KeyError, TypeError, ValueError) as exc:
+        # One unreadable record must not stop a scheduler pass or its whole batch.
+        request = TaskRequest(task="", timeout_ms=max(deadline_ms - created_ms, 1))
+        request_error = f"the task record's request cannot be read ({type(exc).__name__}: {exc})"
     return TaskRecord(
         task_id=task_id,
         owner=h["owner"],
         status=TaskStatus(h["status"]),
-        request=TaskRequest.from_json(h["request"]),
-        created_ms=int(h["created_ms"]),
-        deadline_ms=int(h["deadline_ms"]),
+        request=request,
+        created_ms=created_ms,
+        deadline_ms=deadline_ms,
         assigned_ms=_int(h.get("assigned_ms")),
         started_ms=_int(h.get("started_ms")),
         finished_ms=_int(h.get("finished_ms")),
@@ -136,6 +147,7 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
         error=h.get("error") or None,
         winner=_int(h.get("winner")),
         attempts=tuple(attempts),
+        request_error=request_error,
     )
 
 

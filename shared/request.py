@@ -81,7 +81,11 @@ class NodeFilter:
     def from_dict(cls, raw: dict[str, Any] | None) -> NodeFilter:
         if not raw:
             return ANY_NODE
-        return cls(country_iso=raw.get("country_iso"), node_uid=raw.get("node_uid"))
+        country = raw.get("country_iso") or None  # "" is no filter, as validation reads it
+        return cls(
+            country_iso=country.upper() if country else None,
+            node_uid=raw.get("node_uid") or None,
+        )
 
 
 ANY_NODE = NodeFilter()

@@ -68,8 +68,8 @@ def redis_client(settings: Settings) -> redis.Redis:
             settings.redis_sentinel_master,
             connection_pool_class=SentinelBlockingConnectionPool,
             **limits,
-            **_master_params(settings),
-            **_CONNECTION,
+            # The URL's own options (?socket_timeout=...) win, as from_url lets them below.
+            **{**_CONNECTION, **_master_params(settings)},
             decode_responses=True,
         )
     pool = redis.BlockingConnectionPool.from_url(

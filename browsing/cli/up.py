@@ -14,6 +14,7 @@ from browsing.state import (
     OPERATOR_SETTINGS,
     ClusterState,
     data_dir,
+    read_state,
     remove_state,
     state_path,
     write_state,
@@ -42,9 +43,18 @@ def up(args: argparse.Namespace) -> int:
         workdir=args.workdir,
         data_dir=data_dir(args.data_dir),
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    path = state_path(cluster.data_dir)
+    other = read_state(path) if cluster.data_dir is not None else None
+    if other is not None:  # two Redis servers would write one append-only file
+        _warn(
+            f"another `browsing up` (process {other.pid}, {other.gateway_url}) uses the data "
+            f"directory {cluster.data_dir}; stop it, or give this one --data-dir DIR"
+        )
+        return EXIT_START_FAILED
+    # While starting, Ctrl-C or SIGTERM interrupts the start (and stops what it began);
+    # once up, either one ends the supervision below.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     _say("starting the local cluster ...")
     try:
         cluster.start()
@@ -54,7 +64,9 @@ def up(args: argparse.Namespace) -> int:
     except (RuntimeError, TimeoutError) as exc:  # a child exited, or never became ready
         _warn(f"the local cluster did not start: {exc}; logs in {cluster.workdir}")
         return EXIT_START_FAILED
-    path = state_path(cluster.data_dir)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     state = ClusterState(
         pid=os.getpid(),
         started=start_time(os.getpid()) or 0,

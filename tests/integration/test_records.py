@@ -749,3 +749,19 @@ def test_a_winning_report_whose_answer_was_lost_keeps_its_screenshots(store, red
     )
     stored = runtime.storage.open(runtime.storage.key(tid, 1, "screenshot-01.png"))
     assert b"".join(stored.body) == b"\x89PNG fake"
+
+
+def test_an_unreadable_request_fails_its_own_task_and_not_the_batch(store, redis_url):
+    # A record another version wrote (an unknown field value, say): its task fails with
+    # a clear error; the rest of the batch is placed, and reading it raises nothing.
+    dispatcher, timed = batch_dispatcher(store, redis_url, Clock())
+    broken, fine = new_task(timed, "web:broken"), new_task(timed, "web:fine")
+    store.redis.hset(keys.task(broken), "request", '{"task": "x", "timeout_ms": "soon"}')
+    record = timed.get(broken)
+    assert record is not None and record.request_error.startswith(
+        "the task record's request cannot be read (ValueError"
+    )
+    dispatcher.dispatch_many([broken, fine])
+    failed = timed.get(broken)
+    assert failed.status is TaskStatus.FAILED and failed.error == record.request_error
+    assert timed.get(fine).status is TaskStatus.ASSIGNED

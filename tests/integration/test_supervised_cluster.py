@@ -10,6 +10,7 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -178,6 +179,33 @@ def test_restarts_back_off_reset_after_a_stable_run_and_a_crash_loop_stops(tmp_p
         cluster.stop()
 
 
+def test_a_child_that_cannot_be_started_again_backs_off_and_ends_in_a_crash_loop(tmp_path):
+    # Its program is gone (an OSError from the restart): each failed start counts as a
+    # crash, with the same back-off, instead of a retry at the same delay forever.
+    now = [0.0]
+    cluster = LocalCluster(workdir=tmp_path)
+    program = tmp_path / "child.sh"
+    program.write_text("#!/bin/sh\nsleep 60\n")
+    program.chmod(0o755)
+    cluster._spawn("child", [str(program)], dict(os.environ))
+    lines: list[str] = []
+    supervisor = Supervisor(cluster, log=lines.append, clock=lambda: now[0])
+    try:
+        program.unlink()
+        cluster.procs["child"].kill()
+        cluster.procs["child"].wait(5)
+        supervisor.check()
+        assert lines[-1] == "child exited (killed by SIGKILL); restart 1 in 0.5 s"
+        with pytest.raises(Exception, match=r"child crashed 5 times within 60 s \(last: could"):
+            for delay in (0.5, 1, 2, 4):
+                now[0] += delay
+                supervisor.check()
+                assert lines[-1].startswith("child could not be started: ")
+                assert lines[-1].endswith(f"in {delay * 2:g} s")
+    finally:
+        cluster.stop()
+
+
 def test_what_a_crashed_child_leaves_behind_is_killed_before_its_restart(tmp_path):
     cluster = LocalCluster(workdir=tmp_path)
     cluster._spawn("child", ["sh", "-c", "sleep 60 & sleep 60 & wait"], dict(os.environ))
@@ -218,6 +246,22 @@ def test_operator_commands_use_a_live_launcher_s_state_file_only(tmp_path):
     assert operator_env(env)["BROWSING_REDIS_URL"] == "redis://:pw@127.0.0.1:7/0"
     explicit = {**env, "BROWSING_REDIS_URL": "redis://elsewhere:6379/0"}
     assert operator_env(explicit)["BROWSING_REDIS_URL"] == "redis://elsewhere:6379/0"
+    # An empty variable is no setting; a Sentinel setup is the operator's own Redis.
+    blank = {**env, "BROWSING_REDIS_URL": ""}
+    assert operator_env(blank)["BROWSING_REDIS_URL"] == "redis://:pw@127.0.0.1:7/0"
+    sentinels = {**env, "BROWSING_REDIS_SENTINELS": "s1:26379"}
+    assert "BROWSING_REDIS_URL" not in operator_env(sentinels)
+    # A second `browsing up` on this data directory is refused before it starts anything.
+    second = subprocess.run(
+        [sys.executable, "-m", "browsing.cli", "up", "--data-dir", str(data)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1, second.stderr
+    assert f"another `browsing up` (process {os.getpid()}" in second.stderr
+    assert "starting" not in second.stdout
     remove_state(path, os.getpid() + 1)  # not that launcher's: kept
     assert path.exists()
     remove_state(path, os.getpid())

@@ -190,3 +190,16 @@ def test_the_master_s_credentials_database_and_tls_come_from_the_url() -> None:
     assert params == {"username": "user", "password": "pw", "db": 3, "ssl": True}
     with pytest.raises(ConfigError, match="unix socket cannot be used with Sentinel"):
         _master_params(Settings(redis_url="unix:///run/redis.sock"))
+
+
+def test_a_sentinel_client_takes_the_url_s_own_connection_options() -> None:
+    # The same URL works without Sentinel: its ?socket_timeout= must not collide with ours.
+    from shared.services import redis_client
+
+    url = "redis://:pw@ignored:1/0?socket_timeout=3"
+    client = redis_client(Settings(redis_url=url, redis_sentinels="127.0.0.1:1"))
+    assert client.connection_pool.connection_kwargs["socket_timeout"] == 3
+    assert (
+        redis_client(Settings(redis_url=url)).connection_pool.connection_kwargs["socket_timeout"]
+        == 3
+    )

@@ -119,3 +119,10 @@ def test_the_filter_matches_its_country_or_its_node_or_any():
     assert NodeFilter(country_iso="DE").describe() == "country_iso=DE"
     assert NodeFilter(node_uid="n").describe() == "node_uid=n"
     assert NodeFilter().describe() == "no filter"
+
+
+def test_a_stored_filter_reads_as_validation_leaves_it():
+    # Records are written by validation (upper case, no empty fields); one written by
+    # hand or by an older version still reads the same way.
+    assert NodeFilter.from_dict({"country_iso": "de"}) == NodeFilter(country_iso="DE")
+    assert NodeFilter.from_dict({"country_iso": "", "node_uid": ""}) == NodeFilter()
