@@ -19,7 +19,6 @@ import time
 import urllib.request
 import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -76,14 +75,9 @@ def stop_cluster(cluster: LocalCluster) -> None:
 
     First the tests' idle keep-alive connections are closed: gunicorn's gevent worker waits
     its whole ``graceful_timeout`` (10 s) for any open connection before it exits. Then
-    the gateway and every node stop at once (each takes seconds: Celery's warm shutdown
-    closes each child's Chromium), and ``cluster.stop()`` stops the rest in its order,
-    the services they all use last."""
+    ``cluster.stop()`` stops the gateway and every node at once, the services they all
+    use last."""
     Api.close_all()
-    front = [name for name in cluster.procs if name == "gateway" or name.startswith("node")]
-    if front:
-        with ThreadPoolExecutor(len(front)) as pool:
-            list(pool.map(cluster.stop_process, front))
     cluster.stop()
 
 
