@@ -129,8 +129,17 @@ class Api:
 
     @classmethod
     def close_all(cls) -> None:
-        """Close every client's idle connections (a client stays usable: it reconnects)."""
+        """Close every client's idle connections (a client stays usable: it reconnects).
+
+        Each pool is closed by hand: ``Session.close()`` only forgets its pools (urllib3 2
+        closes a pool when it is collected), and a response still held by a test keeps
+        its pool, and so an idle connection, alive."""
         for api in list(cls._made):
+            for adapter in api.session.adapters.values():
+                pools = getattr(adapter, "poolmanager", None)
+                for key in list(pools.pools.keys()) if pools is not None else ():
+                    if (pool := pools.pools.get(key)) is not None:
+                        pool.close()
             api.session.close()
 
     def url(self, path: str) -> str:
