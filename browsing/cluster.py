@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,12 +114,18 @@ class LocalCluster:
         if not self._reusing_s3():
             require_moto()
         try:
+            # Independent children start together: moto's S3 boots while Redis does, and
+            # the nodes (the slowest: each pool child warms up Chromium) start as soon as
+            # Redis answers; they use S3 only for a task's screenshots, and S3 answers
+            # before the scheduler (whose sweeper lists the bucket) and the gateway start.
+            s3_url = self._spawn_s3()
             self._start_redis()
-            self._start_s3()
             self._configure_keys()
-            self.start_scheduler()
             for queue in self.node_queues:
                 self.start_node(queue)
+            if s3_url:
+                self._wait_s3(s3_url)
+            self.start_scheduler()
             self.start_gateway(timeout_s)
             for queue in self.node_queues:
                 self.wait_node_ready(queue, timeout_s)
@@ -209,16 +216,18 @@ class LocalCluster:
     def _reusing_s3(self) -> bool:
         return self.reuse_services and bool(self.env.get("BROWSING_S3_ENDPOINT_URL"))
 
-    def _start_s3(self) -> None:
+    def _spawn_s3(self) -> str:
+        """Start moto's S3 server and put its address in the environment; return that
+        address for the caller to wait on ("" when an existing S3 is reused)."""
         if self._reusing_s3():
-            return
+            return ""
         port = free_port()
         self._spawn("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
         url = f"http://127.0.0.1:{port}"
-        self._wait_s3(url)
         self.env["BROWSING_S3_ENDPOINT_URL"] = url
         self.env.setdefault("BROWSING_S3_ACCESS_KEY_ID", "local")
         self.env.setdefault("BROWSING_S3_SECRET_ACCESS_KEY", "local-secret")
+        return url
 
     def _configure_keys(self) -> None:
         static = self.env.get("BROWSING_API_KEYS", "")
@@ -342,16 +351,22 @@ class LocalCluster:
         return [pid for proc in self.procs.values() for pid in (proc.pid, *descendants(proc.pid))]
 
     def stop(self) -> None:
-        # Gateway and nodes first, the services they use last.
-        order = [
-            "gateway",
-            *[q for q in self.procs if q.startswith("node")],
-            "scheduler",
-            "s3",
-            "redis",
-        ]
-        for name in order + list(self.procs):
-            self.stop_process(name)
+        """Stop every process, in three waves: the gateway and the nodes together (each
+        takes seconds: Celery's warm shutdown closes every child's Chromium), then the
+        scheduler and S3, then Redis, which they all use; then anything else started."""
+        nodes = [q for q in self.procs if q.startswith("node")]
+        for wave in (["gateway", *nodes], ["scheduler", "s3"], ["redis"], list(self.procs)):
+            self._stop_together(wave)
+
+    def _stop_together(self, names: list[str]) -> None:
+        names = [name for name in names if name in self.procs]
+        if len(names) <= 1:
+            for name in names:
+                self.stop_process(name)
+            return
+        with ThreadPoolExecutor(len(names)) as pool:
+            # list(): an error in one stop is raised here, after every stop has run.
+            list(pool.map(self.stop_process, names))
 
     def __enter__(self) -> LocalCluster:
         return self.start()

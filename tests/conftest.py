@@ -19,7 +19,6 @@ import time
 import urllib.request
 import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -76,14 +75,9 @@ def stop_cluster(cluster: LocalCluster) -> None:
 
     First the tests' idle keep-alive connections are closed: gunicorn's gevent worker waits
     its whole ``graceful_timeout`` (10 s) for any open connection before it exits. Then
-    the gateway and every node stop at once (each takes seconds: Celery's warm shutdown
-    closes each child's Chromium), and ``cluster.stop()`` stops the rest in its order,
-    the services they all use last."""
+    ``cluster.stop()`` stops the gateway and every node at once, the services they all
+    use last."""
     Api.close_all()
-    front = [name for name in cluster.procs if name == "gateway" or name.startswith("node")]
-    if front:
-        with ThreadPoolExecutor(len(front)) as pool:
-            list(pool.map(cluster.stop_process, front))
     cluster.stop()
 
 
@@ -135,8 +129,17 @@ class Api:
 
     @classmethod
     def close_all(cls) -> None:
-        """Close every client's idle connections (a client stays usable: it reconnects)."""
+        """Close every client's idle connections (a client stays usable: it reconnects).
+
+        Each pool is closed by hand: ``Session.close()`` only forgets its pools (urllib3 2
+        closes a pool when it is collected), and a response still held by a test keeps
+        its pool, and so an idle connection, alive."""
         for api in list(cls._made):
+            for adapter in api.session.adapters.values():
+                pools = getattr(adapter, "poolmanager", None)
+                for key in list(pools.pools.keys()) if pools is not None else ():
+                    if (pool := pools.pools.get(key)) is not None:
+                        pool.close()
             api.session.close()
 
     def url(self, path: str) -> str:

@@ -103,6 +103,8 @@ def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path)
     finally:
         tree = descendants(proc.pid)
         browsers = chromium_count(tree)
+        # Idle keep-alive connections would hold gunicorn's graceful stop for 10 s.
+        Api.close_all()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
     assert code == 0
