@@ -336,15 +336,15 @@ class NetnsCluster(LocalCluster):
         self._wait_redis(url)
         self.env["BROWSING_REDIS_URL"] = url
 
-    def _start_s3(self) -> None:
+    def _spawn_s3(self) -> str:
         address = self._host("s3").address
         argv = [sys.executable, "-m", "moto.server", "-H", address, "-p", str(S3_PORT)]
         self._spawn("s3", argv)
         url = f"http://{address}:{S3_PORT}"
-        self._wait_s3(url)
         self.env["BROWSING_S3_ENDPOINT_URL"] = url
         self.env.setdefault("BROWSING_S3_ACCESS_KEY_ID", "local")
         self.env.setdefault("BROWSING_S3_SECRET_ACCESS_KEY", "local-secret")
+        return url  # LocalCluster.start waits for it
 
     def _metrics_env(self, name: str) -> dict[str, str]:
         self.metrics_ports[name] = METRICS_PORT
