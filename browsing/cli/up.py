@@ -31,6 +31,14 @@ def _warn(line: str) -> None:
     print(f"browsing up: {line}", file=sys.stderr, flush=True)
 
 
+def _interrupt_once(*_: object) -> None:
+    """Interrupt the start; a second Ctrl-C (or a SIGTERM sent to the whole process
+    group) must not interrupt the stop that cleans up after it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def up(args: argparse.Namespace) -> int:
     from browsing.cluster import LocalCluster
     from browsing.processes import start_time
@@ -53,8 +61,8 @@ def up(args: argparse.Namespace) -> int:
         return EXIT_START_FAILED
     # While starting, Ctrl-C or SIGTERM interrupts the start (and stops what it began);
     # once up, either one ends the supervision below.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
     _say("starting the local cluster ...")
     try:
         cluster.start()
