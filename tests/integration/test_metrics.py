@@ -27,7 +27,7 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 def test_real_tasks_move_gateway_scheduler_and_node_metrics(cluster, api, sites):
     urls = {name: cluster.metrics_url(name) for name in ("gateway", "scheduler", "node.de.01")}
-    before = {name: scrape(url) for name, url in urls.items()}
+    before = settled(urls)
     body = {
         "task": f"Open {sites}/index.html and return a screenshot of the page.",
         "filter": {"node_uid": "node.de.01"},
@@ -57,6 +57,25 @@ def test_real_tasks_move_gateway_scheduler_and_node_metrics(cluster, api, sites)
     final = scrape(urls["scheduler"])
     cancelled = "browsing_scheduler_attempts_cancelled_total"
     assert value(final, cancelled) - value(after["scheduler"], cancelled) == 1
+
+
+def settled(urls: dict[str, str]) -> dict:
+    """A scrape once an earlier test's last attempt on the node has been counted: the
+    node counts an attempt just after reporting it, so the figures may still move for
+    a moment after that test's answer. Two scrapes half a second apart must agree."""
+    node_figures = ("browsing_node_attempts_total", "browsing_node_agent_steps_total")
+    deadline = time.monotonic() + 10
+    last = {name: scrape(url) for name, url in urls.items()}
+    while True:
+        time.sleep(0.5)
+        now = {name: scrape(url) for name, url in urls.items()}
+        steady = all(
+            value(now["node.de.01"], figure) == value(last["node.de.01"], figure)
+            for figure in node_figures
+        )
+        if steady or time.monotonic() > deadline:
+            return now
+        last = now
 
 
 def check_figures(before: dict, after: dict) -> None:
