@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from browsing.processes import descendants
 from nodes.agent import AgentResult, ScreenshotPolicy, StepRecord, run_agent
 from nodes.browser import launch_chromium
 from shared.errors import ActionFailed, AttemptCancelled, DeadlineExceeded, InstructionNotUnderstood
@@ -24,28 +25,12 @@ VIEWPORT_HEIGHT = 800
 
 def _descendants(root: int) -> dict[int, str]:
     """pid -> command line of every process below ``root`` (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    found: dict[int, str] = {}
+    for pid in descendants(root):
         try:
-            stat = (entry / "stat").read_text()
+            found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        # The command name may contain spaces; the parent pid follows its ")".
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: dict[int, str] = {}
-    todo = [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            try:
-                found[pid] = (
-                    Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                ).decode()
-            except OSError:
-                continue
-            todo.append(pid)
     return found
 
 
