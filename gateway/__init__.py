@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from gateway.services import GatewayServices
 from shared import logs
 from shared.config import Settings, load_settings
-from shared.errors import BackendUnavailable, RequestError, StorageError
+from shared.errors import BackendUnavailable, LimitExceeded, RequestError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,12 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestError)
     def request_error(exc: RequestError) -> Any:
         return _error(exc.message, exc.status_code)
+
+    @app.errorhandler(LimitExceeded)
+    def limited(exc: LimitExceeded) -> Any:
+        response, status = _error(exc.message, exc.status_code)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

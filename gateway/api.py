@@ -19,6 +19,7 @@ from shared.errors import (
     BackendUnavailable,
     ConflictError,
     ForbiddenError,
+    LimitExceeded,
     NotFoundError,
     UnsupportedMediaType,
     ValidationError,
@@ -86,18 +87,36 @@ def _owned_task(task_id: str | None) -> TaskRecord:
 
 
 def _new_task() -> NewTask:
-    req = parse_task_request(_json_body(), services().settings)
+    svc = services()
+    req = parse_task_request(_json_body(), svc.settings)
     task_id = f"web:{uuid.uuid4().hex}"
     logs.bind(task_id)
-    return NewTask.of(task_id, owner=g.user, request=req)
+    return NewTask.of(task_id, owner=g.user, request=req, policy=svc.policies.get(g.user))
+
+
+LIMIT_TEXT = {
+    "max_active": "you have {value} tasks assigned or running, the most allowed at once",
+    "max_queued": "you have {value} tasks waiting for a node, the most allowed",
+    "rate": "you are submitting faster than the {value} tasks per second allowed",
+}
 
 
 def _submit(task: NewTask) -> None:
-    """Store the task's record and its dispatch message, or answer 503."""
+    """Store the task's record and its dispatch message; answer 429 if the owner's
+    limits refuse it (nothing is stored then), 503 if the store does not answer."""
     try:
-        services().submit(task)
+        refusal = services().submit(task)
     except TimeoutError as exc:
         raise BackendUnavailable("the task store is not answering; try again shortly") from exc
+    if refusal is not None:
+        value = getattr(task.policy, refusal.limit)
+        metrics.LIMITED.labels(refusal.limit).inc()
+        text = LIMIT_TEXT[refusal.limit].format(value=f"{value:g}")
+        raise LimitExceeded(
+            f"too many requests: {text} (limit {refusal.limit}={value:g}); retry later",
+            limit=refusal.limit,
+            retry_after_s=max(1, -(-refusal.retry_after_ms // 1000)),
+        )
 
 
 @bp.post("/async")
@@ -143,7 +162,11 @@ def submit_sync() -> Any:
 
 @bp.get("/status")
 def status() -> Any:
-    return jsonify(status_body(_owned_task(request.args.get("task_id"))))
+    record = _owned_task(request.args.get("task_id"))
+    position = None
+    if record.status.value == "queued":
+        position = services().store.queue_position(record.task_id)
+    return jsonify(status_body(record, queue_position=position))
 
 
 @bp.post("/cancel")

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,19 +30,20 @@ T = TypeVar("T")
 class _Batch(Generic[T]):
     """Items sent together, and the one outcome all their submitters wait for."""
 
-    __slots__ = ("items", "done", "error", "taken")
+    __slots__ = ("items", "done", "error", "taken", "results")
 
     def __init__(self) -> None:
         self.items: list[T] = []
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.taken = False  # the sender has it: its items can no longer be withdrawn
+        self.results: list[Any] | None = None  # what ``send`` answered for each item
 
 
 class GroupCommit(Generic[T]):
     def __init__(
         self,
-        send: Callable[[list[T]], None],
+        send: Callable[[list[T]], list[Any] | None],
         *,
         name: str,
         max_batch: int = 100,
@@ -63,8 +64,9 @@ class GroupCommit(Generic[T]):
         with self._ready:
             return sum(len(batch.items) for batch in self._batches)
 
-    def commit(self, item: T) -> None:
-        """Return once a batch carrying ``item`` is sent; raise what sending it raised
+    def commit(self, item: T) -> Any:
+        """Return once a batch carrying ``item`` is sent, with what ``send`` answered for
+        the item (None if it answered nothing); raise what sending it raised
         otherwise, or TimeoutError when the batch was not sent within ``timeout_s`` of its
         first item. A batch that times out before the sender took it is withdrawn and none
         of its items is sent; one that was being sent may still be."""
@@ -75,6 +77,7 @@ class GroupCommit(Generic[T]):
                 self._batches.append(_Batch())
                 self._ready.notify()
             batch = self._batches[-1]
+            index = len(batch.items)
             batch.items.append(item)
         if not opened:
             batch.done.wait()  # the submitter that opened the batch keeps its deadline
@@ -86,6 +89,7 @@ class GroupCommit(Generic[T]):
                     self._expire(batch)
         if batch.error is not None:
             raise batch.error
+        return batch.results[index] if batch.results is not None else None
 
     def _expire(self, batch: _Batch[T]) -> None:
         """Fail every submitter of ``batch`` with TimeoutError; withdraw it if not taken."""
@@ -125,7 +129,7 @@ class GroupCommit(Generic[T]):
                 batch.taken = True
             error: BaseException | None = None
             try:
-                self.send(batch.items)
+                batch.results = self.send(batch.items)
             except Exception as exc:  # each submitter raises it and decides what to do
                 error = exc
             except BaseException as exc:

@@ -35,6 +35,11 @@ SYNC_WAITERS = Gauge(
 TASKS_SUBMITTED = Counter(
     "browsing_gateway_tasks_submitted_total", "Tasks accepted by the gateway.", ["mode"]
 )
+LIMITED = Counter(
+    "browsing_requests_limited_total",
+    "Submits refused with 429 by a per-user limit (max_active, max_queued or rate).",
+    ["limit"],
+)
 
 
 # WSGI environ key: the URL rule Flask matched, noted for the request timer, which runs

@@ -14,7 +14,7 @@ from shared.apikeys import KeyStore
 from shared.clock import Clock, system_clock
 from shared.config import Settings
 from shared.errors import BackendUnavailable
-from shared.records import NewTask, TaskStore
+from shared.records import NewTask, Refusal, TaskStore
 from shared.services import (
     DISPATCH_MANY_TASK,
     SCHEDULER_QUEUE,
@@ -23,6 +23,7 @@ from shared.services import (
     redis_client,
 )
 from shared.storage import ScreenshotStorage
+from shared.users import UserPolicies
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class GatewayServices:
     storage: ScreenshotStorage
     listener: CompletionListener
     celery: Celery
+    policies: UserPolicies
     submissions: GroupCommit[NewTask] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,20 +61,28 @@ class GatewayServices:
             storage=ScreenshotStorage(settings),
             listener=CompletionListener(store),
             celery=celery,
+            policies=UserPolicies(client, settings),
         )
 
-    def submit(self, task: NewTask) -> None:
+    def submit(self, task: NewTask) -> Refusal | None:
         """Returns once the task's record is in Redis and the scheduler's message for it
-        is in the broker; raises what stopped either (TimeoutError after 30 s)."""
-        self.submissions.commit(task)
+        is in the broker, or with why the owner's limits refused it (nothing stored);
+        raises what stopped either (TimeoutError after 30 s)."""
+        return self.submissions.commit(task)
 
-    def _submit_batch(self, tasks: list[NewTask]) -> None:
-        """The records first, in one transaction, then one dispatch message for them all.
+    def _submit_batch(self, tasks: list[NewTask]) -> list[Refusal | None]:
+        """The records first, in one script call, then one message for them all, which
+        tells the scheduler to bind waiting tasks (and to fail at once those no live
+        node matches).
 
         kombu already retries broker connection errors; anything else a publish raises
-        gets two more tries before the tasks are failed, so none stays queued unsent."""
-        self.store.create_many(tasks)
-        task_ids = [task.task_id for task in tasks]
+        gets two more tries before the tasks are failed, so none is left waiting for a
+        broker that is down. (A message lost after it was sent costs nothing: the
+        scheduler binds on every freed slot and maintenance pass, not only on this.)"""
+        refusals = self.store.create_many(tasks)
+        task_ids = [task.task_id for task, no in zip(tasks, refusals, strict=True) if not no]
+        if not task_ids:
+            return refusals
         for attempt in range(3):
             try:
                 self.celery.send_task(
@@ -84,7 +94,7 @@ class GatewayServices:
                     argsrepr=f"[{len(task_ids)} task ids]",
                     **publish_options(),
                 )
-                return
+                return refusals
             except Exception as exc:
                 log.warning("could not enqueue %d tasks (try %d): %r", len(tasks), attempt + 1, exc)
                 error = exc
@@ -92,6 +102,6 @@ class GatewayServices:
         try:
             error_text = "could not be queued: the broker is unavailable"
             self.store.fail_many([(task_id, error_text) for task_id in task_ids])
-        except Exception as exc:  # Redis too: the maintenance loop dispatches them later
+        except Exception as exc:  # Redis too: the maintenance loop binds them later
             log.warning("could not fail %d unqueued tasks: %r", len(tasks), exc)
         raise BackendUnavailable("the task queue is unavailable; try again shortly") from error

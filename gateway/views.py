@@ -85,7 +85,9 @@ def result_fields(record: TaskRecord) -> dict[str, Any]:
     return body
 
 
-def status_body(record: TaskRecord) -> dict[str, Any]:
+def status_body(record: TaskRecord, *, queue_position: int | None = None) -> dict[str, Any]:
+    """``queue_position``: while the task is queued, about how many tasks will be bound
+    to nodes before it (``TaskStore.queue_position``)."""
     body: dict[str, Any] = {
         "task_id": record.task_id,
         "status": record.status.value,
@@ -93,6 +95,8 @@ def status_body(record: TaskRecord) -> dict[str, Any]:
         "assigned_at": _iso(record.assigned_ms),
         "started_at": _iso(record.started_ms),
     }
+    if record.status.value == "queued":
+        body["queue_position"] = queue_position
     if record.status.terminal:
         body["finished_at"] = _iso(record.finished_ms)
         body.update(result_fields(record))

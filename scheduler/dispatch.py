@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 import logging
+import threading
 import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 
+import redis
 from celery import Celery
-from redis.client import Pipeline
+from redis.client import Pipeline, PubSub
 
 from scheduler import metrics
 from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes
@@ -16,16 +19,66 @@ from shared import scripts
 from shared.config import Settings
 from shared.errors import RoutingError
 from shared.logs import task_logging
-from shared.records import Placement, SessionAffinity, TaskRecord, TaskStore
+from shared.records import Placement, SessionAffinity, TaskRecord, TaskStore, WaitingOwner
 from shared.registry import NodeInfo, NodeRegistry
 from shared.services import BROWSE_TASK, publish_options
 
 log = logging.getLogger(__name__)
-# A batch re-reads the node registry when its copy is older than this.
-NODES_MAX_AGE_MS = 500
+# One read of the fair queue takes this many owners (lowest pass first) and this many
+# of each one's first waiting tasks; a binding pass reads again while it places tasks.
+OWNERS_PER_READ = 256
+HEADS_PER_OWNER = 8
+MAX_READS = 1000  # reads per binding pass: a bound, not a limit met in practice
+
+
+def no_node_error(node_filter: NodeFilter) -> str:
+    return f"no live browsing node matches {node_filter.describe()}"
+
+
+class _Outcome(enum.Enum):
+    PLACED = "placed"
+    CONFLICT = "conflict"  # the state moved under us: read again
+
+
+class _Turn:
+    """An owner's place in one binding pass: its pass and active count as bound so far,
+    and its waiting tasks read but not bound yet."""
+
+    def __init__(self, owner: WaitingOwner) -> None:
+        self.owner = owner
+        self.pass_ = owner.pass_
+        self.active = owner.active
+        self.heads = list(zip(owner.head_ids, owner.heads, strict=True))
+
+    @property
+    def at_max_active(self) -> bool:
+        return 0 < self.owner.max_active <= self.active
+
+    @property
+    def unread(self) -> bool:
+        """All read tasks are settled, and more wait."""
+        return not self.heads and self.owner.waiting > len(self.owner.head_ids)
+
+    def drop(self, task_id: str) -> None:
+        self.heads = [(t, r) for t, r in self.heads if t != task_id]
 
 
 class Dispatcher:
+    """Late binding: a submitted task waits in its owner's wait set (shared/lua/create.lua)
+    and is bound to a node only when that node has room, that is fewer attempts than its
+    capacity plus ``node_prefetch``; so a node's Celery queue never holds a backlog.
+
+    Free slots go to the owners with waiting tasks by stride scheduling, a weighted
+    round robin: the owner with the lowest pass is served next, and each attempt bound
+    moves its pass on by 1/weight. Within one owner, tasks are bound in submit order,
+    except that a task no node with room can take lets the owner's next ones pass it.
+
+    Binding runs when the gateway says tasks were submitted (``dispatch_many``), when a
+    slot frees or a node becomes ready (``keys.SLOTS_CHANNEL``, see ``SlotListener``),
+    and on every maintenance pass. All of it is in Redis, and a binding is checked and
+    recorded by one script (assign.lua), so several scheduler processes can bind at once
+    and each task is still bound once."""
+
     def __init__(
         self, *, app: Celery, store: TaskStore, registry: NodeRegistry, settings: Settings
     ) -> None:
@@ -33,6 +86,7 @@ class Dispatcher:
         self.store = store
         self.registry = registry
         self.settings = settings
+        self._lock = threading.Lock()
 
     def _candidates(
         self, record: TaskRecord, snapshot: tuple[dict[str, NodeInfo], int] | None = None
@@ -54,80 +108,167 @@ class Dispatcher:
 
     def _read(
         self, task_ids: list[str]
-    ) -> tuple[list[TaskRecord | None], tuple[dict[str, NodeInfo], int]]:
-        """The batch's records and a snapshot of the nodes, in one round trip."""
+    ) -> tuple[list[WaitingOwner], list[TaskRecord | None], tuple[dict[str, NodeInfo], int]]:
+        """The fair queue's heads, the records of ``task_ids`` and a snapshot of the
+        nodes, in one round trip."""
 
         def build(pipe: Pipeline) -> None:
             self.registry.read_all_into(pipe)
-            self.store.read_into(pipe, task_ids)
+            self.store.read_waiting_into(
+                pipe, owners=OWNERS_PER_READ, heads=HEADS_PER_OWNER, task_ids=task_ids
+            )
 
-        nodes_reply, records_reply = scripts.run(
-            self.store.redis, build, [self.registry.all_script, self.store.read_script]
+        nodes_reply, waiting_reply = scripts.run(
+            self.store.redis, build, [self.registry.all_script, self.store.waiting_script]
         )
         read_ms = self.store.now_ms()  # liveness is judged as of the read, not later
         nodes = {n.uid: n for n in self.registry.parse_all(nodes_reply)}
-        return self.store.parse_many(task_ids, records_reply), (nodes, read_ms)
+        owners, records = self.store.parse_waiting(task_ids, waiting_reply)
+        return owners, records, (nodes, read_ms)
 
     def dispatch_many(self, task_ids: list[str]) -> None:
-        """Place queued tasks on as many nodes as each one's fanout asks (fewer if fewer
-        match). The records are read once for the whole batch, and the node registry at
-        most every NODES_MAX_AGE_MS; each placement is counted into that snapshot, so a
-        burst still spreads by load. Tasks no node can take are failed together."""
-        records, snapshot = self._read(task_ids)
+        """The gateway's message: these tasks were submitted. Those no live node matches
+        fail at once; then waiting tasks are bound where nodes have room."""
+        self.bind(task_ids)
+
+    def bind(self, submitted: list[str] | None = None) -> int:
+        """Bind waiting tasks until no node has room or nothing waits; returns how many
+        placements it made. One pass at a time in a process (the others wait for it)."""
+        with self._lock:
+            placed, admit = 0, list(submitted or ())
+            for _ in range(MAX_READS):
+                owners, records, snapshot = self._read(admit)
+                self._fail_unroutable(admit, records, snapshot)
+                admit = []
+                made, read_again = self._bind_from(owners, snapshot)
+                placed += made
+                if not read_again:
+                    break
+            return placed
+
+    def _fail_unroutable(
+        self,
+        task_ids: list[str],
+        records: list[TaskRecord | None],
+        snapshot: tuple[dict[str, NodeInfo], int],
+    ) -> None:
+        """Fail at once the just-submitted tasks that no live node matches at all (and
+        those whose record cannot be read), rather than let them wait."""
         unroutable: list[tuple[str, str]] = []
         unreadable: list[tuple[str, str]] = []
         for task_id, record in zip(task_ids, records, strict=True):
-            if record is not None and record.request_error and not record.attempts:
+            if record is None or record.status.terminal or record.attempts:
+                continue
+            if record.request_error:
                 log.error("unreadable task record: %s", record.request_error)
                 unreadable.append((task_id, record.request_error))
                 continue
-            if self.store.now_ms() - snapshot[1] > NODES_MAX_AGE_MS:
-                snapshot = self._read_nodes()
-            try:
-                with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
-                    self._dispatch(record, snapshot)
-            except RoutingError as exc:
-                unroutable.append((task_id, exc.message))
-            except Exception as exc:
-                # A task must never sit queued until its deadline because of a bug of ours.
-                log.exception("dispatch failed", extra={"task_id": task_id})
-                if self.store.fail(task_id, f"could not be dispatched: {type(exc).__name__}"):
-                    metrics.TASKS_FAILED.labels("dispatch_error").inc()
-        if unreadable:
-            failed = self.store.fail_many(unreadable, only_if_queued=True)
-            metrics.TASKS_FAILED.labels("dispatch_error").inc(sum(failed))
-        if unroutable:
-            # Only while still queued: a duplicate message read a record another dispatch
-            # may have placed since.
-            failed = self.store.fail_many(unroutable, only_if_queued=True)
-            metrics.TASKS_FAILED.labels("no_node").inc(sum(failed))
+            node_filter, candidates = self._candidates(record, snapshot)
+            if not candidates:
+                unroutable.append((task_id, no_node_error(node_filter)))
+        self._fail(unreadable, "dispatch_error")
+        self._fail(unroutable, "no_node")
 
-    def _dispatch(
-        self, record: TaskRecord | None, snapshot: tuple[dict[str, NodeInfo], int]
-    ) -> None:
-        """Place one task; RoutingError if no node may take it."""
-        if record is None or record.status.terminal or record.attempts:
-            return  # gone, finished (e.g. cancelled) or already dispatched (redelivery)
-        node_filter, candidates = self._candidates(record, snapshot)
-        session = record.request.session_key
-        preferred = self.store.session_node(record.owner, session) if session else None
-        chosen = choose_nodes(
-            candidates,
-            record.request.fanout,
-            node_filter=node_filter,
-            preferred=preferred,
+    def _fail(self, failures: list[tuple[str, str]], reason: str) -> None:
+        if failures:
+            # Only while still queued: another scheduler may have bound it meanwhile.
+            failed = self.store.fail_many(failures, only_if_queued=True)
+            metrics.TASKS_FAILED.labels(reason).inc(sum(failed))
+
+    def _bind_from(
+        self, owners: list[WaitingOwner], snapshot: tuple[dict[str, NodeInfo], int]
+    ) -> tuple[int, bool]:
+        """Bind from what was read; returns how many placements it made, and whether to
+        read again: an owner's heads ran out while more of its tasks wait, or the state
+        moved under us (another scheduler bound a task or filled a node first)."""
+        nodes, read_ms = snapshot
+        dead_after_ms = int(self.settings.node_dead_after_s * 1000)
+        everyone = NodeFilter()
+        live = eligible_nodes(
+            list(nodes.values()), everyone, now_ms=read_ms, dead_after_ms=dead_after_ms
         )
-        # The placement moves the session to its first node, in the same step: a
-        # duplicate message, which places nothing, moves nothing either.
-        affinity = (
-            SessionAffinity(record.owner, session, self.settings.session_affinity_ttl_s)
-            if session
-            else None
-        )
-        if self._place(record, chosen, affinity=affinity) <= 0:
-            return  # a duplicate message: the task was placed by another, and stays there
-        for node in chosen:  # as assign.lua counted them
-            snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
+        room = {n.uid: n.capacity + self.settings.node_prefetch - n.inflight for n in live}
+        turns = [_Turn(o) for o in owners]
+        placed = 0
+        while any(free > 0 for free in room.values()):
+            progress = False
+            for turn in sorted(turns, key=lambda t: (t.pass_, t.owner.owner)):
+                if turn.at_max_active:
+                    continue
+                outcome = self._bind_one(turn, snapshot, room)
+                if outcome is _Outcome.CONFLICT:
+                    return placed, True
+                if outcome is _Outcome.PLACED:
+                    placed += 1
+                    progress = True
+                    break  # the owners' order has changed
+            if not progress:
+                break
+        unread = len(owners) >= OWNERS_PER_READ or any(t.unread for t in turns)
+        return placed, placed > 0 and unread
+
+    def _bind_one(
+        self, turn: _Turn, snapshot: tuple[dict[str, NodeInfo], int], room: dict[str, int]
+    ) -> _Outcome | None:
+        """Bind the owner's first waiting task that a node with room can take; a task
+        that cannot wait any longer (finished, gone, past its deadline, or matched by no
+        live node) is settled on the way."""
+        owner = turn.owner.owner
+        for task_id, record in list(turn.heads):
+            if record is None or record.status.terminal:
+                turn.drop(task_id)
+                self.store.unwait(owner, [task_id])
+                continue
+            queued = not record.attempts
+            if record.request_error and queued:
+                turn.drop(task_id)
+                self._fail([(task_id, record.request_error)], "dispatch_error")
+                continue
+            if queued and record.deadline_ms <= snapshot[1]:
+                turn.drop(task_id)
+                timeout_ms = record.deadline_ms - record.created_ms
+                self._fail([(task_id, f"timed out after {timeout_ms} ms")], "timeout")
+                continue
+            node_filter, candidates = self._candidates(record, snapshot)
+            used = {a.node for a in record.attempts}
+            bound = sum(1 for a in record.attempts if not a.replaces)
+            copies = min(
+                record.request.fanout, bound + sum(1 for c in candidates if c.uid not in used)
+            )
+            if copies <= bound:
+                turn.drop(task_id)
+                if queued:  # no live node matches it now: as at submit
+                    self._fail([(task_id, no_node_error(node_filter))], "no_node")
+                else:  # a fanout task bound on every node left that matches
+                    self.store.assign(task_id, [], copies=bound)
+                continue
+            with_room = [c for c in candidates if room.get(c.uid, 0) > 0 and c.uid not in used]
+            if not with_room:
+                continue  # it waits; the owner's next task may go first
+            session = record.request.session_key
+            preferred = self.store.session_node(record.owner, session) if session else None
+            chosen = choose_nodes(
+                with_room, copies - bound, node_filter=node_filter, preferred=preferred
+            )
+            affinity = (
+                SessionAffinity(record.owner, session, self.settings.session_affinity_ttl_s)
+                if session and queued
+                else None
+            )
+            with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
+                first = self._place(record, chosen, affinity=affinity, copies=copies)
+            if first in (-2, -3, -4):
+                return _Outcome.CONFLICT
+            turn.drop(task_id)  # bound, or finished meanwhile; read again for more copies
+            if first <= 0:
+                continue
+            for node in chosen:  # as assign.lua counted them
+                room[node.uid] -= 1
+                snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
+            turn.pass_ += len(chosen) / turn.owner.weight
+            turn.active += 1 if queued else 0
+            return _Outcome.PLACED
+        return None
 
     def redispatch(self, record: TaskRecord, attempt: int, *, exclude: frozenset[str]) -> bool:
         """Place a replacement for ``attempt`` on a node not in ``exclude``; False if none fits."""
@@ -158,8 +299,11 @@ class Dispatcher:
         nodes: list[NodeInfo],
         replaces: int = 0,
         affinity: SessionAffinity | None = None,
+        copies: int | None = None,
     ) -> int:
-        """Record the attempts, then publish them; an initial placement happens once only."""
+        """Record the attempts, then publish them (see ``TaskStore.assign`` for what a
+        binding checks, and for the codes it answers when it places nothing)."""
+        prefetch = self.settings.node_prefetch
         placements = [
             Placement(
                 node=n.uid,
@@ -167,16 +311,17 @@ class Dispatcher:
                 country=n.country,
                 celery_id=str(uuid.uuid4()),
                 replaces=replaces,
+                limit=0 if replaces else n.capacity + prefetch,
             )
             for n in nodes
         ]
         first = self.store.assign(
-            record.task_id, placements, initial=not replaces, affinity=affinity
+            record.task_id, placements, initial=not replaces, affinity=affinity, copies=copies
         )
         if first <= 0:
             return first
         metrics.ATTEMPTS.labels("redispatch" if replaces else "initial").inc(len(placements))
-        if not replaces:
+        if not record.attempts:
             metrics.QUEUE_WAIT.observe(max(0, self.store.now_ms() - record.created_ms) / 1000)
         self.publish(record, [(first + i, p.queue, p.celery_id) for i, p in enumerate(placements)])
         log.info(
@@ -203,3 +348,44 @@ class Dispatcher:
                 **publish_options(),
             )
         self.store.mark_published(record.task_id, [number for number, _, _ in attempts])
+
+
+class SlotListener:
+    """Binds waiting tasks whenever a slot frees or a node becomes ready: a thread that
+    follows ``keys.SLOTS_CHANNEL``. Events that arrive during a pass are folded into one
+    more pass. A lost event costs at most one maintenance interval, whose pass binds too."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="slot-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pubsub = self.dispatcher.store.slot_events()
+                try:
+                    self._follow(pubsub)
+                finally:
+                    pubsub.close()
+            except redis.RedisError as exc:
+                log.warning("slot events lost, following again: %s", exc)
+                self._stop.wait(1.0)
+            except Exception:
+                log.exception("binding after a freed slot failed")
+                self._stop.wait(1.0)
+
+    def _follow(self, pubsub: PubSub) -> None:
+        while not self._stop.is_set():
+            if pubsub.get_message(timeout=1.0) is None:
+                continue
+            while pubsub.get_message(timeout=0) is not None:
+                pass  # one pass serves every slot freed so far
+            self.dispatcher.bind()

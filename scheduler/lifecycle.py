@@ -9,7 +9,7 @@ from typing import Any
 from celery import Celery, signals
 
 from scheduler import metrics
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, SlotListener
 from scheduler.maintenance import Maintenance
 from shared.config import Settings
 from shared.metrics import serve_metrics
@@ -25,6 +25,7 @@ class SchedulerLifecycle:
     settings: Settings
     dispatcher: Dispatcher
     maintenance: Maintenance
+    slots: SlotListener
 
     @classmethod
     def build(cls, app: Celery, settings: Settings) -> SchedulerLifecycle:
@@ -40,7 +41,13 @@ class SchedulerLifecycle:
             interval_s=settings.maintenance_interval_s,
             storage=ScreenshotStorage(settings),
         )
-        return cls(app=app, settings=settings, dispatcher=dispatcher, maintenance=maintenance)
+        return cls(
+            app=app,
+            settings=settings,
+            dispatcher=dispatcher,
+            maintenance=maintenance,
+            slots=SlotListener(dispatcher),
+        )
 
     def install(self) -> None:
         """Register the dispatch task and connect the handlers, once per worker."""
@@ -57,6 +64,7 @@ class SchedulerLifecycle:
 
     def start(self, **_: Any) -> None:
         self.maintenance.start()
+        self.slots.start()
         settings = self.settings
         if settings.metrics_port:
             from prometheus_client import REGISTRY
@@ -73,3 +81,4 @@ class SchedulerLifecycle:
 
     def stop(self, **_: Any) -> None:
         self.maintenance.stop()
+        self.slots.stop()

@@ -73,7 +73,7 @@ class Maintenance:
         self.reap_overdue()
         self.recover_lost_attempts()
         self.recover_dead_nodes()
-        self.dispatch_stale_queued()
+        self.dispatcher.bind()  # in case an event was missed (see SlotListener)
         self.publish_stranded()
         self.sweep_screenshots()
 
@@ -92,17 +92,6 @@ class Maintenance:
         if deleted:
             log.info("retention sweep", extra={"deleted": len(deleted)})
 
-    def dispatch_stale_queued(self) -> None:
-        """Dispatch tasks whose dispatch message was lost (a scheduler killed after its
-        early ack). Placing a task is atomic and happens once, so a late duplicate is harmless."""
-        cutoff = self.store.now_ms() - int(self.settings.stale_queued_after_s * 1000)
-        stale = self.store.stale_queued(cutoff)
-        if not stale:
-            return
-        log.warning("dispatching tasks left queued", extra={"tasks": len(stale)})
-        self.dispatcher.dispatch_many(stale)
-        self.store.unqueue_settled(stale)  # gone, finished or placed by now
-
     def publish_stranded(self) -> None:
         """Publish attempts that were recorded but whose message a scheduler killed in
         between never sent (the dispatch message was acked early, so nothing redelivers it)."""
@@ -118,11 +107,16 @@ class Maintenance:
                 self.store.mark_published(task_id, [number])  # it ran, finished or is gone
 
     def reap_overdue(self) -> None:
-        cutoff = self.store.now_ms() - int(self.settings.reaper_grace_s * 1000)
-        for task_id in self.store.overdue(cutoff):
+        """Fail tasks past their deadline: at once if still waiting for a node, after
+        the grace (for a node's late report) if placed."""
+        now = self.store.now_ms()
+        cutoff = now - int(self.settings.reaper_grace_s * 1000)
+        for task_id in self.store.overdue(now, limit=500):
             record = self.store.get(task_id)
             if record is None or record.status.terminal:
                 self.store.drop_settled_deadlines([task_id])
+                continue
+            if record.attempts and record.deadline_ms > cutoff:
                 continue
             timeout_ms = record.deadline_ms - record.created_ms
             if self.store.fail(task_id, f"timed out after {timeout_ms} ms"):

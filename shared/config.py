@@ -53,6 +53,12 @@ class Settings:
     gateway_connections: int = defaults.gateway_connections
     log_format: str = defaults.log_format
     api_keys: str = _secret(defaults.api_keys)
+    user_max_active: int = defaults.user_max_active
+    user_max_queued: int = defaults.user_max_queued
+    user_rate: float = defaults.user_rate
+    user_burst: int = defaults.user_burst
+    user_limits: str = defaults.user_limits
+    node_prefetch: int = defaults.node_prefetch
     sync_timeout_s: float = defaults.sync_timeout_s
     max_request_bytes: int = defaults.max_request_bytes
     task_timeout_default_ms: int = defaults.task_timeout_default_ms
@@ -132,6 +138,8 @@ AT_LEAST_ONE = (
     "gateway_connections",
     "llm_max_tokens",
 )
+# Settings where 0 means "none" and a negative number nothing.
+AT_LEAST_ZERO = ("user_max_active", "user_max_queued", "user_rate", "user_burst", "node_prefetch")
 SECRETS = tuple(f.name for f in dataclasses.fields(Settings) if not f.repr)
 
 
@@ -176,6 +184,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     for name in AT_LEAST_ONE:
         if name in values and values[name] < 1:
             raise ConfigError(f"{env_name(name)} must be at least 1, got {values[name]}")
+    for name in AT_LEAST_ZERO:
+        if name in values and values[name] < 0:
+            raise ConfigError(f"{env_name(name)} must be 0 or more, got {values[name]}")
     for name, choices in CHOICES.items():
         if values.get(name, getattr(defaults, name)) not in choices:
             raise ConfigError(
@@ -183,6 +194,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             )
     settings = Settings(**values)
     settings.sentinels()  # a malformed list fails at start, not at the first connection
+    from shared.users import parse_user_limits
+
+    parse_user_limits(settings.user_limits)  # likewise
     return settings
 
 

@@ -52,6 +52,23 @@ gateway_connections = 4000
 log_format = "json"
 api_keys = ""  # "alice:KEY1,bob:KEY2"
 
+# Per-user limits (README, "Fair share and limits"); 0 means no limit. Each can be set
+# per user: BROWSING_USER_LIMITS, or `browsing keys create USER --max-active N ...`.
+# Tasks a user may have assigned to or running on nodes at once: a submit while the user
+# has this many gets 429, and the scheduler never binds more of the user's tasks.
+user_max_active = 0
+# Tasks a user may have waiting for a node; a submit past it gets 429.
+user_max_queued = 10_000
+# Submits per second (a token bucket), and how many may come at once (0: one second's worth).
+user_rate = 0.0
+user_burst = 0
+# Per-user weights and limits: "alice:weight=3,max_active=20;bob:rate=5". Users not
+# named get weight 1 and the limits above.
+user_limits = ""
+# A node's Celery queue holds at most its free slots plus this many tasks (late binding:
+# the rest wait in the scheduler's queues).
+node_prefetch = 1
+
 sync_timeout_s = 600.0
 max_request_bytes = 256 * 1024
 
@@ -62,7 +79,8 @@ task_record_ttl_s = 7 * 24 * 3600
 # The reaper fails a task this long after its deadline if no node finished it.
 reaper_grace_s = 15.0
 maintenance_interval_s = 1.0
-# A task still undispatched this long after creation is dispatched by the maintenance loop.
+# An attempt recorded this long ago whose message a killed scheduler never sent is sent
+# by the maintenance loop.
 stale_queued_after_s = 30.0
 
 fanout_max = 10

@@ -81,6 +81,17 @@ class ConflictError(RequestError):
     status_code = 409
 
 
+class LimitExceeded(RequestError):
+    """Too many requests: a per-user limit was reached."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, limit: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.limit = limit  # max_active, max_queued or rate
+        self.retry_after_s = retry_after_s
+
+
 class UnsupportedMediaType(RequestError):
     """The request body must be JSON: send 'Content-Type: application/json'."""
 

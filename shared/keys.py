@@ -21,6 +21,18 @@ LOST = PREFIX + "lost"
 NODES = PREFIX + "nodes"  # set of node uids ever registered
 API_KEYS = PREFIX + "apikeys"  # hash: key id -> "<user>:<sha256 hex of the secret>"
 MAINTENANCE_LOCK = PREFIX + "maintenance-leader"
+# Late binding and fair share (scheduler/binding.py). A submitted task waits in its
+# owner's wait set until a node has room for it:
+# zset: owner -> pass (stride scheduling's virtual time), for owners with waiting tasks;
+# the owner with the lowest pass is served next, and each attempt placed adds 1/weight.
+FAIR = PREFIX + "fair"
+# hash: "vtime" (the pass of the owner served last, where a newly waiting owner joins),
+# "seq" (submit order), and per owner "pass:<owner>" (kept while it has nothing waiting),
+# "w:<owner>" (weight) and "a:<owner>" (max tasks assigned or running at once; 0: none).
+FAIR_STATE = PREFIX + "fair:state"
+# PUBLISHed with a node's uid whenever one of its slots frees (an attempt ends, is
+# cancelled or lost), and with "" when a node becomes ready: the scheduler binds then.
+SLOTS_CHANNEL = PREFIX + "slots"
 
 
 def task(task_id: str) -> str:
@@ -43,3 +55,23 @@ def node_browsers(uid: str) -> str:
 
 def affinity(owner: str, session_key: str) -> str:
     return f"{PREFIX}affinity:{owner}:{session_key}"
+
+
+def waiting(owner: str) -> str:
+    """zset: the owner's task ids waiting for a node -> submit sequence number."""
+    return f"{PREFIX}wait:{owner}"
+
+
+def active(owner: str) -> str:
+    """set: the owner's task ids placed on a node and not finished (assigned or running)."""
+    return f"{PREFIX}active:{owner}"
+
+
+def bucket(owner: str) -> str:
+    """hash: the owner's submit rate token bucket: tokens, updated (epoch ms)."""
+    return f"{PREFIX}bucket:{owner}"
+
+
+def user(owner: str) -> str:
+    """hash: a user's own weight and limits (shared/users.py), set by ``browsing keys``."""
+    return f"{PREFIX}user:{owner}"

@@ -23,6 +23,9 @@ from redis.client import Pipeline, PubSub
 from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 from shared.request import TaskRequest
+from shared.users import UserPolicy
+
+NO_LIMITS = UserPolicy()
 
 
 class TaskStatus(str, enum.Enum):
@@ -165,6 +168,31 @@ class Placement:
     country: str
     celery_id: str
     replaces: int = 0  # the attempt a re-dispatch stands in for
+    # A binding places it only while the node holds fewer attempts (capacity plus
+    # prefetch); 0: no limit.
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A submit refused by one of its owner's limits; nothing was stored for it."""
+
+    limit: str  # max_active, max_queued or rate
+    retry_after_ms: int
+
+
+@dataclass(frozen=True)
+class WaitingOwner:
+    """An owner with tasks waiting, as the binder reads it (shared/lua/waiting.lua)."""
+
+    owner: str
+    pass_: float
+    weight: int
+    max_active: int
+    active: int
+    waiting: int
+    heads: list[TaskRecord | None]  # the first waiting tasks, in submit order
+    head_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -186,10 +214,13 @@ class NewTask:
     owner: str
     request_json: str
     timeout_ms: int
+    policy: UserPolicy = NO_LIMITS  # the owner's weight and limits, applied on create
 
     @classmethod
-    def of(cls, task_id: str, *, owner: str, request: TaskRequest) -> NewTask:
-        return cls(task_id, owner, request.to_json(), request.timeout_ms)
+    def of(
+        cls, task_id: str, *, owner: str, request: TaskRequest, policy: UserPolicy = NO_LIMITS
+    ) -> NewTask:
+        return cls(task_id, owner, request.to_json(), request.timeout_ms, policy)
 
 
 class TaskStore:
@@ -210,29 +241,37 @@ class TaskStore:
         self._unindex = client.register_script(_load_script("unindex"))
         self._redispatch = client.register_script(_load_script("redispatch"))
         self._lease = client.register_script(_load_script("lease"))
+        self.waiting_script = client.register_script(_load_script("waiting"))
+        self._position = client.register_script(_load_script("position"))
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
 
-    def create(self, task_id: str, *, owner: str, request: TaskRequest) -> int:
-        """Write a new queued record; returns its deadline (epoch ms)."""
-        task = NewTask.of(task_id, owner=owner, request=request)
-        return self.create_many([task])[0]
+    def create(self, task_id: str, *, owner: str, request: TaskRequest) -> Refusal | None:
+        """Write a new queued record, waiting for a node (no limits: see create_many)."""
+        return self.create_many([NewTask.of(task_id, owner=owner, request=request)])[0]
 
-    def create_many(self, tasks: list[NewTask]) -> list[int]:
-        """Write new queued records in one script call (atomic); returns their deadlines.
+    def create_many(self, tasks: list[NewTask]) -> list[Refusal | None]:
+        """Write new queued records in one script call (atomic), each put in its owner's
+        wait set unless one of the owner's limits refuses it; returns, per task, None or
+        why it was refused (nothing is stored for a refused task).
         One call rather than a transaction of an HSET per task: redis-py's cost per
         command made that 2.5 times as much CPU for a batch of 16."""
         if not tasks:
             return []
         now = self.now_ms()
-        deadlines = [now + task.timeout_ms for task in tasks]
-        args: list[Any] = [now]
-        for task, deadline in zip(tasks, deadlines, strict=True):
-            args += [task.task_id, task.owner, task.request_json, deadline]
+        args: list[Any] = [now, keys.PREFIX]
+        for task in tasks:
+            p = task.policy
+            args += [task.task_id, task.owner, task.request_json, now + task.timeout_ms]
+            args += [p.weight, p.max_active, p.max_queued, repr(float(p.rate)), p.bucket]
         task_keys = [keys.task(task.task_id) for task in tasks]
-        self._create(keys=[*task_keys, keys.DEADLINES, keys.QUEUED], args=args)
-        return deadlines
+        replies = self._create(keys=[*task_keys, keys.DEADLINES, keys.QUEUED], args=args)
+        out: list[Refusal | None] = []
+        for reply in replies:
+            limit, _, retry_ms = str(reply).partition(" ")
+            out.append(None if limit == "ok" else Refusal(limit, int(retry_ms)))
+        return out
 
     def get(self, task_id: str) -> TaskRecord | None:
         h = self.redis.hgetall(keys.task(task_id))
@@ -265,18 +304,72 @@ class TaskStore:
         *,
         initial: bool = True,
         affinity: SessionAffinity | None = None,
+        copies: int | None = None,
     ) -> int:
-        """Record new attempts; returns the first new attempt number, 0 if finished, -1 if
-        missing, -2 if an initial dispatch finds the task already dispatched. With
+        """Record new attempts; returns the first new attempt number, or: 0 if finished,
+        -1 if missing, -2 if a binding (``initial``) finds the task no longer waiting
+        (bound already), -3 if a placement's node holds its ``limit`` already, -4 if the
+        owner is at its max_active (assign.lua). A binding takes the task out of its
+        owner's wait set once ``copies`` attempts (default: these placements) are bound.
+        Not ``initial``: a re-dispatch, which skips the wait set and the limits. With
         ``affinity``, a placement also points the session at the first placement's node."""
         ttl_s = affinity.ttl_s if affinity else 0
-        args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, "1" if initial else "0", ttl_s]
+        mode = "bind" if initial else "replace"
+        args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, mode, ttl_s]
+        args.append(copies if copies is not None else len(placements))
         for pl in placements:
-            args += [pl.node, pl.queue, pl.country, pl.celery_id, pl.replaces]
+            args += [pl.node, pl.queue, pl.country, pl.celery_id, pl.replaces, pl.limit]
         script_keys = [keys.task(task_id)]
         if affinity:
             script_keys.append(keys.affinity(affinity.owner, affinity.session_key))
         return int(self._assign(keys=script_keys, args=args))
+
+    def read_waiting_into(
+        self, pipe: Pipeline, *, owners: int, heads: int, task_ids: list[str]
+    ) -> None:
+        """Queue the read of the fair queue (the ``owners`` first owners and each one's
+        ``heads`` first waiting tasks) and of ``task_ids`` on ``pipe`` (waiting.lua);
+        ``parse_waiting`` reads its reply."""
+        args = [keys.PREFIX, owners, heads, *task_ids]
+        scripts.evalsha(pipe, self.waiting_script, [], args)
+
+    @staticmethod
+    def parse_waiting(
+        task_ids: list[str], reply: list
+    ) -> tuple[list[WaitingOwner], list[TaskRecord | None]]:
+        owners_reply, records_reply = reply
+        owners = []
+        for owner, pass_, weight, max_active, active, waiting, heads in owners_reply:
+            head_ids = [head[0] for head in heads]
+            owners.append(
+                WaitingOwner(
+                    owner=owner,
+                    pass_=float(pass_),
+                    weight=max(int(float(weight)), 1),
+                    max_active=int(max_active),
+                    active=int(active),
+                    waiting=int(waiting),
+                    heads=TaskStore.parse_many(head_ids, [head[1] for head in heads]),
+                    head_ids=head_ids,
+                )
+            )
+        return owners, TaskStore.parse_many(task_ids, records_reply)
+
+    def queue_position(self, task_id: str, *, max_owners: int = 1000) -> int | None:
+        """About how many tasks will be bound before this waiting one (position.lua);
+        None if it is not waiting."""
+        args = [keys.PREFIX, task_id, max_owners]
+        position = int(self._position(keys=[keys.task(task_id)], args=args))
+        return None if position < 0 else position
+
+    def waiting_count(self, owner: str) -> int:
+        return int(self.redis.zcard(keys.waiting(owner)))
+
+    def unwait(self, owner: str, task_ids: list[str]) -> None:
+        """Take tasks no longer waiting (placed, finished or gone) out of the wait set;
+        the binder's clean-up of what it found there. A task still queued stays."""
+        if task_ids:
+            self._drop_settled(keys.waiting(owner), f"wait:{owner}", task_ids)
 
     def session_node(self, owner: str, session_key: str) -> str | None:
         """The node a user's session last went to, while its affinity lasts."""
@@ -419,6 +512,13 @@ class TaskStore:
         first message confirms the subscription; nothing published after it is missed."""
         pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
         pubsub.subscribe(keys.DONE_CHANNEL)
+        return pubsub
+
+    def slot_events(self) -> PubSub:
+        """A subscription to freed slots and nodes that became ready (keys.SLOTS_CHANNEL).
+        Subscription confirmations are not shown."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(keys.SLOTS_CHANNEL)
         return pubsub
 
     def cancellations(self) -> PubSub:

@@ -110,13 +110,14 @@ class NodeRegistry:
         written, if the node is not registered: Redis lost its data, and the node must
         register again."""
         node_keys = [keys.NODES, keys.node(uid), keys.node_browsers(uid)]
-        return bool(self._heartbeat(keys=node_keys, args=[uid, now_ms]))
+        return bool(self._heartbeat(keys=node_keys, args=[uid, now_ms, keys.SLOTS_CHANNEL]))
 
     def browser_up(self, uid: str, pid: int) -> None:
         """A node process has its browser up: the node is ready."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.sadd(keys.node_browsers(uid), pid)
         pipe.hset(keys.node(uid), "ready", 1)
+        pipe.publish(keys.SLOTS_CHANNEL, uid)  # waiting tasks may be bound to it now
         pipe.execute()
 
     def browser_still_up(self, uid: str, pid: int) -> None:
@@ -141,7 +142,10 @@ class NodeRegistry:
         """Drain (or undrain) a node; False if no such node is registered."""
         if not self.redis.sismember(keys.NODES, uid):
             return False
-        self.redis.hset(keys.node(uid), "drained", int(drained))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.node(uid), "drained", int(drained))
+        pipe.publish(keys.SLOTS_CHANNEL, uid)
+        pipe.execute()
         return True
 
     def get(self, uid: str) -> NodeInfo | None:

@@ -1,31 +1,59 @@
+-- Place attempts of a task on nodes.
 -- KEYS: the task hash, then (optional) the session's affinity key.
--- ARGV: task_id, now_ms, prefix, initial ('1': first dispatch), affinity_ttl_s, then groups
--- of (node, queue, country, celery_id, replaces); replaces is the attempt a re-dispatch
--- stands in for, 0 for none.
+-- ARGV: task_id, now_ms, prefix, mode, affinity_ttl_s, copies, then groups of (node,
+-- queue, country, celery_id, replaces, limit).
+--   mode 'bind': late binding of a waiting task (scheduler/binding.py). The task must be
+--     in its owner's wait set; each node must hold fewer than its limit (capacity plus
+--     prefetch; 0: no limit) of attempts; a task's first placement must keep its owner
+--     within max_active. The task leaves the wait set once it has `copies` attempts
+--     placed this way (its fanout), and its owner's pass moves on by one per attempt,
+--     divided by the owner's weight.
+--   mode 'replace': a re-dispatch standing in for a lost attempt (replaces > 0); it
+--     skips the wait set and the limits.
 -- Returns the first new attempt's number; 0 if the task is finished, -1 if missing,
--- -2 if an initial dispatch finds the task already dispatched (a duplicate message).
--- With an affinity key, a placement points the session at its first node; a duplicate
--- message, which places nothing, moves nothing either.
+-- -2 if a binding finds the task not waiting (bound already: a duplicate), -3 if a node
+-- is full, -4 if the owner is at max_active.
+-- With an affinity key, a placement points the session at its first node; a duplicate,
+-- which places nothing, moves nothing either.
 -- Repeat-safe: Celery ids are new for each placement, so an attempt that already has the
 -- first placement's Celery id was recorded by this same call, run before (redis-py
 -- resends a script whose reply was late or whose connection dropped). It answers that
 -- attempt's number, as the first run did, so that the caller publishes the attempts it
 -- placed, and records nothing more.
-local task_key, task_id, now_ms, prefix, initial = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local affinity_ttl = tonumber(ARGV[5])
-local status = redis.call('HGET', task_key, 'status')
+local GROUP = 6
+local task_key, task_id, now_ms, prefix, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local affinity_ttl, copies = tonumber(ARGV[5]), tonumber(ARGV[6])
+local h = redis.call('HMGET', task_key, 'status', 'attempts', 'owner', 'copies')
+local status = h[1]
 if not status then return -1 end
 if is_terminal(status) then return 0 end
-local n = tonumber(redis.call('HGET', task_key, 'attempts') or '0')
-if #ARGV >= 6 and ARGV[9] ~= '' then
+local n = tonumber(h[2] or '0')
+if #ARGV >= 7 and ARGV[10] ~= '' then
   for i = 1, n do
-    if redis.call('HGET', task_key, 'a' .. i .. ':celery_id') == ARGV[9] then return i end
+    if redis.call('HGET', task_key, 'a' .. i .. ':celery_id') == ARGV[10] then return i end
   end
 end
-if initial == '1' and n > 0 then return -2 end
+local owner = h[3]
+local placed = (#ARGV - 6) / GROUP
+local state = prefix .. 'fair:state'
+if mode == 'bind' then
+  if not redis.call('ZSCORE', prefix .. 'wait:' .. owner, task_id) then return -2 end
+  for i = 7, #ARGV, GROUP do
+    local limit = tonumber(ARGV[i + 5])
+    if limit > 0 and redis.call('SCARD', prefix .. 'node:' .. ARGV[i] .. ':attempts') >= limit then
+      return -3
+    end
+  end
+  if status == 'queued' then
+    local max_active = tonumber(redis.call('HGET', state, 'a:' .. owner) or '0')
+    if max_active > 0 and redis.call('SCARD', prefix .. 'active:' .. owner) >= max_active then
+      return -4
+    end
+  end
+end
 redis.call('ZREM', prefix .. 'queued', task_id)
 local first = n + 1
-for i = 6, #ARGV, 5 do
+for i = 7, #ARGV, GROUP do
   n = n + 1
   local p = 'a' .. n .. ':'
   redis.call('HSET', task_key, p .. 'node', ARGV[i], p .. 'queue', ARGV[i + 1],
@@ -38,7 +66,24 @@ redis.call('HSET', task_key, 'attempts', n)
 if status == 'queued' then
   redis.call('HSET', task_key, 'status', 'assigned', 'assigned_ms', now_ms)
 end
-if KEYS[2] and affinity_ttl > 0 and #ARGV >= 6 then
-  redis.call('SET', KEYS[2], ARGV[6], 'EX', affinity_ttl)
+redis.call('SADD', prefix .. 'active:' .. owner, task_id)
+if mode == 'bind' then
+  local total = redis.call('HINCRBY', task_key, 'copies', placed)
+  local pass = tonumber(redis.call('ZSCORE', prefix .. 'fair', owner)
+    or redis.call('HGET', state, 'pass:' .. owner) or '0')
+  local weight = tonumber(redis.call('HGET', state, 'w:' .. owner) or '1')
+  redis.call('HSET', state, 'vtime', tostring(pass))
+  pass = pass + placed / math.max(weight, 1)
+  if redis.call('ZSCORE', prefix .. 'fair', owner) then
+    redis.call('ZADD', prefix .. 'fair', pass, owner)
+  else
+    redis.call('HSET', state, 'pass:' .. owner, tostring(pass))
+  end
+  if total >= copies then
+    unwait(prefix, owner, task_id)
+  end
+end
+if KEYS[2] and affinity_ttl > 0 and #ARGV >= 7 then
+  redis.call('SET', KEYS[2], ARGV[7], 'EX', affinity_ttl)
 end
 return first

@@ -7,8 +7,24 @@ end
 
 -- A node's in-flight count is the size of its attempts set (read by nodes.lua): no
 -- counter beside it that could drift.
+-- A freed slot is announced, so that the scheduler binds the next waiting task to it.
 local function release(prefix, node, task_id, n)
-  redis.call('SREM', prefix .. 'node:' .. node .. ':attempts', task_id .. '|' .. n)
+  if redis.call('SREM', prefix .. 'node:' .. node .. ':attempts', task_id .. '|' .. n) == 1 then
+    redis.call('PUBLISH', prefix .. 'slots', node)
+  end
+end
+
+-- Take a task out of its owner's wait set; an owner left with nothing waiting leaves the
+-- fair queue, its pass kept for when it comes back (see keys.FAIR).
+local function unwait(prefix, owner, task_id)
+  local wait_key = prefix .. 'wait:' .. owner
+  if redis.call('ZREM', wait_key, task_id) == 1 and redis.call('ZCARD', wait_key) == 0 then
+    local pass = redis.call('ZSCORE', prefix .. 'fair', owner)
+    if pass then
+      redis.call('HSET', prefix .. 'fair:state', 'pass:' .. owner, pass)
+      redis.call('ZREM', prefix .. 'fair', owner)
+    end
+  end
 end
 
 -- Mark every attempt still assigned or running as cancelled; tell the nodes.
@@ -34,6 +50,11 @@ local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
   redis.call('ZREM', prefix .. 'deadlines', unpack(task_ids))
   redis.call('ZREM', prefix .. 'queued', unpack(task_ids))
   for i, task_key in ipairs(task_keys) do
+    local owner = redis.call('HGET', task_key, 'owner')
+    if owner then
+      unwait(prefix, owner, task_ids[i])
+      redis.call('SREM', prefix .. 'active:' .. owner, task_ids[i])
+    end
     redis.call('EXPIRE', task_key, ttl_s)
     redis.call('PUBLISH', prefix .. 'done', task_ids[i])
   end

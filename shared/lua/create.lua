@@ -1,26 +1,75 @@
--- Write new queued task records (the gateway's group commit: one call per batch).
+-- Write new queued task records (the gateway's group commit: one call per batch), each
+-- checked first against its owner's limits, and put each one in its owner's wait set.
 -- KEYS: each task's hash, then the deadlines and queued sorted sets.
--- ARGV: now_ms, then per task: task_id, owner, request (JSON), deadline_ms.
--- Returns how many tasks it was given.
--- Repeat-safe: a record that exists is left alone, indexes included. Task ids are new, so
--- an existing one was written by this same call, run before (redis-py resends a script
--- whose reply was late or whose connection dropped), and the scheduler may have placed
--- or finished it since: writing it again would put it back to queued with no attempts.
-local n, now_ms = #KEYS - 2, ARGV[1]
-local by_deadline, by_creation, written = {}, {}, 0
-for i = 1, n do
-  local a = 2 + (i - 1) * 4
-  local task_id, deadline = ARGV[a], ARGV[a + 3]
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('HSET', KEYS[i], 'owner', ARGV[a + 1], 'status', 'queued', 'request', ARGV[a + 2],
-      'created_ms', now_ms, 'deadline_ms', deadline, 'attempts', 0)
-    written = written + 1
-    by_deadline[2 * written - 1], by_deadline[2 * written] = deadline, task_id
-    by_creation[2 * written - 1], by_creation[2 * written] = now_ms, task_id
+-- ARGV: now_ms, prefix, then per task: task_id, owner, request (JSON), deadline_ms,
+-- weight, max_active, max_queued, rate (submits per second), burst; a limit of 0 is none.
+-- Returns, per task, 'ok', or '<limit> <retry after, ms>' when it was refused (limit:
+-- max_queued, max_active or rate) and nothing was written for it.
+-- Repeat-safe: a record that exists is left alone, indexes, limits and token bucket
+-- included. Task ids are new, so an existing one was written by this same call, run
+-- before (redis-py resends a script whose reply was late or whose connection dropped),
+-- and the scheduler may have placed or finished it since: writing it again would put it
+-- back to queued with no attempts.
+local FIELDS = 9
+local n, now_ms, prefix = #KEYS - 2, tonumber(ARGV[1]), ARGV[2]
+local fair, state = prefix .. 'fair', prefix .. 'fair:state'
+local results, by_deadline, by_creation, written = {}, {}, {}, 0
+
+-- The token bucket: the refusal's retry delay (ms), or nil after taking a token.
+local function take_token(owner, rate, burst)
+  if rate <= 0 then return nil end
+  local key = prefix .. 'bucket:' .. owner
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = burst
+  if b[1] then
+    tokens = math.min(burst, tonumber(b[1]) + math.max(0, now_ms - tonumber(b[2])) * rate / 1000)
   end
+  if tokens < 1 then
+    return math.ceil((1 - tokens) * 1000 / rate)
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens - 1), 'at', now_ms)
+  redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + 1000)
+  return nil
+end
+
+for i = 1, n do
+  local a = 3 + (i - 1) * FIELDS
+  local task_id, owner, request, deadline = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local weight, max_active = ARGV[a + 4], tonumber(ARGV[a + 5])
+  local max_queued, rate, burst = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local wait_key = prefix .. 'wait:' .. owner
+  local refused
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    refused = nil
+  elseif max_queued > 0 and redis.call('ZCARD', wait_key) >= max_queued then
+    refused = 'max_queued 1000'
+  elseif max_active > 0 and redis.call('SCARD', prefix .. 'active:' .. owner) >= max_active then
+    refused = 'max_active 1000'
+  else
+    local retry_ms = take_token(owner, rate, burst)
+    if retry_ms then
+      refused = 'rate ' .. retry_ms
+    else
+      redis.call('HSET', KEYS[i], 'owner', owner, 'status', 'queued', 'request', request,
+        'created_ms', now_ms, 'deadline_ms', deadline, 'attempts', 0)
+      written = written + 1
+      by_deadline[2 * written - 1], by_deadline[2 * written] = deadline, task_id
+      by_creation[2 * written - 1], by_creation[2 * written] = now_ms, task_id
+      redis.call('HSET', state, 'w:' .. owner, weight, 'a:' .. owner, max_active)
+      if not redis.call('ZSCORE', fair, owner) then
+        -- Joining the fair queue: at the current virtual time, not before it (an owner
+        -- idle for a while gets no credit for it) nor behind its own pass.
+        local pass = math.max(tonumber(redis.call('HGET', state, 'pass:' .. owner) or '0'),
+          tonumber(redis.call('HGET', state, 'vtime') or '0'))
+        redis.call('ZADD', fair, pass, owner)
+      end
+      redis.call('ZADD', wait_key, redis.call('HINCRBY', state, 'seq', 1), task_id)
+    end
+  end
+  results[i] = refused or 'ok'
 end
 if written > 0 then
   redis.call('ZADD', KEYS[n + 1], unpack(by_deadline))
   redis.call('ZADD', KEYS[n + 2], unpack(by_creation))
 end
-return n
+return results
