@@ -1,5 +1,5 @@
-"""Burst: 10,000 tasks submitted at once across 4 nodes; every one completes, none is
-lost and none runs twice.
+"""Burst: 10,000 tasks submitted at once across 4 nodes, by two users (alice and bob,
+alternately); every one completes, none is lost and none runs twice.
 
     .venv/bin/python -m bench.burst [--tasks 10000] [--concurrency 32] [--hold] [--page]
 
@@ -9,6 +9,9 @@ path (submit, dispatch, claim, report), not page loads; ``--page`` opens a local
 returns its title instead.
 ``--concurrency`` threads POST /async, each on its own keep-alive connection.
 
+The scheduler's CPU time (user + system, from /proc) over the burst and its drain is
+printed per task: the cost of binding late, fairly, on every freed slot.
+
 Redis memory per queued task is INFO used_memory at the peak of the queue minus before
 the burst, over the number of unfinished tasks then. By default the nodes run during the
 burst and a thread samples Redis; the peak then also holds the records of the tasks
@@ -16,6 +19,8 @@ already finished, so the figure leans high. With ``--hold`` the nodes are paused
 and a long dead-node window) until every task sits in a node queue, measured, then
 released: an exact figure, but the nodes do not compete with the submits for the CPU and
 the drain then includes the hold (the drain from the release is printed beside it).
+With late binding (issue 14) the tasks held wait in the scheduler's wait sets, and only
+capacity plus prefetch per node sit in node queues.
 
 Counted twice: from the task records (completed, success, exactly one winning attempt)
 and from the node logs (exactly one "attempt ended" line that ran, and won, per task
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import statistics
 import sys
@@ -54,18 +60,22 @@ MB = 1024 * 1024
 class Submitter:
     """POSTs task bodies to /async from a thread pool, one keep-alive session per thread."""
 
-    def __init__(self, cluster: LocalCluster, concurrency: int) -> None:
+    def __init__(self, cluster: LocalCluster, concurrency: int, api_keys: list[str]) -> None:
         self.url = cluster.base_url + "/api/v1/browsing/async"
-        self.key = cluster.api_key
+        self.api_keys = api_keys
         self.concurrency = concurrency
         self._local = threading.local()
 
-    def _post(self, body: dict) -> tuple[str | None, str | None, float]:
-        """(task id, error, seconds) of one submit."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self.key}"
+    def _post(self, item: tuple[dict, int]) -> tuple[str | None, str | None, float]:
+        """(task id, error, seconds) of one submit; the item's index picks the user."""
+        body, index = item
+        sessions = getattr(self._local, "sessions", None)
+        if sessions is None:
+            sessions = self._local.sessions = []
+            for key in self.api_keys:
+                sessions.append(requests.Session())
+                sessions[-1].headers["Authorization"] = f"Bearer {key}"
+        session = sessions[index % len(sessions)]
         start = time.perf_counter()
         try:
             resp = session.post(self.url, json=body, timeout=120)
@@ -79,7 +89,7 @@ class Submitter:
     def burst(self, body: dict, count: int) -> dict:
         start = time.perf_counter()
         with ThreadPoolExecutor(self.concurrency) as pool:
-            answers = list(pool.map(self._post, [body] * count))
+            answers = list(pool.map(self._post, [(body, i) for i in range(count)]))
         return {
             "seconds": time.perf_counter() - start,
             "ids": [task_id for task_id, _, _ in answers if task_id],
@@ -247,6 +257,13 @@ def print_bad(source: str, bad: dict[str, list[str]]) -> None:
         print(f"  {source}: {len(ids)} tasks: {why} (e.g. {', '.join(ids[:3])})")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pause(cluster: LocalCluster, sig: int) -> None:
     """SIGSTOP/SIGCONT each node's process group (its Celery worker and pool children;
     Chromium sits idle in a group of its own)."""
@@ -276,6 +293,8 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=3 * 3600, help="seconds")
     args = parser.parse_args()
     env = {"BROWSING_NODE_DEAD_AFTER_S": "3600"} if args.hold else {}
+    api_keys = [secrets.token_urlsafe(18), secrets.token_urlsafe(18)]
+    env["BROWSING_API_KEYS"] = f"alice:{api_keys[0]},bob:{api_keys[1]}"
     with ExitStack() as stack:
         if args.page:
             sites = stack.enter_context(serve_sites())
@@ -294,7 +313,8 @@ def main() -> None:
             )
         )
         r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
-        submitter = Submitter(cluster, args.concurrency)
+        submitter = Submitter(cluster, args.concurrency, api_keys)
+        scheduler_pid = cluster.procs["scheduler"].pid
         # Warm-up: the gateway's and nodes' Redis connections open before the baseline.
         warm = submitter.burst(body, args.concurrency)
         assert not warm["errors"], warm["errors"]
@@ -302,6 +322,7 @@ def main() -> None:
         sampler = RedisSampler(r)
         before = sampler.sample()
         held = released_ms = None
+        cpu_before = cpu_seconds(scheduler_pid)
         with sampler:
             if args.hold:
                 pause(cluster, signal.SIGSTOP)
@@ -309,18 +330,22 @@ def main() -> None:
                 burst = submitter.burst(body, args.tasks)
                 if args.hold:
                     wait_until(
-                        "every task to reach a node queue",
-                        lambda: r.zcard(keys.QUEUED) == 0 and r.zcard(keys.UNPUBLISHED) == 0,
+                        "every task stored and every bound attempt sent",
+                        lambda: (
+                            r.zcard(keys.DEADLINES) >= args.tasks and r.zcard(keys.UNPUBLISHED) == 0
+                        ),
                         600,
                     )
                     held = sampler.sample()
                     # A node's BRPOP sent before the pause may still take one message each.
                     held["in_node_queues"] = sum(r.llen(node) for node in NODES)
+                    held["waiting"] = sum(r.zcard(keys.waiting(u)) for u in ("alice", "bob"))
             finally:
                 if args.hold:
                     released_ms = int(time.time() * 1000)
                     pause(cluster, signal.SIGCONT)
             drained = wait_drained(r, args.drain_timeout)
+        scheduler_cpu = cpu_seconds(scheduler_pid) - cpu_before
         ids = burst["ids"]
         records = check_records(r, ids)
         # A node logs "attempt ended" just after the record's final write: let it land.
@@ -374,7 +399,12 @@ def main() -> None:
         print(
             f"Redis used_memory: {before['used'] / MB:.1f} MB before, {peak['used'] / MB:.1f} MB "
             f"with {peak['unfinished']} tasks unfinished"
-            + (f" ({held['in_node_queues']} messages in node queues)" if held else "")
+            + (
+                f" ({held['waiting']} waiting in the scheduler's wait sets, "
+                f"{held['in_node_queues']} messages in node queues)"
+                if held
+                else ""
+            )
             + f": {grown / peak['unfinished'] / 1024:.2f} KB per queued task"
             + ("" if held else " (the peak also holds the finished tasks' records)")
         )
@@ -398,6 +428,10 @@ def main() -> None:
         + ", ".join(f"{n} {c}" for n, c in sorted(Counter(records["winners"].values()).items()))
     )
     print_bad("records", records["bad"])
+    print(
+        f"scheduler CPU: {scheduler_cpu:.1f} s over the burst and its drain, "
+        f"{scheduler_cpu / max(len(ids), 1) * 1e6:.0f} us per task"
+    )
     ran_once = len(ids) - sum(len(v) for v in logs["bad"].values())
     print(
         f"node logs: {ran_once} of {len(ids)} tasks ran exactly once and won, on the record's "

@@ -66,8 +66,11 @@ user_burst = 0
 # named get weight 1 and the limits above.
 user_limits = ""
 # A node's Celery queue holds at most its free slots plus this many tasks (late binding:
-# the rest wait in the scheduler's queues).
-node_prefetch = 1
+# the rest wait in the scheduler's queues). 0: a task is bound when a slot frees, while
+# the node's process prepares its next browser context, so no time is lost on a node
+# near its Redis; 1 hides the binding round trip for nodes far from it, at the cost of
+# a task waiting behind another on a node that may be slow.
+node_prefetch = 0
 
 sync_timeout_s = 600.0
 max_request_bytes = 256 * 1024
