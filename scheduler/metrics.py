@@ -41,7 +41,8 @@ NODES_DEAD = Counter(
 
 class ClusterCollector:
     """Cluster-wide figures read from Redis at scrape time: tasks by final status (counted
-    by the record scripts), cancelled attempts, and each node's liveness and queue depth.
+    by the record scripts), cancelled attempts, each node's liveness and queue depth, and
+    the tasks each user has waiting for a node.
 
     Only the maintenance leader reports them, so that several schedulers do not multiply
     the sums; ``is_leader`` tells this process whether it holds the lease."""
@@ -69,6 +70,9 @@ class ClusterCollector:
             stats = self.store.stats()
             nodes = self.registry.all()
             depths = self.registry.queue_lengths([node.queue for node in nodes])
+            waiting_by_user = self.store.waiting_by_owner()
+            countries = sorted({node.country.upper() for node in nodes if node.country})
+            waiting_where = self.store.waiting_where([*countries, "any", "node"])
         except redis.RedisError as exc:
             log.warning("cluster metrics unavailable: %s", exc)
             return
@@ -115,4 +119,19 @@ class ClusterCollector:
         )
         for country, count in sorted(live.items()):
             per_country.add_metric([country], float(count))
-        yield from (depth, inflight, up, per_country)
+        waiting = GaugeMetricFamily(
+            "browsing_scheduler_tasks_waiting",
+            "Tasks waiting for a node (late binding), per user.",
+            labels=["user"],
+        )
+        for user, count in sorted(waiting_by_user.items()):
+            waiting.add_metric([user], float(count))
+        where = GaugeMetricFamily(
+            "browsing_scheduler_tasks_waiting_where",
+            "Tasks waiting for a node, by where their filter lets them run: a country of "
+            "the registered nodes, any (no filter) or node (one node named).",
+            labels=["where"],
+        )
+        for place, count in waiting_where.items():
+            where.add_metric([place], float(count))
+        yield from (depth, inflight, up, per_country, waiting, where)

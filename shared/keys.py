@@ -75,3 +75,9 @@ def bucket(owner: str) -> str:
 def user(owner: str) -> str:
     """hash: a user's own weight and limits (shared/users.py), set by ``browsing keys``."""
     return f"{PREFIX}user:{owner}"
+
+
+def waiting_where(where: str) -> str:
+    """zset: waiting task ids by where their filter lets them run -> submit sequence:
+    a country code (DE), "any" (no filter) or "node" (one node). For autoscaling."""
+    return f"{PREFIX}waiting-where:{where}"

@@ -215,12 +215,15 @@ class NewTask:
     request_json: str
     timeout_ms: int
     policy: UserPolicy = NO_LIMITS  # the owner's weight and limits, applied on create
+    where: str = "any"  # see keys.waiting_where
 
     @classmethod
     def of(
         cls, task_id: str, *, owner: str, request: TaskRequest, policy: UserPolicy = NO_LIMITS
     ) -> NewTask:
-        return cls(task_id, owner, request.to_json(), request.timeout_ms, policy)
+        node_filter = request.filter
+        where = node_filter.country_iso or ("node" if node_filter.node_uid else "any")
+        return cls(task_id, owner, request.to_json(), request.timeout_ms, policy, where)
 
 
 class TaskStore:
@@ -265,6 +268,7 @@ class TaskStore:
             p = task.policy
             args += [task.task_id, task.owner, task.request_json, now + task.timeout_ms]
             args += [p.weight, p.max_active, p.max_queued, repr(float(p.rate)), p.bucket]
+            args.append(task.where)
         task_keys = [keys.task(task.task_id) for task in tasks]
         replies = self._create(keys=[*task_keys, keys.DEADLINES, keys.QUEUED], args=args)
         out: list[Refusal | None] = []
@@ -364,6 +368,22 @@ class TaskStore:
 
     def waiting_count(self, owner: str) -> int:
         return int(self.redis.zcard(keys.waiting(owner)))
+
+    def waiting_by_owner(self, limit: int = 1000) -> dict[str, int]:
+        """How many tasks each owner has waiting for a node (the first ``limit`` owners
+        of the fair queue), in two round trips."""
+        owners = self.redis.zrange(keys.FAIR, 0, limit - 1)
+        pipe = self.redis.pipeline(transaction=False)
+        for owner in owners:
+            pipe.zcard(keys.waiting(owner))
+        return {owner: int(n) for owner, n in zip(owners, pipe.execute(), strict=True)}
+
+    def waiting_where(self, places: list[str]) -> dict[str, int]:
+        """How many tasks wait for a node of each place (a country, "any", "node")."""
+        pipe = self.redis.pipeline(transaction=False)
+        for place in places:
+            pipe.zcard(keys.waiting_where(place))
+        return {place: int(n) for place, n in zip(places, pipe.execute(), strict=True)}
 
     def unwait(self, owner: str, task_ids: list[str]) -> None:
         """Take tasks no longer waiting (placed, finished or gone) out of the wait set;

@@ -18,7 +18,10 @@ end
 -- fair queue, its pass kept for when it comes back (see keys.FAIR).
 local function unwait(prefix, owner, task_id)
   local wait_key = prefix .. 'wait:' .. owner
-  if redis.call('ZREM', wait_key, task_id) == 1 and redis.call('ZCARD', wait_key) == 0 then
+  if redis.call('ZREM', wait_key, task_id) == 0 then return end
+  local where = redis.call('HGET', prefix .. 'task:' .. task_id, 'where') or 'any'
+  redis.call('ZREM', prefix .. 'waiting-where:' .. where, task_id)
+  if redis.call('ZCARD', wait_key) == 0 then
     local pass = redis.call('ZSCORE', prefix .. 'fair', owner)
     if pass then
       redis.call('HSET', prefix .. 'fair:state', 'pass:' .. owner, pass)

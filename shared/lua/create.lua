@@ -2,7 +2,8 @@
 -- checked first against its owner's limits, and put each one in its owner's wait set.
 -- KEYS: each task's hash, then the deadlines and queued sorted sets.
 -- ARGV: now_ms, prefix, then per task: task_id, owner, request (JSON), deadline_ms,
--- weight, max_active, max_queued, rate (submits per second), burst; a limit of 0 is none.
+-- weight, max_active, max_queued, rate (submits per second), burst (a limit of 0 is
+-- none), where (keys.waiting_where: a country code, 'any' or 'node').
 -- Returns, per task, 'ok', or '<limit> <retry after, ms>' when it was refused (limit:
 -- max_queued, max_active or rate) and nothing was written for it.
 -- Repeat-safe: a record that exists is left alone, indexes, limits and token bucket
@@ -10,7 +11,7 @@
 -- before (redis-py resends a script whose reply was late or whose connection dropped),
 -- and the scheduler may have placed or finished it since: writing it again would put it
 -- back to queued with no attempts.
-local FIELDS = 9
+local FIELDS = 10
 local n, now_ms, prefix = #KEYS - 2, tonumber(ARGV[1]), ARGV[2]
 local fair, state = prefix .. 'fair', prefix .. 'fair:state'
 local results, by_deadline, by_creation, written = {}, {}, {}, 0
@@ -37,6 +38,7 @@ for i = 1, n do
   local task_id, owner, request, deadline = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local weight, max_active = ARGV[a + 4], tonumber(ARGV[a + 5])
   local max_queued, rate, burst = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local where = ARGV[a + 9]
   local wait_key = prefix .. 'wait:' .. owner
   local refused
   if redis.call('EXISTS', KEYS[i]) == 1 then
@@ -51,7 +53,7 @@ for i = 1, n do
       refused = 'rate ' .. retry_ms
     else
       redis.call('HSET', KEYS[i], 'owner', owner, 'status', 'queued', 'request', request,
-        'created_ms', now_ms, 'deadline_ms', deadline, 'attempts', 0)
+        'created_ms', now_ms, 'deadline_ms', deadline, 'attempts', 0, 'where', where)
       written = written + 1
       by_deadline[2 * written - 1], by_deadline[2 * written] = deadline, task_id
       by_creation[2 * written - 1], by_creation[2 * written] = now_ms, task_id
@@ -63,7 +65,9 @@ for i = 1, n do
           tonumber(redis.call('HGET', state, 'vtime') or '0'))
         redis.call('ZADD', fair, pass, owner)
       end
-      redis.call('ZADD', wait_key, redis.call('HINCRBY', state, 'seq', 1), task_id)
+      local seq = redis.call('HINCRBY', state, 'seq', 1)
+      redis.call('ZADD', wait_key, seq, task_id)
+      redis.call('ZADD', prefix .. 'waiting-where:' .. where, seq, task_id)
     end
   end
   results[i] = refused or 'ok'
