@@ -115,7 +115,12 @@ class Dispatcher:
         def build(pipe: Pipeline) -> None:
             self.registry.read_all_into(pipe)
             self.store.read_waiting_into(
-                pipe, owners=OWNERS_PER_READ, heads=HEADS_PER_OWNER, task_ids=task_ids
+                pipe,
+                owners=OWNERS_PER_READ,
+                heads=HEADS_PER_OWNER,
+                task_ids=task_ids,
+                dead_after_ms=int(self.settings.node_dead_after_s * 1000),
+                prefetch=self.settings.node_prefetch,
             )
 
         nodes_reply, waiting_reply = scripts.run(

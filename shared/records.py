@@ -329,12 +329,19 @@ class TaskStore:
         return int(self._assign(keys=script_keys, args=args))
 
     def read_waiting_into(
-        self, pipe: Pipeline, *, owners: int, heads: int, task_ids: list[str]
+        self,
+        pipe: Pipeline,
+        *,
+        owners: int,
+        heads: int,
+        task_ids: list[str],
+        dead_after_ms: int,
+        prefetch: int,
     ) -> None:
         """Queue the read of the fair queue (the ``owners`` first owners and each one's
-        ``heads`` first waiting tasks) and of ``task_ids`` on ``pipe`` (waiting.lua);
-        ``parse_waiting`` reads its reply."""
-        args = [keys.PREFIX, owners, heads, *task_ids]
+        ``heads`` first waiting tasks, as far as nodes have room for them) and of
+        ``task_ids`` on ``pipe`` (waiting.lua); ``parse_waiting`` reads its reply."""
+        args = [keys.PREFIX, owners, heads, self.now_ms(), dead_after_ms, prefetch, *task_ids]
         scripts.evalsha(pipe, self.waiting_script, [], args)
 
     @staticmethod

@@ -1,21 +1,42 @@
 -- What the scheduler binds from, in one round trip (scheduler/binding.py).
--- ARGV: prefix, max owners, heads per owner, then task ids to read as well (a batch
--- just submitted, to fail at once those no live node matches).
+-- ARGV: prefix, max owners, heads per owner, now_ms, dead_after_ms, prefetch, then task
+-- ids to read as well (a batch just submitted, to fail at once those no live node
+-- matches).
+-- Heads are read only as far as nodes have room for them: the free slots of live,
+-- ready, undrained nodes (capacity + prefetch - attempts) are counted first, and at most
+-- twice that plus 8 heads are read in all, lowest pass first; none when no node has
+-- room. So a freed slot costs a read of a few records, however long the queues.
 -- Returns {owners, records}: owners, lowest pass first, each as {owner, pass, weight,
 -- max_active, active, waiting, heads}, heads being the owner's first waiting tasks in
 -- submit order as {task_id, fields of its hash as a flat list}; records, per extra
 -- task id, its hash's fields as a flat list (empty if gone).
 -- A read: repeat-safe.
 local prefix, max_owners, per_owner = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local now_ms, dead_after_ms, prefetch = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local state = prefix .. 'fair:state'
+local room = 0
+for _, uid in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
+  local key = prefix .. 'node:' .. uid
+  local h = redis.call('HMGET', key, 'heartbeat_ms', 'ready', 'drained', 'capacity')
+  if h[2] == '1' and h[3] ~= '1' and now_ms - tonumber(h[1] or '0') <= dead_after_ms then
+    local free = tonumber(h[4] or '1') + prefetch - redis.call('SCARD', key .. ':attempts')
+    if free > 0 then room = room + free end
+  end
+end
+local budget = 0
+if room > 0 then budget = 2 * room + 8 end
 local owners = {}
 local ranked = redis.call('ZRANGE', prefix .. 'fair', 0, max_owners - 1, 'WITHSCORES')
 for i = 1, #ranked, 2 do
   local owner = ranked[i]
   local wait_key = prefix .. 'wait:' .. owner
   local heads = {}
-  for _, task_id in ipairs(redis.call('ZRANGE', wait_key, 0, per_owner - 1)) do
-    heads[#heads + 1] = {task_id, redis.call('HGETALL', prefix .. 'task:' .. task_id)}
+  local take = math.min(per_owner, budget)
+  if take > 0 then
+    for _, task_id in ipairs(redis.call('ZRANGE', wait_key, 0, take - 1)) do
+      heads[#heads + 1] = {task_id, redis.call('HGETALL', prefix .. 'task:' .. task_id)}
+    end
+    budget = budget - #heads
   end
   owners[#owners + 1] = {owner, ranked[i + 1],
     redis.call('HGET', state, 'w:' .. owner) or '1',
@@ -24,7 +45,7 @@ for i = 1, #ranked, 2 do
     redis.call('ZCARD', wait_key), heads}
 end
 local records = {}
-for i = 4, #ARGV do
+for i = 7, #ARGV do
   records[#records + 1] = redis.call('HGETALL', prefix .. 'task:' .. ARGV[i])
 end
 return {owners, records}
