@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 OWNERS_PER_READ = 256
 HEADS_PER_OWNER = 8
 MAX_READS = 1000  # reads per binding pass: a bound, not a limit met in practice
+# Waiting tasks a maintenance pass looks at, when no node has room, for those that
+# cannot wait any longer.
+SETTLE_HEADS = 256
 
 
 def no_node_error(node_filter: NodeFilter) -> str:
@@ -107,7 +110,7 @@ class Dispatcher:
         return {n.uid: n for n in self.registry.all()}, self.store.now_ms()
 
     def _read(
-        self, task_ids: list[str]
+        self, task_ids: list[str], min_heads: int = 0
     ) -> tuple[list[WaitingOwner], list[TaskRecord | None], tuple[dict[str, NodeInfo], int]]:
         """The fair queue's heads, the records of ``task_ids`` and a snapshot of the
         nodes, in one round trip."""
@@ -121,6 +124,7 @@ class Dispatcher:
                 task_ids=task_ids,
                 dead_after_ms=int(self.settings.node_dead_after_s * 1000),
                 prefetch=self.settings.node_prefetch,
+                min_heads=min_heads,
             )
 
         nodes_reply, waiting_reply = scripts.run(
@@ -136,15 +140,23 @@ class Dispatcher:
         fail at once; then waiting tasks are bound where nodes have room."""
         self.bind(task_ids)
 
-    def bind(self, submitted: list[str] | None = None) -> int:
+    def bind(self, submitted: list[str] | None = None, *, settle: bool = False) -> int:
         """Bind waiting tasks until no node has room or nothing waits; returns how many
-        placements it made. One pass at a time in a process (the others wait for it)."""
+        placements it made. One pass at a time in a process (the others wait for it).
+        ``settle`` (the maintenance pass): first look at the first waiting tasks even
+        when no node has room, and fail those that cannot wait any longer (past their
+        deadline, or matched by no live node since theirs died)."""
         with self._lock:
             placed, admit = 0, list(submitted or ())
+            min_heads = SETTLE_HEADS if settle else 0
             for _ in range(MAX_READS):
-                owners, records, snapshot = self._read(admit)
+                owners, records, snapshot = self._read(admit, min_heads)
                 self._fail_unroutable(admit, records, snapshot)
-                admit = []
+                if min_heads:
+                    for turn in [_Turn(o) for o in owners]:
+                        self._bind_one(turn, snapshot, {})  # with no room: settles only
+                    owners, records, snapshot = self._read([])
+                admit, min_heads = [], 0
                 made, read_again = self._bind_from(owners, snapshot)
                 placed += made
                 if not read_again:
@@ -252,6 +264,13 @@ class Dispatcher:
                 continue  # it waits; the owner's next task may go first
             session = record.request.session_key
             preferred = self.store.session_node(record.owner, session) if session else None
+            if (
+                queued
+                and preferred
+                and any(c.uid == preferred for c in candidates)
+                and not any(c.uid == preferred for c in with_room)
+            ):
+                continue  # it waits for its session's node, which is alive but full
             chosen = choose_nodes(
                 with_room, copies - bound, node_filter=node_filter, preferred=preferred
             )

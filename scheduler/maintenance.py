@@ -73,7 +73,7 @@ class Maintenance:
         self.reap_overdue()
         self.recover_lost_attempts()
         self.recover_dead_nodes()
-        self.dispatcher.bind()  # in case an event was missed (see SlotListener)
+        self.dispatcher.bind(settle=True)  # in case an event was missed (see SlotListener)
         self.publish_stranded()
         self.sweep_screenshots()
 

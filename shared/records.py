@@ -337,11 +337,13 @@ class TaskStore:
         task_ids: list[str],
         dead_after_ms: int,
         prefetch: int,
+        min_heads: int = 0,
     ) -> None:
         """Queue the read of the fair queue (the ``owners`` first owners and each one's
         ``heads`` first waiting tasks, as far as nodes have room for them) and of
         ``task_ids`` on ``pipe`` (waiting.lua); ``parse_waiting`` reads its reply."""
-        args = [keys.PREFIX, owners, heads, self.now_ms(), dead_after_ms, prefetch, *task_ids]
+        args = [keys.PREFIX, owners, heads, self.now_ms(), dead_after_ms, prefetch, min_heads]
+        args += task_ids
         scripts.evalsha(pipe, self.waiting_script, [], args)
 
     @staticmethod

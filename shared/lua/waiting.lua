@@ -1,6 +1,7 @@
 -- What the scheduler binds from, in one round trip (scheduler/binding.py).
--- ARGV: prefix, max owners, heads per owner, now_ms, dead_after_ms, prefetch, then task
--- ids to read as well (a batch just submitted, to fail at once those no live node
+-- ARGV: prefix, max owners, heads per owner, now_ms, dead_after_ms, prefetch, heads to
+-- read at least (the maintenance pass reads some even when no node has room, to fail
+-- the tasks no live node matches any more), then task ids to read as well (a batch just submitted, to fail at once those no live node
 -- matches).
 -- Heads are read only as far as nodes have room for them: the free slots of live,
 -- ready, undrained nodes (capacity + prefetch - attempts) are counted first, and at most
@@ -13,6 +14,7 @@
 -- A read: repeat-safe.
 local prefix, max_owners, per_owner = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now_ms, dead_after_ms, prefetch = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local min_heads = tonumber(ARGV[7])
 local state = prefix .. 'fair:state'
 local room = 0
 for _, uid in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
@@ -25,6 +27,7 @@ for _, uid in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
 end
 local budget = 0
 if room > 0 then budget = 2 * room + 8 end
+budget = math.max(budget, min_heads)
 local owners = {}
 local ranked = redis.call('ZRANGE', prefix .. 'fair', 0, max_owners - 1, 'WITHSCORES')
 for i = 1, #ranked, 2 do
@@ -45,7 +48,7 @@ for i = 1, #ranked, 2 do
     redis.call('ZCARD', wait_key), heads}
 end
 local records = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   records[#records + 1] = redis.call('HGETALL', prefix .. 'task:' .. ARGV[i])
 end
 return {owners, records}
