@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # One read of the fair queue takes this many owners (lowest pass first) and this many
 # of each one's first waiting tasks; a binding pass reads again while it places tasks.
 OWNERS_PER_READ = 256
-HEADS_PER_OWNER = 8
+HEADS_PER_OWNER = 32
 MAX_READS = 1000  # reads per binding pass: a bound, not a limit met in practice
 # Waiting tasks a maintenance pass looks at, when no node has room, for those that
 # cannot wait any longer.
