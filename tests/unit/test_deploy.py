@@ -609,6 +609,9 @@ def test_node_egress_policy_allows_dns_and_redis() -> None:
 REQUIRED_PANELS = [
     ("Tasks finished by status", "browsing_scheduler_tasks_finished_total", ["status"]),
     ("Tasks submitted", "browsing_gateway_tasks_submitted_total", []),
+    ("Tasks waiting per user", "browsing_scheduler_tasks_waiting", ["sum by (user)"]),
+    ("Tasks waiting by where", "browsing_scheduler_tasks_waiting_where", ["sum by (where)"]),
+    ("Requests refused by limit", "browsing_requests_limited_total", ["by (limit)", "rate("]),
     (
         "Gateway request duration",
         "browsing_gateway_request_duration_seconds_bucket",
