@@ -711,6 +711,14 @@ def test_alert_rules_have_the_required_alerts() -> None:
             "10m",
             ["browsing_scheduler_tasks_finished_total", 'status="failed"', "> 0.2"],
         ),
+        "TasksWaitWhileNodesIdle": (
+            "5m",
+            [
+                "sum(browsing_scheduler_tasks_waiting) > 0",
+                "sum(browsing_scheduler_node_inflight) == 0",
+                "sum(browsing_scheduler_live_nodes) > 0",
+            ],
+        ),
     }
     for name, (duration, fragments) in expected.items():
         rule = rules[name]
