@@ -25,6 +25,8 @@ import yaml
 from nodes.identity import derive_identity
 from shared.config import Settings
 from shared.egress import denied_reason
+from shared.records import NewTask
+from shared.request import NodeFilter, TaskRequest
 from shared.storage import LIFECYCLE_RULE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -362,10 +364,25 @@ def test_each_node_pod_consumes_its_own_queue(country: str, tmp_path: Path) -> N
     assert queues == [f"node.{country}.01", f"node.{country}.02", f"node.{country}.12"]
 
 
-def test_keda_scales_each_country_on_its_own_queues() -> None:
+# The KEDA query: (sum(in-flight of the country's nodes) or vector(0)) + sum(waiting tasks
+# the country's nodes could run). See the comments in deploy/k8s/base/keda.yaml.
+KEDA_QUERY = re.compile(
+    r"""\(sum\(browsing_scheduler_node_inflight\{node=~"(?P<nodes>[^"]+)"\}\) or vector\(0\)\)"""
+    r"""\s*\+\s*sum\(browsing_scheduler_tasks_waiting_where\{where=~"(?P<where>[^"]+)"\}\)"""
+)
+
+
+def where_label(raw_filter: dict[str, str] | None) -> str:
+    """The `where` label the scheduler gives a task submitted with this filter."""
+    request = TaskRequest(task="t", timeout_ms=60_000, filter=NodeFilter.from_dict(raw_filter))
+    return NewTask.of("web:" + "0" * 32, owner="alice", request=request).where
+
+
+def test_keda_scales_each_country_on_its_own_demand() -> None:
     statefulsets = base_objects("StatefulSet")
     scaled = base_objects("ScaledObject")
     for country in ("de", "us"):
+        other = "us" if country == "de" else "de"
         obj = scaled[f"node-{country}"]
         ref = obj["spec"]["scaleTargetRef"]
         assert (ref["kind"], ref["name"]) == ("StatefulSet", f"node-{country}")
@@ -373,12 +390,30 @@ def test_keda_scales_each_country_on_its_own_queues() -> None:
         assert "replicas" not in statefulsets[ref["name"]]["spec"]  # KEDA owns it
         assert obj["spec"]["minReplicaCount"] >= 1
         (trigger,) = obj["spec"]["triggers"]
-        query = trigger["metadata"]["query"]
-        assert "browsing_scheduler_node_queue_depth" in query
-        selector = re.search(r'node=~"([^"]+)"', query).group(1)
-        assert re.fullmatch(selector, f"node.{country}.07")
-        other = "us" if country == "de" else "de"
-        assert not re.fullmatch(selector, f"node.{other}.07")
+        meta = trigger["metadata"]
+        query = " ".join(meta["query"].split())
+        match = KEDA_QUERY.fullmatch(query)
+        assert match, f"node-{country}: unexpected query {query!r}"
+        # In-flight attempts: this country's node queues, not the other's.
+        nodes = match.group("nodes")
+        assert re.fullmatch(nodes, f"node.{country}.07")
+        assert not re.fullmatch(nodes, f"node.{other}.07")
+        # Waiting tasks: those filtered to this country and those without a filter, not
+        # those of the other country nor those pinned to one node.
+        where = match.group("where")
+        home = derive_identity([f"node.{country}.01"], Settings()).country.upper()
+        assert where_label({"country_iso": country}) == home
+        assert re.fullmatch(where, home)
+        assert re.fullmatch(where, where_label(None))
+        assert not re.fullmatch(where, where_label({"country_iso": other}))
+        assert not re.fullmatch(where, where_label({"node_uid": f"node.{country}.01"}))
+        # One pod's worth of demand per pod: the threshold is the pod's slots.
+        (container,) = containers(statefulsets[ref["name"]])
+        env = {e["name"]: e["value"] for e in container.get("env", [])}
+        assert meta["threshold"] == env["NODE_CONCURRENCY"] == "2"
+        # No scheduler reporting leaves the waiting sum empty: KEDA errs and the HPA
+        # keeps its replicas, rather than reading 0 and scaling down.
+        assert meta["ignoreNullValues"] == "false"
 
 
 def test_kustomize_builds() -> None:
@@ -574,6 +609,9 @@ def test_node_egress_policy_allows_dns_and_redis() -> None:
 REQUIRED_PANELS = [
     ("Tasks finished by status", "browsing_scheduler_tasks_finished_total", ["status"]),
     ("Tasks submitted", "browsing_gateway_tasks_submitted_total", []),
+    ("Tasks waiting per user", "browsing_scheduler_tasks_waiting", ["sum by (user)"]),
+    ("Tasks waiting by where", "browsing_scheduler_tasks_waiting_where", ["sum by (where)"]),
+    ("Requests refused by limit", "browsing_requests_limited_total", ["by (limit)", "rate("]),
     (
         "Gateway request duration",
         "browsing_gateway_request_duration_seconds_bucket",
@@ -673,6 +711,14 @@ def test_alert_rules_have_the_required_alerts() -> None:
             "10m",
             ["browsing_scheduler_tasks_finished_total", 'status="failed"', "> 0.2"],
         ),
+        "TasksWaitWhileNodesIdle": (
+            "5m",
+            [
+                "sum(browsing_scheduler_tasks_waiting) > 0",
+                "sum(browsing_scheduler_node_inflight) == 0",
+                "sum(browsing_scheduler_live_nodes) > 0",
+            ],
+        ),
     }
     for name, (duration, fragments) in expected.items():
         rule = rules[name]
@@ -713,6 +759,71 @@ def test_promtool_parses_dashboard_and_keda_queries(tmp_path: Path) -> None:
     path = tmp_path / "queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
     run_promtool("check", "rules", str(path))
+
+
+# What the scheduler exports in three situations, and the demand each country's KEDA query
+# must read from it: None is an empty result, which KEDA reports as an error.
+KEDA_SCENARIOS = [
+    (
+        "a backlog: in-flight and waiting add up, pinned tasks do not count",
+        {
+            'browsing_scheduler_node_inflight{node="node.de.01"}': 2,
+            'browsing_scheduler_node_inflight{node="node.de.02"}': 1,
+            'browsing_scheduler_node_inflight{node="node.us.01"}': 2,
+            'browsing_scheduler_node_inflight{node="node.us.02"}': 2,
+            'browsing_scheduler_tasks_waiting_where{where="DE"}': 3,
+            'browsing_scheduler_tasks_waiting_where{where="US"}': 5,
+            'browsing_scheduler_tasks_waiting_where{where="any"}': 4,
+            'browsing_scheduler_tasks_waiting_where{where="node"}': 7,
+        },
+        {"de": 10, "us": 13},
+    ),
+    (
+        "no node of a country registered yet: its in-flight sum is missing",
+        {
+            'browsing_scheduler_node_inflight{node="node.us.01"}': 2,
+            'browsing_scheduler_tasks_waiting_where{where="US"}': 0,
+            'browsing_scheduler_tasks_waiting_where{where="any"}': 1,
+            'browsing_scheduler_tasks_waiting_where{where="node"}': 0,
+        },
+        {"de": 1, "us": 3},
+    ),
+    ("no scheduler reports", {}, {"de": None, "us": None}),
+]
+
+
+def test_promtool_evaluates_the_keda_queries(tmp_path: Path) -> None:
+    """Each country's query against the series the scheduler exports (promtool unit test)."""
+    promtool()
+    queries = {
+        name.removeprefix("node-"): obj["spec"]["triggers"][0]["metadata"]["query"]
+        for name, obj in base_objects("ScaledObject").items()
+    }
+    assert set(queries) == {"de", "us"}
+    tests = []
+    for name, series, demand in KEDA_SCENARIOS:
+        # promtool needs an input series even when the scenario has none.
+        inputs = {**series, 'up{job="browsing-scheduler"}': 1}
+        tests.append(
+            {
+                "name": name,
+                "interval": "1m",
+                "input_series": [{"series": s, "values": f"{v}x5"} for s, v in inputs.items()],
+                "promql_expr_test": [
+                    {
+                        "expr": queries[country],
+                        "eval_time": "2m",
+                        "exp_samples": []
+                        if demand[country] is None
+                        else [{"value": demand[country]}],
+                    }
+                    for country in sorted(queries)
+                ],
+            }
+        )
+    path = tmp_path / "keda_test.yml"
+    path.write_text(yaml.safe_dump({"rule_files": [], "tests": tests}))
+    run_promtool("test", "rules", str(path))
 
 
 # --- (f) the compose file -----------------------------------------------------------------
