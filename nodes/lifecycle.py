@@ -55,6 +55,7 @@ class NodeLifecycle:
             (signals.celeryd_after_setup, self.register_node),
             (signals.task_failure, self.attempt_process_lost),
             (signals.worker_ready, self.start_heartbeat),
+            (signals.worker_shutting_down, self.stop_taking_tasks),
             (signals.worker_shutdown, self.deregister_node),
             (signals.worker_process_init, self.start_child),
             (signals.worker_process_shutdown, self.stop_child),
@@ -148,6 +149,17 @@ class NodeLifecycle:
         self._heartbeat_thread.start()
         if self.settings.metrics_port:
             serve_metrics(self.settings.metrics_port, self.settings.metrics_bind)
+
+    def stop_taking_tasks(self, **_: Any) -> None:
+        """A warm shutdown began: the pool finishes its attempts, and the scheduler binds
+        nothing more here (a slot freed meanwhile would otherwise get a task this node
+        never runs, moved elsewhere only at deregistration, using up its re-dispatch)."""
+        if self.runtime.identity is None:
+            return
+        try:
+            self.runtime.registry.mark_stopping(self.runtime.identity.uid)
+        except Exception as exc:
+            log.warning("could not mark the node stopping: %s", exc)
 
     def deregister_node(self, **_: Any) -> None:
         self._heartbeat_stop.set()

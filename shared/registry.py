@@ -23,6 +23,7 @@ class NodeInfo:
     capacity: int
     inflight: int  # attempts assigned to or running on the node
     drained: bool
+    stopping: bool = False  # a warm shutdown began: it finishes what it runs and takes nothing new
     ready: bool  # at least one of the node's browsers is up
     browsers: int  # how many of its processes have a browser up
     heartbeat_ms: int
@@ -35,7 +36,7 @@ class NodeInfo:
 
     @property
     def eligible(self) -> bool:
-        return self.ready and not self.drained
+        return self.ready and not self.drained and not self.stopping
 
     @property
     def free(self) -> int:
@@ -50,6 +51,7 @@ def _parse(h: dict[str, str], browsers: int = 0, inflight: int = 0) -> NodeInfo:
         capacity=int(h.get("capacity") or 1),
         inflight=inflight,
         drained=h.get("drained") == "1",
+        stopping=h.get("stopping") == "1",
         ready=h.get("ready") == "1",
         browsers=browsers,
         heartbeat_ms=int(h.get("heartbeat_ms") or 0),
@@ -100,6 +102,7 @@ class NodeRegistry:
                 "started_ms": now_ms,
                 "heartbeat_ms": now_ms,
                 "ready": "0",  # the next heartbeat counts the browsers
+                "stopping": "0",
             },
         )
         pipe.execute()
@@ -137,6 +140,11 @@ class NodeRegistry:
         pipe.hset(keys.node(uid), mapping={"heartbeat_ms": 0, "ready": 0})
         pipe.delete(keys.node_browsers(uid))
         pipe.execute()
+
+    def mark_stopping(self, uid: str) -> None:
+        """A node whose warm shutdown began: no task is bound to it any more (its slots
+        free as its attempts end, and must not take new work it would never run)."""
+        self.redis.hset(keys.node(uid), "stopping", 1)
 
     def set_drained(self, uid: str, drained: bool) -> bool:
         """Drain (or undrain) a node; False if no such node is registered."""

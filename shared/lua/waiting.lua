@@ -4,7 +4,7 @@
 -- the tasks no live node matches any more), then task ids to read as well (a batch just submitted, to fail at once those no live node
 -- matches).
 -- Heads are read only as far as nodes have room for them: the free slots of live,
--- ready, undrained nodes (capacity + prefetch - attempts) are counted first, and at most
+-- ready, undrained nodes not stopping (capacity + prefetch - attempts) are counted first, and at most
 -- twice that plus 8 heads are read in all, lowest pass first; none when no node has
 -- room. So a freed slot costs a read of a few records, however long the queues.
 -- Returns {owners, records}: owners, lowest pass first, each as {owner, pass, weight,
@@ -19,8 +19,9 @@ local state = prefix .. 'fair:state'
 local room = 0
 for _, uid in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
   local key = prefix .. 'node:' .. uid
-  local h = redis.call('HMGET', key, 'heartbeat_ms', 'ready', 'drained', 'capacity')
-  if h[2] == '1' and h[3] ~= '1' and now_ms - tonumber(h[1] or '0') <= dead_after_ms then
+  local h = redis.call('HMGET', key, 'heartbeat_ms', 'ready', 'drained', 'capacity', 'stopping')
+  if h[2] == '1' and h[3] ~= '1' and h[5] ~= '1'
+      and now_ms - tonumber(h[1] or '0') <= dead_after_ms then
     local free = tonumber(h[4] or '1') + prefetch - redis.call('SCARD', key .. ':attempts')
     if free > 0 then room = room + free end
   end

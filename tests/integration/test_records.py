@@ -770,3 +770,28 @@ def test_an_unreadable_request_fails_its_own_task_and_not_the_batch(store, redis
     failed = timed.get(broken)
     assert failed.status is TaskStatus.FAILED and failed.error == record.request_error
     assert timed.get(fine).status is TaskStatus.ASSIGNED
+
+
+def test_a_node_whose_shutdown_began_is_bound_nothing_more(store, redis_url):
+    """A node in its warm shutdown (worker_shutting_down) still heartbeats and is ready,
+    but a slot it frees must not get a task it would never run."""
+    dispatcher, timed = batch_dispatcher(store, redis_url, Clock(), node_prefetch=0)
+    dispatcher.registry.mark_stopping("n1")
+    dispatcher.registry.mark_stopping("n2")
+    tasks = [new_task(timed, f"web:s{i}") for i in range(3)]
+    dispatcher.dispatch_many(tasks)
+    records = [timed.get(t) for t in tasks]
+    assert [r.attempts[0].node for r in records[:2]] == ["n3", "n3"]  # its 2 slots
+    assert records[2].status is TaskStatus.QUEUED  # waits: n1 and n2 take nothing
+    dispatcher.registry.register(
+        uid="n1",
+        country="DE",
+        queue="node.n1",
+        capacity=2,
+        version="t",
+        hostname="h",
+        now_ms=timed.now_ms(),
+    )  # the node came back: registering clears the mark
+    dispatcher.registry.browser_up("n1", 1)
+    dispatcher.bind()
+    assert timed.get(tasks[2]).attempts[0].node == "n1"

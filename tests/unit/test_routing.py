@@ -86,3 +86,15 @@ def test_no_candidate_names_the_filter():
         choose_nodes([], 1, node_filter=NodeFilter(country_iso="FR"))
     with pytest.raises(RoutingError, match="node_uid=node.xx.09"):
         choose_nodes([], 1, node_filter=NodeFilter(node_uid="node.xx.09"))
+
+
+def test_drained_stopping_starting_and_dead_nodes_take_nothing():
+    nodes = [
+        node("node.de.01"),
+        node("node.de.02", drained=True),
+        node("node.de.03", stopping=True),  # its warm shutdown began
+        node("node.de.04", ready=False),
+        node("node.de.05", heartbeat_ms=NOW - 11),
+    ]
+    chosen = eligible_nodes(nodes, NodeFilter(), now_ms=NOW, dead_after_ms=10)
+    assert [n.uid for n in chosen] == ["node.de.01"]
