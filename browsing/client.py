@@ -12,11 +12,14 @@ Every failure is a ``ClientError`` (a ``BrowsingError``)::
     └── WaitTimeout    wait() gave up while the task was still unfinished (status 0)
 
 ``status`` is 0 when there is no HTTP error status to report: the gateway could not be
-reached, its answer was unusable, or a screenshot name was refused.
+reached, its answer was unusable, or a screenshot name was refused. A submit refused by a
+per-user limit is status 429, and ``retry_after`` says in how many seconds to try again
+(the ``Retry-After`` header; None when an answer has none).
 """
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 import os
@@ -54,13 +57,20 @@ FileProgress = Callable[[str, int, int | None], None]
 class ClientError(BrowsingError):
     """The browsing API request failed."""
 
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
+    def __init__(
+        self, status: int, message: str, body: Any = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after  # seconds, from a Retry-After header (429, 503)
 
     def __str__(self) -> str:
-        return f"{self.message} (HTTP {self.status})" if self.status else self.message
+        if not self.status:
+            return self.message
+        if self.retry_after is not None:
+            return f"{self.message} (HTTP {self.status}, retry after {self.retry_after:g} s)"
+        return f"{self.message} (HTTP {self.status})"
 
 
 class WaitTimeout(ClientError):
@@ -198,20 +208,22 @@ class BrowsingClient:
         """Poll until the task is completed or failed and return its status body.
 
         ``on_change(body)`` is called with the first body and then whenever the status
-        value changes. ``timeout_s=None`` waits as long as it takes: every task has a
-        deadline after which the service fails it."""
+        value changes, or, while the task is queued, its ``queue_position``.
+        ``timeout_s=None`` waits as long as it takes: every task has a deadline after
+        which the service fails it."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        seen = None
+        seen: tuple[Any, Any] | None = None
         while True:
             body = self.status(task_id)
-            if body.get("status") != seen:
-                seen = body.get("status")
+            now = (body.get("status"), body.get("queue_position"))
+            if now != seen:
+                seen = now
                 if on_change is not None:
                     on_change(body)
-            if seen in TERMINAL_STATUSES:
+            if now[0] in TERMINAL_STATUSES:
                 return body
             if deadline is not None and time.monotonic() + poll_s > deadline:
-                raise WaitTimeout(0, f"task {task_id} still {seen} after {timeout_s:g} s", body)
+                raise WaitTimeout(0, f"task {task_id} still {now[0]} after {timeout_s:g} s", body)
             time.sleep(poll_s)
 
     def cancel(self, task_id: str) -> dict[str, Any]:
@@ -361,7 +373,23 @@ def _http_error(exc: urllib.error.HTTPError, url: str) -> ClientError:
     else:
         text = " ".join(str(body).split())[:200]
         message = f"{exc.reason or 'HTTP error'} from {url}" + (f": {text}" if text else "")
-    return ClientError(exc.code, message, body)
+    return ClientError(exc.code, message, body, _retry_after(exc.headers.get("Retry-After")))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delay-seconds, or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _connection_error(exc: BaseException, url: str, timeout_s: float) -> ClientError:

@@ -8,6 +8,7 @@
     │   ├── ForbiddenError          403: the task belongs to another user
     │   ├── NotFoundError           404: no such task or file
     │   ├── ConflictError           409: the task is already finished
+    │   ├── LimitExceeded           429: a per-user limit refuses the submit (Retry-After)
     │   └── UnsupportedMediaType    415: the body is declared as something other than JSON
     ├── BackendUnavailable          503: Redis or S3 cannot be reached
     ├── StorageError                an S3 operation failed

@@ -52,6 +52,8 @@ class UserPolicy:
                 value = float(raw) if name == "rate" else int(raw)
             except ValueError as exc:
                 raise ConfigError(f"{where}: {name}={raw!r} is not a number") from exc
+            if not math.isfinite(value):  # float() reads "nan" and "inf" too
+                raise ConfigError(f"{where}: {name}={raw!r} is not a number")
             if value < 0 or (name == "weight" and not 1 <= value <= MAX_WEIGHT):
                 bounds = f"1 to {MAX_WEIGHT}" if name == "weight" else "0 or more"
                 raise ConfigError(f"{where}: {name} must be {bounds}, got {raw}")
@@ -118,6 +120,20 @@ class UserPolicies:
                 self._cache.clear()
             self._cache[user] = (now, policy)
         return policy
+
+    def origins(self, user: str) -> dict[str, str]:
+        """Where each field of ``get(user)`` comes from: ``default`` (the settings),
+        ``BROWSING_USER_LIMITS`` or ``browsing keys`` (stored in Redis)."""
+        stored = self.redis.hgetall(keys.user(user))
+        static = self.static.get(user, {})
+        return {
+            name: "browsing keys"
+            if name in stored
+            else "BROWSING_USER_LIMITS"
+            if name in static
+            else "default"
+            for name in FIELDS
+        }
 
     def set(self, user: str, values: dict[str, str]) -> UserPolicy:
         """Store per-user overrides (``browsing keys``); returns the resulting policy."""

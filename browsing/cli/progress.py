@@ -14,7 +14,8 @@ BAR_WIDTH = 30
 class StatusLine:
     """A task's progress on ``stream``: the status transitions and the elapsed seconds,
     rewritten in place on a terminal (a thread keeps the seconds ticking), one line per
-    transition otherwise."""
+    transition otherwise. While the task is queued, its queue position counts down in
+    the same step on a terminal ("queued (position 12)"), a line per change otherwise."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -22,6 +23,7 @@ class StatusLine:
         self.started = time.monotonic()
         self.steps: list[str] = []
         self.node: str | None = None
+        self.status: str | None = None
         self._width = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -50,9 +52,13 @@ class StatusLine:
             self.stream.write(text + "\n")
             self._draw()
 
-    def change(self, step: str, node: str | None = None) -> None:
+    def change(self, step: str, node: str | None = None, *, update: bool = False) -> None:
+        """A new step; ``update``: the same step with news (it replaces the last one)."""
         with self._lock:
-            self.steps.append(step)
+            if update and self.steps:
+                self.steps[-1] = step
+            else:
+                self.steps.append(step)
             self.node = node or self.node
             if self.tty:
                 self._draw()
@@ -64,7 +70,12 @@ class StatusLine:
     def on_status(self, body: dict[str, Any]) -> None:
         status = str(body.get("status"))
         node = (body.get("info") or {}).get("node_uid")
-        self.change(status, node if status != "queued" else None)
+        step = status
+        position = body.get("queue_position")
+        if status == "queued" and isinstance(position, int):
+            step = f"queued (position {position})"
+        self.change(step, node if status != "queued" else None, update=status == self.status)
+        self.status = status
 
     def _elapsed_s(self) -> float:
         return time.monotonic() - self.started

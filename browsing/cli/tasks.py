@@ -111,7 +111,8 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
     info = body.get("info") or {}
-    fields = [(k, body.get(k)) for k in ("task_id", "status", "created_at", "assigned_at")]
+    fields = [(k, body.get(k)) for k in ("task_id", "status", "queue_position")]
+    fields += [(k, body.get(k)) for k in ("created_at", "assigned_at")]
     fields += [(k, body.get(k)) for k in ("started_at", "finished_at", "execution_time_ms")]
     fields.append(("node", info.get("node_uid") and f"{info['node_uid']} ({info['country']})"))
     for key, value in fields:

@@ -311,3 +311,56 @@ def test_cli_sync_goes_on_polling_when_the_gateway_stops_waiting(cluster, sites)
     assert run.stdout.strip() == "Agent Test Home"
     assert "task still running after 8 s" in run.stderr
     assert re.search(r"^\[\s*[\d.]+ s\] completed on node\.", run.stderr, re.MULTILINE), run.stderr
+
+
+# -- queue position and per-user limits ---------------------------------------------------
+
+
+def test_cli_run_prints_the_queue_position_counting_down(cluster, sites):
+    """node.us.01 runs two tasks at once (plus BROWSING_NODE_PREFETCH bound to it): of
+    five of alice's tasks for it, the last ones wait, and her next task waits behind them."""
+    client = BrowsingClient(cluster.base_url, ALICE)
+    hold = {"task": f"Open {sites}/index.html. Wait 2 seconds.", "node_uid": "node.us.01"}
+    held = [client.submit(**hold) for _ in range(5)]
+    ahead = client.status(held[-1])["queue_position"]
+    assert isinstance(ahead, int) and ahead >= 1
+    run = browsing(
+        "run", f"Open {sites}/index.html and return the title", "--node", "node.us.01",
+        url=cluster.base_url, key=ALICE,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "Agent Test Home"
+    steps = re.findall(r"^\[\s*[\d.]+ s\] (.+)$", run.stderr, re.MULTILINE)
+    positions = [int(p) for p in re.findall(r"^queued \(position (\d+)\)$", "\n".join(steps), re.M)]
+    assert steps[0].startswith("queued (position "), run.stderr
+    assert positions[0] <= ahead + 1, run.stderr  # fewer if a held task was bound meanwhile
+    assert len(positions) >= 2 and positions == sorted(set(positions), reverse=True), run.stderr
+    assert steps[-1] == "completed on node.us.01", run.stderr
+    for task_id in held:
+        assert client.wait(task_id, 60)["status"] == "completed"
+
+
+def test_a_refused_submit_is_429_with_retry_after_in_the_client_and_the_cli(cluster, sites):
+    """A user allowed one submit per 100 s: the second is refused with Retry-After."""
+    env = {**cli_env(None, None), "BROWSING_REDIS_URL": cluster.redis_url}
+    created = subprocess.run(
+        browsing_argv() + ["keys", "create", "gina", "--rate", "0.01", "--burst", "1"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    key = created.stdout.strip()
+    client = BrowsingClient(cluster.base_url, key)
+    first = client.submit(f"Open {sites}/index.html")
+    with pytest.raises(ClientError) as refused:
+        client.submit(f"Open {sites}/index.html")
+    assert refused.value.status == 429
+    assert 98 <= refused.value.retry_after <= 100, refused.value.retry_after
+    assert "limit rate=0.01" in refused.value.message
+    assert refused.value.body == {"error": refused.value.message}
+
+    run = browsing("run", f"Open {sites}/index.html", url=cluster.base_url, key=key)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("browsing: too many requests: "), line
+    assert re.search(r"\(HTTP 429, retry after \d+ s\)$", line), line
+    assert client.wait(first, 60)["status"] == "completed"

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from schemathesis.core.failures import FailureGroup
 
 from gateway.validation import MAX_JSON_DEPTH
+from shared import keys
 from tests.conftest import ALICE, Api
 
 OPENAPI = "/api/v1/openapi.json"
@@ -111,6 +113,10 @@ def schema():
 
 def _conforms(schema, path: str, method: str, resp: requests.Response) -> None:
     """The response's status, content type and body are those the document gives."""
+    documented = json.loads(DOCUMENT.read_text())["paths"][path][method.lower()]["responses"]
+    assert str(resp.status_code) in documented or "default" in documented, (
+        f"{method} {path} answered {resp.status_code}, which gateway/openapi.json does not list"
+    )
     try:
         schema[path][method].validate_response(resp)
     except FailureGroup as group:  # one entry per mismatch
@@ -222,6 +228,41 @@ def test_real_task_responses_conform(cluster, sites, schema):
     _conforms(schema, "/api/v1/browsing/cancel", "POST", cancelled)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "failed" and cancelled.json()["error"] == "cancelled"
+
+
+def test_a_queued_status_and_a_429_conform(cluster, sites, schema):
+    """node.us.01 runs two tasks at once: the last of four for it waits, with its position.
+    A user allowed one submit per 100 s gets 429 with Retry-After on the next."""
+    from shared.apikeys import KeyStore
+    from shared.config import load_settings
+    from shared.users import UserPolicies
+
+    api = Api(cluster.base_url, ALICE)
+    hold = {
+        "task": f"Open {sites}/index.html. Wait 2 seconds.",
+        "filter": {"node_uid": "node.us.01"},
+    }
+    held = [api.submit(hold) for _ in range(4)]
+    queued = api.get("/api/v1/browsing/status", params={"task_id": held[-1]})
+    _conforms(schema, "/api/v1/browsing/status", "GET", queued)
+    assert queued.json()["status"] == "queued" and queued.json()["queue_position"] >= 0
+
+    r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
+    key = KeyStore(r).create("hana")
+    UserPolicies(r, load_settings({})).set("hana", {"rate": "0.01", "burst": "1"})
+    limited = Api(cluster.base_url, key)
+    body = {"task": "Xyzzy the plugh"}  # not understood: it fails at once
+    for path in ("/api/v1/browsing/async", "/api/v1/browsing/sync"):
+        r.delete(keys.bucket("hana"))  # a full bucket again: one token
+        first = limited.post("/api/v1/browsing/async", body)
+        assert first.status_code == 200, first.text
+        refused = limited.post(path, body)
+        _conforms(schema, path, "POST", refused)
+        assert refused.status_code == 429, refused.text
+        assert 98 <= int(refused.headers["Retry-After"]) <= 100, refused.headers
+        assert "limit rate=0.01" in refused.json()["error"]
+    for task_id in held:
+        assert api.wait(task_id, 60)["status"] == "completed"
 
 
 def test_error_responses_conform(cluster, schema):
