@@ -106,6 +106,20 @@ class Dispatcher:
         )
         return node_filter, candidates
 
+    def _alive(self, record: TaskRecord, snapshot: tuple[dict[str, NodeInfo], int]) -> set[str]:
+        """The nodes the task may still get: alive (a fresh heartbeat), not drained, and
+        matching its filter; ready or not. A task waits while one of them is starting
+        (not ready yet, or restarting) or ending its warm shutdown, and fails at once,
+        at submit or while it waits, when there is none: its nodes died or were drained."""
+        nodes, read_ms = snapshot
+        dead_after_ms = int(self.settings.node_dead_after_s * 1000)
+        node_filter = record.request.filter
+        return {
+            n.uid
+            for n in nodes.values()
+            if n.live(read_ms, dead_after_ms) and not n.drained and node_filter.matches(n)
+        }
+
     def _read_nodes(self) -> tuple[dict[str, NodeInfo], int]:
         return {n.uid: n for n in self.registry.all()}, self.store.now_ms()
 
@@ -180,9 +194,8 @@ class Dispatcher:
                 log.error("unreadable task record: %s", record.request_error)
                 unreadable.append((task_id, record.request_error))
                 continue
-            node_filter, candidates = self._candidates(record, snapshot)
-            if not candidates:
-                unroutable.append((task_id, no_node_error(node_filter)))
+            if not self._alive(record, snapshot):
+                unroutable.append((task_id, no_node_error(record.request.filter)))
         self._fail(unreadable, "dispatch_error")
         self._fail(unroutable, "no_node")
 
@@ -249,9 +262,8 @@ class Dispatcher:
             node_filter, candidates = self._candidates(record, snapshot)
             used = {a.node for a in record.attempts}
             bound = sum(1 for a in record.attempts if not a.replaces)
-            copies = min(
-                record.request.fanout, bound + sum(1 for c in candidates if c.uid not in used)
-            )
+            alive = self._alive(record, snapshot)
+            copies = min(record.request.fanout, bound + sum(1 for n in alive if n not in used))
             if copies <= bound:
                 turn.drop(task_id)
                 if queued:  # no live node matches it now: as at submit
