@@ -49,6 +49,7 @@ class _Turn:
         self.pass_ = owner.pass_
         self.active = owner.active
         self.heads = list(zip(owner.head_ids, owner.heads, strict=True))
+        self.settled = 0  # read tasks that left the wait set without being bound here
 
     @property
     def at_max_active(self) -> bool:
@@ -61,6 +62,10 @@ class _Turn:
 
     def drop(self, task_id: str) -> None:
         self.heads = [(t, r) for t, r in self.heads if t != task_id]
+
+    def settle(self, task_id: str) -> None:
+        self.drop(task_id)
+        self.settled += 1
 
 
 class Dispatcher:
@@ -179,8 +184,9 @@ class Dispatcher:
         self, owners: list[WaitingOwner], snapshot: tuple[dict[str, NodeInfo], int]
     ) -> tuple[int, bool]:
         """Bind from what was read; returns how many placements it made, and whether to
-        read again: an owner's heads ran out while more of its tasks wait, or the state
-        moved under us (another scheduler bound a task or filled a node first)."""
+        read again: an owner's heads ran out (bound or settled) while more of its tasks
+        wait, or the state moved under us (another scheduler bound a task or filled a
+        node first)."""
         nodes, read_ms = snapshot
         dead_after_ms = int(self.settings.node_dead_after_s * 1000)
         everyone = NodeFilter()
@@ -205,7 +211,10 @@ class Dispatcher:
             if not progress:
                 break
         unread = len(owners) >= OWNERS_PER_READ or any(t.unread for t in turns)
-        return placed, placed > 0 and unread
+        # Settling tasks (timed out, unroutable, finished) is progress too: those read
+        # may all have been settled while tasks behind them wait for the free room.
+        settled = any(t.settled for t in turns)
+        return placed, (placed > 0 or settled) and unread
 
     def _bind_one(
         self, turn: _Turn, snapshot: tuple[dict[str, NodeInfo], int], room: dict[str, int]
@@ -216,16 +225,16 @@ class Dispatcher:
         owner = turn.owner.owner
         for task_id, record in list(turn.heads):
             if record is None or record.status.terminal:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 self.store.unwait(owner, [task_id])
                 continue
             queued = not record.attempts
             if record.request_error and queued:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 self._fail([(task_id, record.request_error)], "dispatch_error")
                 continue
             if queued and record.deadline_ms <= snapshot[1]:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 timeout_ms = record.deadline_ms - record.created_ms
                 self._fail([(task_id, f"timed out after {timeout_ms} ms")], "timeout")
                 continue
@@ -236,7 +245,7 @@ class Dispatcher:
                 record.request.fanout, bound + sum(1 for c in candidates if c.uid not in used)
             )
             if copies <= bound:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 if queued:  # no live node matches it now: as at submit
                     self._fail([(task_id, no_node_error(node_filter))], "no_node")
                 else:  # a fanout task bound on every node left that matches
@@ -259,9 +268,10 @@ class Dispatcher:
                 first = self._place(record, chosen, affinity=affinity, copies=copies)
             if first in (-2, -3, -4):
                 return _Outcome.CONFLICT
-            turn.drop(task_id)  # bound, or finished meanwhile; read again for more copies
-            if first <= 0:
+            if first <= 0:  # finished or gone meanwhile
+                turn.settle(task_id)
                 continue
+            turn.drop(task_id)  # bound; read again for more copies
             for node in chosen:  # as assign.lua counted them
                 room[node.uid] -= 1
                 snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)
