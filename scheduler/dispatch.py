@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # of each one's first waiting tasks; a binding pass reads again while it places tasks.
 OWNERS_PER_READ = 256
 HEADS_PER_OWNER = 8
+# While a node has room that none of an owner's read tasks can use (they all wait for
+# busy nodes), the pass reads further down that owner's wait set, up to this far.
+LOOKAHEAD_PER_OWNER = 128
 MAX_READS = 1000  # reads per binding pass: a bound, not a limit met in practice
 
 
@@ -50,6 +53,7 @@ class _Turn:
         self.active = owner.active
         self.heads = list(zip(owner.head_ids, owner.heads, strict=True))
         self.settled = 0  # read tasks that left the wait set without being bound here
+        self.read = len(owner.head_ids)  # how far down its wait set this pass has read
 
     @property
     def at_max_active(self) -> bool:
@@ -58,7 +62,24 @@ class _Turn:
     @property
     def unread(self) -> bool:
         """All read tasks are settled, and more wait."""
-        return not self.heads and self.owner.waiting > len(self.owner.head_ids)
+        return not self.heads and self.owner.waiting > self.read
+
+    @property
+    def blocked(self) -> bool:
+        """Tasks read wait for busy nodes, and more wait behind them that could go."""
+        return (
+            bool(self.heads)
+            and not self.at_max_active
+            and self.read < min(self.owner.waiting, LOOKAHEAD_PER_OWNER)
+        )
+
+    def read_more(self, store: TaskStore) -> None:
+        """Read as many of the owner's waiting tasks again as were read so far (the wait
+        set may have moved meanwhile: a task read twice is kept once)."""
+        more = store.waiting_heads(self.owner.owner, start=self.read, count=self.read)
+        known = {task_id for task_id, _ in self.heads}
+        self.heads += [(t, r) for t, r in more if t not in known]
+        self.read = self.read + len(more) if more else self.owner.waiting
 
     def drop(self, task_id: str) -> None:
         self.heads = [(t, r) for t, r in self.heads if t != task_id]
@@ -209,7 +230,13 @@ class Dispatcher:
                     progress = True
                     break  # the owners' order has changed
             if not progress:
-                break
+                # Room is left that no task read can use: look past the tasks that
+                # wait for busy nodes, so that they do not hold back their owner's next.
+                blocked = [t for t in turns if t.blocked]
+                if not blocked:
+                    break
+                for turn in blocked:
+                    turn.read_more(self.store)
         unread = len(owners) >= OWNERS_PER_READ or any(t.unread for t in turns)
         # Settling tasks (timed out, unroutable, finished) is progress too: those read
         # may all have been settled while tasks behind them wait for the free room.

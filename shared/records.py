@@ -355,6 +355,17 @@ class TaskStore:
             )
         return owners, TaskStore.parse_many(task_ids, records_reply)
 
+    def waiting_heads(
+        self, owner: str, *, start: int, count: int
+    ) -> list[tuple[str, TaskRecord | None]]:
+        """The owner's waiting tasks from rank ``start`` on (submit order), with their
+        records: the binder's deeper look when the first ones cannot go yet."""
+        task_ids = self.redis.zrange(keys.waiting(owner), start, start + count - 1)
+        if not task_ids:
+            return []
+        reply = self.read_script(keys=[keys.task(t) for t in task_ids])
+        return list(zip(task_ids, self.parse_many(task_ids, reply), strict=True))
+
     def queue_position(self, task_id: str, *, max_owners: int = 1000) -> int | None:
         """About how many tasks will be bound before this waiting one (position.lua);
         None if it is not waiting."""
