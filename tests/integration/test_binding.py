@@ -434,6 +434,17 @@ def test_cancelling_a_waiting_task_takes_it_and_its_owner_out_of_the_queue(clien
     assert bind_next(f, "n1") == later
 
 
+def test_tasks_waiting_for_a_busy_node_do_not_hold_back_their_owner_s_next(client, redis_url):
+    f = fleet(client, redis_url, {"n1": 1, "n2": 1})
+    pinned = submit(f.store, "alice", 3 * HEADS_PER_OWNER, node_filter=NodeFilter(node_uid="n2"))
+    [anywhere] = submit(f.store, "alice", 1)  # behind more than one read's worth of them
+    f.dispatcher.dispatch_many([*pinned, anywhere])
+    assert on_node(f.store, "n2") == [(pinned[0], 1)]
+    assert on_node(f.store, "n1") == [(anywhere, 1)]  # n1 did not stay idle
+    assert bind_next(f, "n2") == pinned[1]  # the others keep their order on n2
+    assert f.store.waiting_count("alice") == len(pinned) - 2
+
+
 def test_a_waiting_task_whose_matching_nodes_all_die_fails_as_at_submit(client, redis_url):
     f = fleet(client, redis_url, {"n1": 1, "n2": 1})
     on_n2 = NodeFilter(node_uid="n2")
