@@ -220,8 +220,6 @@ class Dispatcher:
         while any(free > 0 for free in room.values()):
             progress = False
             for turn in sorted(turns, key=lambda t: (t.pass_, t.owner.owner)):
-                if turn.at_max_active:
-                    continue
                 outcome = self._bind_one(turn, snapshot, room)
                 if outcome is _Outcome.CONFLICT:
                     return placed, True
@@ -256,6 +254,8 @@ class Dispatcher:
                 self.store.unwait(owner, [task_id])
                 continue
             queued = not record.attempts
+            if queued and turn.at_max_active:
+                continue  # a fanout task's further copies may still go: it counts once
             if record.request_error and queued:
                 turn.settle(task_id)
                 self._fail([(task_id, record.request_error)], "dispatch_error")
