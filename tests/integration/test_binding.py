@@ -586,6 +586,20 @@ def test_fanout_copies_bind_on_distinct_nodes_as_their_slots_free(client, redis_
     assert f.dispatcher.bind() == 0
 
 
+def test_an_owner_at_max_active_still_gets_the_other_copies_of_its_fanout_task(client, redis_url):
+    f = fleet(client, redis_url, {"n1": 1, "n2": 1})
+    [filler] = submit(f.store, "bob", 1)
+    f.dispatcher.dispatch_many([filler])
+    [race] = submit(f.store, "alice", 1, fanout=2, policy=UserPolicy(max_active=1))
+    f.dispatcher.dispatch_many([race])
+    [busy] = [n for n in ("n1", "n2") if on_node(f.store, n) == [(filler, 1)]]
+    assert len(f.store.get(race).attempts) == 1  # the task counts once towards max_active
+    finish(f.store, filler, 1, busy)
+    f.dispatcher.bind()
+    assert sorted(a.node for a in f.store.get(race).attempts) == ["n1", "n2"]
+    assert f.store.waiting_count("alice") == 0
+
+
 def test_a_restarted_scheduler_continues_the_same_fair_order(client, redis_url):
     def run(restart_after: int | None) -> list[str]:
         client.flushdb()
