@@ -277,6 +277,7 @@ class Dispatcher:
                     self._fail([(task_id, no_node_error(node_filter))], "no_node")
                 else:  # a fanout task bound on every node left that matches
                     self.store.assign(task_id, [], copies=bound)
+                    self.store.settle(task_id)  # if the copies bound have all failed
                 continue
             with_room = [c for c in candidates if room.get(c.uid, 0) > 0 and c.uid not in used]
             if not with_room:

@@ -243,6 +243,7 @@ class TaskStore:
         self._lease = client.register_script(_load_script("lease"))
         self.waiting_script = client.register_script(_load_script("waiting"))
         self._position = client.register_script(_load_script("position"))
+        self._settle = client.register_script(_load_script("settle"))
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
@@ -459,6 +460,12 @@ class TaskStore:
             args += [task_id, error]
         task_keys = [keys.task(task_id) for task_id, _ in failures]
         return [int(done) == 1 for done in self._fail(keys=task_keys, args=args)]
+
+    def settle(self, task_id: str) -> bool:
+        """Fail a fanout task whose bound copies all failed, now that no more of its
+        copies wait for a node (settle.lua); False if it is finished or still going."""
+        args = [task_id, self.now_ms(), keys.PREFIX, self.record_ttl_s]
+        return int(self._settle(keys=[keys.task(task_id)], args=args)) == 1
 
     def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:
         """Mark a pending attempt failed because its node died."""
