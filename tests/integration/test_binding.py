@@ -586,6 +586,49 @@ def test_fanout_copies_bind_on_distinct_nodes_as_their_slots_free(client, redis_
     assert f.dispatcher.bind() == 0
 
 
+def test_a_failed_copy_does_not_end_a_fanout_task_whose_other_copies_wait_for_slots(
+    client, redis_url
+):
+    f = fleet(client, redis_url, {"n1": 1, "n2": 1, "n3": 1})
+    fillers = submit(f.store, "bob", 2)
+    f.dispatcher.dispatch_many(fillers)
+    [race] = submit(f.store, "alice", 1, fanout=3)
+    f.dispatcher.dispatch_many([race])
+    [first] = f.store.get(race).attempts
+    assert f.store.claim(race, 1, first.node) == "ok"
+    assert f.store.finish(race, 1, first.node, success=False, error="boom") == "failed"
+    assert f.store.get(race).status is TaskStatus.RUNNING  # two copies are still to run
+    for number, filler in enumerate(fillers, start=2):
+        [(_, node)] = [(a, a.node) for a in f.store.get(filler).attempts]
+        finish(f.store, filler, 1, node)
+        f.dispatcher.bind()
+        copy = f.store.get(race).attempts[number - 1]
+        assert copy.node == node and f.store.claim(race, number, node) == "ok"
+        if number == 2:
+            assert f.store.finish(race, 2, node, success=False, error="bust") == "failed"
+            assert f.store.get(race).status is TaskStatus.RUNNING
+    assert f.store.finish(race, 3, copy.node, success=True) == "won"  # the last copy wins
+    record = f.store.get(race)
+    assert (record.status, record.winner) == (TaskStatus.COMPLETED, 3)
+
+
+def test_a_fanout_task_fails_when_its_last_bindable_copy_fails(client, redis_url):
+    f = fleet(client, redis_url, {"n1": 1, "n2": 1})
+    [filler] = submit(f.store, "bob", 1)
+    f.dispatcher.dispatch_many([filler])
+    [race] = submit(f.store, "alice", 1, fanout=2)
+    f.dispatcher.dispatch_many([race])
+    [first] = f.store.get(race).attempts
+    [busy] = {"n1", "n2"} - {first.node}
+    f.store.claim(race, 1, first.node)
+    f.store.finish(race, 1, first.node, success=False, error="boom")
+    f.registry.deregister(busy)  # the node its other copy waited for stops
+    f.dispatcher.bind()  # as the maintenance pass does
+    record = f.store.get(race)
+    assert (record.status, record.error) == (TaskStatus.FAILED, "boom")
+    assert f.store.waiting_count("alice") == 0
+
+
 def test_an_owner_at_max_active_still_gets_the_other_copies_of_its_fanout_task(client, redis_url):
     f = fleet(client, redis_url, {"n1": 1, "n2": 1})
     [filler] = submit(f.store, "bob", 1)
