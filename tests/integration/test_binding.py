@@ -278,8 +278,8 @@ def test_max_active_caps_a_user_and_the_others_use_the_free_nodes(client, redis_
 
 def new_task(owner: str, policy: UserPolicy) -> NewTask:
     request = TaskRequest(task="x", timeout_ms=LONG_MS)
-    return NewTask.of(f"{owner}:{uuid.uuid4().hex[:12]}", owner=owner, request=request,
-                      policy=policy)  # fmt: skip
+    task_id = f"{owner}:{uuid.uuid4().hex[:12]}"
+    return NewTask.of(task_id, owner=owner, request=request, policy=policy)
 
 
 def assert_nothing_stored(store: TaskStore, task: NewTask) -> None:
@@ -303,7 +303,8 @@ def test_max_queued_refuses_a_submit_and_stores_nothing(client):
     assert_nothing_stored(store, again)
     assert store.create_many([new_task("bob", policy)]) == [None]  # a limit is per user
     store.fail(batch[0].task_id, "cancelled")  # one leaves the queue: room for one more
-    assert store.create_many([new_task("alice", policy), new_task("alice", policy)])[0] is None
+    ok, over = store.create_many([new_task("alice", policy), new_task("alice", policy)])
+    assert ok is None and over.limit == "max_queued"
 
 
 def test_max_active_refuses_a_submit_and_stores_nothing(client):
@@ -445,7 +446,7 @@ def test_tasks_waiting_for_a_busy_node_do_not_hold_back_their_owner_s_next(clien
     assert f.store.waiting_count("alice") == len(pinned) - 2
 
 
-def test_a_waiting_task_whose_matching_nodes_all_die_fails_as_at_submit(client, redis_url):
+def test_a_waiting_task_whose_matching_node_dies_fails_once_a_pass_reaches_it(client, redis_url):
     f = fleet(client, redis_url, {"n1": 1, "n2": 1})
     on_n2 = NodeFilter(node_uid="n2")
     [first] = submit(f.store, "alice", 1, node_filter=on_n2)
