@@ -503,9 +503,7 @@ with lock:
 """
 
 
-def test_two_schedulers_binding_at_once_bind_each_task_once_and_fill_no_node_over(
-    client, redis_url
-):
+def test_two_schedulers_binding_at_once_bind_each_task_once_within_every_limit(client, redis_url):
     nodes = {"n1": 3, "n2": 3, "n3": 2, "n4": 1}
     f = fleet(client, redis_url, nodes, prefetch=1)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -516,17 +514,21 @@ def test_two_schedulers_binding_at_once_bind_each_task_once_and_fill_no_node_ove
     try:
         poll(lambda: client.scard("test:binders") == 2, 30, what="both schedulers started")
         poll(lambda: client.pubsub_numsub(keys.SLOTS_CHANNEL)[0][1] == 2, 10, what="listening")
-        ids: list[str] = []
-        for batch in range(10):  # submits keep arriving while slots free
-            ids += submit(f.store, ("alice", "bob")[batch % 2], 20)
+        # alice's all at once (a submit while she is at max_active would be refused)
+        ids = submit(f.store, "alice", 100, policy=UserPolicy(max_active=5))
+        for _ in range(5):  # bob's keep arriving while slots free
+            ids += submit(f.store, "bob", 20)
         peak = dict.fromkeys(nodes, 0)
+        alice_peak = 0
         deadline = time.monotonic() + 40
         done = 0
         while done < len(ids):
             assert time.monotonic() < deadline, f"{done} of {len(ids)} finished"
-            backlog = f.store.waiting_count("alice") + f.store.waiting_count("bob")
+            backlog = f.store.waiting_count("bob")  # while bob waits, no slot stays free
             for node in nodes:
-                # Only a finish takes an attempt off a node: this count is its peak since.
+                # Only a finish takes an attempt off a node, or a task out of alice's
+                # active set: these counts are their peaks since the last finish.
+                alice_peak = max(alice_peak, client.scard(keys.active("alice")))
                 running = on_node(f.store, node)
                 peak[node] = max(peak[node], len(running))
                 # A node ends an attempt once full, so that the schedulers race for
@@ -546,6 +548,7 @@ def test_two_schedulers_binding_at_once_bind_each_task_once_and_fill_no_node_ove
                 proc.wait(5)
     assert all(peak[n] <= f.limits[n] for n in nodes), (peak, f.limits)
     assert all(peak[n] == f.limits[n] for n in nodes), (peak, "the nodes were filled")
+    assert 0 < alice_peak <= 5  # her max_active, never passed
     assert statuses(f.store, ids) == {"completed": 200}
     assert all(len(f.store.get(t).attempts) == 1 for t in ids)
     assert messages(client, [f"node.{n}" for n in nodes]) == 200  # one message each
