@@ -25,7 +25,8 @@ from shared.services import BROWSE_TASK, publish_options
 
 log = logging.getLogger(__name__)
 # One read of the fair queue takes this many owners (lowest pass first) and this many
-# of each one's first waiting tasks; a binding pass reads again while it places tasks.
+# of each one's first waiting tasks; a binding pass reads again while it places or
+# settles tasks.
 OWNERS_PER_READ = 256
 HEADS_PER_OWNER = 8
 # While a node has room that none of an owner's read tasks can use (they all wait for
