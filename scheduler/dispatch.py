@@ -25,9 +25,13 @@ from shared.services import BROWSE_TASK, publish_options
 
 log = logging.getLogger(__name__)
 # One read of the fair queue takes this many owners (lowest pass first) and this many
-# of each one's first waiting tasks; a binding pass reads again while it places tasks.
+# of each one's first waiting tasks; a binding pass reads again while it places or
+# settles tasks.
 OWNERS_PER_READ = 256
 HEADS_PER_OWNER = 32
+# While a node has room that none of an owner's read tasks can use (they all wait for
+# busy nodes), the pass reads further down that owner's wait set, up to this far.
+LOOKAHEAD_PER_OWNER = 128
 MAX_READS = 1000  # reads per binding pass: a bound, not a limit met in practice
 # Waiting tasks a maintenance pass looks at, when no node has room, for those that
 # cannot wait any longer.
@@ -52,6 +56,8 @@ class _Turn:
         self.pass_ = owner.pass_
         self.active = owner.active
         self.heads = list(zip(owner.head_ids, owner.heads, strict=True))
+        self.settled = 0  # read tasks that left the wait set without being bound here
+        self.read = len(owner.head_ids)  # how far down its wait set this pass has read
 
     @property
     def at_max_active(self) -> bool:
@@ -60,10 +66,31 @@ class _Turn:
     @property
     def unread(self) -> bool:
         """All read tasks are settled, and more wait."""
-        return not self.heads and self.owner.waiting > len(self.owner.head_ids)
+        return not self.heads and self.owner.waiting > self.read
+
+    @property
+    def blocked(self) -> bool:
+        """Tasks read wait for busy nodes, and more wait behind them that could go."""
+        return (
+            bool(self.heads)
+            and not self.at_max_active
+            and self.read < min(self.owner.waiting, LOOKAHEAD_PER_OWNER)
+        )
+
+    def read_more(self, store: TaskStore) -> None:
+        """Read as many of the owner's waiting tasks again as were read so far (the wait
+        set may have moved meanwhile: a task read twice is kept once)."""
+        more = store.waiting_heads(self.owner.owner, start=self.read, count=self.read)
+        known = {task_id for task_id, _ in self.heads}
+        self.heads += [(t, r) for t, r in more if t not in known]
+        self.read = self.read + len(more) if more else self.owner.waiting
 
     def drop(self, task_id: str) -> None:
         self.heads = [(t, r) for t, r in self.heads if t != task_id]
+
+    def settle(self, task_id: str) -> None:
+        self.drop(task_id)
+        self.settled += 1
 
 
 class Dispatcher:
@@ -209,8 +236,9 @@ class Dispatcher:
         self, owners: list[WaitingOwner], snapshot: tuple[dict[str, NodeInfo], int]
     ) -> tuple[int, bool]:
         """Bind from what was read; returns how many placements it made, and whether to
-        read again: an owner's heads ran out while more of its tasks wait, or the state
-        moved under us (another scheduler bound a task or filled a node first)."""
+        read again: an owner's heads ran out (bound or settled) while more of its tasks
+        wait, or the state moved under us (another scheduler bound a task or filled a
+        node first)."""
         nodes, read_ms = snapshot
         dead_after_ms = int(self.settings.node_dead_after_s * 1000)
         everyone = NodeFilter()
@@ -223,8 +251,6 @@ class Dispatcher:
         while any(free > 0 for free in room.values()):
             progress = False
             for turn in sorted(turns, key=lambda t: (t.pass_, t.owner.owner)):
-                if turn.at_max_active:
-                    continue
                 outcome = self._bind_one(turn, snapshot, room)
                 if outcome is _Outcome.CONFLICT:
                     return placed, True
@@ -233,9 +259,18 @@ class Dispatcher:
                     progress = True
                     break  # the owners' order has changed
             if not progress:
-                break
+                # Room is left that no task read can use: look past the tasks that
+                # wait for busy nodes, so that they do not hold back their owner's next.
+                blocked = [t for t in turns if t.blocked]
+                if not blocked:
+                    break
+                for turn in blocked:
+                    turn.read_more(self.store)
         unread = len(owners) >= OWNERS_PER_READ or any(t.unread for t in turns)
-        return placed, placed > 0 and unread
+        # Settling tasks (timed out, unroutable, finished) is progress too: those read
+        # may all have been settled while tasks behind them wait for the free room.
+        settled = any(t.settled for t in turns)
+        return placed, (placed > 0 or settled) and unread
 
     def _bind_one(
         self, turn: _Turn, snapshot: tuple[dict[str, NodeInfo], int], room: dict[str, int]
@@ -246,16 +281,18 @@ class Dispatcher:
         owner = turn.owner.owner
         for task_id, record in list(turn.heads):
             if record is None or record.status.terminal:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 self.store.unwait(owner, [task_id])
                 continue
             queued = not record.attempts
+            if queued and turn.at_max_active:
+                continue  # a fanout task's further copies may still go: it counts once
             if record.request_error and queued:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 self._fail([(task_id, record.request_error)], "dispatch_error")
                 continue
             if queued and record.deadline_ms <= snapshot[1]:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 timeout_ms = record.deadline_ms - record.created_ms
                 self._fail([(task_id, f"timed out after {timeout_ms} ms")], "timeout")
                 continue
@@ -265,11 +302,12 @@ class Dispatcher:
             alive = self._alive(record, snapshot)
             copies = min(record.request.fanout, bound + sum(1 for n in alive if n not in used))
             if copies <= bound:
-                turn.drop(task_id)
+                turn.settle(task_id)
                 if queued:  # no live node matches it now: as at submit
                     self._fail([(task_id, no_node_error(node_filter))], "no_node")
                 else:  # a fanout task bound on every node left that matches
                     self.store.assign(task_id, [], copies=bound)
+                    self.store.settle(task_id)  # if the copies bound have all failed
                 continue
             with_room = [c for c in candidates if room.get(c.uid, 0) > 0 and c.uid not in used]
             if not with_room:
@@ -295,9 +333,10 @@ class Dispatcher:
                 first = self._place(record, chosen, affinity=affinity, copies=copies)
             if first in (-2, -3, -4):
                 return _Outcome.CONFLICT
-            turn.drop(task_id)  # bound, or finished meanwhile; read again for more copies
-            if first <= 0:
+            if first <= 0:  # finished or gone meanwhile
+                turn.settle(task_id)
                 continue
+            turn.drop(task_id)  # bound; read again for more copies
             for node in chosen:  # as assign.lua counted them
                 room[node.uid] -= 1
                 snapshot[0][node.uid] = replace(node, inflight=node.inflight + 1)

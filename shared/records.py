@@ -246,6 +246,7 @@ class TaskStore:
         self._lease = client.register_script(_load_script("lease"))
         self.waiting_script = client.register_script(_load_script("waiting"))
         self._position = client.register_script(_load_script("position"))
+        self._settle = client.register_script(_load_script("settle"))
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
@@ -368,6 +369,17 @@ class TaskStore:
             )
         return owners, TaskStore.parse_many(task_ids, records_reply)
 
+    def waiting_heads(
+        self, owner: str, *, start: int, count: int
+    ) -> list[tuple[str, TaskRecord | None]]:
+        """The owner's waiting tasks from rank ``start`` on (submit order), with their
+        records: the binder's deeper look when the first ones cannot go yet."""
+        task_ids = self.redis.zrange(keys.waiting(owner), start, start + count - 1)
+        if not task_ids:
+            return []
+        reply = self.read_script(keys=[keys.task(t) for t in task_ids])
+        return list(zip(task_ids, self.parse_many(task_ids, reply), strict=True))
+
     def queue_position(self, task_id: str, *, max_owners: int = 1000) -> int | None:
         """About how many tasks will be bound before this waiting one (position.lua);
         None if it is not waiting."""
@@ -477,6 +489,12 @@ class TaskStore:
             args += [task_id, error]
         task_keys = [keys.task(task_id) for task_id, _ in failures]
         return [int(done) == 1 for done in self._fail(keys=task_keys, args=args)]
+
+    def settle(self, task_id: str) -> bool:
+        """Fail a fanout task whose bound copies all failed, now that no more of its
+        copies wait for a node (settle.lua); False if it is finished or still going."""
+        args = [task_id, self.now_ms(), keys.PREFIX, self.record_ttl_s]
+        return int(self._settle(keys=[keys.task(task_id)], args=args)) == 1
 
     def lose(self, task_id: str, attempt: int, error: str, *, settle: bool) -> bool:
         """Mark a pending attempt failed because its node died."""

@@ -68,7 +68,13 @@ local function finalize(task_key, prefix, task_id, ttl_s)
 end
 
 -- Fail the task if no attempt is pending any more; its error names every attempt's error.
+-- A fanout task still in its owner's wait set is not failed: copies of it wait for a
+-- node and may yet win (late binding binds them as slots free; see settle.lua).
 local function settle(task_key, prefix, task_id, now_ms, ttl_s)
+  local owner = redis.call('HGET', task_key, 'owner')
+  if owner and redis.call('ZSCORE', prefix .. 'wait:' .. owner, task_id) then
+    return 0
+  end
   local count = tonumber(redis.call('HGET', task_key, 'attempts') or '0')
   local errors = {}
   for i = 1, count do
