@@ -111,7 +111,11 @@ class Maintenance:
         the grace (for a node's late report) if placed."""
         now = self.store.now_ms()
         cutoff = now - int(self.settings.reaper_grace_s * 1000)
-        for task_id in self.store.overdue(now, limit=500):
+        # Those past the grace first, so that placed tasks still in their grace cannot
+        # fill the read and keep the others waiting.
+        past_grace = self.store.overdue(cutoff, limit=500)
+        in_grace = self.store.overdue(now, limit=500, after_ms=cutoff)
+        for task_id in past_grace + in_grace:
             record = self.store.get(task_id)
             if record is None or record.status.terminal:
                 self.store.drop_settled_deadlines([task_id])

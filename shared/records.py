@@ -538,9 +538,11 @@ class TaskStore:
         """Tasks still waiting for their first dispatch, created before the given time."""
         return list(self.redis.zrangebyscore(keys.QUEUED, 0, created_before_ms, start=0, num=limit))
 
-    def overdue(self, before_ms: int, limit: int = 100) -> list[str]:
-        """Unfinished task ids whose deadline is earlier than ``before_ms``."""
-        return list(self.redis.zrangebyscore(keys.DEADLINES, 0, before_ms, start=0, num=limit))
+    def overdue(self, before_ms: int, limit: int = 100, *, after_ms: int = -1) -> list[str]:
+        """Unfinished task ids whose deadline is earlier than ``before_ms`` (and later
+        than ``after_ms``), earliest first."""
+        low = f"({after_ms}" if after_ms >= 0 else 0
+        return list(self.redis.zrangebyscore(keys.DEADLINES, low, before_ms, start=0, num=limit))
 
     def stats(self) -> dict[str, str]:
         """Cluster-wide counters the record scripts keep (``keys.STATS``)."""
