@@ -58,6 +58,7 @@ class _Turn:
         self.heads = list(zip(owner.head_ids, owner.heads, strict=True))
         self.settled = 0  # read tasks that left the wait set without being bound here
         self.read = len(owner.head_ids)  # how far down its wait set this pass has read
+        self.seen = set(owner.head_ids)  # every task read, bound or settled since or not
 
     @property
     def at_max_active(self) -> bool:
@@ -70,19 +71,17 @@ class _Turn:
 
     @property
     def blocked(self) -> bool:
-        """Tasks read wait for busy nodes, and more wait behind them that could go."""
-        return (
-            bool(self.heads)
-            and not self.at_max_active
-            and self.read < min(self.owner.waiting, LOOKAHEAD_PER_OWNER)
-        )
+        """The tasks read (if any) cannot go, and more wait behind them that could."""
+        return not self.at_max_active and self.read < min(self.owner.waiting, LOOKAHEAD_PER_OWNER)
 
     def read_more(self, store: TaskStore) -> None:
-        """Read as many of the owner's waiting tasks again as were read so far (the wait
-        set may have moved meanwhile: a task read twice is kept once)."""
-        more = store.waiting_heads(self.owner.owner, start=self.read, count=self.read)
-        known = {task_id for task_id, _ in self.heads}
-        self.heads += [(t, r) for t, r in more if t not in known]
+        """Read as many more of the owner's waiting tasks as were read so far (at least
+        HEADS_PER_OWNER). The wait set moves meanwhile (tasks bound or settled leave it),
+        so it is read again from its head and the tasks seen already are skipped."""
+        count = max(self.read, HEADS_PER_OWNER)
+        more = store.waiting_heads(self.owner.owner, count=self.read + count, skip=self.seen)
+        self.heads += more
+        self.seen.update(task_id for task_id, _ in more)
         self.read = self.read + len(more) if more else self.owner.waiting
 
     def drop(self, task_id: str) -> None:
@@ -193,12 +192,12 @@ class Dispatcher:
             for _ in range(MAX_READS):
                 owners, records, snapshot = self._read(admit, min_heads)
                 self._fail_unroutable(admit, records, snapshot)
+                turns = [_Turn(o) for o in owners]
                 if min_heads:
-                    for turn in [_Turn(o) for o in owners]:
+                    for turn in turns:
                         self._bind_one(turn, snapshot, {})  # with no room: settles only
-                    owners, records, snapshot = self._read([])
                 admit, min_heads = [], 0
-                made, read_again = self._bind_from(owners, snapshot)
+                made, read_again = self._bind_from(turns, snapshot)
                 placed += made
                 if not read_again:
                     break
@@ -233,7 +232,7 @@ class Dispatcher:
             metrics.TASKS_FAILED.labels(reason).inc(sum(failed))
 
     def _bind_from(
-        self, owners: list[WaitingOwner], snapshot: tuple[dict[str, NodeInfo], int]
+        self, turns: list[_Turn], snapshot: tuple[dict[str, NodeInfo], int]
     ) -> tuple[int, bool]:
         """Bind from what was read; returns how many placements it made, and whether to
         read again: an owner's heads ran out (bound or settled) while more of its tasks
@@ -246,7 +245,6 @@ class Dispatcher:
             list(nodes.values()), everyone, now_ms=read_ms, dead_after_ms=dead_after_ms
         )
         room = {n.uid: n.capacity + self.settings.node_prefetch - n.inflight for n in live}
-        turns = [_Turn(o) for o in owners]
         placed = 0
         while any(free > 0 for free in room.values()):
             progress = False
@@ -266,7 +264,7 @@ class Dispatcher:
                     break
                 for turn in blocked:
                     turn.read_more(self.store)
-        unread = len(owners) >= OWNERS_PER_READ or any(t.unread for t in turns)
+        unread = len(turns) >= OWNERS_PER_READ or any(t.unread for t in turns)
         # Settling tasks (timed out, unroutable, finished) is progress too: those read
         # may all have been settled while tasks behind them wait for the free room.
         settled = any(t.settled for t in turns)
@@ -285,8 +283,6 @@ class Dispatcher:
                 self.store.unwait(owner, [task_id])
                 continue
             queued = not record.attempts
-            if queued and turn.at_max_active:
-                continue  # a fanout task's further copies may still go: it counts once
             if record.request_error and queued:
                 turn.settle(task_id)
                 self._fail([(task_id, record.request_error)], "dispatch_error")
@@ -301,6 +297,10 @@ class Dispatcher:
             bound = sum(1 for a in record.attempts if not a.replaces)
             alive = self._alive(record, snapshot)
             copies = min(record.request.fanout, bound + sum(1 for n in alive if n not in used))
+            if not queued and record.deadline_ms <= snapshot[1]:
+                copies = bound  # no further copy: it could not run before the deadline
+            if copies > bound and queued and turn.at_max_active:
+                continue  # a fanout task's further copies may still go: it counts once
             if copies <= bound:
                 turn.settle(task_id)
                 if queued:  # no live node matches it now: as at submit
@@ -391,7 +391,12 @@ class Dispatcher:
             for n in nodes
         ]
         first = self.store.assign(
-            record.task_id, placements, initial=not replaces, affinity=affinity, copies=copies
+            record.task_id,
+            placements,
+            initial=not replaces,
+            affinity=affinity,
+            copies=copies,
+            attempts_read=None if replaces else len(record.attempts),
         )
         if first <= 0:
             return first

@@ -310,11 +310,13 @@ class TaskStore:
         initial: bool = True,
         affinity: SessionAffinity | None = None,
         copies: int | None = None,
+        attempts_read: int | None = None,
     ) -> int:
         """Record new attempts; returns the first new attempt number, or: 0 if finished,
         -1 if missing, -2 if a binding (``initial``) finds the task no longer waiting
         (bound already), -3 if a placement's node holds its ``limit`` already, -4 if the
-        owner is at its max_active (assign.lua). A binding takes the task out of its
+        owner is at its max_active (assign.lua); -2 too if ``attempts_read`` is given and
+        the task has another number of attempts by now. A binding takes the task out of its
         owner's wait set once ``copies`` attempts (default: these placements) are bound.
         Not ``initial``: a re-dispatch, which skips the wait set and the limits. With
         ``affinity``, a placement also points the session at the first placement's node."""
@@ -322,6 +324,7 @@ class TaskStore:
         mode = "bind" if initial else "replace"
         args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, mode, ttl_s]
         args.append(copies if copies is not None else len(placements))
+        args.append("" if attempts_read is None else attempts_read)
         for pl in placements:
             args += [pl.node, pl.queue, pl.country, pl.celery_id, pl.replaces, pl.limit]
         script_keys = [keys.task(task_id)]
@@ -370,11 +373,13 @@ class TaskStore:
         return owners, TaskStore.parse_many(task_ids, records_reply)
 
     def waiting_heads(
-        self, owner: str, *, start: int, count: int
+        self, owner: str, *, count: int, skip: set[str]
     ) -> list[tuple[str, TaskRecord | None]]:
-        """The owner's waiting tasks from rank ``start`` on (submit order), with their
-        records: the binder's deeper look when the first ones cannot go yet."""
-        task_ids = self.redis.zrange(keys.waiting(owner), start, start + count - 1)
+        """The owner's first ``count`` waiting tasks (submit order) but those in
+        ``skip``, with their records: the binder's deeper look when the first ones
+        cannot go yet."""
+        first = self.redis.zrange(keys.waiting(owner), 0, count - 1)
+        task_ids = [t for t in first if t not in skip]
         if not task_ids:
             return []
         reply = self.read_script(keys=[keys.task(t) for t in task_ids])

@@ -1,9 +1,11 @@
 -- Place attempts of a task on nodes.
 -- KEYS: the task hash, then (optional) the session's affinity key.
--- ARGV: task_id, now_ms, prefix, mode, affinity_ttl_s, copies, then groups of (node,
--- queue, country, celery_id, replaces, limit).
+-- ARGV: task_id, now_ms, prefix, mode, affinity_ttl_s, copies, attempts read ('' for
+-- none), then groups of (node, queue, country, celery_id, replaces, limit).
 --   mode 'bind': late binding of a waiting task (scheduler/binding.py). The task must be
---     in its owner's wait set; each node must hold fewer than its limit (capacity plus
+--     in its owner's wait set and have as many attempts as the binder read (another
+--     scheduler may have bound a copy of a fanout task since); each node must hold
+--     fewer than its limit (capacity plus
 --     prefetch; 0: no limit) of attempts; a task's first placement must keep its owner
 --     within max_active. The task leaves the wait set once it has `copies` attempts
 --     placed this way (its fanout), and its owner's pass moves on by one per attempt,
@@ -20,25 +22,26 @@
 -- resends a script whose reply was late or whose connection dropped). It answers that
 -- attempt's number, as the first run did, so that the caller publishes the attempts it
 -- placed, and records nothing more.
-local GROUP = 6
+local GROUP, FIRST = 6, 8
 local task_key, task_id, now_ms, prefix, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local affinity_ttl, copies = tonumber(ARGV[5]), tonumber(ARGV[6])
+local affinity_ttl, copies, attempts_read = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local h = redis.call('HMGET', task_key, 'status', 'attempts', 'owner', 'copies')
 local status = h[1]
 if not status then return -1 end
 if is_terminal(status) then return 0 end
 local n = tonumber(h[2] or '0')
-if #ARGV >= 7 and ARGV[10] ~= '' then
+if #ARGV >= FIRST and ARGV[FIRST + 3] ~= '' then
   for i = 1, n do
-    if redis.call('HGET', task_key, 'a' .. i .. ':celery_id') == ARGV[10] then return i end
+    if redis.call('HGET', task_key, 'a' .. i .. ':celery_id') == ARGV[FIRST + 3] then return i end
   end
 end
 local owner = h[3]
-local placed = (#ARGV - 6) / GROUP
+local placed = (#ARGV - FIRST + 1) / GROUP
 local state = prefix .. 'fair:state'
 if mode == 'bind' then
   if not redis.call('ZSCORE', prefix .. 'wait:' .. owner, task_id) then return -2 end
-  for i = 7, #ARGV, GROUP do
+  if attempts_read ~= '' and tonumber(attempts_read) ~= n then return -2 end
+  for i = FIRST, #ARGV, GROUP do
     local limit = tonumber(ARGV[i + 5])
     if limit > 0 and redis.call('SCARD', prefix .. 'node:' .. ARGV[i] .. ':attempts') >= limit then
       return -3
@@ -53,7 +56,7 @@ if mode == 'bind' then
 end
 redis.call('ZREM', prefix .. 'queued', task_id)
 local first = n + 1
-for i = 7, #ARGV, GROUP do
+for i = FIRST, #ARGV, GROUP do
   n = n + 1
   local p = 'a' .. n .. ':'
   redis.call('HSET', task_key, p .. 'node', ARGV[i], p .. 'queue', ARGV[i + 1],
@@ -83,7 +86,7 @@ if mode == 'bind' then
     unwait(prefix, owner, task_id)
   end
 end
-if KEYS[2] and affinity_ttl > 0 and #ARGV >= 7 then
-  redis.call('SET', KEYS[2], ARGV[7], 'EX', affinity_ttl)
+if KEYS[2] and affinity_ttl > 0 and #ARGV >= FIRST then
+  redis.call('SET', KEYS[2], ARGV[FIRST], 'EX', affinity_ttl)
 end
 return first

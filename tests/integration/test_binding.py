@@ -668,3 +668,67 @@ def test_a_restarted_scheduler_continues_the_same_fair_order(client, redis_url):
     assert Counter(unbroken) == {"alice": 8, "bob": 4, "carol": 4}  # weights 2:1:1
     assert run(restart_after=5) == unbroken
     assert run(restart_after=10) == unbroken
+
+
+# --- found by review: one owner's blocked tasks must not use up the read ----------------
+
+
+def test_an_owner_at_max_active_with_a_long_queue_leaves_the_free_slots_to_the_others(
+    client, redis_url
+):
+    """Alice, capped at 2, has 100 waiting; her pass stays put while Bob's moves on, so
+    she becomes the lowest. Every slot Bob's tasks free still goes to his next task."""
+    f = fleet(client, redis_url, {"n1": 4})
+    alice = submit(f.store, "alice", 100, policy=UserPolicy(max_active=2))
+    f.dispatcher.dispatch_many(alice)
+    assert len(bound(f.store, alice)) == 2
+    bob = submit(f.store, "bob", 12)
+    f.dispatcher.dispatch_many(bob)
+    assert len(bound(f.store, bob)) == 2
+    for expected in range(3, 13):  # Bob's pass passes Alice's on the way
+        bob_running = [t for t, n in on_node(f.store, "n1") if t.startswith("bob:")]
+        finish(f.store, bob_running[0], 1, "n1")
+        f.dispatcher.bind()
+        assert len(bound(f.store, bob)) == expected  # the freed slot did not stay idle
+    assert len(bound(f.store, alice)) == 2
+
+
+def test_tasks_waiting_for_a_starting_node_do_not_hold_back_another_owner(client, redis_url):
+    """Alice's 60 tasks for a node that is alive but not ready wait (their pass does not
+    move); Bob's task for any node goes to the idle one."""
+    f = fleet(client, redis_url, {"n1": 2})
+    f.registry.register(
+        uid="de9",
+        country="DE",
+        queue="node.de9",
+        capacity=2,
+        version="t",
+        hostname="h",
+        now_ms=f.store.now_ms(),
+    )  # registered, heartbeating, no browser up yet: not ready
+    alice = submit(f.store, "alice", 60, node_filter=NodeFilter(node_uid="de9"))
+    f.dispatcher.dispatch_many(alice)
+    assert statuses(f.store, alice) == {"queued": 60}  # waiting, not failed
+    bob = submit(f.store, "bob", 1)
+    f.dispatcher.dispatch_many(bob)
+    assert bound(f.store, bob) == set(bob)
+
+
+def test_a_second_scheduler_with_a_stale_read_cannot_bind_copies_twice(client, redis_url):
+    """Scheduler 1 binds one copy of a fanout-3 task on the only node with room; scheduler
+    2, from a read made before that, would bind three more, one on the same node."""
+    f = fleet(client, redis_url, {"n1": 2, "n2": 1, "n3": 1})
+    f.store.redis.sadd(keys.node_attempts("n2"), "other|1")  # n2 and n3 are full
+    f.store.redis.sadd(keys.node_attempts("n3"), "other|1")
+    (task,) = submit(f.store, "alice", 1, fanout=3)
+    stale = f.store.get(task)  # what scheduler 2 read
+    assert f.dispatcher.bind() == 1
+    assert [a.node for a in f.store.get(task).attempts] == ["n1"]
+    f.store.redis.srem(keys.node_attempts("n2"), "other|1")
+    f.store.redis.srem(keys.node_attempts("n3"), "other|1")
+    nodes = {n.uid: n for n in f.registry.all()}
+    late = f.dispatcher._place(stale, [nodes["n1"], nodes["n2"], nodes["n3"]], copies=3)
+    assert late == -2  # refused: the task has an attempt the read did not see
+    assert [a.node for a in f.store.get(task).attempts] == ["n1"]
+    assert f.dispatcher.bind() == 1  # a fresh read binds the other two, one on each
+    assert sorted(a.node for a in f.store.get(task).attempts) == ["n1", "n2", "n3"]
