@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 DISPATCH_LATENCY = Histogram(
     "browsing_scheduler_dispatch_duration_seconds",
-    "Time to route a task and publish its attempts.",
+    "Time to bind a task to nodes: record its attempts and publish them (once per "
+    "binding; a fanout task bound in several steps counts each).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 QUEUE_WAIT = Histogram(
