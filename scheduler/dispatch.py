@@ -36,6 +36,7 @@ MAX_READS = 1000  # reads per binding pass: a bound, not a limit met in practice
 # Waiting tasks a maintenance pass looks at, when no node has room, for those that
 # cannot wait any longer.
 SETTLE_HEADS = 256
+SETTLE_HEADS_PER_OWNER = 8  # so that the first 32 owners are all looked at
 
 
 def no_node_error(node_filter: NodeFilter) -> str:
@@ -160,7 +161,7 @@ class Dispatcher:
             self.store.read_waiting_into(
                 pipe,
                 owners=OWNERS_PER_READ,
-                heads=HEADS_PER_OWNER,
+                heads=SETTLE_HEADS_PER_OWNER if min_heads else HEADS_PER_OWNER,
                 task_ids=task_ids,
                 dead_after_ms=int(self.settings.node_dead_after_s * 1000),
                 prefetch=self.settings.node_prefetch,
