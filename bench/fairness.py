@@ -2,7 +2,7 @@
 on an idle cluster, measured in the same run.
 
     .venv/bin/python -m bench.fairness [--backlog 1000] [--tries 20] [--nodes 2]
-                                       [--node-concurrency 1]
+                                       [--node-concurrency 1] [--server-ms 0]
 
 Target (issue 14): Bob's p50 with the backlog at most 3 times his p50 on the idle
 cluster. Binding each task to a node when it is submitted (the design before issue 14)
@@ -83,6 +83,13 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument(
+        "--server-ms",
+        type=int,
+        default=0,
+        help="the page's server answers after this long (the sites' /slow page), as a "
+        "page on the internet does; 0: a local page, answered at once",
+    )
+    parser.add_argument(
         "--node-concurrency",
         type=int,
         default=1,
@@ -104,7 +111,8 @@ def main() -> None:
         )
         with cluster:
             r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
-            body = {"task": f"Open {sites}/index.html and return the title"}
+            page = f"{sites}/slow?ms={args.server_ms}" if args.server_ms else f"{sites}/index.html"
+            body = {"task": f"Open {page} and return the title"}
             url = cluster.base_url + "/api/v1/browsing/sync"
             bob_session = requests.Session()
             bob_session.headers["Authorization"] = f"Bearer {bob}"
@@ -127,7 +135,8 @@ def main() -> None:
     slots = args.node_concurrency * args.nodes
     idle_p50, loaded_p50 = statistics.median(idle), statistics.median(loaded)
     task_s = statistics.median(runs) if runs else float("nan")
-    print(f"{args.nodes} nodes, {slots} slots; Alice's backlog {args.backlog} tasks")
+    page = f"a page served in {args.server_ms} ms" if args.server_ms else "a local page"
+    print(f"{args.nodes} nodes, {slots} slots, {page}; Alice's backlog {args.backlog} tasks")
     print(
         f"  submitted in {submitted_s:.1f} s; waiting when Bob started: {waiting_before}, "
         f"after his last: {waiting_after}"
