@@ -32,13 +32,16 @@ def choose_nodes(
     rng: random.Random | None = None,
 ) -> list[NodeInfo]:
     """Up to ``count`` distinct nodes: the preferred (affinity) node first if it is a
-    candidate, then the most free capacity first, ties broken at random."""
+    candidate, then the most free capacity first; among nodes as free as each other, the
+    one whose slot freed longest ago (a node's process prepares its next browser context
+    after each task, so the one that freed a slot a moment ago is still busy with that),
+    then at random."""
     rng = rng or _RNG
     pool = [n for n in candidates if n.uid not in exclude]
     if not pool:
         raise RoutingError(f"no live browsing node matches {node_filter.describe()}")
     rng.shuffle(pool)
-    pool.sort(key=lambda n: n.free, reverse=True)  # stable: the shuffle breaks ties
+    pool.sort(key=lambda n: (-n.free, n.released_ms))  # stable: the shuffle breaks ties
     for i, node in enumerate(pool):
         if node.uid == preferred:
             pool.insert(0, pool.pop(i))

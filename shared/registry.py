@@ -27,6 +27,7 @@ class NodeInfo:
     ready: bool  # at least one of the node's browsers is up
     browsers: int  # how many of its processes have a browser up
     heartbeat_ms: int
+    released_ms: int = 0  # when a slot of it last freed (common.lua release)
     started_ms: int
     version: str
     hostname: str
@@ -55,6 +56,7 @@ def _parse(h: dict[str, str], browsers: int = 0, inflight: int = 0) -> NodeInfo:
         ready=h.get("ready") == "1",
         browsers=browsers,
         heartbeat_ms=int(h.get("heartbeat_ms") or 0),
+        released_ms=int(h.get("released_ms") or 0),
         started_ms=int(h.get("started_ms") or 0),
         version=h.get("version", ""),
         hostname=h.get("hostname", ""),

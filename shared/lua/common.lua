@@ -7,9 +7,12 @@ end
 
 -- A node's in-flight count is the size of its attempts set (read by nodes.lua): no
 -- counter beside it that could drift.
--- A freed slot is announced, so that the scheduler binds the next waiting task to it.
-local function release(prefix, node, task_id, n)
+-- A freed slot is announced, so that the scheduler binds the next waiting task to it,
+-- and dated: among nodes as free as each other, the one whose slot freed longest ago
+-- goes first (its process has finished preparing its next browser context).
+local function release(prefix, node, task_id, n, now_ms)
   if redis.call('SREM', prefix .. 'node:' .. node .. ':attempts', task_id .. '|' .. n) == 1 then
+    redis.call('HSET', prefix .. 'node:' .. node, 'released_ms', now_ms)
     redis.call('PUBLISH', prefix .. 'slots', node)
   end
 end
@@ -40,7 +43,7 @@ local function cancel_pending(task_key, prefix, task_id, now_ms, except)
       if s[1] == 'assigned' or s[1] == 'running' then
         redis.call('HSET', task_key, p .. 'state', 'cancelled', p .. 'finished_ms', now_ms)
         redis.call('HINCRBY', prefix .. 'stats', 'attempts_cancelled', 1)
-        release(prefix, s[2], task_id, i)
+        release(prefix, s[2], task_id, i, now_ms)
         redis.call('PUBLISH', prefix .. 'cancel', task_id .. ' ' .. i)
       end
     end

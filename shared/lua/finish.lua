@@ -27,7 +27,7 @@ if h[3] == node and h[5] then
 end
 if h[2] ~= 'running' or h[3] ~= node then return 'fenced' end
 if egress_refused ~= '' then redis.call('HSET', task_key, p .. 'egress_refused', egress_refused) end
-release(prefix, node, task_id, n)
+release(prefix, node, task_id, n, now_ms)
 if success == '1' then
   redis.call('HSET', task_key, p .. 'state', 'won', p .. 'finished_ms', now_ms, p .. 'files', files,
     p .. 'reported', '1', 'status', 'completed', 'success', '1', 'payload', payload, 'winner', n,

@@ -13,7 +13,7 @@ local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node', p .
 if not h[1] then return 0 end
 if h[2] == 'failed' and not h[6] and h[4] == err and h[5] == now_ms then return 1 end
 if h[2] ~= 'assigned' and h[2] ~= 'running' then return 0 end
-release(prefix, h[3], task_id, n)
+release(prefix, h[3], task_id, n, now_ms)
 redis.call('HSET', task_key, p .. 'state', 'failed', p .. 'error', err, p .. 'finished_ms', now_ms)
 redis.call('PUBLISH', prefix .. 'cancel', task_id .. ' ' .. n)
 if do_settle == '1' and not is_terminal(h[1]) then

@@ -98,3 +98,16 @@ def test_drained_stopping_starting_and_dead_nodes_take_nothing():
     ]
     chosen = eligible_nodes(nodes, NodeFilter(), now_ms=NOW, dead_after_ms=10)
     assert [n.uid for n in chosen] == ["node.de.01"]
+
+
+def test_among_equally_free_nodes_the_one_whose_slot_freed_longest_ago_goes_first():
+    """A node's process prepares its next browser context after each task: the node
+    that freed its slot a moment ago would keep the task waiting for that."""
+    just_freed = node("node.de.01", released_ms=NOW - 5)
+    idle = node("node.de.02", released_ms=NOW - 5_000)
+    busier = node("node.de.03", inflight=1, released_ms=0)
+    for seed in range(20):
+        chosen = choose_nodes(
+            [just_freed, busier, idle], 2, node_filter=NodeFilter(), rng=random.Random(seed)
+        )
+        assert [n.uid for n in chosen] == ["node.de.02", "node.de.01"]
