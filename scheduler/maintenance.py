@@ -21,6 +21,11 @@ from shared.registry import NodeRegistry
 from shared.storage import ScreenshotStorage
 
 log = logging.getLogger(__name__)
+# The settling look at waiting tasks (Dispatcher.bind(settle=True)) runs when the live
+# nodes change, and at least this often: it reads 256 records, which a pass every
+# second made most of the scheduler's CPU in a burst. Deadlines need it not: the
+# reaper fails a waiting task at its deadline.
+SETTLE_EVERY_S = 30.0
 
 
 class Maintenance:
@@ -41,6 +46,8 @@ class Maintenance:
         self.interval_s = interval_s
         self.storage = storage
         self._next_sweep_s = 0.0
+        self._nodes_seen: frozenset[tuple[str, bool]] | None = None  # alive, drained
+        self._next_settle_s = 0.0
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -73,9 +80,26 @@ class Maintenance:
         self.reap_overdue()
         self.recover_lost_attempts()
         self.recover_dead_nodes()
-        self.dispatcher.bind(settle=True)  # in case an event was missed (see SlotListener)
+        # Bind in case a slot event was missed (see SlotListener); look at the waiting
+        # tasks even when no node has room only when it may fail some: a node died or
+        # was drained since the last look, or SETTLE_EVERY_S passed.
+        self.dispatcher.bind(settle=self._settle_due())
         self.publish_stranded()
         self.sweep_screenshots()
+
+    def _settle_due(self) -> bool:
+        now_s = self.store.clock()
+        dead_after_ms = int(self.settings.node_dead_after_s * 1000)
+        now_ms = self.store.now_ms()
+        nodes = frozenset(
+            (n.uid, n.drained) for n in self.registry.all() if n.live(now_ms, dead_after_ms)
+        )
+        changed = nodes != self._nodes_seen
+        self._nodes_seen = nodes
+        if changed or now_s >= self._next_settle_s:
+            self._next_settle_s = now_s + SETTLE_EVERY_S
+            return True
+        return False
 
     def sweep_screenshots(self) -> None:
         """Delete expired screenshots now and then (see ScreenshotStorage.sweep_expired)."""
