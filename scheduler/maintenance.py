@@ -140,7 +140,14 @@ class Maintenance:
         past_grace = self.store.overdue(cutoff, limit=500)
         in_grace = self.store.overdue(now, limit=500, after_ms=cutoff)
         for task_id in past_grace + in_grace:
-            record = self.store.get(task_id)
+            try:
+                record = self.store.get(task_id)
+            except (KeyError, ValueError, TypeError) as exc:
+                # One record that cannot be read must not stop the pass for the others.
+                log.error("unreadable task record %s: %r", task_id, exc)
+                if not self.store.fail(task_id, "the task record cannot be read"):
+                    self.store.drop_settled_deadlines([task_id])
+                continue
             if record is None or record.status.terminal:
                 self.store.drop_settled_deadlines([task_id])
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -24,6 +25,8 @@ from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 from shared.request import TaskRequest
 from shared.users import UserPolicy
+
+log = logging.getLogger(__name__)
 
 NO_LIMITS = UserPolicy()
 
@@ -289,10 +292,18 @@ class TaskStore:
 
     @staticmethod
     def parse_many(task_ids: list[str], reply: list[list[str]]) -> list[TaskRecord | None]:
-        return [
-            _parse(t, dict(zip(flat[0::2], flat[1::2], strict=True))) if flat else None
-            for t, flat in zip(task_ids, reply, strict=True)
-        ]
+        """Records from a batch read; one that cannot be read at all (a field missing,
+        written by hand or by another version) is None, as if gone, so that it does not
+        stop the scheduler's pass over the others (the reaper fails it at its deadline)."""
+        out: list[TaskRecord | None] = []
+        for task_id, flat in zip(task_ids, reply, strict=True):
+            try:
+                out.append(_parse(task_id, dict(zip(flat[0::2], flat[1::2], strict=True))))
+            except (KeyError, ValueError, TypeError) as exc:
+                if flat:
+                    log.error("unreadable task record %s: %r", task_id, exc)
+                out.append(None)
+        return out
 
     def attempt_state(self, task_id: str, attempt: int) -> AttemptState | None:
         state = self.redis.hget(keys.task(task_id), f"a{attempt}:state")

@@ -732,3 +732,26 @@ def test_a_second_scheduler_with_a_stale_read_cannot_bind_copies_twice(client, r
     assert [a.node for a in f.store.get(task).attempts] == ["n1"]
     assert f.dispatcher.bind() == 1  # a fresh read binds the other two, one on each
     assert sorted(a.node for a in f.store.get(task).attempts) == ["n1", "n2", "n3"]
+
+
+def test_a_record_that_cannot_be_read_stops_neither_binding_nor_the_reaper(client, redis_url):
+    """A waiting task whose record lost a field (edited by hand, or another version's):
+    the others are still bound, and the reaper fails it at its deadline."""
+    f = fleet(client, redis_url, {"n1": 2})
+    broken, fine = submit(f.store, "alice", 2, timeout_ms=1000)
+    client.hdel(keys.task(broken), "created_ms")
+    f.dispatcher.dispatch_many([broken, fine])
+    assert f.store.get(fine).status is TaskStatus.ASSIGNED
+    f.clock.advance(1.2)
+    maintenance = Maintenance(
+        store=f.store,
+        registry=f.registry,
+        settings=f.dispatcher.settings,
+        dispatcher=f.dispatcher,
+        interval_s=1,
+    )
+    maintenance.run_once()  # raised KeyError from the reaper on every pass before
+    assert client.hget(keys.task(broken), "status") == "failed"
+    assert client.hget(keys.task(broken), "error") == "the task record cannot be read"
+    assert client.zscore(keys.DEADLINES, broken) is None
+    assert f.store.waiting_count("alice") == 0
