@@ -17,7 +17,7 @@ from scheduler.dispatch import Dispatcher
 from shared.config import Settings
 from shared.errors import StorageError
 from shared.records import AttemptState, TaskStore
-from shared.registry import NodeRegistry
+from shared.registry import NodeInfo, NodeRegistry
 from shared.storage import ScreenshotStorage
 
 log = logging.getLogger(__name__)
@@ -79,23 +79,22 @@ class Maintenance:
     def run_once(self) -> None:
         self.reap_overdue()
         self.recover_lost_attempts()
-        self.recover_dead_nodes()
+        nodes = self.registry.all()  # one read for both
+        self.recover_dead_nodes(nodes)
         # Bind in case a slot event was missed (see SlotListener); look at the waiting
         # tasks even when no node has room only when it may fail some: a node died or
         # was drained since the last look, or SETTLE_EVERY_S passed.
-        self.dispatcher.bind(settle=self._settle_due())
+        self.dispatcher.bind(settle=self._settle_due(nodes))
         self.publish_stranded()
         self.sweep_screenshots()
 
-    def _settle_due(self) -> bool:
+    def _settle_due(self, nodes: list[NodeInfo]) -> bool:
         now_s = self.store.clock()
         dead_after_ms = int(self.settings.node_dead_after_s * 1000)
         now_ms = self.store.now_ms()
-        nodes = frozenset(
-            (n.uid, n.drained) for n in self.registry.all() if n.live(now_ms, dead_after_ms)
-        )
-        changed = nodes != self._nodes_seen
-        self._nodes_seen = nodes
+        alive = frozenset((n.uid, n.drained) for n in nodes if n.live(now_ms, dead_after_ms))
+        changed = alive != self._nodes_seen
+        self._nodes_seen = alive
         if changed or now_s >= self._next_settle_s:
             self._next_settle_s = now_s + SETTLE_EVERY_S
             return True
@@ -158,10 +157,10 @@ class Maintenance:
                 metrics.TASKS_FAILED.labels("timeout").inc()
                 log.info("reaped", extra={"task_id": task_id, "timeout_ms": timeout_ms})
 
-    def recover_dead_nodes(self) -> None:
+    def recover_dead_nodes(self, nodes: list[NodeInfo]) -> None:
         now = self.store.now_ms()
         dead_after_ms = int(self.settings.node_dead_after_s * 1000)
-        for node in self.registry.all():
+        for node in nodes:
             if node.live(now, dead_after_ms):
                 continue
             pending = self.registry.pending_attempts(node.uid)
