@@ -286,6 +286,17 @@ class BrowsingClient:
             saved.append(self.download_screenshot(task_id, name, directory / name, report))
         return saved
 
+    def fetch_screenshot(self, task_id: str, name: str) -> bytes:
+        """One screenshot's bytes, in memory (``download_screenshot`` writes a file)."""
+        checked_screenshot_name(name)
+        quoted = urllib.parse.quote(task_id, safe=":")
+        with self._open("GET", f"/screenshots/{quoted}/{name}") as (url, resp):
+            length = resp.headers.get("Content-Length")
+            data = resp.read()
+        if length and length.isdigit() and len(data) != int(length):
+            raise ClientError(0, f"download of {url} ended after {len(data)} of {length} bytes")
+        return data
+
     # -- HTTP ------------------------------------------------------------------------
 
     def _json(
