@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -128,6 +129,8 @@ def test_mcp_browse_returns_the_text_and_a_png_and_the_other_tools_work(cluster,
             )
             assert invalid.is_error and "fanout" in texts(invalid)[0], texts(invalid)
             assert "(HTTP 400)" in texts(invalid)[0]
+            failed = await session.call_tool("browse", {"task": "Xyzzy the plugh"})
+            assert failed.is_error and re.search(r"task web:\w+ failed: \S", texts(failed)[0])
             unknown = await session.call_tool("task_status", {"task_id": "web:" + "0" * 32})
             assert unknown.is_error and "not found (HTTP 404)" in texts(unknown)[0]
             assert not (await session.call_tool("task_status", {"task_id": task_id})).is_error
