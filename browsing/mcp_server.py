@@ -168,7 +168,9 @@ class _Tools:
             "fanout": fanout,
             "template": template,
         }
-        task_id = await self._api(self.client.submit, task, **options)
+        with anyio.CancelScope(shield=True):
+            # A call cancelled during the submit still learns the task_id, to cancel it.
+            task_id = await self._api(self.client.submit, task, **options)
         if not wait:
             return _text(json.dumps({"task_id": task_id, "status": "queued"}))
         try:
