@@ -172,7 +172,7 @@ class _Tools:
             # A call cancelled during the submit still learns the task_id, to cancel it.
             task_id = await self._api(self.client.submit, task, **options)
         if not wait:
-            return _text(json.dumps({"task_id": task_id, "status": "queued"}))
+            return _text(json.dumps({"task_id": task_id}))  # as /async answers
         try:
             body = await self._wait(task_id, ctx)
         except anyio.get_cancelled_exc_class():
