@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib.metadata
 import json
 import logging
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from browsing.client import (
 T = TypeVar("T")
 
 SERVER_NAME = "browsing"
+DISTRIBUTION = "browsing-service"  # setup.cfg's name
 # Images past this many are listed by name only: each one costs the host's model context.
 MAX_IMAGES = 10
 LOG_LEVEL = "WARNING"
@@ -63,7 +65,9 @@ INSTRUCTIONS = (
 
 def build_server(client: BrowsingClient) -> MCPServer:
     """The MCP server with the three tools, each calling the gateway through ``client``."""
-    server: MCPServer = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, log_level=LOG_LEVEL)
+    server: MCPServer = MCPServer(
+        SERVER_NAME, instructions=INSTRUCTIONS, version=_version(), log_level=LOG_LEVEL
+    )
     tools = _Tools(client)
     server.add_tool(
         tools.browse,
@@ -270,6 +274,14 @@ class _Tools:
                 )
             )
         return blocks
+
+
+def _version() -> str:
+    """The installed package's version, for the host's server list."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return ""
 
 
 def _described(tool: Callable[..., Any]) -> str:

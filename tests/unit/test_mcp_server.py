@@ -46,6 +46,8 @@ def test_an_unreachable_gateway_is_a_tool_error_not_a_crash():
 
     async def scenario() -> None:
         async with Client(build_server(client)) as mcp:
+            assert mcp.server_info is not None and mcp.server_info.name == "browsing"
+            assert mcp.instructions and "wait=false" in mcp.instructions
             tools = {tool.name: tool for tool in (await mcp.list_tools()).tools}
             assert set(tools) == {"browse", "task_status", "cancel_task"}
             assert tools["task_status"].annotations.read_only_hint is True
