@@ -136,3 +136,18 @@ def test_retries_back_off_exponentially_with_jitter_and_a_cap():
 
 def test_the_message_id_is_the_task_s_and_stable():
     assert message_id("web:" + "ab" * 16) == "msg_" + "ab" * 16
+
+
+def test_the_client_and_the_cli_send_the_webhook():
+    from browsing.cli import build_parser
+    from browsing.client import task_request
+
+    assert task_request("t", webhook_url="https://h.example/x") == {
+        "task": "t",
+        "webhook": {"url": "https://h.example/x"},
+    }
+    body = task_request("t", webhook_url="https://h.example/x", webhook_secret=SPEC_SECRET)
+    assert body["webhook"] == {"url": "https://h.example/x", "secret": SPEC_SECRET}
+    args = build_parser().parse_args(["run", "t", "--webhook", "https://h.example/x"])
+    assert (args.webhook, args.webhook_secret) == ("https://h.example/x", None)
+    assert build_parser().parse_args(["webhook-secret", "--rotate"]).rotate
