@@ -28,6 +28,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -37,7 +38,7 @@ from gateway.views import status_body
 from scheduler import metrics
 from shared.clock import iso_utc
 from shared.config import Settings
-from shared.egress import DEFAULT_PORTS, EgressPolicy
+from shared.egress import DEFAULT_PORTS, EgressPolicy, system_resolver
 from shared.errors import EgressRefused
 from shared.records import TaskRecord, TaskStatus, TaskStore
 from shared.webhooks import Lease, WebhookStore, sign_headers
@@ -80,7 +81,7 @@ def post(
     host = parts.hostname or ""
     port = parts.port or DEFAULT_PORTS[scheme]
     deadline = time.monotonic() + timeout_s
-    addresses = policy.resolve(host, port)
+    addresses = policy.resolve(host, port, resolver=bounded_resolver(timeout_s))
     sock: socket.socket | None = None
     error: OSError = TimeoutError(f"could not connect within {timeout_s:g} s")
     for address in addresses:
@@ -113,6 +114,32 @@ def post(
         return response.status
     finally:
         sock.close()
+
+
+def bounded_resolver(timeout_s: float) -> Callable[[str, int], list[str]]:
+    """The system resolver, given up on after ``timeout_s`` (getaddrinfo itself takes
+    no timeout: a hung DNS server would hold the try for the resolver's own retries)."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        answer: list[list[str]] = []
+        done = threading.Event()
+
+        def lookup() -> None:
+            try:
+                answer.append(system_resolver(host, port))
+            except OSError:
+                pass
+            finally:
+                done.set()
+
+        threading.Thread(target=lookup, name="webhook-dns", daemon=True).start()
+        if not done.wait(timeout_s):
+            raise TimeoutError(f"resolving {host} took over {timeout_s:g} s")
+        if not answer:
+            raise socket.gaierror(f"{host} does not resolve")
+        return answer[0]
+
+    return resolve
 
 
 def describe(exc: BaseException) -> str:
