@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import BrowsingError
+from shared.webhooks import verify as verify_webhook
+
+__all__ = ["BrowsingClient", "ClientError", "WaitTimeout", "task_request", "verify_webhook"]
 
 URL_ENV = "BROWSING_URL"
 API_KEY_ENV = "BROWSING_API_KEY"
@@ -88,10 +91,18 @@ def task_request(
     session_key: str | None = None,
     template: str | None = None,
     timeout_ms: int | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
 ) -> dict[str, Any]:
     """The request body of /async and /sync; options left at None are not sent, and the
-    gateway validates the rest (it answers 400, say, for both country_iso and node_uid)."""
+    gateway validates the rest (it answers 400, say, for both country_iso and node_uid).
+    ``webhook_url``: where the final status is POSTed, signed with ``webhook_secret``
+    (``whsec_...``) or, without one, with your own signing secret (``webhook_secret()``)."""
     body: dict[str, Any] = {"task": task}
+    if webhook_url is not None:
+        body["webhook"] = {"url": webhook_url}
+        if webhook_secret is not None:
+            body["webhook"]["secret"] = webhook_secret
     if screenshots is not None or full_page is not None:
         shots: dict[str, Any] = {}
         if screenshots is not None:
@@ -232,6 +243,17 @@ class BrowsingClient:
 
     def templates(self) -> list[str]:
         return list(self._json("GET", "/templates")["templates"])
+
+    def webhook_secret(self) -> str:
+        """Your own webhook signing secret (``whsec_...``), made on first read: it signs
+        your tasks' webhooks that give no secret of their own. Check a delivery with
+        ``verify_webhook``."""
+        return str(self._json("GET", "/webhook-secret")["secret"])
+
+    def rotate_webhook_secret(self) -> str:
+        """A new signing secret; the previous one still signs (a second signature) for
+        24 hours, so that receivers can switch to the new one meanwhile."""
+        return str(self._json("POST", "/webhook-secret")["secret"])
 
     def download_screenshot(
         self,

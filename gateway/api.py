@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from gateway import metrics
 from gateway.services import GatewayServices
 from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
-from gateway.views import status_body, sync_body
+from gateway.views import status_body, sync_body, webhook_body
 from shared import logs
 from shared.errors import (
     AuthError,
@@ -166,7 +166,7 @@ def status() -> Any:
     position = None
     if record.status.value == "queued":
         position = services().store.queue_position(record.task_id)
-    return jsonify(status_body(record, queue_position=position))
+    return jsonify(_with_webhook(record, status_body(record, queue_position=position)))
 
 
 @bp.post("/cancel")
@@ -174,7 +174,8 @@ def cancel() -> Any:
     record = _owned_task(request.args.get("task_id"))
     if record.status.terminal or not services().store.fail(record.task_id, "cancelled"):
         raise ConflictError(f"task {record.task_id} has already finished")
-    return jsonify(status_body(services().store.get(record.task_id) or record))
+    record = services().store.get(record.task_id) or record
+    return jsonify(_with_webhook(record, status_body(record)))
 
 
 @bp.get("/templates")
@@ -202,3 +203,36 @@ def screenshot(task_id: str, file: str) -> Any:
         mimetype="image/png",
         headers={"Content-Length": str(obj.length), "Cache-Control": "private, max-age=3600"},
     )
+
+
+# Webhooks (README, "Webhooks").
+
+
+def _with_webhook(record: TaskRecord, body: dict[str, Any]) -> dict[str, Any]:
+    """A status body with the task's webhook delivery, when it has a webhook."""
+    webhooks = services().webhooks
+    if record.request.webhook is not None and webhooks is not None:
+        body["webhook"] = webhook_body(record, webhooks.state(record.task_id))
+    return body
+
+
+def _secret_response(secret: str, status: int = 200) -> Any:
+    response = jsonify({"secret": secret})
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
+
+
+@bp.get("/webhook-secret")
+def webhook_secret() -> Any:
+    """The caller's own signing secret, which signs its webhooks that give none."""
+    webhooks = services().webhooks
+    assert webhooks is not None
+    return _secret_response(webhooks.user_secret(g.user))
+
+
+@bp.post("/webhook-secret")
+def rotate_webhook_secret() -> Any:
+    """A new signing secret for the caller; the previous one still signs for a day."""
+    svc = services()
+    assert svc.webhooks is not None
+    return _secret_response(svc.webhooks.rotate_user_secret(g.user, svc.store.now_ms()))

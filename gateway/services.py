@@ -24,6 +24,7 @@ from shared.services import (
 )
 from shared.storage import ScreenshotStorage
 from shared.users import UserPolicies
+from shared.webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class GatewayServices:
     listener: CompletionListener
     celery: Celery
     policies: UserPolicies
+    webhooks: WebhookStore | None = None
     submissions: GroupCommit[NewTask] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +64,7 @@ class GatewayServices:
             listener=CompletionListener(store),
             celery=celery,
             policies=UserPolicies(client, settings),
+            webhooks=WebhookStore(client, state_ttl_s=settings.task_record_ttl_s),
         )
 
     def submit(self, task: NewTask) -> Refusal | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.config import Settings
-from shared.errors import ValidationError
+from shared.egress import DEFAULT_PORTS, EgressPolicy
+from shared.errors import EgressRefused, ValidationError
 from shared.request import (
     ANY_NODE,
     DEFAULT_FANOUT,
@@ -18,6 +22,8 @@ from shared.request import (
     TaskRequest,
 )
 from shared.templates import DEFAULT_TEMPLATE, require_template
+from shared.webhooks import MAX_URL_CHARS as MAX_WEBHOOK_URL_CHARS
+from shared.webhooks import SecretFormatError, Webhook, secret_key
 
 COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 MAX_TASK_CHARS = 20_000
@@ -175,4 +181,71 @@ def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
         ),
         fanout=_bounded_int(body, "fanout", DEFAULT_FANOUT, 1, settings.fanout_max, ""),
         template=template,
+        webhook=parse_webhook(body.get("webhook"), egress_policy(settings)),
     )
+
+
+WEBHOOK_KEYS = ("url", "secret")
+
+
+def parse_webhook(raw: Any, policy: EgressPolicy) -> Webhook | None:
+    """The request's ``webhook``: an http(s) URL the egress policy does not refuse
+    outright (a literal address or a denied name: a name's addresses are checked at
+    each delivery), and an optional ``whsec_`` secret. No message shows the secret."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValidationError('webhook must be an object like {"url": "https://example.com/hook"}')
+    unknown = sorted(set(raw) - set(WEBHOOK_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"webhook has unknown field {unknown[0][:40]!r}: only url and secret are allowed"
+        )
+    url = raw.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError("webhook.url is required: an http:// or https:// URL")
+    if len(url) > MAX_WEBHOOK_URL_CHARS:
+        raise ValidationError(
+            f"webhook.url is too long: at most {MAX_WEBHOOK_URL_CHARS} characters"
+        )
+    url = _encodable(url.strip(), "webhook.url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+    except ValueError as exc:
+        raise ValidationError(f"webhook.url is not a valid URL: {exc}") from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValidationError("webhook.url must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(
+            "webhook.url must not hold credentials (user:password@); "
+            "use webhook.secret to let the receiver check the sender"
+        )
+    if any(c.isspace() for c in url):
+        raise ValidationError("webhook.url must not contain spaces")
+    refused = policy.refusal(parts.hostname, port)
+    if refused is None and policy.deny.matches_name(parts.hostname, port):
+        refused = EgressRefused(
+            f"egress refused: {parts.hostname} is denied by BROWSING_EGRESS_DENY"
+        )
+    if refused is not None:
+        raise ValidationError(f"webhook.url is refused by the egress policy: {refused.message}")
+    secret = raw.get("secret")
+    if secret is not None:
+        if not isinstance(secret, str):
+            raise ValidationError("webhook.secret must be a string like whsec_<base64>")
+        try:
+            secret_key(secret)
+        except SecretFormatError as exc:  # its message never shows the value
+            raise ValidationError(f"webhook.secret is not valid: {exc}") from None
+    return Webhook(url=url, secret=secret)
+
+
+@functools.lru_cache(maxsize=8)
+def _policy(allow: str, deny: str) -> EgressPolicy:
+    return EgressPolicy.from_settings(SimpleNamespace(egress_allow=allow, egress_deny=deny))
+
+
+def egress_policy(settings: Settings) -> EgressPolicy:
+    """The egress policy of ``settings``, parsed once per process."""
+    return _policy(settings.egress_allow, settings.egress_deny)

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.clock import iso_utc
 from shared.records import Attempt, TaskRecord
+from shared.webhooks import DeliveryState
 
 # The route of ``gateway.api.screenshot``, which serves these files.
 SCREENSHOT_URL = "/api/v1/browsing/screenshots/{task_id}/{name}"
@@ -110,4 +111,31 @@ def sync_body(record: TaskRecord) -> dict[str, Any]:
         "status": record.status.value,
         **result_fields(record),
         "info": task_info(record),
+    }
+
+
+def webhook_body(record: TaskRecord, state: DeliveryState) -> dict[str, Any] | None:
+    """A task's webhook and how its delivery went; never its secret. ``state``: one of
+    pending (the task has not finished, or the first try is under way), retrying,
+    delivered, stopped (the receiver answered 410), gave_up, refused (egress policy) or
+    expired."""
+    hook = record.request.webhook
+    if hook is None:
+        return None
+    if state.result is not None:
+        phase = state.result
+    elif state.attempts:
+        phase = "retrying"
+    else:
+        phase = "pending"
+    return {
+        "url": hook.url,
+        "signed_with": "request_secret" if hook.secret is not None else "user_secret",
+        "state": phase,
+        "delivered": state.result == "delivered",
+        "attempts": state.attempts,
+        "last_status": state.last_status,
+        "last_error": state.last_error,
+        "next_try_at": _iso(state.next_try_ms) if phase == "retrying" else None,
+        "delivered_at": _iso(state.delivered_ms),
     }

@@ -11,12 +11,14 @@ from celery import Celery, signals
 from scheduler import metrics
 from scheduler.dispatch import Dispatcher, SlotListener
 from scheduler.maintenance import Maintenance
+from scheduler.webhooks import WebhookDeliverer
 from shared.config import Settings
 from shared.metrics import serve_metrics
 from shared.records import TaskStore
 from shared.registry import NodeRegistry
 from shared.services import DISPATCH_MANY_TASK, redis_client
 from shared.storage import ScreenshotStorage
+from shared.webhooks import WebhookStore
 
 
 @dataclass
@@ -26,6 +28,7 @@ class SchedulerLifecycle:
     dispatcher: Dispatcher
     maintenance: Maintenance
     slots: SlotListener
+    webhooks: WebhookDeliverer | None = None
 
     @classmethod
     def build(cls, app: Celery, settings: Settings) -> SchedulerLifecycle:
@@ -47,6 +50,11 @@ class SchedulerLifecycle:
             dispatcher=dispatcher,
             maintenance=maintenance,
             slots=SlotListener(dispatcher),
+            webhooks=WebhookDeliverer(
+                store=store,
+                webhooks=WebhookStore(client, state_ttl_s=settings.task_record_ttl_s),
+                settings=settings,
+            ),
         )
 
     def install(self) -> None:
@@ -65,6 +73,8 @@ class SchedulerLifecycle:
     def start(self, **_: Any) -> None:
         self.maintenance.start()
         self.slots.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         settings = self.settings
         if settings.metrics_port:
             from prometheus_client import REGISTRY
@@ -82,3 +92,5 @@ class SchedulerLifecycle:
     def stop(self, **_: Any) -> None:
         self.maintenance.stop()
         self.slots.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()

@@ -136,3 +136,17 @@ class ClusterCollector:
         for place, count in waiting_where.items():
             where.add_metric([place], float(count))
         yield from (depth, inflight, up, per_country, waiting, where)
+
+
+WEBHOOK_DELIVERIES = Counter(
+    "browsing_webhook_deliveries_total",
+    "Webhook tries by outcome: 'delivered' (2xx), 'retry' (failed, tried again later), "
+    "'stopped' (410 Gone), 'gave_up' (failed past BROWSING_WEBHOOK_RETRY_FOR_S), "
+    "'refused' (by the egress policy), 'expired' (the task record was gone).",
+    ["outcome"],
+)
+WEBHOOK_LATENCY = Histogram(
+    "browsing_webhook_delivery_latency_seconds",
+    "From a task's finish to its webhook's 2xx answer, retries included.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+)

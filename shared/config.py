@@ -94,6 +94,12 @@ class Settings:
     llm_timeout_s: float = defaults.llm_timeout_s
     llm_max_retries: int = defaults.llm_max_retries
     llm_tool_mode: str = defaults.llm_tool_mode
+    webhook_timeout_s: float = defaults.webhook_timeout_s
+    webhook_retry_base_s: float = defaults.webhook_retry_base_s
+    webhook_retry_max_s: float = defaults.webhook_retry_max_s
+    webhook_retry_for_s: float = defaults.webhook_retry_for_s
+    webhook_concurrency: int = defaults.webhook_concurrency
+    webhook_poll_interval_s: float = defaults.webhook_poll_interval_s
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -137,6 +143,7 @@ AT_LEAST_ONE = (
     "gateway_workers",
     "gateway_connections",
     "llm_max_tokens",
+    "webhook_concurrency",
 )
 # Settings where 0 means "none" and a negative number nothing.
 AT_LEAST_ZERO = ("user_max_active", "user_max_queued", "user_rate", "user_burst", "node_prefetch")

@@ -140,3 +140,17 @@ llm_timeout_s = 60.0
 llm_max_retries = 3
 # "auto": tool calls, with a JSON fallback when the server rejects tools; or only one.
 llm_tool_mode = "auto"
+
+# Webhooks (README, "Webhooks"): the scheduler POSTs a task's final status to the
+# request's webhook URL. Each try is bounded by webhook_timeout_s; a failed try is
+# retried after webhook_retry_base_s, doubling each time up to webhook_retry_max_s, with
+# jitter, until webhook_retry_for_s after the task finished.
+webhook_timeout_s = 10.0
+webhook_retry_base_s = 1.0
+webhook_retry_max_s = 3600.0
+webhook_retry_for_s = 86_400.0
+# Tries one scheduler process makes at once.
+webhook_concurrency = 16
+# The deliverer wakes at once when a task with a webhook finishes; it also looks at its
+# outbox this often, for retries and for what another scheduler left.
+webhook_poll_interval_s = 1.0

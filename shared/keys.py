@@ -81,3 +81,22 @@ def waiting_where(where: str) -> str:
     """zset: waiting task ids by where their filter lets them run -> submit sequence:
     a country code (DE), "any" (no filter) or "node" (one node). For autoscaling."""
     return f"{PREFIX}waiting-where:{where}"
+
+
+# Webhooks (shared/webhooks.py).
+# zset: task id whose webhook is not delivered yet -> when its next try is due (epoch
+# ms); finalize_many (shared/lua/common.lua) adds it with the terminal status.
+WEBHOOK_OUTBOX = PREFIX + "webhooks:outbox"
+# PUBLISHed with a task id when a task with a webhook finishes: deliverers wake at once.
+WEBHOOK_CHANNEL = PREFIX + "webhooks"
+
+
+def webhook(task_id: str) -> str:
+    """hash: a task's webhook delivery: attempts, last_status, last_error, result,
+    next_try_ms, delivered_ms, the body every try sends, and the current lease."""
+    return f"{PREFIX}webhook:{task_id}"
+
+
+def webhook_secret(owner: str) -> str:
+    """hash: a user's own webhook signing secret: current, previous, rotated_ms."""
+    return f"{PREFIX}webhook-secret:{owner}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -25,6 +25,7 @@ from shared import keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 from shared.request import TaskRequest
 from shared.users import UserPolicy
+from shared.webhooks import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
     request_error = None
     try:
         request = TaskRequest.from_json(h["request"])
+        if h.get("webhook"):
+            request = replace(request, webhook=Webhook.from_json(h["webhook"]))
     except (KeyError, TypeError, ValueError) as exc:
         # One unreadable record must not stop a scheduler pass or its whole batch.
         request = TaskRequest(task="", timeout_ms=max(deadline_ms - created_ms, 1))
@@ -219,6 +222,7 @@ class NewTask:
     timeout_ms: int
     policy: UserPolicy = NO_LIMITS  # the owner's weight and limits, applied on create
     where: str = "any"  # see keys.waiting_where
+    webhook_json: str = field(default="", repr=False)  # Webhook.to_json(), or ""
 
     @classmethod
     def of(
@@ -226,7 +230,8 @@ class NewTask:
     ) -> NewTask:
         node_filter = request.filter
         where = node_filter.country_iso or ("node" if node_filter.node_uid else "any")
-        return cls(task_id, owner, request.to_json(), request.timeout_ms, policy, where)
+        hook = request.webhook.to_json() if request.webhook else ""
+        return cls(task_id, owner, request.to_json(), request.timeout_ms, policy, where, hook)
 
 
 class TaskStore:
@@ -273,6 +278,9 @@ class TaskStore:
             args += [task.task_id, task.owner, task.request_json, now + task.timeout_ms]
             args += [p.weight, p.max_active, p.max_queued, repr(float(p.rate)), p.bucket]
             args.append(task.where)
+        for i, task in enumerate(tasks, start=1):  # create.lua reads these after the tasks
+            if task.webhook_json:
+                args += [i, task.webhook_json]
         task_keys = [keys.task(task.task_id) for task in tasks]
         replies = self._create(keys=[*task_keys, keys.DEADLINES, keys.QUEUED], args=args)
         out: list[Refusal | None] = []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.errors import ValidationError
 from shared.templates import DEFAULT_TEMPLATE
+from shared.webhooks import Webhook
 
 if TYPE_CHECKING:
     from shared.registry import NodeInfo
@@ -103,6 +104,9 @@ class TaskRequest:
     session_key: str | None = None
     fanout: int = DEFAULT_FANOUT
     template: str = DEFAULT_TEMPLATE
+    # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
+    # own, so that its secret is never where nodes read or logs show the request.
+    webhook: Webhook | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record's form: the keys and values earlier versions stored."""

@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser(sub)
     nodes.add_parser(sub)
     tasks.add_parsers(sub)
+    tasks.add_webhook_parser(sub)
     mcp.add_parser(sub)
     return parser
 

@@ -65,6 +65,8 @@ def _run(args: argparse.Namespace) -> int:
         "session_key": args.session,
         "template": args.template,
         "timeout_ms": args.timeout,
+        "webhook_url": args.webhook,
+        "webhook_secret": args.webhook_secret,
     }
     task_id = None
     try:
@@ -182,6 +184,15 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--template", help="browsing template stem (see `browsing templates`)")
     run.add_argument("--timeout", type=int, metavar="MS", help="task timeout in milliseconds")
     run.add_argument("--json", action="store_true", help="print the final status body as JSON")
+    run.add_argument(
+        "--webhook", metavar="URL", help="POST the final status to URL (signed; see README)"
+    )
+    run.add_argument(
+        "--webhook-secret",
+        metavar="WHSEC",
+        help="sign the webhook with this whsec_ secret instead of your own "
+        "(other users can see arguments)",
+    )
     run.set_defaults(func=_run, usage_error=run.error)
 
     status = sub.add_parser("status", parents=[gateway], help="show a task's status and result")
@@ -202,3 +213,27 @@ def add_parsers(sub: Any) -> None:
 
     templates = sub.add_parser("templates", parents=[gateway], help="list the template stems")
     templates.set_defaults(func=_templates)
+
+
+def _webhook_secret(args: argparse.Namespace) -> int:
+    client = _client(args)
+    print(client.rotate_webhook_secret() if args.rotate else client.webhook_secret())
+    return 0
+
+
+def add_webhook_parser(sub: Any) -> None:
+    """webhook-secret: print (or rotate) the caller's own webhook signing secret."""
+    gateway = argparse.ArgumentParser(add_help=False)
+    gateway.add_argument("--url", help=f"gateway URL (default ${URL_ENV} or {DEFAULT_URL})")
+    gateway.add_argument("--api-key", help=f"API key (default ${API_KEY_ENV})")
+    secret = sub.add_parser(
+        "webhook-secret",
+        parents=[gateway],
+        help="print your webhook signing secret (whsec_...), which signs webhooks that give none",
+    )
+    secret.add_argument(
+        "--rotate",
+        action="store_true",
+        help="make a new one; the previous one still signs for 24 hours",
+    )
+    secret.set_defaults(func=_webhook_secret)

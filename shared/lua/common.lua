@@ -63,6 +63,13 @@ local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
     end
     redis.call('EXPIRE', task_key, ttl_s)
     redis.call('PUBLISH', prefix .. 'done', task_ids[i])
+    -- A webhook's delivery is put in the outbox in this same step (shared/webhooks.py),
+    -- due at once: no crash can lose it between the two.
+    if redis.call('HEXISTS', task_key, 'webhook') == 1 then
+      local finished = redis.call('HGET', task_key, 'finished_ms')
+      redis.call('ZADD', prefix .. 'webhooks:outbox', 'NX', finished, task_ids[i])
+      redis.call('PUBLISH', prefix .. 'webhooks', task_ids[i])
+    end
   end
 end
 

@@ -15,6 +15,12 @@ local FIELDS = 10
 local n, now_ms, prefix = #KEYS - 2, tonumber(ARGV[1]), ARGV[2]
 local fair, state = prefix .. 'fair', prefix .. 'fair:state'
 local results, by_deadline, by_creation, written = {}, {}, {}, 0
+-- After the tasks' fields: pairs of (task index, webhook JSON) for tasks with a webhook,
+-- kept in the record's own 'webhook' field, outside the request (shared/webhooks.py).
+local webhooks = {}
+for j = 3 + n * FIELDS, #ARGV, 2 do
+  webhooks[tonumber(ARGV[j])] = ARGV[j + 1]
+end
 
 -- The token bucket: the refusal's retry delay (ms), or nil after taking a token.
 local function take_token(owner, rate, burst)
@@ -54,6 +60,7 @@ for i = 1, n do
     else
       redis.call('HSET', KEYS[i], 'owner', owner, 'status', 'queued', 'request', request,
         'created_ms', now_ms, 'deadline_ms', deadline, 'attempts', 0, 'where', where)
+      if webhooks[i] then redis.call('HSET', KEYS[i], 'webhook', webhooks[i]) end
       written = written + 1
       by_deadline[2 * written - 1], by_deadline[2 * written] = deadline, task_id
       by_creation[2 * written - 1], by_creation[2 * written] = now_ms, task_id

@@ -35,6 +35,7 @@ PATHS = {
     "/api/v1/browsing/status": {"get"},
     "/api/v1/browsing/cancel": {"post"},
     "/api/v1/browsing/templates": {"get"},
+    "/api/v1/browsing/webhook-secret": {"get", "post"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
