@@ -81,3 +81,14 @@ def waiting_where(where: str) -> str:
     """zset: waiting task ids by where their filter lets them run -> submit sequence:
     a country code (DE), "any" (no filter) or "node" (one node). For autoscaling."""
     return f"{PREFIX}waiting-where:{where}"
+
+
+# Live step events (shared/events.py). PUBLISHed with a task id when the task's event
+# stream grows or its status moves on (assigned, running); terminal statuses go to
+# DONE_CHANNEL as before. The gateway's one listener per process wakes its SSE streams.
+EVENTS_CHANNEL = PREFIX + "events"
+
+
+def events(task_id: str) -> str:
+    """stream: the task's step events (XADD by the node running the step, capped)."""
+    return f"{PREFIX}events:{task_id}"
