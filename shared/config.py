@@ -94,6 +94,7 @@ class Settings:
     llm_timeout_s: float = defaults.llm_timeout_s
     llm_max_retries: int = defaults.llm_max_retries
     llm_tool_mode: str = defaults.llm_tool_mode
+    events_keepalive_s: float = defaults.events_keepalive_s
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

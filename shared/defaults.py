@@ -140,3 +140,7 @@ llm_timeout_s = 60.0
 llm_max_retries = 3
 # "auto": tool calls, with a JSON fallback when the server rejects tools; or only one.
 llm_tool_mode = "auto"
+
+# An event stream (GET /events) with nothing to say sends a comment line this often, so
+# that proxies and clients do not close it as idle.
+events_keepalive_s = 15.0
