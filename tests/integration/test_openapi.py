@@ -36,6 +36,7 @@ PATHS = {
     "/api/v1/browsing/cancel": {"post"},
     "/api/v1/browsing/templates": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
+    "/api/v1/browsing/events": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
