@@ -134,8 +134,8 @@ def _follow(client: BrowsingClient, task_id: str, line: StatusLine) -> dict[str,
             line.note(step_line(event.data))
         elif event.event == "status":
             line.on_status(event.data)
-            if event.final:
-                return event.data
+            if event.final:  # the status body, as /status gives it, plus when
+                return {k: v for k, v in event.data.items() if k != "at"}
     return client.status(task_id)  # the stream ended early (the record expired?)
 
 
