@@ -192,7 +192,7 @@ def screenshot(task_id: str, file: str) -> Any:
     svc = services()
     record = _owned_task(task_id)
     winner = record.winning_attempt
-    attempt = _screenshot_attempt(record, file)
+    attempt = _screenshot_attempt(record)
     if attempt is None and (winner is None or file not in winner.files):
         raise NotFoundError(f"task {task_id} has no screenshot {file}")
     retention_ms = svc.settings.screenshot_retention_days * DAY_MS
@@ -211,7 +211,7 @@ def screenshot(task_id: str, file: str) -> Any:
     )
 
 
-def _screenshot_attempt(record: TaskRecord, file: str) -> int | None:
+def _screenshot_attempt(record: TaskRecord) -> int | None:
     """``?attempt=N``: a screenshot of attempt N, which a step event named while the
     task ran (gateway/events.py); None without it (the winner's files). Stored under
     the attempt's own prefix, it is there once the event is; a losing attempt's files
@@ -220,7 +220,7 @@ def _screenshot_attempt(record: TaskRecord, file: str) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= 10_000:
-        raise ValidationError(f"attempt must be a positive whole number, got {raw[:20]!r}")
+        raise ValidationError(f"attempt must be a whole number from 1 to 10000, got {raw[:20]!r}")
     number = int(raw)
     if number > len(record.attempts):
         raise NotFoundError(f"task {record.task_id} has no attempt {number}")
