@@ -29,7 +29,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,9 @@ DEFAULT_TIMEOUT_S = 30.0
 # The gateway holds a /sync request up to BROWSING_SYNC_TIMEOUT_S (600 s by default).
 SYNC_HTTP_TIMEOUT_S = 630.0
 DEFAULT_POLL_S = 0.5
+# An event stream sends a keep-alive comment every 15 s (BROWSING_EVENTS_KEEPALIVE_S).
+EVENTS_READ_TIMEOUT_S = 60.0
+EVENTS_END_ID = "end"  # the id of a stream's final status event
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 # The gateway serves nothing else; anything different must not become a path on disk.
@@ -237,6 +241,40 @@ class BrowsingClient:
                 raise WaitTimeout(0, f"task {task_id} still {now[0]} after {timeout_s:g} s", body)
             time.sleep(poll_s)
 
+    def events(
+        self, task_id: str, last_event_id: str | None = None, *, reconnects: int = 5
+    ) -> Iterator[Event]:
+        """The task's live events (GET /events, Server-Sent Events) as they happen:
+        ``status`` changes, each agent ``step``, and last the final status body, after
+        which the iterator ends. A finished task gives its whole history at once. A
+        dropped connection is resumed from the last event seen (``Last-Event-ID``), at
+        most ``reconnects`` times in a row; HTTP errors (401, 403, 404) are raised."""
+        last_id, failures = last_event_id, 0
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id
+            timeout_s = max(self.timeout_s, EVENTS_READ_TIMEOUT_S)
+            try:
+                with self._open(
+                    "GET",
+                    "/events",
+                    query={"task_id": task_id},
+                    headers=headers,
+                    timeout_s=timeout_s,
+                ) as (_url, resp):
+                    for event in _read_events(resp):
+                        failures = 0
+                        last_id = event.id or last_id
+                        yield event
+                        if event.id == EVENTS_END_ID:
+                            return
+            except ClientError as exc:
+                if exc.status != 0 or failures >= reconnects:
+                    raise
+            failures += 1
+            time.sleep(min(0.2 * 2**failures, 5.0))
+
     def cancel(self, task_id: str) -> dict[str, Any]:
         """Cancel a task; it ends failed with error "cancelled". 409 if it had finished."""
         return self._json("POST", "/cancel", query={"task_id": task_id})
@@ -348,6 +386,7 @@ class BrowsingClient:
         query: dict[str, str] | None = None,
         body: Any = None,
         timeout_s: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> _Response:
         url = self.base_url + API_PREFIX + path
         if query:
@@ -358,6 +397,8 @@ class BrowsingClient:
         req.add_header("User-Agent", "browsing-client/0.1")
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         if self.api_key:
             # Unredirected: a redirect to another host must not carry the key along.
             req.add_unredirected_header("Authorization", f"Bearer {self.api_key}")
@@ -369,6 +410,50 @@ class BrowsingClient:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise _connection_error(exc, url, timeout) from exc
         return _Response(url, resp, timeout)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One Server-Sent Event of a task's stream: ``event`` is "status" or "step",
+    ``data`` its JSON document, ``id`` what resumes the stream after it."""
+
+    id: str | None
+    event: str
+    data: dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return self.id == EVENTS_END_ID
+
+
+def _read_events(resp: http.client.HTTPResponse) -> Iterator[Event]:
+    """Parse an event stream (the WHATWG format): fields up to a blank line; comment
+    lines (the keep-alives) are skipped. A stream that ends early just stops."""
+    event_id, name, data = None, "message", []
+    while True:
+        raw = resp.readline()
+        if not raw:
+            return
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not line:
+            if data:
+                try:
+                    document = json.loads("\n".join(data))
+                except ValueError as exc:
+                    raise ClientError(0, f"unreadable event data: {data[0][:200]!r}") from exc
+                yield Event(event_id, name, document if isinstance(document, dict) else {})
+            name, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "id":
+            event_id = value
+        elif field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
 
 
 class _Response:

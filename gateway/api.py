@@ -10,6 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from gateway import metrics
+from gateway.events import EventListener
+from gateway.events import stream as event_stream
 from gateway.services import GatewayServices
 from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
 from gateway.views import status_body, sync_body, webhook_body
@@ -24,6 +26,7 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from shared.events import BadEventId, Cursor, EventLog
 from shared.records import NewTask, TaskRecord
 from shared.storage import FILE_NAME
 from shared.templates import template_names
@@ -190,14 +193,18 @@ def screenshot(task_id: str, file: str) -> Any:
     svc = services()
     record = _owned_task(task_id)
     winner = record.winning_attempt
-    if winner is None or file not in winner.files:
+    attempt = _screenshot_attempt(record)
+    if attempt is None and (winner is None or file not in winner.files):
         raise NotFoundError(f"task {task_id} has no screenshot {file}")
     retention_ms = svc.settings.screenshot_retention_days * DAY_MS
     if svc.store.now_ms() - record.created_ms > retention_ms:
         raise NotFoundError(
             f"screenshot expired: files are kept {svc.settings.screenshot_retention_days} days"
         )
-    obj = svc.storage.open(svc.storage.key(task_id, winner.number, file))
+    if attempt is None:
+        assert winner is not None
+        attempt = winner.number
+    obj = svc.storage.open(svc.storage.key(task_id, attempt, file))
     return Response(
         obj.body,
         mimetype="image/png",
@@ -236,3 +243,56 @@ def rotate_webhook_secret() -> Any:
     svc = services()
     assert svc.webhooks is not None
     return _secret_response(svc.webhooks.rotate_user_secret(g.user, svc.store.now_ms()))
+
+
+def _screenshot_attempt(record: TaskRecord) -> int | None:
+    """``?attempt=N``: a screenshot of attempt N, which a step event named while the
+    task ran (gateway/events.py); None without it (the winner's files). Stored under
+    the attempt's own prefix, it is there once the event is; a losing attempt's files
+    are deleted when it ends."""
+    raw = request.args.get("attempt")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise ValidationError(f"attempt must be a whole number from 1 to 10000, got {raw[:20]!r}")
+    number = int(raw)
+    if number > len(record.attempts):
+        raise NotFoundError(f"task {record.task_id} has no attempt {number}")
+    return number
+
+
+def _event_services() -> tuple[EventLog, EventListener]:
+    ext = current_app.extensions
+    found = ext.get("browsing-events")
+    if found is None:
+        store = services().store
+        log = EventLog(store.redis, record_ttl_s=store.record_ttl_s, clock=store.clock)
+        found = ext.setdefault("browsing-events", (log, EventListener(log)))
+    return found
+
+
+@bp.get("/events")
+def events() -> Any:
+    """The task's live events as Server-Sent Events (gateway/events.py)."""
+    record = _owned_task(request.args.get("task_id"))
+    try:
+        cursor = Cursor.parse(request.headers.get("Last-Event-ID"))
+    except BadEventId as exc:
+        raise ValidationError(
+            f"malformed Last-Event-ID {str(exc)[:60]!r}: send the id of the last event "
+            "this stream gave (0-1, 0-2, 0-3, <ms>-<n> or end), or none"
+        ) from exc
+    log, listener = _event_services()
+    body = event_stream(
+        record.task_id,
+        cursor,
+        events=log,
+        store=services().store,
+        listener=listener,
+        keepalive_s=services().settings.events_keepalive_s,
+    )
+    return Response(
+        body,
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -111,3 +111,11 @@ def install(app: Flask) -> None:
     def metrics() -> Response:
         body, content_type = scrape()
         return Response(body, mimetype=content_type.split(";")[0], content_type=content_type)
+
+
+EVENT_STREAMS = Gauge(
+    "browsing_gateway_event_streams",
+    "Event streams (GET /events) open right now.",
+    multiprocess_mode="livesum",
+)
+STEP_EVENTS = Counter("browsing_gateway_step_events_total", "Step events sent on event streams.")

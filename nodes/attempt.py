@@ -14,6 +14,7 @@ from nodes.agent import AgentResult, run_agent
 from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
+from nodes.steps import StepReporter
 from shared.errors import AgentError, StorageError
 from shared.storage import screenshot_name
 from shared.templates import load_template
@@ -53,6 +54,18 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
     if verdict != "ok":
         log.info("attempt dropped", extra={"task_id": task_id, "attempt": attempt, "why": verdict})
         return f"dropped:{verdict}"
+    steps = StepReporter(runtime, task_id, attempt)
+    steps.started()
+    outcome = _run_claimed(runtime, task_id, attempt, steps)
+    if outcome != "won":
+        steps.discard_uploads()
+    return outcome
+
+
+def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepReporter) -> str:
+    assert runtime.identity is not None
+    node = runtime.identity.uid
+    store = runtime.store
     record = store.get(task_id)
     assert record is not None
     request = record.request
@@ -71,7 +84,8 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
                     policy=request.screenshots,
                     deadline=deadline,
                     should_stop=watcher.cancelled,
-                    on_step=lambda _step: metrics.STEPS.inc(),
+                    on_step=steps.on_step,
+                    on_screenshot=steps.on_screenshot,
                     action_timeout_ms=runtime.settings.action_timeout_ms,
                     page=page,
                     template=template,
@@ -106,7 +120,7 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
         store.mark_stopped(task_id, attempt)
         return "cancelled"
     refused = egress_refused_since(runtime, mark)
-    return report_success(runtime, deadline, task_id, attempt, result, refused)
+    return report_success(runtime, deadline, task_id, attempt, result, refused, steps.uploaded)
 
 
 def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:
@@ -144,14 +158,18 @@ def report_success(
     attempt: int,
     result: AgentResult,
     refused: str,
+    uploaded: set[str] | frozenset[str] = frozenset(),
 ) -> str:
+    """``uploaded``: the file names stored already, at their steps (nodes/steps.py)."""
     assert runtime.identity is not None
     storage = runtime.storage
     names = [screenshot_name(i) for i in range(1, len(result.screenshots) + 1)]
     keys = [storage.key(task_id, attempt, name) for name in names]
     note = None
     try:
-        for key, shot in zip(keys, result.screenshots, strict=True):
+        for name, key, shot in zip(names, keys, result.screenshots, strict=True):
+            if name in uploaded:
+                continue
             with metrics.S3_UPLOAD.time():
                 storage.put_png(key, shot.png)
             metrics.SCREENSHOTS.inc()

@@ -100,6 +100,7 @@ class Settings:
     webhook_retry_for_s: float = defaults.webhook_retry_for_s
     webhook_concurrency: int = defaults.webhook_concurrency
     webhook_poll_interval_s: float = defaults.webhook_poll_interval_s
+    events_keepalive_s: float = defaults.events_keepalive_s
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

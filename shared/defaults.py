@@ -154,3 +154,6 @@ webhook_concurrency = 16
 # The deliverer wakes at once when a task with a webhook finishes; it also looks at its
 # outbox this often, for retries and for what another scheduler left.
 webhook_poll_interval_s = 1.0
+# An event stream (GET /events) with nothing to say sends a comment line this often, so
+# that proxies and clients do not close it as idle.
+events_keepalive_s = 15.0

@@ -100,3 +100,14 @@ def webhook(task_id: str) -> str:
 def webhook_secret(owner: str) -> str:
     """hash: a user's own webhook signing secret: current, previous, rotated_ms."""
     return f"{PREFIX}webhook-secret:{owner}"
+
+
+# Live step events (shared/events.py). PUBLISHed with a task id when the task's event
+# stream grows or its status moves on (assigned, running); terminal statuses go to
+# DONE_CHANNEL as before. The gateway's one listener per process wakes its SSE streams.
+EVENTS_CHANNEL = PREFIX + "events"
+
+
+def events(task_id: str) -> str:
+    """stream: the task's step events (XADD by the node running the step, capped)."""
+    return f"{PREFIX}events:{task_id}"

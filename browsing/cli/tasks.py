@@ -53,6 +53,8 @@ def _print_result(body: dict[str, Any]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.follow and args.sync:
+        args.usage_error("--follow and --sync do not go together")
     if args.full_page is not None and args.screenshots is None:
         args.usage_error("--full-page/--no-full-page need --screenshots MODE")
     client = _client(args)
@@ -88,6 +90,10 @@ def _run(args: argparse.Namespace) -> int:
                     task_id = exc.body["task_id"]  # the gateway stopped waiting; we go on
                     line.note(f"task {task_id}: {exc.message}")
                     body = client.wait(task_id, on_change=line.on_status)
+            elif args.follow:
+                task_id = client.submit(args.task, **options)
+                line.note(f"task {task_id}")
+                body = _follow(client, task_id, line)
             else:
                 task_id = client.submit(args.task, **options)
                 line.note(f"task {task_id}")
@@ -105,6 +111,34 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0 if body.get("status") == "completed" and body.get("success") else EXIT_FAILED
     return _print_result(body)
+
+
+def step_line(step: dict[str, Any]) -> str:
+    """One agent step as `run --follow` prints it."""
+    text = f"step {step.get('index')}"
+    if step.get("attempt") != 1:
+        text += f" (attempt {step.get('attempt')})"
+    text += f": {step.get('action')}"
+    if step.get("outcome") == "ok":
+        text += f" -> {step.get('url')}"
+    else:
+        text += f" -> failed: {step.get('error')}"
+    if step.get("screenshot"):
+        text += f" [{step['screenshot'].rpartition('/')[2].partition('?')[0]}]"
+    return text
+
+
+def _follow(client: BrowsingClient, task_id: str, line: StatusLine) -> dict[str, Any]:
+    """The task's events as they come (GET /events): each status change on the status
+    line, each step on a line of its own; the final status body."""
+    for event in client.events(task_id):
+        if event.event == "step":
+            line.note(step_line(event.data))
+        elif event.event == "status":
+            line.on_status(event.data)
+            if event.final:  # the status body, as /status gives it, plus when
+                return {k: v for k, v in event.data.items() if k != "at"}
+    return client.status(task_id)  # the stream ended early (the record expired?)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -164,6 +198,9 @@ def add_parsers(sub: Any) -> None:
     run = sub.add_parser("run", parents=[gateway], help="run a browsing task and show its result")
     run.add_argument("task", help='the instruction, e.g. "Open https://example.com"')
     run.add_argument("--sync", action="store_true", help="use /sync instead of /async + polling")
+    run.add_argument(
+        "--follow", action="store_true", help="print the agent's steps live (the events stream)"
+    )
     run.add_argument(
         "--screenshots",
         metavar="MODE",

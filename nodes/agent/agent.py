@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nodes.agent.planners import agent_config, make_planner
 from nodes.agent.runner import run_planner
-from nodes.agent.types import AgentResult, ScreenshotPolicy, StepRecord
+from nodes.agent.types import AgentResult, Screenshot, ScreenshotPolicy, StepRecord
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -31,6 +31,7 @@ def run_agent(
     page: Page | None = None,
     template: Mapping[str, Any] | None = None,
     refusals: RefusalLog | None = None,
+    on_screenshot: Callable[[Screenshot, int], None] | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -55,4 +56,5 @@ def run_agent(
         page=page,
         limits=config.limits,
         guard=config.guard(refusals),
+        on_screenshot=on_screenshot,
     )

@@ -70,6 +70,7 @@ class _Run:
         limits: Limits,
         should_stop: Callable[[], bool],
         on_step: Callable[[StepRecord], None] | None,
+        on_screenshot: Callable[[Screenshot, int], None] | None = None,
     ) -> None:
         self.session = session
         self.budget = session.budget
@@ -77,6 +78,7 @@ class _Run:
         self.limits = limits
         self.should_stop = should_stop
         self.on_step = on_step
+        self.on_screenshot = on_screenshot
         self.steps: list[StepRecord] = []
         self.shots: list[Screenshot] = []
         self.results: list[str] = []
@@ -154,7 +156,8 @@ class _Run:
             produced, error = None, exc.message
         # Deadline and cancellation errors propagate: the step is recorded on the way.
         except BaseException as exc:
-            self._record(index, action, started, error=str(exc) or type(exc).__name__)
+            record = self._record(index, action, started, error=str(exc) or type(exc).__name__)
+            self._emit(record)
             raise
         session = self.session
         guarded(
@@ -165,19 +168,23 @@ class _Run:
             ),
         )
         error = self._refused_by_egress(error) or error or self._left_allowed_domains()
-        self._record(index, action, started, error=error)
-        if error is not None:
-            return error
-        if produced is not None:
-            self.results.append(produced)
-        if isinstance(action, TakeScreenshot):
-            self.screenshot_asked = True
-        mode = self.policy.mode
-        if mode == "every_step" or (
-            mode == "on_navigation" and self.session.page.url != url_before
-        ):
-            self._shoot(index, full_page=False)
-        return None
+        record = self._record(index, action, started, error=error)
+        # The step is announced once its screenshot, if the mode takes one, is taken.
+        try:
+            if error is not None:
+                return error
+            if produced is not None:
+                self.results.append(produced)
+            if isinstance(action, TakeScreenshot):
+                self.screenshot_asked = True
+            mode = self.policy.mode
+            if mode == "every_step" or (
+                mode == "on_navigation" and self.session.page.url != url_before
+            ):
+                self._shoot(index, full_page=False)
+            return None
+        finally:
+            self._emit(record)
 
     def _refused_by_egress(self, error: str | None) -> str | None:
         message = self.session.guard.take_egress_refusal(error)
@@ -207,7 +214,7 @@ class _Run:
             )
         return f"navigation to {refused[0]} was blocked: not among the allowed domains"
 
-    def _record(self, index: int, action: Action, started: float, error: str | None) -> None:
+    def _record(self, index: int, action: Action, started: float, error: str | None) -> StepRecord:
         record = StepRecord(
             index=index,
             action=action.describe(),
@@ -217,6 +224,9 @@ class _Run:
             duration_ms=round((time.monotonic() - started) * 1000),
         )
         self.steps.append(record)
+        return record
+
+    def _emit(self, record: StepRecord) -> None:
         if self.on_step is not None:
             self.on_step(record)
 
@@ -229,7 +239,10 @@ class _Run:
                 type="png", full_page=full_page, timeout=self.budget.timeout_ms()
             ),
         )
-        self.shots.append(Screenshot(png=png, step=step, url=page.url))
+        shot = Screenshot(png=png, step=step, url=page.url)
+        self.shots.append(shot)
+        if self.on_screenshot is not None:
+            self.on_screenshot(shot, len(self.shots))
 
     def _finish(self, done: Done | None) -> AgentResult:
         if done is not None and not done.success:
@@ -271,8 +284,11 @@ def run_planner(
     page: Page | None = None,
     limits: Limits | None = None,
     guard: Guard | None = None,
+    on_screenshot: Callable[[Screenshot, int], None] | None = None,
 ) -> AgentResult:
-    """Run any planner in ``page`` (a ready tab of ``context``) or a new one."""
+    """Run any planner in ``page`` (a ready tab of ``context``) or a new one.
+    ``on_step`` is called after each step, once the screenshot the mode takes at that
+    step (if any) is handed to ``on_screenshot`` with its 1-based number."""
     budget = Budget(deadline, action_timeout_ms)
     if should_stop():
         raise AttemptCancelled("the attempt was cancelled")
@@ -285,7 +301,8 @@ def run_planner(
             page = guarded(budget, "open a browser tab", context.new_page)
         session = Session(context, page, budget, guard)
         try:
-            return _Run(session, policy, limits or Limits(), should_stop, on_step).run(planner)
+            run = _Run(session, policy, limits or Limits(), should_stop, on_step, on_screenshot)
+            return run.run(planner)
         finally:
             session.close_all()
     finally:

@@ -86,6 +86,9 @@ if mode == 'bind' then
     unwait(prefix, owner, task_id)
   end
 end
+if status == 'queued' then
+  redis.call('PUBLISH', prefix .. 'events', task_id)  -- live step events: now assigned
+end
 if KEYS[2] and affinity_ttl > 0 and #ARGV >= FIRST then
   redis.call('SET', KEYS[2], ARGV[FIRST], 'EX', affinity_ttl)
 end

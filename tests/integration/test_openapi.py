@@ -37,6 +37,7 @@ PATHS = {
     "/api/v1/browsing/templates": {"get"},
     "/api/v1/browsing/webhook-secret": {"get", "post"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
+    "/api/v1/browsing/events": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
