@@ -94,6 +94,8 @@ class Settings:
     llm_timeout_s: float = defaults.llm_timeout_s
     llm_max_retries: int = defaults.llm_max_retries
     llm_tool_mode: str = defaults.llm_tool_mode
+    idempotency_ttl_s: int = defaults.idempotency_ttl_s
+    task_list_max: int = defaults.task_list_max
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -137,6 +139,8 @@ AT_LEAST_ONE = (
     "gateway_workers",
     "gateway_connections",
     "llm_max_tokens",
+    "idempotency_ttl_s",
+    "task_list_max",
 )
 # Settings where 0 means "none" and a negative number nothing.
 AT_LEAST_ZERO = ("user_max_active", "user_max_queued", "user_rate", "user_burst", "node_prefetch")

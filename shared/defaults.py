@@ -140,3 +140,10 @@ llm_timeout_s = 60.0
 llm_max_retries = 3
 # "auto": tool calls, with a JSON fallback when the server rejects tools; or only one.
 llm_tool_mode = "auto"
+
+# Idempotent submits (README, "Idempotent submits"): an Idempotency-Key answers with its
+# first task for this long after that task's creation.
+idempotency_ttl_s = 24 * 3600
+# GET /tasks lists at most a user's newest this many tasks (the per-user index is trimmed
+# to it on each submit).
+task_list_max = 10_000

@@ -81,3 +81,16 @@ def waiting_where(where: str) -> str:
     """zset: waiting task ids by where their filter lets them run -> submit sequence:
     a country code (DE), "any" (no filter) or "node" (one node). For autoscaling."""
     return f"{PREFIX}waiting-where:{where}"
+
+
+def owner_tasks(owner: str) -> str:
+    """zset: the owner's task ids -> submit sequence number (``FAIR_STATE``'s seq), for
+    GET /tasks, newest first. Written by create.lua; entries whose record has expired are
+    dropped as listing meets them, and the oldest past ``task_list_max``."""
+    return f"{PREFIX}tasks:{owner}"
+
+
+def idempotency(owner: str, key_hash: str) -> str:
+    """hash: an Idempotency-Key of the owner's (by its sha256 hex) -> task_id and the
+    fingerprint of the request it created; expires after ``idempotency_ttl_s``."""
+    return f"{PREFIX}idem:{owner}:{key_hash}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from browsing.cli import keys, nodes, tasks, up
+from browsing.cli import keys, listing, nodes, tasks, up
 from browsing.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE
 from browsing.client import ClientError
 from shared.errors import BrowsingError
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser(sub)
     nodes.add_parser(sub)
     tasks.add_parsers(sub)
+    listing.add_parser(sub)
     return parser
 
 

@@ -72,7 +72,9 @@ def _run(args: argparse.Namespace) -> int:
             if args.sync:
                 line.change("waiting for the result (sync)")
                 try:
-                    body = client.run_sync(args.task, **options)
+                    body = client.run_sync(
+                        args.task, idempotency_key=args.idempotency_key, **options
+                    )
                     task_id = body["task_id"]
                     line.note(f"task {task_id}")
                     line.on_status(body)
@@ -87,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
                     line.note(f"task {task_id}: {exc.message}")
                     body = client.wait(task_id, on_change=line.on_status)
             else:
-                task_id = client.submit(args.task, **options)
+                task_id = client.submit(args.task, idempotency_key=args.idempotency_key, **options)
                 line.note(f"task {task_id}")
                 body = client.wait(task_id, on_change=line.on_status)
     except KeyboardInterrupt:
@@ -182,6 +184,11 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--template", help="browsing template stem (see `browsing templates`)")
     run.add_argument("--timeout", type=int, metavar="MS", help="task timeout in milliseconds")
     run.add_argument("--json", action="store_true", help="print the final status body as JSON")
+    run.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="run again with the same KEY and task: the first task's result, no new task",
+    )
     run.set_defaults(func=_run, usage_error=run.error)
 
     status = sub.add_parser("status", parents=[gateway], help="show a task's status and result")
