@@ -50,20 +50,21 @@ def _unquote(value: str) -> str:
 
 def parse_header(raw: str | None) -> str | None:
     """The key a request sent, None if it sent none; ValidationError (400) if it is empty,
-    longer than 255 characters, or holds other than printable ASCII."""
+    longer than 255 characters (quotes included), or holds other than printable ASCII."""
     if raw is None:
         return None
-    key = _unquote(raw.strip())
+    value = raw.strip()
+    key = _unquote(value)
     if not key:
         raise ValidationError(
             f"invalid {HEADER}: it is empty; send 1 to {MAX_KEY_CHARS} characters, "
             "e.g. a UUID, or no header"
         )
-    if len(key) > MAX_KEY_CHARS:
+    if len(value) > MAX_KEY_CHARS:
         raise ValidationError(
-            f"invalid {HEADER}: {len(key)} characters, more than the {MAX_KEY_CHARS} allowed"
+            f"invalid {HEADER}: {len(value)} characters, more than the {MAX_KEY_CHARS} allowed"
         )
-    if not all(" " <= char <= "~" for char in key):
+    if not all(" " <= char <= "~" for char in value):
         raise ValidationError(f"invalid {HEADER}: only printable ASCII characters are allowed")
     return key
 
