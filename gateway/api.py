@@ -161,7 +161,7 @@ def submit_sync() -> Any:
     svc = services()
     event = svc.listener.register(task_id)  # before submitting, so the wake-up can't be missed
     metrics.SYNC_WAITERS.inc()
-    headers = {}
+    headers: dict[str, str] = {}
     try:
         replayed = _submit(task)
         if replayed is not None:
