@@ -195,5 +195,19 @@ def test_the_client_and_the_cli_list_tasks(cluster, tmp_path):
     out = cli("--limit", "1", "--cursor", cursor, "--json")
     assert out.returncode == 0, out.stderr
     assert [i["task_id"] for i in json.loads(out.stdout)["tasks"]] == [first]
+    # `browsing run --idempotency-key`: run again, the same task.
+    run = [sys.executable, "-m", "browsing.cli", "run", "Xyzzy the third", "--json"]
+    runs = [
+        subprocess.run(
+            [*run, "--idempotency-key", "cli-run-1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [1, 1], [r.stderr for r in runs]  # it fails
+    assert len({json.loads(r.stdout)["task_id"] for r in runs}) == 1
     out = cli("--limit", "0")
     assert out.returncode == 2 and "from 1 to 100" in out.stderr and "(HTTP 400)" in out.stderr
