@@ -198,17 +198,59 @@ class BrowsingClient:
 
     # -- the API ---------------------------------------------------------------------
 
-    def submit(self, task: str, **options: Any) -> str:
+    def submit(self, task: str, *, idempotency_key: str | None = None, **options: Any) -> str:
         """Create a task (POST /async) and return its id; ``options`` are those of
-        ``task_request``."""
-        return str(self._json("POST", "/async", body=task_request(task, **options))["task_id"])
+        ``task_request``. With ``idempotency_key``, sending the same request again (a retry
+        after a lost answer) returns the first task's id instead of creating another; the
+        key used with a different request is a ClientError with status 422."""
+        body = task_request(task, **options)
+        headers = _idempotency(idempotency_key)
+        return str(self._json("POST", "/async", body=body, headers=headers)["task_id"])
 
-    def run_sync(self, task: str, **options: Any) -> dict[str, Any]:
+    def run_sync(
+        self, task: str, *, idempotency_key: str | None = None, **options: Any
+    ) -> dict[str, Any]:
         """Create a task and wait for its result (POST /sync). A gateway wait timeout is a
-        ClientError with status 504 whose ``body["task_id"]`` can still be polled."""
+        ClientError with status 504 whose ``body["task_id"]`` can still be polled. With
+        ``idempotency_key`` (see ``submit``), a retry waits for the first task."""
         return self._json(
-            "POST", "/sync", body=task_request(task, **options), timeout_s=SYNC_HTTP_TIMEOUT_S
+            "POST",
+            "/sync",
+            body=task_request(task, **options),
+            timeout_s=SYNC_HTTP_TIMEOUT_S,
+            headers=_idempotency(idempotency_key),
         )
+
+    def list_tasks(
+        self,
+        *,
+        status: str | list[str] | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of your tasks, newest first (GET /tasks): ``{"tasks": [...],
+        "next_cursor": ...}``; pass ``next_cursor`` back as ``cursor`` for the next page
+        (None: no more). ``status``: one status or several; ``limit``: 1..100 (20)."""
+        query: dict[str, str] = {}
+        if status:
+            query["status"] = status if isinstance(status, str) else ",".join(status)
+        if limit is not None:
+            query["limit"] = str(limit)
+        if cursor:
+            query["cursor"] = cursor
+        return self._json("GET", "/tasks", query=query or None)
+
+    def iter_tasks(
+        self, *, status: str | list[str] | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every task of yours still kept, newest first, fetched a page at a time."""
+        cursor = None
+        while True:
+            page = self.list_tasks(status=status, limit=page_size, cursor=cursor)
+            yield from page["tasks"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
     def status(self, task_id: str) -> dict[str, Any]:
         return self._json("GET", "/status", query={"task_id": task_id})
@@ -367,8 +409,11 @@ class BrowsingClient:
         query: dict[str, str] | None = None,
         body: Any = None,
         timeout_s: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        with self._open(method, path, query=query, body=body, timeout_s=timeout_s) as (url, resp):
+        with self._open(
+            method, path, query=query, body=body, timeout_s=timeout_s, headers=headers
+        ) as (url, resp):
             raw = resp.read()
         try:
             decoded = json.loads(raw)
@@ -469,6 +514,10 @@ class _Response:
         self.resp.close()
         if isinstance(exc, (OSError, http.client.HTTPException)):
             raise _connection_error(exc, self.url, self.timeout_s) from exc
+
+
+def _idempotency(key: str | None) -> dict[str, str] | None:
+    return None if key is None else {"Idempotency-Key": key}
 
 
 def _per_file(progress: FileProgress, name: str) -> ByteProgress:

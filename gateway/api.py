@@ -9,13 +9,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from gateway import metrics
+from gateway import idempotency, metrics
 from gateway.events import EventListener
 from gateway.events import stream as event_stream
 from gateway.services import GatewayServices
 from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
 from gateway.views import status_body, sync_body, webhook_body
-from shared import logs
+from shared import logs, tasklist
 from shared.errors import (
     AuthError,
     BackendUnavailable,
@@ -27,7 +27,7 @@ from shared.errors import (
     ValidationError,
 )
 from shared.events import BadEventId, Cursor, EventLog
-from shared.records import NewTask, TaskRecord
+from shared.records import NewTask, Replay, TaskRecord
 from shared.storage import FILE_NAME
 from shared.templates import template_names
 
@@ -91,10 +91,22 @@ def _owned_task(task_id: str | None) -> TaskRecord:
 
 def _new_task() -> NewTask:
     svc = services()
+    key = idempotency.parse_header(request.headers.get(idempotency.HEADER))
     req = parse_task_request(_json_body(), svc.settings)
     task_id = f"web:{uuid.uuid4().hex}"
     logs.bind(task_id)
-    return NewTask.of(task_id, owner=g.user, request=req, policy=svc.policies.get(g.user))
+    policy = svc.policies.get(g.user)
+    if key is None:
+        return NewTask.of(task_id, owner=g.user, request=req, policy=policy)
+    idem = idempotency.for_request(key, req)
+    return NewTask.of(
+        task_id,
+        owner=g.user,
+        request=req,
+        policy=policy,
+        idempotency_hash=idem.key_hash,
+        fingerprint=idem.fingerprint,
+    )
 
 
 LIMIT_TEXT = {
@@ -104,13 +116,20 @@ LIMIT_TEXT = {
 }
 
 
-def _submit(task: NewTask) -> None:
+def _submit(task: NewTask) -> str | None:
     """Store the task's record and its dispatch message; answer 429 if the owner's
-    limits refuse it (nothing is stored then), 503 if the store does not answer."""
+    limits refuse it (nothing is stored then), 503 if the store does not answer.
+    Returns None, or, when the task's Idempotency-Key already made a task for the same
+    request, that task's id (nothing stored: a replay); 422 if for another request."""
     try:
         refusal = services().submit(task)
     except TimeoutError as exc:
         raise BackendUnavailable("the task store is not answering; try again shortly") from exc
+    if isinstance(refusal, Replay):
+        if not refusal.matches:
+            raise idempotency.mismatch(refusal.task_id)
+        logs.bind(refusal.task_id)
+        return refusal.task_id
     if refusal is not None:
         value = getattr(task.policy, refusal.limit)
         metrics.LIMITED.labels(refusal.limit).inc()
@@ -125,7 +144,13 @@ def _submit(task: NewTask) -> None:
 @bp.post("/async")
 def submit_async() -> Any:
     task = _new_task()
-    _submit(task)
+    replayed = _submit(task)
+    if replayed is not None:
+        return Response(
+            f'{{"task_id":"{replayed}"}}\n',
+            mimetype="application/json",
+            headers={idempotency.REPLAYED_HEADER: "true"},
+        )
     metrics.submitted("async").inc()
     # The id is "web:" and hex digits: nothing to escape. jsonify's encoder and provider
     # cost this, the busiest endpoint, as much as its validation.
@@ -139,14 +164,25 @@ def submit_sync() -> Any:
     svc = services()
     event = svc.listener.register(task_id)  # before submitting, so the wake-up can't be missed
     metrics.SYNC_WAITERS.inc()
+    headers: dict[str, str] = {}
     try:
-        _submit(task)
-        metrics.submitted("sync").inc()
+        replayed = _submit(task)
+        if replayed is not None:
+            # Wait for the key's first task instead, registered before its first read.
+            svc.listener.unregister(task_id, event)
+            task_id, headers = replayed, {idempotency.REPLAYED_HEADER: "true"}
+            event = svc.listener.register(task_id)
+        else:
+            metrics.submitted("sync").inc()
         wait_until = time.monotonic() + svc.settings.sync_timeout_s
         while True:
             record = svc.store.get(task_id)
             if record is not None and record.status.terminal:
-                return jsonify(sync_body(record))
+                return jsonify(sync_body(record)), 200, headers
+            if record is None and replayed is not None:
+                raise NotFoundError(
+                    f"task {task_id}, made with this {idempotency.HEADER}, is no longer kept"
+                )
             remaining = wait_until - time.monotonic()
             if remaining <= 0:
                 break
@@ -160,7 +196,7 @@ def submit_sync() -> Any:
         "poll GET /api/v1/browsing/status?task_id=" + task_id,
         "task_id": task_id,
     }
-    return jsonify(body), 504
+    return jsonify(body), 504, headers
 
 
 @bp.get("/status")
@@ -296,3 +332,14 @@ def events() -> Any:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@bp.get("/tasks")
+def list_tasks() -> Any:
+    """The caller's own tasks, newest first, a page at a time (shared/tasklist.py)."""
+    statuses = tasklist.parse_statuses(request.args.get("status"))
+    limit = tasklist.parse_limit(request.args.get("limit"))
+    cursor = request.args.get("cursor") or None  # empty: the first page
+    page = services().task_list.page(g.user, limit=limit, cursor=cursor, statuses=statuses)
+    items = [{**status_body(record), "task": record.request.task} for record in page.records]
+    return jsonify({"tasks": items, "next_cursor": page.next_cursor})

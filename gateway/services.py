@@ -14,7 +14,7 @@ from shared.apikeys import KeyStore
 from shared.clock import Clock, system_clock
 from shared.config import Settings
 from shared.errors import BackendUnavailable
-from shared.records import NewTask, Refusal, TaskStore
+from shared.records import NewTask, Refusal, Replay, TaskStore
 from shared.services import (
     DISPATCH_MANY_TASK,
     SCHEDULER_QUEUE,
@@ -23,6 +23,7 @@ from shared.services import (
     redis_client,
 )
 from shared.storage import ScreenshotStorage
+from shared.tasklist import TaskList
 from shared.users import UserPolicies
 from shared.webhooks import WebhookStore
 
@@ -40,9 +41,11 @@ class GatewayServices:
     policies: UserPolicies
     webhooks: WebhookStore | None = None
     submissions: GroupCommit[NewTask] = field(init=False, repr=False)
+    task_list: TaskList = field(init=False, repr=False)  # GET /tasks
 
     def __post_init__(self) -> None:
         self.submissions = GroupCommit(self._submit_batch, name="task submissions", timeout_s=30.0)
+        self.task_list = TaskList(self.store.redis)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> GatewayServices:
@@ -55,7 +58,13 @@ class GatewayServices:
             "interval_step": 0.2,
             "interval_max": 0.5,
         }
-        store = TaskStore(client, record_ttl_s=settings.task_record_ttl_s, clock=clock)
+        store = TaskStore(
+            client,
+            record_ttl_s=settings.task_record_ttl_s,
+            clock=clock,
+            idempotency_ttl_s=settings.idempotency_ttl_s,
+            task_list_max=settings.task_list_max,
+        )
         return cls(
             settings=settings,
             store=store,
@@ -67,13 +76,14 @@ class GatewayServices:
             webhooks=WebhookStore(client, state_ttl_s=settings.task_record_ttl_s),
         )
 
-    def submit(self, task: NewTask) -> Refusal | None:
+    def submit(self, task: NewTask) -> Refusal | Replay | None:
         """Returns once the task's record is in Redis and the scheduler's message for it
-        is in the broker, or with why the owner's limits refused it (nothing stored);
-        raises what stopped either (TimeoutError after 30 s)."""
+        is in the broker, or with why the owner's limits refused it (nothing stored), or
+        the task its idempotency key already made (nothing stored); raises what stopped
+        either (TimeoutError after 30 s)."""
         return self.submissions.commit(task)
 
-    def _submit_batch(self, tasks: list[NewTask]) -> list[Refusal | None]:
+    def _submit_batch(self, tasks: list[NewTask]) -> list[Refusal | Replay | None]:
         """The records first, in one script call, then one message for them all, which
         tells the scheduler to bind waiting tasks (and to fail at once those no live
         node matches).

@@ -101,6 +101,8 @@ class Settings:
     webhook_concurrency: int = defaults.webhook_concurrency
     webhook_poll_interval_s: float = defaults.webhook_poll_interval_s
     events_keepalive_s: float = defaults.events_keepalive_s
+    idempotency_ttl_s: int = defaults.idempotency_ttl_s
+    task_list_max: int = defaults.task_list_max
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -145,6 +147,8 @@ AT_LEAST_ONE = (
     "gateway_connections",
     "llm_max_tokens",
     "webhook_concurrency",
+    "idempotency_ttl_s",
+    "task_list_max",
 )
 # Settings where 0 means "none" and a negative number nothing.
 AT_LEAST_ZERO = ("user_max_active", "user_max_queued", "user_rate", "user_burst", "node_prefetch")

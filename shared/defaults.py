@@ -157,3 +157,9 @@ webhook_poll_interval_s = 1.0
 # An event stream (GET /events) with nothing to say sends a comment line this often, so
 # that proxies and clients do not close it as idle.
 events_keepalive_s = 15.0
+# Idempotent submits (README, "Idempotent submits"): an Idempotency-Key answers with its
+# first task for this long after that task's creation.
+idempotency_ttl_s = 24 * 3600
+# GET /tasks lists at most a user's newest this many tasks (the per-user index is trimmed
+# to it on each submit).
+task_list_max = 10_000

@@ -9,7 +9,8 @@
     │   ├── NotFoundError           404: no such task or file
     │   ├── ConflictError           409: the task is already finished
     │   ├── LimitExceeded           429: a per-user limit refuses the submit (Retry-After)
-    │   └── UnsupportedMediaType    415: the body is declared as something other than JSON
+    │   ├── UnsupportedMediaType    415: the body is declared as something other than JSON
+    │   └── IdempotencyMismatch     422: an Idempotency-Key already used for another request
     ├── BackendUnavailable          503: Redis or S3 cannot be reached
     ├── StorageError                an S3 operation failed
     ├── RoutingError                no live node matches a task's filter
@@ -97,6 +98,12 @@ class UnsupportedMediaType(RequestError):
     """The request body must be JSON: send 'Content-Type: application/json'."""
 
     status_code = 415
+
+
+class IdempotencyMismatch(RequestError):
+    """This Idempotency-Key was already used for a different request."""
+
+    status_code = 422
 
 
 class BackendUnavailable(BrowsingError):

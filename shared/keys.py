@@ -111,3 +111,16 @@ EVENTS_CHANNEL = PREFIX + "events"
 def events(task_id: str) -> str:
     """stream: the task's step events (XADD by the node running the step, capped)."""
     return f"{PREFIX}events:{task_id}"
+
+
+def owner_tasks(owner: str) -> str:
+    """zset: the owner's task ids -> submit sequence number (``FAIR_STATE``'s seq), for
+    GET /tasks, newest first. Written by create.lua; entries whose record has expired are
+    dropped as listing meets them, and the oldest past ``task_list_max``."""
+    return f"{PREFIX}tasks:{owner}"
+
+
+def idempotency(owner: str, key_hash: str) -> str:
+    """hash: an Idempotency-Key of the owner's (by its sha256 hex) -> task_id and the
+    fingerprint of the request it created; expires after ``idempotency_ttl_s``."""
+    return f"{PREFIX}idem:{owner}:{key_hash}"

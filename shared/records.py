@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline, PubSub
 
-from shared import keys, scripts
+from shared import defaults, keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 from shared.request import TaskRequest
 from shared.users import UserPolicy
@@ -188,6 +188,16 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Replay:
+    """A submit whose idempotency key is taken (by ``task_id``); nothing was stored.
+    ``matches``: the key's first request had the same fingerprint (a replay); otherwise
+    the key was used for another request (a mismatch)."""
+
+    task_id: str
+    matches: bool
+
+
+@dataclass(frozen=True)
 class WaitingOwner:
     """An owner with tasks waiting, as the binder reads it (shared/lua/waiting.lua)."""
 
@@ -222,25 +232,55 @@ class NewTask:
     timeout_ms: int
     policy: UserPolicy = NO_LIMITS  # the owner's weight and limits, applied on create
     where: str = "any"  # see keys.waiting_where
+    # An Idempotency-Key's sha256 hex ("" for none) and the fingerprint of the request
+    # (gateway/idempotency.py): create.lua answers a Replay when the key is taken.
+    idempotency_hash: str = ""
+    fingerprint: str = ""
     webhook_json: str = field(default="", repr=False)  # Webhook.to_json(), or ""
 
     @classmethod
     def of(
-        cls, task_id: str, *, owner: str, request: TaskRequest, policy: UserPolicy = NO_LIMITS
+        cls,
+        task_id: str,
+        *,
+        owner: str,
+        request: TaskRequest,
+        policy: UserPolicy = NO_LIMITS,
+        idempotency_hash: str = "",
+        fingerprint: str = "",
     ) -> NewTask:
         node_filter = request.filter
         where = node_filter.country_iso or ("node" if node_filter.node_uid else "any")
-        hook = request.webhook.to_json() if request.webhook else ""
-        return cls(task_id, owner, request.to_json(), request.timeout_ms, policy, where, hook)
+        return cls(
+            task_id,
+            owner,
+            request.to_json(),
+            request.timeout_ms,
+            policy,
+            where,
+            idempotency_hash,
+            fingerprint,
+            request.webhook.to_json() if request.webhook else "",
+        )
 
 
 class TaskStore:
     """Reads and changes task records. Safe to share between threads."""
 
-    def __init__(self, client: redis.Redis, *, record_ttl_s: int, clock: Clock = system_clock):
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        record_ttl_s: int,
+        clock: Clock = system_clock,
+        idempotency_ttl_s: int = defaults.idempotency_ttl_s,
+        task_list_max: int = defaults.task_list_max,
+    ):
         self.redis = client
         self.record_ttl_s = record_ttl_s
         self.clock = clock
+        self.idempotency_ttl_s = idempotency_ttl_s
+        self.task_list_max = task_list_max
         self._create = client.register_script(_load_script("create"))
         self.read_script = client.register_script(_load_script("records"))
         self._assign = client.register_script(_load_script("assign"))
@@ -263,30 +303,41 @@ class TaskStore:
         """Write a new queued record, waiting for a node (no limits: see create_many)."""
         return self.create_many([NewTask.of(task_id, owner=owner, request=request)])[0]
 
-    def create_many(self, tasks: list[NewTask]) -> list[Refusal | None]:
+    def create_many(self, tasks: list[NewTask]) -> list[Refusal | Replay | None]:
         """Write new queued records in one script call (atomic), each put in its owner's
         wait set unless one of the owner's limits refuses it; returns, per task, None or
-        why it was refused (nothing is stored for a refused task).
+        why it was refused (nothing is stored for a refused task), or a Replay when its
+        idempotency key is taken (nothing stored either).
         One call rather than a transaction of an HSET per task: redis-py's cost per
         command made that 2.5 times as much CPU for a batch of 16."""
         if not tasks:
             return []
         now = self.now_ms()
-        args: list[Any] = [now, keys.PREFIX]
+        # The task list outlives its last task's record: that one may run up to 3 h, plus
+        # the reaper's grace, before its record starts its record_ttl_s.
+        list_ttl_s = self.record_ttl_s + 86_400
+        args: list[Any] = [now, keys.PREFIX, self.idempotency_ttl_s, self.task_list_max]
+        args.append(list_ttl_s)
         for task in tasks:
             p = task.policy
             args += [task.task_id, task.owner, task.request_json, now + task.timeout_ms]
             args += [p.weight, p.max_active, p.max_queued, repr(float(p.rate)), p.bucket]
-            args.append(task.where)
+            idem = task.idempotency_hash and keys.idempotency(task.owner, task.idempotency_hash)
+            args += [task.where, idem, task.fingerprint]
         for i, task in enumerate(tasks, start=1):  # create.lua reads these after the tasks
             if task.webhook_json:
                 args += [i, task.webhook_json]
         task_keys = [keys.task(task.task_id) for task in tasks]
         replies = self._create(keys=[*task_keys, keys.DEADLINES, keys.QUEUED], args=args)
-        out: list[Refusal | None] = []
+        out: list[Refusal | Replay | None] = []
         for reply in replies:
-            limit, _, retry_ms = str(reply).partition(" ")
-            out.append(None if limit == "ok" else Refusal(limit, int(retry_ms)))
+            limit, _, detail = str(reply).partition(" ")
+            if limit == "ok":
+                out.append(None)
+            elif limit in ("replay", "mismatch"):
+                out.append(Replay(detail, matches=limit == "replay"))
+            else:
+                out.append(Refusal(limit, int(detail)))
         return out
 
     def get(self, task_id: str) -> TaskRecord | None:

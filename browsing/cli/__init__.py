@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from browsing.cli import keys, mcp, nodes, tasks, up
+from browsing.cli import keys, listing, mcp, nodes, tasks, up
 from browsing.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE
 from browsing.client import ClientError
 from shared.errors import BrowsingError
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_parsers(sub)
     tasks.add_webhook_parser(sub)
     mcp.add_parser(sub)
+    listing.add_parser(sub)
     return parser
 
 

@@ -76,7 +76,9 @@ def _run(args: argparse.Namespace) -> int:
             if args.sync:
                 line.change("waiting for the result (sync)")
                 try:
-                    body = client.run_sync(args.task, **options)
+                    body = client.run_sync(
+                        args.task, idempotency_key=args.idempotency_key, **options
+                    )
                     task_id = body["task_id"]
                     line.note(f"task {task_id}")
                     line.on_status(body)
@@ -95,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
                 line.note(f"task {task_id}")
                 body = _follow(client, task_id, line)
             else:
-                task_id = client.submit(args.task, **options)
+                task_id = client.submit(args.task, idempotency_key=args.idempotency_key, **options)
                 line.note(f"task {task_id}")
                 body = client.wait(task_id, on_change=line.on_status)
     except KeyboardInterrupt:
@@ -229,6 +231,11 @@ def add_parsers(sub: Any) -> None:
         metavar="WHSEC",
         help="sign the webhook with this whsec_ secret instead of your own "
         "(other users can see arguments)",
+    )
+    run.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="run again with the same KEY and task: the first task's result, no new task",
     )
     run.set_defaults(func=_run, usage_error=run.error)
 

@@ -1,24 +1,32 @@
 -- Write new queued task records (the gateway's group commit: one call per batch), each
 -- checked first against its owner's limits, and put each one in its owner's wait set.
 -- KEYS: each task's hash, then the deadlines and queued sorted sets.
--- ARGV: now_ms, prefix, then per task: task_id, owner, request (JSON), deadline_ms,
--- weight, max_active, max_queued, rate (submits per second), burst (a limit of 0 is
--- none), where (keys.waiting_where: a country code, 'any' or 'node').
+-- ARGV: now_ms, prefix, idempotency_ttl_s, list_max, list_ttl_s, then per task: task_id,
+-- owner, request (JSON), deadline_ms, weight, max_active, max_queued, rate (submits per
+-- second), burst (a limit of 0 is none), where (keys.waiting_where: a country code, 'any'
+-- or 'node'), idempotency key (keys.idempotency, '' for none), request fingerprint;
+-- then (task index, webhook JSON) pairs, for the tasks that have a webhook.
 -- Returns, per task, 'ok', or '<limit> <retry after, ms>' when it was refused (limit:
--- max_queued, max_active or rate) and nothing was written for it.
+-- max_queued, max_active or rate) and nothing was written for it, or, for a task whose
+-- idempotency key is taken, 'replay <task id>' (same fingerprint) or 'mismatch <task
+-- id>' (another request), nothing written either: the key is checked before the limits
+-- (a replay takes no token) and taken only by a task written (a refusal leaves it free).
+-- Every task written goes into its owner's task list (keys.owner_tasks), by submit
+-- sequence, trimmed to its newest list_max, the list expiring list_ttl_s after the last.
 -- Repeat-safe: a record that exists is left alone, indexes, limits and token bucket
 -- included. Task ids are new, so an existing one was written by this same call, run
 -- before (redis-py resends a script whose reply was late or whose connection dropped),
 -- and the scheduler may have placed or finished it since: writing it again would put it
 -- back to queued with no attempts.
-local FIELDS = 10
+local FIELDS = 12
 local n, now_ms, prefix = #KEYS - 2, tonumber(ARGV[1]), ARGV[2]
+local idem_ttl, list_max, list_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local fair, state = prefix .. 'fair', prefix .. 'fair:state'
 local results, by_deadline, by_creation, written = {}, {}, {}, 0
 -- After the tasks' fields: pairs of (task index, webhook JSON) for tasks with a webhook,
 -- kept in the record's own 'webhook' field, outside the request (shared/webhooks.py).
 local webhooks = {}
-for j = 3 + n * FIELDS, #ARGV, 2 do
+for j = 6 + n * FIELDS, #ARGV, 2 do
   webhooks[tonumber(ARGV[j])] = ARGV[j + 1]
 end
 
@@ -40,15 +48,22 @@ local function take_token(owner, rate, burst)
 end
 
 for i = 1, n do
-  local a = 3 + (i - 1) * FIELDS
+  local a = 6 + (i - 1) * FIELDS
   local task_id, owner, request, deadline = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local weight, max_active = ARGV[a + 4], tonumber(ARGV[a + 5])
   local max_queued, rate, burst = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
   local where = ARGV[a + 9]
+  local idem, fingerprint = ARGV[a + 10], ARGV[a + 11]
   local wait_key = prefix .. 'wait:' .. owner
-  local refused
-  if redis.call('EXISTS', KEYS[i]) == 1 then
+  local refused, prior
+  local exists = redis.call('EXISTS', KEYS[i]) == 1
+  if idem ~= '' and not exists then
+    prior = redis.call('HMGET', idem, 'task_id', 'fingerprint')
+  end
+  if exists then
     refused = nil
+  elseif prior and prior[1] then
+    refused = (prior[2] == fingerprint and 'replay ' or 'mismatch ') .. prior[1]
   elseif max_queued > 0 and redis.call('ZCARD', wait_key) >= max_queued then
     refused = 'max_queued 1000'
   elseif max_active > 0 and redis.call('SCARD', prefix .. 'active:' .. owner) >= max_active then
@@ -75,6 +90,16 @@ for i = 1, n do
       local seq = redis.call('HINCRBY', state, 'seq', 1)
       redis.call('ZADD', wait_key, seq, task_id)
       redis.call('ZADD', prefix .. 'waiting-where:' .. where, seq, task_id)
+      local list = prefix .. 'tasks:' .. owner
+      redis.call('ZADD', list, seq, task_id)
+      if redis.call('ZCARD', list) > list_max then
+        redis.call('ZREMRANGEBYRANK', list, 0, -list_max - 1)
+      end
+      redis.call('EXPIRE', list, list_ttl)
+      if idem ~= '' then
+        redis.call('HSET', idem, 'task_id', task_id, 'fingerprint', fingerprint)
+        redis.call('EXPIRE', idem, idem_ttl)
+      end
     end
   end
   results[i] = refused or 'ok'

@@ -36,6 +36,7 @@ PATHS = {
     "/api/v1/browsing/cancel": {"post"},
     "/api/v1/browsing/templates": {"get"},
     "/api/v1/browsing/webhook-secret": {"get", "post"},
+    "/api/v1/browsing/tasks": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
     "/api/v1/browsing/events": {"get"},
     "/healthz": {"get"},
@@ -265,6 +266,42 @@ def test_a_queued_status_and_a_429_conform(cluster, sites, schema):
         assert "limit rate=0.01" in refused.json()["error"]
     for task_id in held:
         assert api.wait(task_id, 60)["status"] == "completed"
+
+
+def test_idempotent_submits_and_the_task_list_conform(cluster, schema):
+    api = Api(cluster.base_url, ALICE)
+    body = {"task": "Xyzzy the plugh"}  # not understood: it fails at once
+    key = {"Idempotency-Key": "conform-1"}
+    first = api.post("/api/v1/browsing/async", body, headers=key)
+    _conforms(schema, "/api/v1/browsing/async", "POST", first)
+    replay = api.post("/api/v1/browsing/async", body, headers=key)
+    _conforms(schema, "/api/v1/browsing/async", "POST", replay)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    for path in ("/api/v1/browsing/async", "/api/v1/browsing/sync"):
+        other = api.post(path, {"task": "Xyzzy"}, headers=key)
+        _conforms(schema, path, "POST", other)
+        assert other.status_code == 422, other.text
+        too_long = api.post(path, body, headers={"Idempotency-Key": "k" * 256})
+        _conforms(schema, path, "POST", too_long)
+        assert too_long.status_code == 400, too_long.text
+    waited = api.post("/api/v1/browsing/sync", body, headers=key)
+    _conforms(schema, "/api/v1/browsing/sync", "POST", waited)
+    assert waited.json()["task_id"] == first.json()["task_id"]
+    assert waited.headers["Idempotent-Replayed"] == "true"
+
+    listed = api.get("/api/v1/browsing/tasks", params={"limit": 1})
+    _conforms(schema, "/api/v1/browsing/tasks", "GET", listed)
+    assert listed.json()["tasks"][0]["task_id"] == first.json()["task_id"]
+    older = api.get("/api/v1/browsing/tasks", params={"cursor": listed.json()["next_cursor"]})
+    _conforms(schema, "/api/v1/browsing/tasks", "GET", older)
+    for params in ({"limit": 0}, {"cursor": "?"}, {"status": "done"}):
+        bad = api.get("/api/v1/browsing/tasks", params=params)
+        _conforms(schema, "/api/v1/browsing/tasks", "GET", bad)
+        assert bad.status_code == 400, bad.text
+    anonymous = Api(cluster.base_url, None).get("/api/v1/browsing/tasks")
+    _conforms(schema, "/api/v1/browsing/tasks", "GET", anonymous)
+    assert anonymous.status_code == 401
 
 
 def test_error_responses_conform(cluster, schema):
