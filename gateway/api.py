@@ -318,6 +318,10 @@ def events() -> Any:
             f"malformed Last-Event-ID {str(exc)[:60]!r}: send the id of the last event "
             "this stream gave (0-1, 0-2, 0-3, <ms>-<n> or end), or none"
         ) from exc
+    if cursor.ended:
+        # The stream was read to its end: 204 tells a browser's EventSource to stop
+        # reconnecting (a 200 that closes again would have it retry every second).
+        return Response(status=204)
     log, listener = _event_services()
     body = event_stream(
         record.task_id,

@@ -115,6 +115,11 @@ class GatewayServices:
         try:
             error_text = "could not be queued: the broker is unavailable"
             self.store.fail_many([(task_id, error_text) for task_id in task_ids])
+            # A retry with the same Idempotency-Key should create the task, not answer
+            # this failure for a day.
+            self.store.forget_idempotency_keys(
+                [task for task, no in zip(tasks, refusals, strict=True) if not no]
+            )
         except Exception as exc:  # Redis too: the maintenance loop binds them later
             log.warning("could not fail %d unqueued tasks: %r", len(tasks), exc)
         raise BackendUnavailable("the task queue is unavailable; try again shortly") from error

@@ -223,6 +223,18 @@ def parse_webhook(raw: Any, policy: EgressPolicy) -> Webhook | None:
         )
     if any(c.isspace() for c in url):
         raise ValidationError("webhook.url must not contain spaces")
+    rest = url[len(parts.scheme) + 3 + len(parts.netloc) :]
+    if any(not 0x20 < ord(c) < 0x7F for c in rest):
+        raise ValidationError(
+            "webhook.url must be ASCII after the host, without control characters: "
+            "percent-encode the path and query (e.g. %C3%BC for \u00fc)"
+        )
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise ValidationError(
+            f"webhook.url's host {parts.hostname[:80]!r} is not a valid host name"
+        ) from None
     refused = policy.refusal(parts.hostname, port)
     if refused is None and policy.deny.matches_name(parts.hostname, port):
         refused = EgressRefused(

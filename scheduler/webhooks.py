@@ -20,6 +20,7 @@ cannot get past it). A refused destination ends the delivery ('refused').
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -95,6 +96,19 @@ def post(
             error = exc
     if sock is None:
         raise error
+    # The socket timeout bounds each read, not the answer: a receiver sending a byte at a
+    # time would hold the try (and its pool thread) for hours. At the deadline the socket
+    # is shut down, which ends whatever read or write is under way.
+    raw, expired = sock, threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), expire)
+    timer.daemon = True
+    timer.start()
     conn: http.client.HTTPConnection
     try:
         if scheme == "https":
@@ -111,9 +125,22 @@ def post(
         sock.settimeout(max(deadline - time.monotonic(), 0.01))
         response = conn.getresponse()
         response.read(MAX_RESPONSE_BYTES)
+        if expired.is_set():
+            raise TimeoutError(f"no whole answer within {timeout_s:g} s")
         return response.status
+    except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            raise TimeoutError(f"no whole answer within {timeout_s:g} s") from exc
+        raise
     finally:
+        timer.cancel()
         sock.close()
+
+
+REFUSED = (
+    "egress refused: the host resolves to an address the egress policy does not allow "
+    "(BROWSING_EGRESS_ALLOW / BROWSING_EGRESS_DENY)"
+)
 
 
 def bounded_resolver(timeout_s: float) -> Callable[[str, int], list[str]]:
@@ -127,7 +154,7 @@ def bounded_resolver(timeout_s: float) -> Callable[[str, int], list[str]]:
         def lookup() -> None:
             try:
                 answer.append(system_resolver(host, port))
-            except OSError:
+            except (OSError, UnicodeError):
                 pass
             finally:
                 done.set()
@@ -281,7 +308,9 @@ class WebhookDeliverer:
             )
         except EgressRefused as exc:
             done_ms = self.store.now_ms()
-            self.webhooks.report(lease, outcome="refused", now_ms=done_ms, error=exc.message)
+            # The status shows no address: a user could map internal names with it.
+            # The operator's log has the detail.
+            self.webhooks.report(lease, outcome="refused", now_ms=done_ms, error=REFUSED)
             return self._count("refused", lease, None, exc.message)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             error = describe(exc)

@@ -150,6 +150,15 @@ AT_LEAST_ONE = (
     "idempotency_ttl_s",
     "task_list_max",
 )
+# Durations that must be longer than nothing (0 would spin a loop or retry at once).
+ABOVE_ZERO = (
+    "webhook_timeout_s",
+    "webhook_retry_base_s",
+    "webhook_retry_max_s",
+    "webhook_retry_for_s",
+    "webhook_poll_interval_s",
+    "events_keepalive_s",
+)
 # Settings where 0 means "none" and a negative number nothing.
 AT_LEAST_ZERO = ("user_max_active", "user_max_queued", "user_rate", "user_burst", "node_prefetch")
 SECRETS = tuple(f.name for f in dataclasses.fields(Settings) if not f.repr)
@@ -196,6 +205,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     for name in AT_LEAST_ONE:
         if name in values and values[name] < 1:
             raise ConfigError(f"{env_name(name)} must be at least 1, got {values[name]}")
+    for name in ABOVE_ZERO:
+        if name in values and not values[name] > 0:
+            raise ConfigError(f"{env_name(name)} must be more than 0, got {values[name]}")
     for name in AT_LEAST_ZERO:
         if name in values and values[name] < 0:
             raise ConfigError(f"{env_name(name)} must be 0 or more, got {values[name]}")

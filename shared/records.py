@@ -264,6 +264,13 @@ class NewTask:
         )
 
 
+# Delete an Idempotency-Key's hash if it still names the task (ARGV[1]).
+FORGET_IDEMPOTENCY_KEY = """
+if redis.call('HGET', KEYS[1], 'task_id') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class TaskStore:
     """Reads and changes task records. Safe to share between threads."""
 
@@ -295,6 +302,7 @@ class TaskStore:
         self.waiting_script = client.register_script(_load_script("waiting"))
         self._position = client.register_script(_load_script("position"))
         self._settle = client.register_script(_load_script("settle"))
+        self._forget_key = client.register_script(FORGET_IDEMPOTENCY_KEY)
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
@@ -564,6 +572,15 @@ class TaskStore:
             args += [task_id, error]
         task_keys = [keys.task(task_id) for task_id, _ in failures]
         return [int(done) == 1 for done in self._fail(keys=task_keys, args=args)]
+
+    def forget_idempotency_keys(self, tasks: list[NewTask]) -> None:
+        """Free the Idempotency-Keys these tasks took, each only while it still names its
+        task: a task failed before it was queued (the broker was down) is no answer to
+        the client's retry with the same key."""
+        for task in tasks:
+            if task.idempotency_hash:
+                key = keys.idempotency(task.owner, task.idempotency_hash)
+                self._forget_key(keys=[key], args=[task.task_id])
 
     def settle(self, task_id: str) -> bool:
         """Fail a fanout task whose bound copies all failed, now that no more of its

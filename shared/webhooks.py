@@ -32,6 +32,7 @@ from importlib import resources
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 
 from shared import keys
 
@@ -253,9 +254,17 @@ class WebhookStore:
         """A new signing secret for the owner; the one it replaces still signs (a second
         signature) for ``ROTATION_OVERLAP_MS``."""
         key = keys.webhook_secret(owner)
-        previous = self.user_secret(owner)
+        self.user_secret(owner)  # creates the first one if there is none yet
         fresh = new_secret()
-        self.redis.hset(key, mapping={"current": fresh, "previous": previous, "rotated_ms": now_ms})
+
+        def rotate(pipe: Pipeline) -> None:
+            # Read and replace at once (WATCH): of two rotations at the same moment, the
+            # second keeps the first's new secret as its previous one.
+            previous = pipe.hget(key, "current")
+            pipe.multi()
+            pipe.hset(key, mapping={"current": fresh, "previous": previous, "rotated_ms": now_ms})
+
+        self.redis.transaction(rotate, key)
         return fresh
 
     def user_signing_secrets(self, owner: str, now_ms: int) -> list[str]:

@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
                     line.note(f"task {task_id}: {exc.message}")
                     body = client.wait(task_id, on_change=line.on_status)
             elif args.follow:
-                task_id = client.submit(args.task, **options)
+                task_id = client.submit(args.task, idempotency_key=args.idempotency_key, **options)
                 line.note(f"task {task_id}")
                 body = _follow(client, task_id, line)
             else:

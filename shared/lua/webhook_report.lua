@@ -19,6 +19,7 @@ if outcome == 'retry' then
 else
   redis.call('ZREM', outbox, task_id)
   redis.call('HSET', state, 'result', outcome, 'next_try_ms', '')
+  redis.call('HDEL', state, 'body')  -- no try will send it again
   if outcome == 'delivered' then
     redis.call('HSET', state, 'delivered_ms', now_ms)
   end

@@ -328,6 +328,16 @@ def test_a_submit_whose_message_cannot_be_sent_fails_its_task_and_answers_503(st
         NewTask.of(f"web:nb{i}", owner="alice", request=TaskRequest(task="x", timeout_ms=60_000))
         for i in range(3)
     ]
+    # One carries an Idempotency-Key: failed before it was queued, it must free the key,
+    # or a retry with that key would answer this failure for a day.
+    keyed = NewTask.of(
+        "web:nbkey",
+        owner="alice",
+        request=TaskRequest(task="x", timeout_ms=60_000),
+        idempotency_hash="ab" * 32,
+        fingerprint="f" * 64,
+    )
+    tasks.append(keyed)
     errors: list[BaseException] = []
 
     def submit(task: NewTask) -> None:
@@ -342,13 +352,14 @@ def test_a_submit_whose_message_cannot_be_sent_fails_its_task_and_answers_503(st
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert len(errors) == 3 and all(isinstance(e, BackendUnavailable) for e in errors), errors
+    assert len(errors) == 4 and all(isinstance(e, BackendUnavailable) for e in errors), errors
     assert time.monotonic() - started < 30
     for task in tasks:
         record = store.get(task.task_id)
         assert record.status is TaskStatus.FAILED
         assert record.error == "could not be queued: the broker is unavailable"
     assert store.stale_queued(store.now_ms() + 1) == []
+    assert store.redis.exists(keys.idempotency("alice", "ab" * 32)) == 0
 
 
 def test_a_heartbeat_says_when_the_registration_is_gone_and_writes_nothing(store):

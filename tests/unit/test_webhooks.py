@@ -107,6 +107,11 @@ def test_a_webhook_is_parsed_and_kept_outside_the_request_json():
         ({"url": "http://10.1.2.3/hook"}, "a private address"),
         ({"url": "http://169.254.169.254/latest/meta-data"}, "a link-local address"),
         ({"url": "http://2130706433/"}, "a loopback address"),
+        # Refused at submit, not retried for a day: http.client cannot send them.
+        ({"url": "https://example.com/\u00fc"}, "percent-encode the path"),
+        ({"url": "https://example.com/a\x01b"}, "percent-encode the path"),
+        ({"url": "https://a..b/hook"}, "not a valid host name"),
+        ({"url": "https://" + "a" * 70 + ".example/"}, "not a valid host name"),
     ],
 )
 def test_a_bad_webhook_gets_a_clear_error(webhook, message):
@@ -151,3 +156,44 @@ def test_the_client_and_the_cli_send_the_webhook():
     args = build_parser().parse_args(["run", "t", "--webhook", "https://h.example/x"])
     assert (args.webhook, args.webhook_secret) == ("https://h.example/x", None)
     assert build_parser().parse_args(["webhook-secret", "--rotate"]).rotate
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_try_s_timeout():
+    """The socket timeout bounds each read; a receiver sending a byte every 0.2 s would
+    otherwise hold the try (and a pool thread) for as long as it likes."""
+    import socket
+    import threading
+    import time
+
+    from scheduler.webhooks import post
+    from shared.egress import EgressPolicy
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if stop.is_set():
+                    break
+                conn.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    policy = EgressPolicy.from_settings(S.replace(egress_allow=f"127.0.0.1:{port}"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match="no whole answer within 1 s"):
+            post(f"http://127.0.0.1:{port}/", b"{}", {}, timeout_s=1.0, policy=policy)
+        assert time.monotonic() - started < 2.0
+    finally:
+        stop.set()
+        server.close()
