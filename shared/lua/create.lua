@@ -22,7 +22,7 @@ local FIELDS = 12
 local n, now_ms, prefix = #KEYS - 2, tonumber(ARGV[1]), ARGV[2]
 local idem_ttl, list_max, list_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local fair, state = prefix .. 'fair', prefix .. 'fair:state'
-local results, by_deadline, by_creation, written = {}, {}, {}, 0
+local results, by_deadline, by_creation, written, listed = {}, {}, {}, 0, {}
 -- After the tasks' fields: pairs of (task index, webhook JSON) for tasks with a webhook,
 -- kept in the record's own 'webhook' field, outside the request (shared/webhooks.py).
 local webhooks = {}
@@ -90,12 +90,8 @@ for i = 1, n do
       local seq = redis.call('HINCRBY', state, 'seq', 1)
       redis.call('ZADD', wait_key, seq, task_id)
       redis.call('ZADD', prefix .. 'waiting-where:' .. where, seq, task_id)
-      local list = prefix .. 'tasks:' .. owner
-      redis.call('ZADD', list, seq, task_id)
-      if redis.call('ZCARD', list) > list_max then
-        redis.call('ZREMRANGEBYRANK', list, 0, -list_max - 1)
-      end
-      redis.call('EXPIRE', list, list_ttl)
+      redis.call('ZADD', prefix .. 'tasks:' .. owner, seq, task_id)
+      listed[owner] = true
       if idem ~= '' then
         redis.call('HSET', idem, 'task_id', task_id, 'fingerprint', fingerprint)
         redis.call('EXPIRE', idem, idem_ttl)
@@ -103,6 +99,14 @@ for i = 1, n do
     end
   end
   results[i] = refused or 'ok'
+end
+-- Each owner's task list is trimmed and its expiry pushed back once per call, not per task.
+for owner in pairs(listed) do
+  local list = prefix .. 'tasks:' .. owner
+  if redis.call('ZCARD', list) > list_max then
+    redis.call('ZREMRANGEBYRANK', list, 0, -list_max - 1)
+  end
+  redis.call('EXPIRE', list, list_ttl)
 end
 if written > 0 then
   redis.call('ZADD', KEYS[n + 1], unpack(by_deadline))
