@@ -6,6 +6,7 @@ import enum
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -24,6 +25,34 @@ from shared.registry import NodeInfo, NodeRegistry
 from shared.services import BROWSE_TASK, publish_options
 
 log = logging.getLogger(__name__)
+
+
+def follow_channel(
+    subscribe: Callable[[], PubSub],
+    follow: Callable[[PubSub], None],
+    stop: threading.Event,
+    *,
+    lost: str,
+    failed: str,
+) -> None:
+    """Run ``follow`` on a fresh subscription until ``stop`` is set, subscribing again a
+    second after Redis drops it (``lost``, with the error) or ``follow`` fails
+    (``failed``, logged with its traceback)."""
+    while not stop.is_set():
+        try:
+            pubsub = subscribe()
+            try:
+                follow(pubsub)
+            finally:
+                pubsub.close()
+        except redis.RedisError as exc:
+            log.warning(lost, exc)
+            stop.wait(1.0)
+        except Exception:
+            log.exception(failed)
+            stop.wait(1.0)
+
+
 # One read of the fair queue takes this many owners (lowest pass first) and this many
 # of each one's first waiting tasks; a binding pass reads again while it places or
 # settles tasks.
@@ -449,19 +478,13 @@ class SlotListener:
         self._stop.set()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pubsub = self.dispatcher.store.slot_events()
-                try:
-                    self._follow(pubsub)
-                finally:
-                    pubsub.close()
-            except redis.RedisError as exc:
-                log.warning("slot events lost, following again: %s", exc)
-                self._stop.wait(1.0)
-            except Exception:
-                log.exception("binding after a freed slot failed")
-                self._stop.wait(1.0)
+        follow_channel(
+            self.dispatcher.store.slot_events,
+            self._follow,
+            self._stop,
+            lost="slot events lost, following again: %s",
+            failed="binding after a freed slot failed",
+        )
 
     def _follow(self, pubsub: PubSub) -> None:
         while not self._stop.is_set():

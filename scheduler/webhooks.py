@@ -37,6 +37,7 @@ import redis
 
 from gateway.views import status_body
 from scheduler import metrics
+from scheduler.dispatch import follow_channel
 from shared.clock import iso_utc
 from shared.config import Settings
 from shared.egress import DEFAULT_PORTS, EgressPolicy, system_resolver
@@ -215,19 +216,13 @@ class WebhookDeliverer:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pubsub = self.webhooks.wakeups()
-                try:
-                    self._follow(pubsub)
-                finally:
-                    pubsub.close()
-            except redis.RedisError as exc:
-                log.warning("webhook outbox unavailable, trying again: %s", exc)
-                self._stop.wait(1.0)
-            except Exception:
-                log.exception("webhook deliverer pass failed")
-                self._stop.wait(1.0)
+        follow_channel(
+            self.webhooks.wakeups,
+            self._follow,
+            self._stop,
+            lost="webhook outbox unavailable, trying again: %s",
+            failed="webhook deliverer pass failed",
+        )
 
     def _follow(self, pubsub: redis.client.PubSub) -> None:
         while not self._stop.is_set():
