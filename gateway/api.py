@@ -1,4 +1,5 @@
-"""The browsing API: /async, /sync, /status, /screenshots, plus /cancel and /templates."""
+"""The browsing API: /async, /sync, /status, /screenshots, plus /cancel and /templates
+(and /uploads: gateway/uploads.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from gateway import idempotency, metrics
+from gateway import idempotency, metrics, uploads
 from gateway.events import EventListener
 from gateway.events import stream as event_stream
 from gateway.services import GatewayServices
@@ -38,6 +39,9 @@ DAY_MS = 86_400_000
 
 def services() -> GatewayServices:
     return current_app.extensions["browsing"]
+
+
+uploads.register(bp)
 
 
 @bp.before_request
@@ -92,7 +96,8 @@ def _owned_task(task_id: str | None) -> TaskRecord:
 def _new_task() -> NewTask:
     svc = services()
     key = idempotency.parse_header(request.headers.get(idempotency.HEADER))
-    req = parse_task_request(_json_body(), svc.settings)
+    body = _json_body()
+    req = uploads.attach_uploads(parse_task_request(body, svc.settings), body, g.user)
     task_id = f"web:{uuid.uuid4().hex}"
     logs.bind(task_id)
     policy = svc.policies.get(g.user)

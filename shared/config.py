@@ -61,6 +61,7 @@ class Settings:
     node_prefetch: int = defaults.node_prefetch
     sync_timeout_s: float = defaults.sync_timeout_s
     max_request_bytes: int = defaults.max_request_bytes
+    max_upload_bytes: int = defaults.max_upload_bytes
     task_timeout_default_ms: int = defaults.task_timeout_default_ms
     task_timeout_max_ms: int = defaults.task_timeout_max_ms
     task_record_ttl_s: int = defaults.task_record_ttl_s
@@ -149,6 +150,7 @@ AT_LEAST_ONE = (
     "webhook_concurrency",
     "idempotency_ttl_s",
     "task_list_max",
+    "max_upload_bytes",
 )
 # Durations that must be longer than nothing (0 would spin a loop or retry at once).
 ABOVE_ZERO = (

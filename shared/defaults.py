@@ -74,6 +74,8 @@ node_prefetch = 0
 
 sync_timeout_s = 600.0
 max_request_bytes = 256 * 1024
+# The largest file POST /uploads takes (bytes); a bigger one gets 413 and is not stored.
+max_upload_bytes = 25 * 1024 * 1024
 
 task_timeout_default_ms = 300_000  # 5 minutes
 task_timeout_max_ms = 3 * 60 * 60 * 1000

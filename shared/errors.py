@@ -8,6 +8,7 @@
     │   ├── ForbiddenError          403: the task belongs to another user
     │   ├── NotFoundError           404: no such task or file
     │   ├── ConflictError           409: the task is already finished
+    │   ├── PayloadTooLarge         413: an upload is larger than allowed
     │   ├── LimitExceeded           429: a per-user limit refuses the submit (Retry-After)
     │   ├── UnsupportedMediaType    415: the body is declared as something other than JSON
     │   └── IdempotencyMismatch     422: an Idempotency-Key already used for another request
@@ -81,6 +82,12 @@ class ConflictError(RequestError):
     """The task has already finished."""
 
     status_code = 409
+
+
+class PayloadTooLarge(RequestError):
+    """The request body is too large."""
+
+    status_code = 413
 
 
 class LimitExceeded(RequestError):

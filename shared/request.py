@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.errors import ValidationError
 from shared.templates import DEFAULT_TEMPLATE
+from shared.uploads import UploadRef
 from shared.webhooks import Webhook
 
 if TYPE_CHECKING:
@@ -104,13 +105,16 @@ class TaskRequest:
     session_key: str | None = None
     fanout: int = DEFAULT_FANOUT
     template: str = DEFAULT_TEMPLATE
+    # Files the task may put into file inputs (shared/uploads.py); the gateway checked
+    # each is the owner's and unexpired.
+    uploads: tuple[UploadRef, ...] = ()
     # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
     # own, so that its secret is never where nodes read or logs show the request.
     webhook: Webhook | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record's form: the keys and values earlier versions stored."""
-        return {
+        body: dict[str, Any] = {
             "task": self.task,
             "screenshots": self.screenshots.to_dict(),
             "filter": self.filter.to_dict(),
@@ -119,6 +123,9 @@ class TaskRequest:
             "fanout": self.fanout,
             "template": self.template,
         }
+        if self.uploads:  # only then: a task without uploads is stored as before
+            body["uploads"] = [upload.to_dict() for upload in self.uploads]
+        return body
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"))
@@ -135,6 +142,7 @@ class TaskRequest:
             session_key=raw.get("session_key"),
             fanout=int(raw.get("fanout") or DEFAULT_FANOUT),
             template=raw.get("template") or DEFAULT_TEMPLATE,
+            uploads=tuple(UploadRef.from_dict(u) for u in raw.get("uploads") or ()),
         )
 
     @classmethod
