@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
 from nodes.steps import StepReporter
+from nodes.uploads import staged_uploads
 from shared.errors import AgentError, StorageError
 from shared.storage import screenshot_name
 from shared.templates import load_template
@@ -56,13 +58,20 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
         return f"dropped:{verdict}"
     steps = StepReporter(runtime, task_id, attempt)
     steps.started()
-    outcome = _run_claimed(runtime, task_id, attempt, steps)
+    with contextlib.ExitStack() as staging:  # the task's uploads, removed when it ends
+        outcome = _run_claimed(runtime, task_id, attempt, steps, staging)
     if outcome != "won":
         steps.discard_uploads()
     return outcome
 
 
-def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepReporter) -> str:
+def _run_claimed(
+    runtime: NodeRuntime,
+    task_id: str,
+    attempt: int,
+    steps: StepReporter,
+    staging: contextlib.ExitStack,
+) -> str:
     assert runtime.identity is not None
     node = runtime.identity.uid
     store = runtime.store
@@ -75,6 +84,9 @@ def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepRe
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
     try:
         template = load_template(request.template)
+        files = staging.enter_context(
+            staged_uploads(runtime.storage, record.owner, request.uploads)
+        )
         context, page = runtime.take_context(context_options(template))
         try:
             with watcher.watch(task_id, attempt, context):
@@ -90,6 +102,7 @@ def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepRe
                     page=page,
                     template=template,
                     refusals=runtime.refusals,
+                    files=files,
                 )
         finally:
             context.close()

@@ -109,6 +109,19 @@ class SetChecked(_ByIndex, Action):
 
 
 @dataclass(frozen=True)
+class UploadFile(_ByIndex, Action):
+    """Put one of the task's uploads (``file``: its name) into a file input."""
+
+    field: str
+    file: str
+    index: int | None = None
+    fallback: bool = field(default=False, compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        return f'upload "{self.file}" into {_target(self.field, self._shown_index())}'
+
+
+@dataclass(frozen=True)
 class PressKey(Action):
     key: str  # a Playwright key name, e.g. "Enter"
 

@@ -10,6 +10,8 @@ from nodes.agent.runner import run_planner
 from nodes.agent.types import AgentResult, Screenshot, ScreenshotPolicy, StepRecord
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.sync_api import BrowserContext, Page
 
     from nodes.egress.proxy import RefusalLog
@@ -32,6 +34,7 @@ def run_agent(
     template: Mapping[str, Any] | None = None,
     refusals: RefusalLog | None = None,
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
+    files: Mapping[str, Path] | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -41,7 +44,8 @@ def run_agent(
     one, the offline rules planner runs with default limits. A rules
     instruction is compiled first, so InstructionNotUnderstood is raised
     before any page is opened. ``refusals``: the node's egress proxy's log, so that a
-    page load the policy refused fails its step with the policy's reason.
+    page load the policy refused fails its step with the policy's reason. ``files``:
+    the task's uploads by name, as local files (nodes/uploads.py), for file inputs.
     """
     config = agent_config(template)
     planner = make_planner(instruction, config, deadline=deadline)
@@ -57,4 +61,5 @@ def run_agent(
         limits=config.limits,
         guard=config.guard(refusals),
         on_screenshot=on_screenshot,
+        files=files,
     )

@@ -22,9 +22,12 @@ from nodes.agent.script import run_script
 from nodes.agent.session import Session
 from nodes.agent.summary import format_summary, format_text, read_page
 from nodes.agent.tabs import close_tab, open_tab, switch_tab
-from shared.errors import ActionFailed, DeadlineExceeded
+from shared.errors import ActionFailed, DeadlineExceeded, ValidationError
+from shared.uploads import safe_file_name
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.sync_api import Locator, Page
 
 T = TypeVar("T")
@@ -214,6 +217,39 @@ def _type(s: Session, action: a.TypeText) -> None:
     )
 
 
+def _upload_path(s: Session, action: a.UploadFile) -> Path:
+    """The local file of the upload the action names: by its stored name, whatever the
+    case, or as the gateway would have stored the name the user wrote."""
+    files = s.files
+    wanted = action.file.strip()
+    by_case = {name.casefold(): path for name, path in files.items()}
+    try:
+        stored_as = safe_file_name(wanted).casefold()
+    except ValidationError:
+        stored_as = ""
+    found = files.get(wanted) or by_case.get(wanted.casefold()) or by_case.get(stored_as)
+    if found is not None:
+        return found
+    listed = (
+        f"its uploads are {', '.join(sorted(files))}"
+        if files
+        else 'it lists none: upload the file first and add "uploads": ["<id>"] to the task'
+    )
+    raise ActionFailed(
+        f'could not upload "{wanted}": the task has no upload of that name ({listed})'
+    )
+
+
+def _upload(s: Session, action: a.UploadFile) -> None:
+    path = _upload_path(s, action)
+    _on_element(
+        s,
+        action,
+        lambda el, timeout: el.set_input_files(path, timeout=timeout),
+        lambda: interact.upload_file(s.page, action.field, path, s.budget),
+    )
+
+
 def _select_by_label_or_value(target: Locator, value: str, timeout: float, budget: Budget) -> None:
     try:
         target.select_option(label=value, timeout=min(timeout, budget.timeout_ms(cap_ms=2000)))
@@ -263,6 +299,7 @@ _HANDLERS: dict[type[a.Action], Callable[[Session, Any], str | None]] = {
     a.TypeText: _type,
     a.PressKey: _press,
     a.SelectOption: _select,
+    a.UploadFile: _upload,
     a.SetChecked: _set_checked,
     a.ChangeLanguage: _change_language,
     a.ChooseSetting: _choose_setting,

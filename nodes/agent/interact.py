@@ -16,6 +16,8 @@ from nodes.agent.languages import lookup_language
 from shared.errors import ActionFailed, AgentError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.sync_api import Locator, Page
 
 Act = Callable[[], None]
@@ -61,6 +63,18 @@ def type_text(page: Page, field: str, text: str, budget: Budget) -> None:
             f'could not type into "{field}": no input field with that label, placeholder or name',
         )
     target.fill(text, timeout=budget.timeout_ms())
+
+
+def upload_file(page: Page, field: str, path: Path, budget: Budget) -> None:
+    target = locate.poll(
+        page, budget, lambda late: locate.first_present(locate.file_input_candidates(page, field))
+    )
+    if target is None:
+        raise not_found(
+            budget,
+            f'could not upload into "{field}": no file input with that label, name or nearby text',
+        )
+    target.set_input_files(path, timeout=budget.timeout_ms())
 
 
 def select_option(page: Page, field: str, value: str, budget: Budget) -> None:

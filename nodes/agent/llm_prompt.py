@@ -64,6 +64,8 @@ def render_observation(observation: Observation) -> str:
             f"Scrolled to {scroll.get('y', 0)} px of {scroll['height']} px "
             f"(the window shows {scroll['viewport']} px)"
         )
+    if observation.uploads:
+        lines.append("Files you can upload (upload_file): " + ", ".join(observation.uploads))
     lines.append("Interactive elements:")
     lines += [e.describe() for e in observation.elements] or ["(none)"]
     if observation.more_elements:

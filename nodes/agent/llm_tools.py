@@ -53,6 +53,12 @@ TOOLS: dict[str, tuple[str, dict[str, dict], tuple[str, ...]]] = {
         {"index": INDEX, "checked": _p("boolean", "true to check, false to uncheck.")},
         ("index", "checked"),
     ),
+    "upload_file": (
+        "Put one of the task's files into a file input (listed as a button, often "
+        '"Choose File"); the observation lists the files you can upload.',
+        {"index": INDEX, "name": _p("string", "The file's name, as listed.")},
+        ("index", "name"),
+    ),
     "scroll": (
         "Scroll the page.",
         {"direction": _p("string", "", enum=["down", "up", "top", "bottom"])},
@@ -179,6 +185,8 @@ def to_actions(tool: str, arguments: Any, observation: Observation) -> list[a.Ac
         return [a.SelectOption(name, args["option"], index=args["index"])]
     if tool == "set_checked":
         return [a.SetChecked(name, args["checked"], index=args["index"])]
+    if tool == "upload_file":
+        return [a.UploadFile(name, args["name"], index=args["index"])]
     if tool == "scroll":
         return [a.Scroll(args["direction"])]
     if tool == "wait":

@@ -110,6 +110,38 @@ def field_candidates(page: Page, field: str) -> Iterator[Locator]:
             yield page.locator(selector)
 
 
+_FILE_INPUT = "input[type=file]"
+# Blocks that may hold a file input and the words that name it ("nearby text").
+_FILE_BLOCKS = ":is(p, div, li, td, tr, fieldset, section, label, form)"
+
+
+def file_input_candidates(page: Page, field: str) -> Iterator[Locator]:
+    """File inputs for ``field``: by label, aria-label, name or id, then the innermost
+    block holding both the words and a file input. Visibility is not asked for:
+    pages often hide the input itself behind a styled label, and Playwright sets
+    files on a hidden input as well."""
+    inputs = page.locator(_FILE_INPUT)
+    css = css_string(field)
+    for candidate in (
+        page.get_by_label(field, exact=True),
+        page.locator(f"[aria-label={css} i]"),
+        page.locator(f"[name={css} i]"),
+        page.locator(f"[id={css} i]"),
+        page.get_by_label(field),
+    ):
+        yield candidate.and_(inputs)
+    blocks = page.locator(_FILE_BLOCKS).filter(has=inputs)
+    yield blocks.filter(has_text=whole_text(field)).last.locator(inputs)
+    yield blocks.filter(has_text=field).last.locator(inputs)
+
+
+def first_present(candidates: Iterator[Locator]) -> Locator | None:
+    for candidate in candidates:
+        if candidate.count() > 0:
+            return candidate.first
+    return None
+
+
 def select_candidates(page: Page, field: str) -> Iterator[Locator]:
     css = css_string(field)
     for candidate in (

@@ -110,4 +110,5 @@ def observe(
         last_error=last_error,
         extracted=tuple(extracted),
         max_steps=max_steps,
+        uploads=tuple(session.files),
     )

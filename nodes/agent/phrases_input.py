@@ -75,6 +75,26 @@ def type_into(clause: str, m: Masked) -> list[a.Action] | None:
     return None
 
 
+_FILE_FIELD_KIND = (
+    r"(?:\s+(?:file\s+)?(?:input|field|box|button|picker|chooser|control|upload|area))?"
+)
+
+
+def upload_file(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "Upload report.pdf into 'Attachment'", "upload the file report.pdf to the
+    Attachment field", "attach 'report.pdf' to 'CV'": one of the task's uploads, by
+    name, into the file input with that label, name or nearby text."""
+    found = match(
+        r"(?:upload|attach)\s+(?:the\s+)?(?:file\s+)?(?P<file>.+?)\s+"
+        r"(?:into|to|in|onto|for|using|via)\s+(?:the\s+)?(?P<field>.+?)" + _FILE_FIELD_KIND,
+        clause,
+    )
+    if not found:
+        return None
+    file, field = m.value(found["file"]).strip(), m.value(found["field"]).strip()
+    return [a.UploadFile(field, file)] if file and field else None
+
+
 def search_for(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause)
     if not found:

@@ -38,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     phrases_input.select_from,
     phrases_input.fill_with,
     phrases_input.type_into,
+    phrases_input.upload_file,
     phrases_input.search_for,
     phrases_input.change_language,
     phrases_more.set_checked,

@@ -9,7 +9,7 @@ the next observation; the deadline and cancellation end the run at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -42,6 +42,8 @@ from nodes.agent.types import (
 from shared.errors import ActionFailed, AttemptCancelled, StepLimitReached, TaskGaveUp
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.sync_api import BrowserContext, Page
 
 
@@ -285,6 +287,7 @@ def run_planner(
     limits: Limits | None = None,
     guard: Guard | None = None,
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
+    files: Mapping[str, Path] | None = None,
 ) -> AgentResult:
     """Run any planner in ``page`` (a ready tab of ``context``) or a new one.
     ``on_step`` is called after each step, once the screenshot the mode takes at that
@@ -299,7 +302,7 @@ def run_planner(
         guarded(budget, "prepare the browser", lambda: context.add_init_script(POPUP_COUNTER_JS))
         if page is None:
             page = guarded(budget, "open a browser tab", context.new_page)
-        session = Session(context, page, budget, guard)
+        session = Session(context, page, budget, guard, files=files)
         try:
             run = _Run(session, policy, limits or Limits(), should_stop, on_step, on_screenshot)
             return run.run(planner)

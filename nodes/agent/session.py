@@ -8,6 +8,7 @@ a tab the action opened becomes the current one, as it would for a person.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ from nodes.agent.script import run_script
 from shared.errors import ActionFailed
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.sync_api import BrowserContext, Frame, Locator, Page
 
 # A new tab gets this long to appear and load before the run goes on without it.
@@ -50,9 +53,17 @@ TAKE_POPUPS_JS = (
 
 class Session:
     def __init__(
-        self, context: BrowserContext, page: Page, budget: Budget, guard: Guard | None = None
+        self,
+        context: BrowserContext,
+        page: Page,
+        budget: Budget,
+        guard: Guard | None = None,
+        *,
+        files: Mapping[str, Path] | None = None,
     ) -> None:
         self.context = context
+        # The task's uploads by name, as local files for file inputs (nodes/uploads.py).
+        self.files: Mapping[str, Path] = files or {}
         self.page = page
         self.budget = budget
         self.guard = guard or Guard()

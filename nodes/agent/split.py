@@ -38,7 +38,7 @@ CLAUSE_VERBS: tuple[str, ...] = (
     "save", "send", "screenshot", "search", "reload", "refresh", "scroll", "then", "please",
     "finally", "check", "uncheck", "tick", "untick", "turn", "close", "accept", "reject",
     "decline", "dismiss", "log", "sign", "list", "collect", "scrape",
-    "clear",
+    "clear", "upload", "attach",
 )  # fmt: skip
 _VERB_ALT = "|".join(CLAUSE_VERBS)
 

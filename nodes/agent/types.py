@@ -107,6 +107,7 @@ class Observation:
     last_error: str | None = None  # why the last step failed, if it did
     extracted: tuple[str, ...] = ()  # what extract actions returned so far
     max_steps: int = 0
+    uploads: tuple[str, ...] = ()  # names of the task's files the upload_file tool takes
 
 
 class Planner(Protocol):

@@ -3,15 +3,21 @@
 Three dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow
 server, not a slow script), ``/redirect?to=URL`` answers 302 to URL, and
 ``/embed?src=URL`` is a page titled "Embedding Page" showing an image from URL.
+``POST /upload`` takes a multipart form (upload.html's) and records each file part it
+receives in ``RECEIVED``, so a test can compare the bytes a browser sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +38,39 @@ EMBED_PAGE = (
     "</head><body><main><h1>An embedded image</h1><img src='{src}' alt='embedded'></main>"
     "</body></html>"
 )
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    field: str  # the form field's name
+    filename: str
+    content_type: str
+    data: bytes
+
+
+# Every file part POST /upload received, in order (tests clear it).
+RECEIVED: list[ReceivedFile] = []
+
+
+def parse_multipart(content_type: str, body: bytes) -> list[ReceivedFile]:
+    """The file parts of a multipart/form-data body (the email parser reads MIME)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    files = []
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        filename = part.get_filename()
+        if filename is None:
+            continue
+        files.append(
+            ReceivedFile(
+                field=part.get_param("name", header="content-disposition") or "",
+                filename=filename,
+                content_type=part.get_content_type(),
+                data=part.get_payload(decode=True) or b"",
+            )
+        )
+    return files
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -57,6 +96,27 @@ class _QuietHandler(SimpleHTTPRequestHandler):
             self.end_headers()
         else:
             super().do_GET()
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path != "/upload":
+            self._send(404, b"not found", "text/plain")
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        files = [
+            f for f in parse_multipart(self.headers.get("Content-Type", ""), body) if f.filename
+        ]
+        RECEIVED.extend(files)
+        items = "".join(
+            f"<li>{html.escape(f.field)}: {html.escape(f.filename)}, {len(f.data)} bytes, "
+            f"sha256 {hashlib.sha256(f.data).hexdigest()}</li>"
+            for f in files
+        )
+        page = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Upload Received"
+            f"</title></head><body><main><h1>Received {len(files)} files</h1><ul>{items}</ul>"
+            "</main></body></html>"
+        )
+        self._send(200, page.encode(), "text/html; charset=utf-8")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
