@@ -37,6 +37,8 @@ PATHS = {
     "/api/v1/browsing/templates": {"get"},
     "/api/v1/browsing/webhook-secret": {"get", "post"},
     "/api/v1/browsing/tasks": {"get"},
+    "/api/v1/browsing/uploads": {"post"},
+    "/api/v1/browsing/uploads/{upload_id}": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
     "/api/v1/browsing/events": {"get"},
     "/healthz": {"get"},
