@@ -1,0 +1,82 @@
+"""An upload goes into a form on a real cluster: the file is posted to the gateway
+(gunicorn) over HTTP, the node that runs the task fetches it from S3, and the local
+test site's form receives exactly its bytes. The node's temporary copy is gone after."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from tests.conftest import Api
+from tests.sites.server import RECEIVED
+
+UPLOADS = "/api/v1/browsing/uploads"
+REPORT = b"%PDF-1.7\n" + bytes(range(256)) * 300 + b"\n%%EOF\n"
+
+
+def upload(api: Api, name: str, data: bytes) -> dict:
+    resp = api.session.post(
+        api.url(UPLOADS), files={"file": (name, data, "application/pdf")}, timeout=30
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def staged_dirs(since: float) -> list[Path]:
+    return [
+        p
+        for p in Path(tempfile.gettempdir()).glob("browsing-uploads-*")
+        if p.stat().st_mtime >= since
+    ]
+
+
+def test_an_uploaded_file_reaches_the_sites_form(api: Api, sites: str) -> None:
+    started = time.time() - 1
+    RECEIVED.clear()
+    up = upload(api, "report.pdf", REPORT)
+    assert (up["name"], up["size"]) == ("report.pdf", len(REPORT))
+    resp = api.post(
+        "/api/v1/browsing/sync",
+        {
+            "task": f"Open {sites}/upload.html, upload report.pdf into 'Attachment', "
+            "click 'Send'. Return the text.",
+            "uploads": [up["id"]],
+        },
+    )
+    body = resp.json()
+    assert resp.status_code == 200 and body["success"] is True, body
+    assert [(f.field, f.filename, f.data) for f in RECEIVED] == [
+        ("attachment", "report.pdf", REPORT)
+    ]
+    assert f"attachment: report.pdf, {len(REPORT)} bytes" in body["payload"]
+    assert staged_dirs(started) == []  # the node removed its copy
+
+
+def test_a_file_the_task_did_not_list_fails_the_task_clearly(api: Api, sites: str) -> None:
+    RECEIVED.clear()
+    up = upload(api, "cv.pdf", b"%PDF-1.4 cv")
+    body = api.post(
+        "/api/v1/browsing/sync",
+        {
+            "task": f"Open {sites}/upload.html, upload report.pdf into 'Attachment'",
+            "uploads": [up["id"]],
+        },
+    ).json()
+    assert body["success"] is False
+    assert body["error"] == (
+        'could not upload "report.pdf": the task has no upload of that name '
+        "(its uploads are cv.pdf)"
+    )
+    assert RECEIVED == []
+
+
+def test_another_users_upload_is_not_found_over_http(api: Api, bob: Api, sites: str) -> None:
+    up = upload(api, "report.pdf", REPORT)
+    resp = bob.post(
+        "/api/v1/browsing/async",
+        {"task": f"Open {sites}/upload.html", "uploads": [up["id"]]},
+    )
+    assert resp.status_code == 404 and up["id"] in resp.json()["error"], resp.text
+    assert bob.get(f"{UPLOADS}/{up['id']}").status_code == 404
+    assert api.get(f"{UPLOADS}/{up['id']}").json()["name"] == "report.pdf"
