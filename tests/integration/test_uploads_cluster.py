@@ -80,3 +80,14 @@ def test_another_users_upload_is_not_found_over_http(api: Api, bob: Api, sites: 
     assert resp.status_code == 404 and up["id"] in resp.json()["error"], resp.text
     assert bob.get(f"{UPLOADS}/{up['id']}").status_code == 404
     assert api.get(f"{UPLOADS}/{up['id']}").json()["name"] == "report.pdf"
+
+
+def test_a_file_over_the_cap_is_413_through_gunicorn(api: Api) -> None:
+    """The default cap (25 MiB): one byte more is refused with a JSON 413, stored nowhere."""
+    from shared.defaults import max_upload_bytes
+
+    resp = api.session.post(
+        api.url(UPLOADS), files={"file": ("big.bin", b"x" * (max_upload_bytes + 1))}, timeout=60
+    )
+    assert resp.status_code == 413, resp.text
+    assert "BROWSING_MAX_UPLOAD_BYTES" in resp.json()["error"]
