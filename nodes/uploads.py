@@ -15,15 +15,11 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from shared.errors import AgentError, NotFoundError, StorageError
+from shared.errors import NotFoundError, StorageError, UploadUnavailable
 from shared.storage import ScreenshotStorage
 from shared.uploads import UploadRef, UploadStore
 
 log = logging.getLogger(__name__)
-
-
-class UploadUnavailable(AgentError):
-    """An upload the task lists could not be fetched."""
 
 
 @contextlib.contextmanager

@@ -24,7 +24,8 @@
         ├── PlannerFailed             no usable action from the planner (model unreachable,
         │                             or its replies unusable after every retry)
         ├── StepLimitReached          not finished within the template's max_steps
-        └── TaskGaveUp                the planner said it could not do the task
+        ├── TaskGaveUp                the planner said it could not do the task
+        └── UploadUnavailable         an upload the task lists could not be fetched
 
 Errors from third-party libraries are translated at the boundary into these
 types with ``raise OurError(...) from exc``. A class docstring is its default message.
@@ -166,3 +167,7 @@ class StepLimitReached(AgentError):
 
 class TaskGaveUp(AgentError):
     """The planner said it could not do the task."""
+
+
+class UploadUnavailable(AgentError):
+    """An upload the task lists could not be fetched."""

@@ -272,3 +272,18 @@ def test_an_upload_expires_after_five_days(client, clock):
     )
     assert_error(resp, 404, "expired")
     assert task_count(client) == before
+
+
+def test_the_retention_sweep_deletes_uploads_older_than_five_days(client, s3, settings):
+    from shared.storage import ScreenshotStorage
+
+    up = upload(client, PDF).get_json()
+    key = next(k for k in stored_keys(s3) if k.endswith(up["id"]))
+    storage = ScreenshotStorage(settings)
+    # The bucket's lifecycle rule covers it too, on stores that apply one.
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert any(key.startswith(r["Filter"]["Prefix"]) and r["Expiration"]["Days"] == 5 for r in rules)
+    assert key not in storage.sweep_expired(time.time() + 4 * DAY_S, dry_run=True)
+    assert key in storage.sweep_expired(time.time() + 6 * DAY_S)
+    assert key not in stored_keys(s3)
+    assert_error(client.get(f"{UPLOADS}/{up['id']}", headers=bearer(ALICE)), 404, "not found")
