@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from nodes.agent import locate
 from nodes.agent.budget import Budget
 from nodes.agent.languages import lookup_language
@@ -66,15 +68,43 @@ def type_text(page: Page, field: str, text: str, budget: Budget) -> None:
 
 
 def upload_file(page: Page, field: str, path: Path, budget: Budget) -> None:
-    target = locate.poll(
-        page, budget, lambda late: locate.first_present(locate.file_input_candidates(page, field))
-    )
-    if target is None:
+    """Into the file input named ``field`` (label, name, id, or the words next to it);
+    failing that, through the file chooser that the button or link ``field`` opens."""
+
+    def probe(late: bool) -> Act | None:
+        target = locate.first_present(locate.file_input_candidates(page, field))
+        target = target or locate.file_input_near_text(page, field, budget)
+        if target is not None:
+            found = target
+            return lambda: found.set_input_files(path, timeout=budget.timeout_ms())
+        opener = locate.first_visible(locate.click_candidates(page, field)) if late else None
+        if opener is not None:
+            return lambda: _through_file_chooser(page, opener, field, path, budget)
+        return None
+
+    act = locate.poll(page, budget, probe)
+    if act is None:
         raise not_found(
             budget,
-            f'could not upload into "{field}": no file input with that label, name or nearby text',
+            f'could not upload into "{field}": no file input with that label, name or '
+            "nearby text, and no button of that name",
         )
-    target.set_input_files(path, timeout=budget.timeout_ms())
+    act()
+
+
+def _through_file_chooser(
+    page: Page, opener: Locator, field: str, path: Path, budget: Budget
+) -> None:
+    try:
+        with page.expect_file_chooser(timeout=budget.timeout_ms(cap_ms=5000)) as chooser:
+            opener.click(timeout=budget.timeout_ms())
+    except PlaywrightTimeoutError as exc:
+        if budget.expired():
+            raise budget.exceeded() from exc
+        raise ActionFailed(
+            f'could not upload into "{field}": clicking it opened no file chooser'
+        ) from exc
+    chooser.value.set_files(path, timeout=budget.timeout_ms())
 
 
 def select_option(page: Page, field: str, value: str, budget: Budget) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from nodes.agent.budget import Budget
+from nodes.agent.script import run_script
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -110,17 +111,14 @@ def field_candidates(page: Page, field: str) -> Iterator[Locator]:
             yield page.locator(selector)
 
 
-_FILE_INPUT = "input[type=file]"
-# Blocks that may hold a file input and the words that name it ("nearby text").
-_FILE_BLOCKS = ":is(p, div, li, td, tr, fieldset, section, label, form)"
+FILE_INPUT = "input[type=file]"
 
 
 def file_input_candidates(page: Page, field: str) -> Iterator[Locator]:
-    """File inputs for ``field``: by label, aria-label, name or id, then the innermost
-    block holding both the words and a file input. Visibility is not asked for:
-    pages often hide the input itself behind a styled label, and Playwright sets
-    files on a hidden input as well."""
-    inputs = page.locator(_FILE_INPUT)
+    """File inputs for ``field`` by label, aria-label, name or id. Visibility is not
+    asked for: pages often hide the input itself behind a styled label, and Playwright
+    sets files on a hidden input as well."""
+    inputs = page.locator(FILE_INPUT)
     css = css_string(field)
     for candidate in (
         page.get_by_label(field, exact=True),
@@ -130,9 +128,37 @@ def file_input_candidates(page: Page, field: str) -> Iterator[Locator]:
         page.get_by_label(field),
     ):
         yield candidate.and_(inputs)
-    blocks = page.locator(_FILE_BLOCKS).filter(has=inputs)
-    yield blocks.filter(has_text=whole_text(field)).last.locator(inputs)
-    yield blocks.filter(has_text=field).last.locator(inputs)
+
+
+# From each text that holds the words, up through its ancestors to the first one that
+# holds a file input: that input, if it is the only one there. An ancestor holding
+# several (a form with two uploaders) says nothing about which one the words name.
+_FILE_INPUT_NEAR_TEXT_JS = """
+(wanted) => {
+  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim().toLowerCase();
+  const words = norm(wanted);
+  const inputs = Array.from(document.querySelectorAll('input[type=file]'));
+  if (!words || !inputs.length || !document.body) return -1;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const parent = walker.currentNode.parentElement;
+    if (!parent || ['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(parent.tagName)) continue;
+    if (!norm(walker.currentNode.textContent).includes(words)) continue;
+    for (let el = parent; el && el !== document.body; el = el.parentElement) {
+      const inside = el.querySelectorAll('input[type=file]');
+      if (inside.length === 1) return inputs.indexOf(inside[0]);
+      if (inside.length > 1) break;
+    }
+  }
+  return -1;
+}
+"""
+
+
+def file_input_near_text(page: Page, field: str, budget: Budget) -> Locator | None:
+    """The one file input next to the words ``field`` (in the same block), if any."""
+    index = run_script(page, _FILE_INPUT_NEAR_TEXT_JS, field, budget=budget)
+    return page.locator(FILE_INPUT).nth(int(index)) if index is not None and index >= 0 else None
 
 
 def first_present(candidates: Iterator[Locator]) -> Locator | None:

@@ -72,6 +72,13 @@ def test_upload_by_nearby_text_into_a_hidden_input_and_a_second_file(run: Run, b
     assert received() == {"cv-input": ("cv.txt", CV), "photo": ("report.pdf", REPORT)}
 
 
+def test_upload_through_the_file_chooser_a_button_opens(run: Run, base_url: str) -> None:
+    # The logo's input has no label and shares its form with three others: only the
+    # button named in the clause leads to it.
+    run(f"Open {base_url}/upload.html. Upload report.pdf into 'Choose a logo'. Click 'Send'.")
+    assert received() == {"logo": ("report.pdf", REPORT)}
+
+
 def test_a_file_the_task_did_not_upload_fails_the_step(run: Run, base_url: str) -> None:
     with pytest.raises(ActionFailed) as failed:
         run(f"Open {base_url}/upload.html, upload secret.pdf into 'Attachment'")
@@ -92,6 +99,14 @@ def test_no_file_input_of_that_name_fails_the_step(run: Run, base_url: str) -> N
             action_timeout_ms=1500,
         )
     assert 'could not upload into "Passport scan": no file input' in failed.value.message
+    with pytest.raises(ActionFailed) as failed:  # a button that opens no file chooser
+        run(
+            f"Open {base_url}/upload.html, upload report.pdf into 'Send'",
+            action_timeout_ms=1500,
+        )
+    assert (
+        failed.value.message == 'could not upload into "Send": clicking it opened no file chooser'
+    )
 
 
 def test_the_llm_tool_uploads_a_listed_file(run: Run, base_url: str) -> None:
