@@ -74,6 +74,10 @@ def create_upload() -> Any:
         parts = request.files.getlist("file")
     except RequestEntityTooLarge as exc:
         raise _too_large(cap) from exc
+    if not parts and "file" in request.form:
+        raise ValidationError(
+            "the file part is a plain form field, not a file: send it as file=@report.pdf"
+        )
     if not parts:
         raise ValidationError("missing file: send one part named file (curl -F file=@report.pdf)")
     if len(parts) > 1:

@@ -154,6 +154,10 @@ def test_a_missing_file_part_is_400_and_a_body_that_is_not_multipart_is_415(clie
         headers=bearer(ALICE),
     )
     assert_error(resp, 400, "missing file")
+    resp = client.post(
+        UPLOADS, data={"file": "abc"}, content_type="multipart/form-data", headers=bearer(ALICE)
+    )
+    assert_error(resp, 400, "not a file")
     resp = client.post(UPLOADS, json={"file": "abc"}, headers=bearer(ALICE))
     assert_error(resp, 415, "multipart/form-data")
     assert_error(client.post(UPLOADS, data=b"", headers=bearer(ALICE)), 415, "multipart")
