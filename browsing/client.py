@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import mimetypes
 import os
 import re
 import socket
@@ -29,6 +30,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +99,13 @@ def task_request(
     timeout_ms: int | None = None,
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
+    uploads: list[str] | None = None,
 ) -> dict[str, Any]:
     """The request body of /async and /sync; options left at None are not sent, and the
     gateway validates the rest (it answers 400, say, for both country_iso and node_uid).
     ``webhook_url``: where the final status is POSTed, signed with ``webhook_secret``
-    (``whsec_...``) or, without one, with your own signing secret (``webhook_secret()``)."""
+    (``whsec_...``) or, without one, with your own signing secret (``webhook_secret()``).
+    ``uploads``: ids that ``upload()`` returned, for the task's file inputs."""
     body: dict[str, Any] = {"task": task}
     if webhook_url is not None:
         body["webhook"] = {"url": webhook_url}
@@ -126,6 +130,7 @@ def task_request(
         ("session_key", session_key),
         ("template", template),
         ("timeout", timeout_ms),
+        ("uploads", list(uploads) if uploads is not None else None),
     ):
         if value is not None:
             body[key] = value
@@ -220,6 +225,14 @@ class BrowsingClient:
             timeout_s=SYNC_HTTP_TIMEOUT_S,
             headers=_idempotency(idempotency_key),
         )
+
+    def upload(self, path: str | Path, *, name: str | None = None) -> dict[str, Any]:
+        """Store a file for tasks' file inputs (POST /uploads); returns its id, stored
+        name, size, content type and expiry. ``name``: the name to send instead of the
+        file's own."""
+        source = Path(path)
+        body, content_type = multipart_file("file", name or source.name, source.read_bytes())
+        return self._json("POST", "/uploads", raw=(body, content_type))
 
     def list_tasks(
         self,
@@ -410,9 +423,10 @@ class BrowsingClient:
         body: Any = None,
         timeout_s: float | None = None,
         headers: dict[str, str] | None = None,
+        raw: tuple[bytes, str] | None = None,
     ) -> dict[str, Any]:
         with self._open(
-            method, path, query=query, body=body, timeout_s=timeout_s, headers=headers
+            method, path, query=query, body=body, timeout_s=timeout_s, headers=headers, raw=raw
         ) as (url, resp):
             raw = resp.read()
         try:
@@ -432,16 +446,20 @@ class BrowsingClient:
         body: Any = None,
         timeout_s: float | None = None,
         headers: dict[str, str] | None = None,
+        raw: tuple[bytes, str] | None = None,
     ) -> _Response:
+        """``body`` is sent as JSON; ``raw`` is (bytes, their Content-Type) instead."""
         url = self.base_url + API_PREFIX + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        data = None if body is None else json.dumps(body).encode()
+        data, content_type = raw or (None, "")
+        if body is not None:
+            data, content_type = json.dumps(body).encode(), "application/json"
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/json")
         req.add_header("User-Agent", "browsing-client/0.1")
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
             req.add_header(name, value)
         if self.api_key:
@@ -514,6 +532,20 @@ class _Response:
         self.resp.close()
         if isinstance(exc, (OSError, http.client.HTTPException)):
             raise _connection_error(exc, self.url, self.timeout_s) from exc
+
+
+def multipart_file(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart/form-data body holding one file, and its Content-Type."""
+    boundary = "browsing-" + uuid.uuid4().hex
+    quoted = re.sub(r'[\r\n"\\]', "_", filename)
+    media = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{quoted}"\r\nContent-Type: {media}\r\n\r\n'
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), (
+        f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def _idempotency(key: str | None) -> dict[str, str] | None:

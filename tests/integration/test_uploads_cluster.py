@@ -91,3 +91,24 @@ def test_a_file_over_the_cap_is_413_through_gunicorn(api: Api) -> None:
     )
     assert resp.status_code == 413, resp.text
     assert "BROWSING_MAX_UPLOAD_BYTES" in resp.json()["error"]
+
+
+def test_the_python_client_uploads_and_lists_the_file(cluster, sites: str, tmp_path: Path) -> None:
+    from browsing.client import BrowsingClient
+    from tests.conftest import ALICE
+
+    RECEIVED.clear()
+    source = tmp_path / "notes (draft).txt"
+    source.write_bytes(b"line one\nline two\n")
+    client = BrowsingClient(cluster.base_url, ALICE)
+    up = client.upload(source)
+    assert (up["name"], up["content_type"]) == ("notes_draft_.txt", "text/plain")
+    body = client.run_sync(
+        # The name as the user knows it: the node matches it to the stored one.
+        f"Open {sites}/upload.html, upload 'notes (draft).txt' into 'Attachment', click 'Send'",
+        uploads=[up["id"]],
+    )
+    assert body["success"] is True, body
+    assert [(f.filename, f.data) for f in RECEIVED] == [
+        ("notes_draft_.txt", b"line one\nline two\n")
+    ]
