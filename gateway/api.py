@@ -48,10 +48,11 @@ def authenticate() -> None:
         raise AuthError("missing API key: send 'Authorization: Bearer <key>'")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthError("malformed Authorization header: use 'Authorization: Bearer <key>'")
-    user = services().keys.authenticate(key.strip())
-    if user is None:
+    caller = services().keys.authenticate(key.strip())
+    if caller is None:
         raise AuthError("invalid API key")
-    g.user = user
+    g.user = caller.user
+    g.admin = caller.admin
 
 
 def _json_body() -> Any:
@@ -215,6 +216,13 @@ def cancel() -> Any:
         raise ConflictError(f"task {record.task_id} has already finished")
     record = services().store.get(record.task_id) or record
     return jsonify(_with_webhook(record, status_body(record)))
+
+
+@bp.get("/me")
+def me() -> Any:
+    """Whose key this is, and whether it may use the admin API (the console asks at
+    sign-in)."""
+    return jsonify({"user": g.user, "admin": g.admin})
 
 
 @bp.get("/templates")

@@ -39,6 +39,12 @@ PATHS = {
     "/api/v1/browsing/tasks": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
     "/api/v1/browsing/events": {"get"},
+    "/api/v1/browsing/me": {"get"},
+    "/api/v1/admin/nodes": {"get"},
+    "/api/v1/admin/nodes/{uid}/drain": {"post"},
+    "/api/v1/admin/nodes/{uid}/undrain": {"post"},
+    "/api/v1/admin/queues": {"get"},
+    "/api/v1/admin/failures": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -145,7 +151,8 @@ def test_openapi_document_is_served_and_lists_every_endpoint(cluster):
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             auth = operation.get("security", doc["security"])
-            assert bool(auth) == path.startswith("/api/v1/browsing/"), (method, path)
+            authenticated = path.startswith(("/api/v1/browsing/", "/api/v1/admin/"))
+            assert bool(auth) == authenticated, (method, path)
 
 
 def test_fuzzing_the_gateway_finds_no_server_error_or_schema_mismatch(cluster, tmp_path):
