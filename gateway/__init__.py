@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    from gateway.console import bp as console_bp
+
+    app.register_blueprint(console_bp)
     _register_error_handlers(app)
     wsgi_app = app.wsgi_app
 

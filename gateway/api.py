@@ -14,7 +14,7 @@ from gateway.events import EventListener
 from gateway.events import stream as event_stream
 from gateway.services import GatewayServices
 from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
-from gateway.views import status_body, sync_body, webhook_body
+from gateway.views import request_body, status_body, sync_body, webhook_body
 from shared import logs, tasklist
 from shared.errors import (
     AuthError,
@@ -206,7 +206,9 @@ def status() -> Any:
     position = None
     if record.status.value == "queued":
         position = services().store.queue_position(record.task_id)
-    return jsonify(_with_webhook(record, status_body(record, queue_position=position)))
+    body = status_body(record, queue_position=position)
+    body["request"] = request_body(record.request)
+    return jsonify(_with_webhook(record, body))
 
 
 @bp.post("/cancel")
