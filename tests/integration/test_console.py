@@ -264,13 +264,14 @@ def test_an_admin_drains_a_node_and_it_takes_no_task_until_undrained(page, clust
     nodes = page.get_by_role("region", name="Nodes")
     expect(nodes).to_contain_text(de.uid)
     accessible(page, "operators page")
-    picture(page, "operators")
     try:
         page.get_by_role("button", name=f"Drain node {de.uid}").click()
         expect(page.get_by_role("button", name=f"Undrain node {de.uid}")).to_be_visible()
         assert registry.get(de.uid).drained
         row = nodes.locator("tr", has_text=de.uid)
         expect(row.locator(".badge")).to_have_text(re.compile("^(drained|draining)$"))
+        accessible(page, "operators page with a drained node")
+        picture(page, "operators")
 
         # The drained node takes nothing: a task for its country fails without an
         # attempt (no other DE node), one for any node runs elsewhere.

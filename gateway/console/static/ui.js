@@ -60,7 +60,8 @@ export function message(kind, text) {
 // A table in a box that scrolls sideways on a phone, reachable by keyboard.
 export function table(caption, columns, rows) {
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)));
-  const body = rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))));
+  // Each cell names its column too: on a phone, rows become stacked cards (console.css).
+  const body = rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { "data-label": columns[i] }, c))));
   return h(
     "div",
     { class: "scroll", tabindex: "0", role: "region", "aria-label": caption },
