@@ -167,8 +167,11 @@ def test_a_multi_step_task_shows_its_steps_live_then_its_result_and_screenshots(
     expect(page).to_have_url(re.compile(r"#/task/web:[0-9a-f]{32}$"), timeout=10_000)
     task_id = page.url.rpartition("/")[2]
 
-    # A step with its thumbnail shows while the task still runs.
+    # A step with its thumbnail shows while the task still runs; its box has its final
+    # size before the image is there (no layout jump as steps and images stream in).
     first = page.locator(".step").first
+    expect(first).to_be_visible(timeout=WAIT_MS)
+    box_before = first.bounding_box()
     expect(first.locator("img:not(.loading)")).to_be_visible(timeout=WAIT_MS)
     assert api.status(task_id)["status"] in ("assigned", "running")
     assert page.locator(".status-line .badge").inner_text() != "completed"
@@ -180,6 +183,10 @@ def test_a_multi_step_task_shows_its_steps_live_then_its_result_and_screenshots(
     expect(page.locator(".status-line .badge")).to_have_text("completed", timeout=WAIT_MS)
     expect(page.get_by_role("heading", name="Result")).to_be_visible()
     assert page.locator(".step").count() >= 3
+    box_after = first.bounding_box()
+    assert box_after["height"] == box_before["height"]
+    thumb = first.locator(".thumb").bounding_box()
+    assert (thumb["width"], thumb["height"]) == (160, 100)
     # The timeline's times: local, with the UTC value on hover.
     started = page.locator(".timeline li").nth(2).locator("time")
     assert started.get_attribute("title").endswith(" UTC")

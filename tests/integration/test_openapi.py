@@ -332,6 +332,28 @@ def test_error_responses_conform(cluster, schema):
         _conforms(schema, path, "GET", anonymous.get(path))
 
 
+def test_admin_responses_conform(cluster, schema):
+    from shared.apikeys import KeyStore
+
+    r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
+    admin = Api(cluster.base_url, KeyStore(r).create("ivan", admin=True))
+    plain = Api(cluster.base_url, ALICE)
+    _conforms(schema, "/api/v1/browsing/me", "GET", admin.get("/api/v1/browsing/me"))
+    for path in ("/api/v1/admin/nodes", "/api/v1/admin/queues", "/api/v1/admin/failures"):
+        _conforms(schema, path, "GET", admin.get(path))
+        refused = plain.get(path)
+        _conforms(schema, path, "GET", refused)
+        assert refused.status_code == 403
+    bad = admin.get("/api/v1/admin/failures", params={"limit": "0"})
+    _conforms(schema, "/api/v1/admin/failures", "GET", bad)
+    for action in ("undrain", "drain"):  # an unknown node: 404
+        path = f"/api/v1/admin/nodes/{{uid}}/{action}"
+        _conforms(schema, path, "POST", admin.post(f"/api/v1/admin/nodes/nowhere/{action}"))
+    undrained = admin.post("/api/v1/admin/nodes/node.us.01/undrain")
+    assert undrained.status_code == 200
+    _conforms(schema, "/api/v1/admin/nodes/{uid}/undrain", "POST", undrained)
+
+
 # Hostile bodies: each generator takes a valid body that schemathesis generated from the
 # document and breaks it one way, as an attacker or a broken client would. Every one
 # must get a JSON 400 (413 if it grew past the size limit, 415 for a body declared as

@@ -11,6 +11,7 @@ export function render(main, params) {
   const blobs = [];
   let status = null; // the last status body
   let refreshTimer = null;
+  let resultShown = false; // the result (and its screenshots) is drawn once
 
   const statusLine = h("p", { class: "status-line", role: "status" });
   const cancel = h("button", { type: "button", class: "danger", hidden: true }, "Cancel task");
@@ -87,7 +88,7 @@ export function render(main, params) {
     showRequest();
     showTimeline();
     showAttempts();
-    if (TERMINAL.has(s)) showResult();
+    if (TERMINAL.has(s) && !resultShown) showResult();
   }
 
   function showRequest() {
@@ -146,6 +147,7 @@ export function render(main, params) {
 
   function showResult() {
     clearTimeout(refreshTimer);
+    resultShown = true;
     const parts = [h("h2", { id: "h-result" }, status.status === "failed" ? "Error" : "Result")];
     if (status.status === "failed") {
       parts.push(h("p", { class: "message error", role: "alert" }, status.error || "failed"));
