@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from gateway.api import authenticate, services
-from shared import fleet, keys
+from shared import fleet
 from shared.clock import iso_utc
 from shared.errors import ForbiddenError, NotFoundError, ValidationError
 from shared.registry import NodeInfo, NodeRegistry
@@ -100,7 +100,7 @@ def queues() -> Any:
 @bp.get("/failures")
 def failures() -> Any:
     raw = request.args.get("limit", str(FAILURES_DEFAULT))
-    kept = keys.FAILURES_KEPT
+    kept = fleet.FAILURES_KEPT
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= kept:
         raise ValidationError(f"limit must be a whole number from 1 to {kept}, got {raw[:20]!r}")
     found = fleet.recent_failures(services().store, int(raw))

@@ -10,6 +10,7 @@ from shared import keys, scripts
 from shared.records import TaskStore
 from shared.registry import NodeInfo
 
+FAILURES_KEPT = keys.FAILURES_KEPT  # the most GET /api/v1/admin/failures can give
 PLACES_SCAN = 1000  # keys asked per SCAN step when looking for countries with waiting tasks
 
 
