@@ -236,6 +236,9 @@ def test_the_task_list_filters_by_status_and_pages_with_its_cursor(page, api):
     expect(rows.first).not_to_have_text(re.compile("number 21"))
     page.get_by_role("button", name="Previous page").click()
     expect(rows.first).to_contain_text("number 21")
+    # Live: a task that ends meanwhile shows without reloading the page.
+    failed_task(api, "Open about:blank number 22")
+    expect(rows.first).to_contain_text("number 22", timeout=10_000)
 
 
 def test_cancel_a_running_task(page, api, sites):
@@ -326,3 +329,42 @@ def test_the_task_list_fits_a_phone(browser: Browser, cluster, api):
         picture(page, "task-list-phone", full_page=False)
     finally:
         context.close()
+
+
+BAD_BODIES = [
+    ({}, "task"),
+    ({"task": " "}, "task"),
+    ({"task": "x", "screenshots": {"mode": "sometimes"}}, "mode"),
+    ({"task": "x", "screenshots": {"mode": "final_only", "full_page": "yes"}}, "full_page"),
+    ({"task": "x", "filter": {"country_iso": "D1"}}, "country_iso"),
+    ({"task": "x", "filter": {"country_iso": "DE", "node_uid": "node.de.01"}}, "country_iso"),
+    ({"task": "x", "filter": {"node_uid": " "}}, "node_uid"),
+    ({"task": "x", "session_key": ""}, "session_key"),
+    ({"task": "x", "fanout": 0}, "fanout"),
+    ({"task": "x", "timeout": 0}, "timeout"),
+    ({"task": "x", "template": "no-such-template"}, "template"),
+    ({"task": "x", "webhook": {"url": "ftp://example.com/hook"}}, "webhook_url"),
+    ({"task": "x", "webhook": {"url": "https://example.com/h", "secret": 5}}, "webhook_secret"),
+]
+
+
+def test_each_validation_error_of_the_api_maps_to_its_form_field(page, api):
+    """The form's mapping, run on the messages the gateway really answers."""
+    messages = []
+    for body, _ in BAD_BODIES:
+        resp = api.post("/api/v1/browsing/async", body)
+        assert resp.status_code == 400, (body, resp.text)
+        messages.append(resp.json()["error"])
+    page.goto("/")
+    fields = page.evaluate(
+        "async (messages) => {"
+        " const form = await import('/console/static/newtask.js');"
+        " return messages.map(form.fieldFor); }",
+        messages,
+    )
+    wrong = [
+        (m, got, want)
+        for m, got, (_, want) in zip(messages, fields, BAD_BODIES, strict=True)
+        if got != want
+    ]
+    assert not wrong, wrong
