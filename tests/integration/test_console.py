@@ -139,6 +139,7 @@ def test_the_api_s_validation_error_is_shown_at_its_field(page, cluster):
     expect(page.get_by_label("Fanout")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Fanout")).to_be_focused()
     expect(page.locator("#task-error")).to_be_hidden()
+    picture(page, "new-task-error", full_page=False)
 
     page.get_by_label("Fanout").fill("")
     page.get_by_label("Country (ISO code)").fill("D1")
