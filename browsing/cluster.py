@@ -234,6 +234,9 @@ class LocalCluster:
         if not static:
             static = f"local:{secrets.token_urlsafe(24)}"
             self.env["BROWSING_API_KEYS"] = static
+            # The one running the cluster is its operator: the console's operator pages
+            # and /api/v1/admin take the printed key too.
+            self.env.setdefault("BROWSING_ADMIN_USERS", "local")
         self.api_key = static.split(",")[0].partition(":")[2]
 
     def scheduler_argv(self) -> list[str]:

@@ -95,9 +95,14 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["browsing"] = services or GatewayServices.build(settings)
 
+    from gateway.admin import bp as admin_bp
     from gateway.api import bp as api_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
+    from gateway.console import bp as console_bp
+
+    app.register_blueprint(console_bp)
     _register_error_handlers(app)
     wsgi_app = app.wsgi_app
 

@@ -15,7 +15,7 @@ from gateway.events import EventListener
 from gateway.events import stream as event_stream
 from gateway.services import GatewayServices
 from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
-from gateway.views import status_body, sync_body, webhook_body
+from gateway.views import request_body, status_body, sync_body, webhook_body
 from shared import logs, tasklist
 from shared.errors import (
     AuthError,
@@ -52,10 +52,11 @@ def authenticate() -> None:
         raise AuthError("missing API key: send 'Authorization: Bearer <key>'")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthError("malformed Authorization header: use 'Authorization: Bearer <key>'")
-    user = services().keys.authenticate(key.strip())
-    if user is None:
+    caller = services().keys.authenticate(key.strip())
+    if caller is None:
         raise AuthError("invalid API key")
-    g.user = user
+    g.user = caller.user
+    g.admin = caller.admin
 
 
 def _json_body() -> Any:
@@ -210,7 +211,9 @@ def status() -> Any:
     position = None
     if record.status.value == "queued":
         position = services().store.queue_position(record.task_id)
-    return jsonify(_with_webhook(record, status_body(record, queue_position=position)))
+    body = status_body(record, queue_position=position)
+    body["request"] = request_body(record.request)
+    return jsonify(_with_webhook(record, body))
 
 
 @bp.post("/cancel")
@@ -220,6 +223,13 @@ def cancel() -> Any:
         raise ConflictError(f"task {record.task_id} has already finished")
     record = services().store.get(record.task_id) or record
     return jsonify(_with_webhook(record, status_body(record)))
+
+
+@bp.get("/me")
+def me() -> Any:
+    """Whose key this is, and whether it may use the admin API (the console asks at
+    sign-in)."""
+    return jsonify({"user": g.user, "admin": g.admin})
 
 
 @bp.get("/templates")

@@ -15,6 +15,7 @@ from shared.clock import Clock, system_clock
 from shared.config import Settings
 from shared.errors import BackendUnavailable
 from shared.records import NewTask, Refusal, Replay, TaskStore
+from shared.registry import NodeRegistry
 from shared.services import (
     DISPATCH_MANY_TASK,
     SCHEDULER_QUEUE,
@@ -42,10 +43,12 @@ class GatewayServices:
     webhooks: WebhookStore | None = None
     submissions: GroupCommit[NewTask] = field(init=False, repr=False)
     task_list: TaskList = field(init=False, repr=False)  # GET /tasks
+    registry: NodeRegistry = field(init=False, repr=False)  # the admin API (gateway/admin.py)
 
     def __post_init__(self) -> None:
         self.submissions = GroupCommit(self._submit_batch, name="task submissions", timeout_s=30.0)
         self.task_list = TaskList(self.store.redis)
+        self.registry = NodeRegistry(self.store.redis)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> GatewayServices:
@@ -68,7 +71,7 @@ class GatewayServices:
         return cls(
             settings=settings,
             store=store,
-            keys=KeyStore(client, settings.api_keys),
+            keys=KeyStore(client, settings.api_keys, settings.admin_users),
             storage=ScreenshotStorage(settings),
             listener=CompletionListener(store),
             celery=celery,

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.clock import iso_utc
 from shared.records import Attempt, TaskRecord
+from shared.request import TaskRequest
 from shared.webhooks import DeliveryState
 
 # The route of ``gateway.api.screenshot``, which serves these files.
@@ -84,6 +85,21 @@ def result_fields(record: TaskRecord) -> dict[str, Any]:
     else:
         body["error"] = record.error or "failed"
     return body
+
+
+def request_body(req: TaskRequest) -> dict[str, Any]:
+    """What the task was asked, in the request's own form (a body POST /async takes
+    again: the console's "run again"); the webhook's URL is in ``webhook``, its secret
+    nowhere."""
+    return {
+        "task": req.task,
+        "screenshots": req.screenshots.to_dict(),
+        "filter": req.filter.to_dict() or None,
+        "session_key": req.session_key,
+        "timeout": req.timeout_ms,
+        "fanout": req.fanout,
+        "template": req.template,
+    }
 
 
 def status_body(record: TaskRecord, *, queue_position: int | None = None) -> dict[str, Any]:

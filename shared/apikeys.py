@@ -2,6 +2,11 @@
 
 A created key looks like ``bk_<id>_<secret>``; Redis maps the id to the owner and the
 digest of the whole key. Static keys come from ``BROWSING_API_KEYS="alice:KEY1,bob:KEY2"``.
+
+A key may be an admin key, which may also use the operators' API (/api/v1/admin):
+a created key made with ``browsing keys create USER --admin`` (its id is in
+``keys.ADMIN_KEYS``), or a static key of a user named in ``BROWSING_ADMIN_USERS``. Admin
+is a property of the key, not of the user: the same user's other keys stay plain.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
 import redis
 
@@ -18,6 +24,23 @@ from shared.errors import ConfigError
 
 USER_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 CREATED_KEY = re.compile(r"^bk_([0-9a-f]{12})_[0-9a-f]{48}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """Who a request's key belongs to, and whether the key may use the admin API."""
+
+    user: str
+    admin: bool = False
+
+
+def parse_admin_users(spec: str) -> frozenset[str]:
+    """'ops,alice' -> the users whose static keys are admin keys."""
+    users = frozenset(filter(None, (part.strip() for part in spec.split(","))))
+    for user in users:
+        if not USER_PATTERN.match(user):
+            raise ConfigError(f"BROWSING_ADMIN_USERS must list user names, got {user!r}")
+    return users
 
 
 def digest(key: str) -> bytes:
@@ -36,36 +59,51 @@ def parse_static_keys(spec: str) -> list[tuple[str, bytes]]:
 
 
 class KeyStore:
-    def __init__(self, client: redis.Redis, static_keys: str = "") -> None:
+    def __init__(self, client: redis.Redis, static_keys: str = "", admin_users: str = "") -> None:
         self.redis = client
         self.static = parse_static_keys(static_keys)
+        self.static_admins = parse_admin_users(admin_users)
 
-    def create(self, user: str) -> str:
-        """Create a key for ``user``; the returned key is never stored, only its digest."""
+    def create(self, user: str, *, admin: bool = False) -> str:
+        """Create a key for ``user``; the returned key is never stored, only its digest.
+        ``admin``: the key may use the admin API too."""
         if not USER_PATTERN.match(user):
             raise ConfigError("user names are 1-64 characters of letters, digits and _ . @ -")
         key_id = secrets.token_hex(6)
         key = f"bk_{key_id}_{secrets.token_hex(24)}"
-        self.redis.hset(keys.API_KEYS, key_id, f"{user}:{digest(key).hex()}")
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.API_KEYS, key_id, f"{user}:{digest(key).hex()}")
+        if admin:
+            pipe.sadd(keys.ADMIN_KEYS, key_id)
+        pipe.execute()
         return key
 
     def revoke(self, key_id: str) -> bool:
-        return bool(self.redis.hdel(keys.API_KEYS, key_id))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(keys.API_KEYS, key_id)
+        pipe.srem(keys.ADMIN_KEYS, key_id)
+        return bool(pipe.execute()[0])
 
-    def authenticate(self, key: str) -> str | None:
-        """The user owning ``key``, or None."""
+    def authenticate(self, key: str) -> Caller | None:
+        """Who owns ``key``, or None."""
         candidate = digest(key)
         owner = None
         for user, expected in self.static:  # every entry is compared, match or not
             if hmac.compare_digest(candidate, expected):
                 owner = user
         if owner is not None:
-            return owner
+            return Caller(user=owner, admin=owner in self.static_admins)
         match = CREATED_KEY.match(key)
         if not match:
             return None
-        stored = self.redis.hget(keys.API_KEYS, match.group(1))
+        key_id = match.group(1)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(keys.API_KEYS, key_id)
+        pipe.sismember(keys.ADMIN_KEYS, key_id)
+        stored, admin = pipe.execute()
         if not stored:
             return None
         user, _, hex_digest = stored.rpartition(":")
-        return user if hmac.compare_digest(candidate, bytes.fromhex(hex_digest)) else None
+        if not hmac.compare_digest(candidate, bytes.fromhex(hex_digest)):
+            return None
+        return Caller(user=user, admin=bool(admin))

@@ -53,6 +53,7 @@ class Settings:
     gateway_connections: int = defaults.gateway_connections
     log_format: str = defaults.log_format
     api_keys: str = _secret(defaults.api_keys)
+    admin_users: str = defaults.admin_users
     user_max_active: int = defaults.user_max_active
     user_max_queued: int = defaults.user_max_queued
     user_rate: float = defaults.user_rate
@@ -223,6 +224,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     from shared.users import parse_user_limits
 
     parse_user_limits(settings.user_limits)  # likewise
+    from shared.apikeys import parse_admin_users
+
+    parse_admin_users(settings.admin_users)
     return settings
 
 

@@ -20,6 +20,11 @@ STATS = PREFIX + "stats"
 LOST = PREFIX + "lost"
 NODES = PREFIX + "nodes"  # set of node uids ever registered
 API_KEYS = PREFIX + "apikeys"  # hash: key id -> "<user>:<sha256 hex of the secret>"
+ADMIN_KEYS = PREFIX + "apikeys:admin"  # set: ids of created keys that may use /api/v1/admin
+# zset: failed task id -> when it failed (epoch ms), the newest ``FAILURES_KEPT`` only;
+# written by finalize_many (shared/lua/common.lua), read by GET /api/v1/admin/failures.
+FAILURES = PREFIX + "failures"
+FAILURES_KEPT = 200  # also in common.lua
 MAINTENANCE_LOCK = PREFIX + "maintenance-leader"
 # Late binding and fair share (scheduler/binding.py). A submitted task waits in its
 # owner's wait set until a node has room for it:

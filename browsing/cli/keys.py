@@ -72,7 +72,7 @@ def keys(args: argparse.Namespace) -> int:
     policies = UserPolicies(client, settings, cache_s=0)
     with reaching_redis(settings):
         if args.action == "create":
-            print(store.create(args.user))
+            print(store.create(args.user, admin=args.admin))
             if overrides:
                 policies.set(args.user, overrides)
                 print_policy(policies, args.user, sys.stderr)  # stdout holds the key alone
@@ -101,6 +101,11 @@ def add_parser(sub: Any) -> None:
         "weight and limits, shared by all of USER's keys",
     )
     create.add_argument("user")
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        help="the key may also use the operators' API (/api/v1/admin) and console pages",
+    )
     _add_limit_options(create)
     revoke = actions.add_parser("revoke", help="revoke a key by its id (the part after bk_)")
     revoke.add_argument("user", metavar="KEY_ID")

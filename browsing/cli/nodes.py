@@ -11,6 +11,7 @@ from browsing.cli.operators import operator_settings, reaching_redis
 
 
 def nodes(args: argparse.Namespace) -> int:
+    from shared.fleet import node_state  # the same words as GET /api/v1/admin/nodes
     from shared.registry import NodeRegistry
     from shared.services import redis_client
 
@@ -33,13 +34,7 @@ def nodes(args: argparse.Namespace) -> int:
         "LAST HEARTBEAT"
     )
     for n in listed:
-        state = (
-            "dead"
-            if not n.live(now_ms, dead_ms)
-            else "drained"
-            if n.drained
-            else ("eligible" if n.ready else "starting")
-        )
+        state = node_state(n, now_ms=now_ms, dead_after_ms=dead_ms)
         seen = (
             datetime.fromtimestamp(n.heartbeat_ms / 1000, tz=timezone.utc).isoformat(
                 timespec="seconds"

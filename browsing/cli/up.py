@@ -102,6 +102,7 @@ def up(args: argparse.Namespace) -> int:
 
 def _print_ready(cluster: Any, state_file: Path | None) -> None:
     _say(f"ready: {cluster.base_url} api_key={cluster.api_key} logs={cluster.workdir}")
+    _say(f"console: open {cluster.base_url}/ in a browser and sign in with the api_key above")
     if cluster.data_dir is not None and "redis" in cluster.procs:
         _say(f"data: task records, keys and drain marks kept in {cluster.data_dir}")
     if state_file is not None:

@@ -55,7 +55,12 @@ local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
   redis.call('HINCRBY', prefix .. 'stats', 'tasks_' .. status, #task_ids)
   redis.call('ZREM', prefix .. 'deadlines', unpack(task_ids))
   redis.call('ZREM', prefix .. 'queued', unpack(task_ids))
+  local failures = prefix .. 'failures'  -- the operators' recent failures (keys.FAILURES)
   for i, task_key in ipairs(task_keys) do
+    if status == 'failed' then
+      local finished = redis.call('HGET', task_key, 'finished_ms') or '0'
+      redis.call('ZADD', failures, finished, task_ids[i])
+    end
     local owner = redis.call('HGET', task_key, 'owner')
     if owner then
       unwait(prefix, owner, task_ids[i])
@@ -70,6 +75,9 @@ local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
       redis.call('ZADD', prefix .. 'webhooks:outbox', 'NX', finished, task_ids[i])
       redis.call('PUBLISH', prefix .. 'webhooks', task_ids[i])
     end
+  end
+  if status == 'failed' then  -- the newest 200 (keys.FAILURES_KEPT)
+    redis.call('ZREMRANGEBYRANK', failures, 0, -201)
   end
 end
 

@@ -139,3 +139,13 @@ def test_a_bad_user_name_is_one_line_exit_2(redis_url):
     assert run.stderr.splitlines() == [
         "browsing: user names are 1-64 characters of letters, digits and _ . @ -"
     ]
+
+
+def test_create_admin_makes_a_key_the_admin_api_accepts(client, redis_url):
+    admin = operator(redis_url, "create", "olga", "--admin")
+    plain = operator(redis_url, "create", "olga")
+    assert admin.returncode == 0 and plain.returncode == 0, admin.stderr + plain.stderr
+    nodes = "/api/v1/admin/nodes"
+    assert client.get(nodes, headers=bearer(admin.stdout.strip())).status_code == 200
+    refused = client.get(nodes, headers=bearer(plain.stdout.strip()))
+    assert refused.status_code == 403 and "not an admin key" in refused.get_json()["error"]

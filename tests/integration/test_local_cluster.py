@@ -53,6 +53,12 @@ def test_browsing_up_serves_the_async_example_and_stops_cleanly(sites, tmp_path)
         ready = _read_until(proc, r"^ready: (http://\S+) api_key=(\S+)", 120)
         base_url, key = ready.group(1), ready.group(2)
         assert base_url == f"http://127.0.0.1:{port}"
+        console = _read_until(proc, r"^console: open (\S+) in a browser", 5)
+        assert console.group(1) == base_url + "/"
+        page = Api(base_url, None).get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "<title>Browsing console</title>" in page.text
+        me = Api(base_url, key).get("/api/v1/browsing/me").json()
+        assert me == {"user": "local", "admin": True}  # the operator pages take the key
         operators = _read_until(proc, r"^operators: .* find this cluster through (\S+)$", 5)
         assert operators.group(1) == str(state_file)
         assert stat.S_IMODE(state_file.stat().st_mode) == 0o600  # it names the Redis

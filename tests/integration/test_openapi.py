@@ -41,6 +41,12 @@ PATHS = {
     "/api/v1/browsing/uploads/{upload_id}": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
     "/api/v1/browsing/events": {"get"},
+    "/api/v1/browsing/me": {"get"},
+    "/api/v1/admin/nodes": {"get"},
+    "/api/v1/admin/nodes/{uid}/drain": {"post"},
+    "/api/v1/admin/nodes/{uid}/undrain": {"post"},
+    "/api/v1/admin/queues": {"get"},
+    "/api/v1/admin/failures": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
@@ -147,7 +153,8 @@ def test_openapi_document_is_served_and_lists_every_endpoint(cluster):
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             auth = operation.get("security", doc["security"])
-            assert bool(auth) == path.startswith("/api/v1/browsing/"), (method, path)
+            authenticated = path.startswith(("/api/v1/browsing/", "/api/v1/admin/"))
+            assert bool(auth) == authenticated, (method, path)
 
 
 def test_fuzzing_the_gateway_finds_no_server_error_or_schema_mismatch(cluster, tmp_path):
@@ -325,6 +332,28 @@ def test_error_responses_conform(cluster, schema):
     _conforms(schema, "/api/v1/browsing/templates", "GET", api.get("/api/v1/browsing/templates"))
     for path in ("/healthz", "/readyz"):
         _conforms(schema, path, "GET", anonymous.get(path))
+
+
+def test_admin_responses_conform(cluster, schema):
+    from shared.apikeys import KeyStore
+
+    r = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
+    admin = Api(cluster.base_url, KeyStore(r).create("ivan", admin=True))
+    plain = Api(cluster.base_url, ALICE)
+    _conforms(schema, "/api/v1/browsing/me", "GET", admin.get("/api/v1/browsing/me"))
+    for path in ("/api/v1/admin/nodes", "/api/v1/admin/queues", "/api/v1/admin/failures"):
+        _conforms(schema, path, "GET", admin.get(path))
+        refused = plain.get(path)
+        _conforms(schema, path, "GET", refused)
+        assert refused.status_code == 403
+    bad = admin.get("/api/v1/admin/failures", params={"limit": "0"})
+    _conforms(schema, "/api/v1/admin/failures", "GET", bad)
+    for action in ("undrain", "drain"):  # an unknown node: 404
+        path = f"/api/v1/admin/nodes/{{uid}}/{action}"
+        _conforms(schema, path, "POST", admin.post(f"/api/v1/admin/nodes/nowhere/{action}"))
+    undrained = admin.post("/api/v1/admin/nodes/node.us.01/undrain")
+    assert undrained.status_code == 200
+    _conforms(schema, "/api/v1/admin/nodes/{uid}/undrain", "POST", undrained)
 
 
 # Hostile bodies: each generator takes a valid body that schemathesis generated from the

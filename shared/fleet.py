@@ -1,0 +1,82 @@
+"""The operators' view of the fleet (GET /api/v1/admin/...): nodes and their state, what
+waits for a node, and the tasks that failed last. Read-only; a drain goes through
+``NodeRegistry.set_drained`` as ``browsing nodes drain`` does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared import keys, scripts
+from shared.records import TaskStore
+from shared.registry import NodeInfo
+
+FAILURES_KEPT = keys.FAILURES_KEPT  # the most GET /api/v1/admin/failures can give
+PLACES_SCAN = 1000  # keys asked per SCAN step when looking for countries with waiting tasks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    task_id: str
+    owner: str
+    error: str
+    failed_ms: int
+    node: str | None  # the node of the task's last attempt; None if it never ran
+
+
+def node_state(node: NodeInfo, *, now_ms: int, dead_after_ms: int) -> str:
+    """One word for a node, first match wins: dead (no heartbeat for a while), stopping
+    (a warm shutdown), draining (drained, still finishing tasks), drained, starting (no
+    browser up yet), eligible (takes tasks)."""
+    if not node.live(now_ms, dead_after_ms):
+        return "dead"
+    if node.stopping:
+        return "stopping"
+    if node.drained:
+        return "draining" if node.inflight else "drained"
+    return "eligible" if node.ready else "starting"
+
+
+def waiting_places(store: TaskStore, countries: list[str]) -> dict[str, int]:
+    """Tasks waiting for a node, by where they may run: each country code (those of the
+    given nodes, and any other a waiting task asks for), "any" and "node" (one named node)."""
+    places = set(countries) | {"any", "node"}
+    pattern = keys.waiting_where("*")
+    for name in store.redis.scan_iter(match=pattern, count=PLACES_SCAN):
+        places.add(name.removeprefix(keys.waiting_where("")))
+    return store.waiting_where(sorted(places))
+
+
+def active_by_owner(store: TaskStore, owners: list[str]) -> dict[str, int]:
+    """How many tasks each owner has assigned to or running on nodes."""
+    pipe = store.redis.pipeline(transaction=False)
+    for owner in owners:
+        pipe.scard(keys.active(owner))
+    return {owner: int(n) for owner, n in zip(owners, pipe.execute(), strict=True)}
+
+
+def recent_failures(store: TaskStore, limit: int) -> list[Failure]:
+    """The last ``limit`` tasks that failed (cancelled ones too), newest first; those
+    whose record has expired are left out."""
+    entries = store.redis.zrevrange(keys.FAILURES, 0, limit - 1, withscores=True)
+    task_ids = [task_id for task_id, _ in entries]
+    if not task_ids:
+        return []
+    reply = scripts.run(
+        store.redis, lambda pipe: store.read_into(pipe, task_ids), [store.read_script]
+    )
+    records = store.parse_many(task_ids, reply[0])
+    out = []
+    for (task_id, score), record in zip(entries, records, strict=True):
+        if record is None:
+            continue
+        last = record.attempts[-1] if record.attempts else None
+        out.append(
+            Failure(
+                task_id=task_id,
+                owner=record.owner,
+                error=record.error or "failed",
+                failed_ms=record.finished_ms or int(score),
+                node=last.node if last else None,
+            )
+        )
+    return out
