@@ -14,6 +14,7 @@ from nodes.agent import AgentResult, run_agent
 from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
+from nodes.sessionstate import SessionRun
 from nodes.steps import StepReporter
 from shared.errors import AgentError, StorageError
 from shared.storage import screenshot_name
@@ -73,9 +74,15 @@ def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepRe
 
     watcher = runtime.cancels
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
+    session: SessionRun | None = None
     try:
         template = load_template(request.template)
-        context, page = runtime.take_context(context_options(template))
+        options = context_options(template)
+        if request.session_key is not None:  # its saved browser state (nodes/sessionstate.py)
+            session = SessionRun.begin(runtime.sessions, record, attempt, node)
+            if session is not None and session.storage_state is not None:
+                options["storage_state"] = session.storage_state
+        context, page = runtime.take_context(options)
         try:
             with watcher.watch(task_id, attempt, context):
                 result = run_agent(
@@ -91,6 +98,8 @@ def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepRe
                     template=template,
                     refusals=runtime.refusals,
                 )
+            if session is not None and not watcher.cancelled():
+                session.capture(context)
         finally:
             context.close()
     except Exception as exc:
@@ -120,7 +129,12 @@ def _run_claimed(runtime: NodeRuntime, task_id: str, attempt: int, steps: StepRe
         store.mark_stopped(task_id, attempt)
         return "cancelled"
     refused = egress_refused_since(runtime, mark)
-    return report_success(runtime, deadline, task_id, attempt, result, refused, steps.uploaded)
+    if session is not None:
+        session.stage()
+    outcome = report_success(runtime, deadline, task_id, attempt, result, refused, steps.uploaded)
+    if session is not None:
+        session.settle(outcome)
+    return outcome
 
 
 def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:

@@ -72,6 +72,9 @@ class Settings:
     node_dead_after_s: float = defaults.node_dead_after_s
     redispatch_retries: int = defaults.redispatch_retries
     session_affinity_ttl_s: int = defaults.session_affinity_ttl_s
+    state_key: str = _secret(defaults.state_key)
+    session_state_ttl_s: int = defaults.session_state_ttl_s
+    session_state_prefix: str = defaults.session_state_prefix
     action_timeout_ms: int = defaults.action_timeout_ms
     node_max_tasks_per_child: int = defaults.node_max_tasks_per_child
     node_child_start_timeout_s: float = defaults.node_child_start_timeout_s
@@ -149,6 +152,7 @@ AT_LEAST_ONE = (
     "webhook_concurrency",
     "idempotency_ttl_s",
     "task_list_max",
+    "session_state_ttl_s",
 )
 # Durations that must be longer than nothing (0 would spin a loop or retry at once).
 ABOVE_ZERO = (
@@ -221,6 +225,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     from shared.users import parse_user_limits
 
     parse_user_limits(settings.user_limits)  # likewise
+    from shared.sessionstate import parse_state_key
+
+    parse_state_key(settings.state_key)  # likewise
     return settings
 
 

@@ -104,6 +104,8 @@ class TaskRequest:
     session_key: str | None = None
     fanout: int = DEFAULT_FANOUT
     template: str = DEFAULT_TEMPLATE
+    # False: the task neither loads nor saves its session's browser state.
+    session_persist: bool = True
     # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
     # own, so that its secret is never where nodes read or logs show the request.
     webhook: Webhook | None = None
@@ -118,6 +120,8 @@ class TaskRequest:
             "timeout_ms": self.timeout_ms,
             "fanout": self.fanout,
             "template": self.template,
+            # Only when false: records of tasks that keep the default read as before.
+            **({} if self.session_persist else {"session_persist": False}),
         }
 
     def to_json(self) -> str:
@@ -135,6 +139,7 @@ class TaskRequest:
             session_key=raw.get("session_key"),
             fanout=int(raw.get("fanout") or DEFAULT_FANOUT),
             template=raw.get("template") or DEFAULT_TEMPLATE,
+            session_persist=raw.get("session_persist") is not False,
         )
 
     @classmethod
