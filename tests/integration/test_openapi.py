@@ -39,6 +39,8 @@ PATHS = {
     "/api/v1/browsing/tasks": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
     "/api/v1/browsing/events": {"get"},
+    "/api/v1/browsing/sessions": {"get"},
+    "/api/v1/browsing/sessions/{session_key}": {"delete"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }
