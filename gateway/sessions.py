@@ -29,9 +29,7 @@ def _sessions() -> tuple[SessionIndex, StateStorage]:
         settings = svc.settings
         built = (
             SessionIndex(svc.store.redis),
-            StateStorage(
-                svc.storage, settings.session_state_prefix, settings.session_state_ttl_s
-            ),
+            StateStorage(svc.storage, settings.session_state_prefix, settings.session_state_ttl_s),
         )
         current_app.extensions[EXTENSION] = built
     return built
