@@ -67,8 +67,10 @@ def forget_session(session_key: str) -> Any:
     or forgotten already); its objects, if any are left, are deleted all the same."""
     key = _session_key(session_key)
     index, state = _sessions()
-    entry = index.forget(g.user, key, services().store.now_ms())
+    # Objects first: if the store is down (503), the index still names the session and
+    # the same DELETE can be sent again.
     state.delete_session(g.user, key)
+    entry = index.forget(g.user, key, services().store.now_ms())
     if entry is None:
         raise NotFoundError(
             "no saved session with this session_key: it was never saved, has expired "
