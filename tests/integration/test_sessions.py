@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
 import redis
 
+from browsing.client import BrowsingClient, ClientError
 from browsing.cluster import LocalCluster, free_port
 from shared.config import load_settings
 from shared.records import TaskStore
@@ -220,12 +220,16 @@ def test_list_and_delete(
     assert shop["updated_at"] < shop["expires_at"]
     assert alice.session.delete(alice.url(f"{SESSIONS}/nope"), timeout=30).status_code == 404
 
-    gone = alice.session.delete(alice.url(f"{SESSIONS}/{quote('shop')}"), timeout=30)
-    assert gone.status_code == 204
+    client = BrowsingClient(alice.base_url, ALICE)  # the Python client's way, as a user's
+    assert "shop" in [s["session_key"] for s in client.sessions()]
+    client.forget_session("shop")
     assert "shop" not in [s["session_key"] for s in alice.get(SESSIONS).json()["sessions"]]
     assert state_objects(storage, "alice", "shop") == []
     again = alice.session.delete(alice.url(f"{SESSIONS}/shop"), timeout=30)
     assert again.status_code == 404 and "no saved session" in again.json()["error"]
+    with pytest.raises(ClientError) as caught:
+        client.forget_session("shop")
+    assert caught.value.status == 404
     assert "shop" in [s["session_key"] for s in bob.get(SESSIONS).json()["sessions"]]
     body = run(
         alice,
