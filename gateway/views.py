@@ -60,15 +60,18 @@ def session_info(record: TaskRecord, producer: Attempt | None) -> dict[str, Any]
     request = record.request
     if request.session_key is None:
         return None
+    off = {"persist": False, "loaded": False, "loaded_state_saved_at": None, "saved": False}
+    off |= {"expires_at": None, "error": None}
     if not request.session_persist:
-        return {"persist": False, "reason": "the task asked for none (session_persist: false)"}
+        return {**off, "reason": "the task asked for none (session_persist: false)"}
     note = (producer.session if producer else None) or {}
     if note.get("persist") is False:
-        return {"persist": False, "reason": note.get("reason")}
+        return {**off, "reason": note.get("reason")}
     won = producer is not None and record.winner == producer.number
     saved = won and bool(note.get("object"))
     return {
         "persist": note.get("persist"),
+        "reason": None,
         "loaded": bool(note.get("loaded")),
         "loaded_state_saved_at": _iso(note.get("loaded_saved_ms")),
         "saved": saved,

@@ -11,6 +11,7 @@ has a cookie banner (localStorage) and a login (an HttpOnly cookie).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,9 +21,9 @@ from browsing.client import BrowsingClient, ClientError
 from browsing.cluster import LocalCluster, free_port
 from shared.config import load_settings
 from shared.records import TaskStore
-from shared.sessionstate import session_hash
+from shared.sessionstate import SessionIndex, session_hash
 from shared.storage import ScreenshotStorage
-from tests.conftest import ALICE, BOB, Api, allow, running
+from tests.conftest import ALICE, BOB, Api, allow, poll, running
 from tests.sites.members import PASSWORD, USER, MembersSite, serve_members
 
 STATE_KEY = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="  # 32 bytes, base64
@@ -54,7 +55,8 @@ def cluster(tmp_path_factory, members: MembersSite, sites: str) -> Iterator[Loca
             "BROWSING_SYNC_TIMEOUT_S": "60",
             "BROWSING_EGRESS_ALLOW": allow(members.base_url, sites),
         },
-        node_env={KEYED: keyed, OTHER: keyed},
+        # The keyless node cannot reach the members site: it cannot win a login race.
+        node_env={KEYED: keyed, OTHER: keyed, KEYLESS: {"BROWSING_EGRESS_ALLOW": allow(sites)}},
     )
     with running(c):
         yield c
@@ -101,7 +103,10 @@ def members_task(site: MembersSite) -> str:
 
 def state_objects(storage: ScreenshotStorage, owner: str = "", key: str = "") -> list[str]:
     prefix = PREFIX + (f"{session_hash(owner, key)}/" if owner else "")
-    reply = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
+    try:
+        reply = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
+    except storage.client.exceptions.NoSuchBucket:  # nothing was ever stored
+        return []
     return [o["Key"] for o in reply.get("Contents", ())]
 
 
@@ -193,18 +198,19 @@ def test_session_persist_must_be_a_boolean(alice: Api) -> None:
     assert "session_persist must be true or false" in resp.json()["error"]
 
 
-def test_without_the_key_a_node_keeps_nothing_and_says_so(alice: Api, members: MembersSite) -> None:
+def test_without_the_key_a_node_keeps_nothing_and_says_so(alice: Api, sites: str) -> None:
     body = run(
         alice,
         {
-            "task": login_task(members),
+            "task": f"Open {sites}/index.html. Return the title.",
             "session_key": "keyless",
             "filter": {"node_uid": KEYLESS},
         },
     )
-    assert "Welcome back, Ada" in result(body)
+    assert body["success"] is True
     session = body["info"]["session"]
     assert session["persist"] is False and "BROWSING_STATE_KEY" in session["reason"]
+    assert session["saved"] is False
     listed = [s["session_key"] for s in alice.get(SESSIONS).json()["sessions"]]
     assert "keyless" not in listed
 
@@ -259,3 +265,17 @@ def test_tasks_of_one_session_run_one_at_a_time_in_submit_order(
     plain = store.get(other)
     assert plain is not None and plain.finished_ms is not None
     assert plain.finished_ms < spans[-1][0], "a task of another session waited in line"
+
+
+def test_a_fanout_race_keeps_only_the_winners_state(
+    cluster: LocalCluster, alice: Api, members: MembersSite, storage: ScreenshotStorage
+) -> None:
+    body = run(alice, {"task": login_task(members), "session_key": "race", "fanout": 3})
+    assert "Welcome back, Ada" in result(body)
+    index = SessionIndex(redis.Redis.from_url(cluster.redis_url, decode_responses=True))
+    entry = index.get("alice", "race", int(time.time() * 1000))
+    assert body["info"]["node_uid"] in (KEYED, OTHER)  # the keyless node cannot log in
+    assert entry is not None and body["info"]["session"]["saved"] is True
+    expected = [entry.object_key]
+    # A loser that staged its state before it lost deletes it once it learns.
+    poll(lambda: state_objects(storage, "alice", "race") == expected, 20, what="losers' states")
