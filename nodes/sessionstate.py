@@ -85,6 +85,7 @@ class SessionRun:
     storage_state: dict[str, Any] | None = None  # what the context starts from
     loaded_from: str = ""  # the object it was read from
     captured: bytes | None = None  # the state at the end, as JSON, not sealed yet
+    captured_ms: int = 0  # when it was read
     staged: str = ""  # the object this attempt wrote
 
     @property
@@ -160,7 +161,8 @@ class SessionRun:
                 state = context.storage_state(indexed_db=True)
             except TypeError:  # a Playwright before 1.51 has no indexed_db
                 state = context.storage_state()
-            document = {"saved_ms": int(time.time() * 1000), "state": state}
+            self.captured_ms = int(time.time() * 1000)
+            document = {"saved_ms": self.captured_ms, "state": state}
             self.captured = json.dumps(document, separators=(",", ":")).encode()
         except Exception as exc:  # the context may be gone (a crash): keep the result
             self.note["save_error"] = f"could not read the browser state: {_brief(exc)}"
@@ -178,7 +180,7 @@ class SessionRun:
         object_key = services.state.object_key(
             self.owner, self.session_key, record.task_id, self.attempt
         )
-        saved_ms = json.loads(self.captured)["saved_ms"]
+        saved_ms = self.captured_ms
         try:
             blob = seal(services.key, self.owner, self.session_key, self.captured)
             services.state.put(object_key, blob)
