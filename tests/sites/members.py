@@ -1,11 +1,13 @@
 """A small members-only site for the session tests: a login form behind a cookie banner.
 
-- ``/login``: a cookie banner ("Accept all" stores the choice in localStorage and hides
-  it), then a form (Username, Password, "Log in") that POSTs to ``/login``.
+- ``/login``: a cookie banner ("Accept all" stores the choice in localStorage, a theme
+  in IndexedDB, and hides the banner), then a form (Username, Password, "Log in")
+  that POSTs to ``/login``.
 - ``POST /login`` with ada / lovelace-1815: a new random session cookie (``member``,
   HttpOnly, one hour), then 303 to ``/members``; anything else: the form again.
 - ``/members``: "Welcome back, Ada" to a browser whose cookie the site issued, and
-  whether the cookie choice is remembered (read from localStorage by a script);
+  whether the cookie choice is remembered (read from localStorage by a script) and the
+  theme (from IndexedDB, "Theme: dark");
   "Please log in" otherwise (a 200: the agent reads it as any page).
 
 The site keeps the cookie values it issued (``MembersSite.issued``), so a test can look
@@ -34,6 +36,12 @@ if (localStorage.getItem('cookie-consent') === 'yes') {
 } else {
   document.getElementById('accept').addEventListener('click', () => {
     localStorage.setItem('cookie-consent', 'yes');
+    const open = indexedDB.open('prefs', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('prefs');
+    open.onsuccess = () => {
+      const tx = open.result.transaction('prefs', 'readwrite');
+      tx.objectStore('prefs').put('dark', 'theme');
+    };
     document.getElementById('banner').remove();
   });
 }
@@ -51,10 +59,18 @@ LOGIN_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 MEMBERS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Members Area</title></head><body><main>
 <h1>Members area</h1><p>Welcome back, Ada. Your membership number is 1815.</p>
-<p id="consent"></p>
+<p id="consent"></p><p id="theme">Theme: none</p>
 <script>
 document.getElementById('consent').textContent = 'Cookie choice remembered: ' +
   (localStorage.getItem('cookie-consent') === 'yes' ? 'yes' : 'no');
+const open = indexedDB.open('prefs', 1);
+open.onupgradeneeded = () => open.result.createObjectStore('prefs');
+open.onsuccess = () => {
+  const get = open.result.transaction('prefs').objectStore('prefs').get('theme');
+  get.onsuccess = () => {
+    document.getElementById('theme').textContent = 'Theme: ' + (get.result || 'none');
+  };
+};
 </script></main></body></html>"""
 
 DENIED_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
