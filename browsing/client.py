@@ -95,6 +95,7 @@ def task_request(
     node_uid: str | None = None,
     fanout: int | None = None,
     session_key: str | None = None,
+    session_persist: bool | None = None,
     template: str | None = None,
     timeout_ms: int | None = None,
     webhook_url: str | None = None,
@@ -128,6 +129,7 @@ def task_request(
     for key, value in (
         ("fanout", fanout),
         ("session_key", session_key),
+        ("session_persist", session_persist),
         ("template", template),
         ("timeout", timeout_ms),
         ("uploads", list(uploads) if uploads is not None else None),
@@ -336,6 +338,17 @@ class BrowsingClient:
 
     def templates(self) -> list[str]:
         return list(self._json("GET", "/templates")["templates"])
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Your sessions with a saved browser state: session_key, updated_at,
+        expires_at and size (bytes stored)."""
+        return list(self._json("GET", "/sessions")["sessions"])
+
+    def forget_session(self, session_key: str) -> None:
+        """Forget a session's browser state; ClientError 404 if there is none."""
+        path = "/sessions/" + urllib.parse.quote(session_key, safe="")
+        with self._open("DELETE", path) as (_, resp):
+            resp.read()
 
     def webhook_secret(self) -> str:
         """Your own webhook signing secret (``whsec_...``), made on first read: it signs

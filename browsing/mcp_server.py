@@ -139,7 +139,11 @@ class _Tools:
         ] = None,
         session_key: Annotated[
             str | None,
-            Field(description="Tasks with the same session key run on the same node."),
+            Field(
+                description="Tasks with the same session key run on the same node, one at "
+                "a time, each starting from the browser state (cookies, localStorage) the "
+                "previous successful one left."
+            ),
         ] = None,
         timeout_ms: Annotated[
             int | None, Field(description="The task's timeout in milliseconds.")

@@ -160,6 +160,12 @@ def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
         )
     if session_key is not None:
         _encodable(session_key, "session_key")
+    session_persist = body.get("session_persist")
+    if session_persist is not None and not isinstance(session_persist, bool):
+        raise ValidationError(
+            "session_persist must be true or false (false: the task neither loads nor "
+            f"saves its session's browser state), got {json.dumps(session_persist)[:40]}"
+        )
     template = body.get("template")
     if template is None:
         template = DEFAULT_TEMPLATE
@@ -181,6 +187,7 @@ def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
         ),
         fanout=_bounded_int(body, "fanout", DEFAULT_FANOUT, 1, settings.fanout_max, ""),
         template=template,
+        session_persist=session_persist is not False,
         webhook=parse_webhook(body.get("webhook"), egress_policy(settings)),
     )
 

@@ -51,6 +51,33 @@ def task_info(record: TaskRecord) -> dict[str, Any]:
             "actual": sum(1 for a in record.attempts if not a.replaces),
         },
         "attempts": [_attempt_info(a) for a in record.attempts],
+        "session": session_info(record, producer),
+    }
+
+
+def session_info(record: TaskRecord, producer: Attempt | None) -> dict[str, Any] | None:
+    """What the task did with its session's browser state (README, "Sessions that
+    remember"); None without a session_key. ``persist`` is None until a node says."""
+    request = record.request
+    if request.session_key is None:
+        return None
+    off = {"persist": False, "loaded": False, "loaded_state_saved_at": None, "saved": False}
+    off |= {"expires_at": None, "error": None}
+    if not request.session_persist:
+        return {**off, "reason": "the task asked for none (session_persist: false)"}
+    note = (producer.session if producer else None) or {}
+    if note.get("persist") is False:
+        return {**off, "reason": note.get("reason")}
+    won = producer is not None and record.winner == producer.number
+    saved = won and bool(note.get("object"))
+    return {
+        "persist": note.get("persist"),
+        "reason": None,
+        "loaded": bool(note.get("loaded")),
+        "loaded_state_saved_at": _iso(note.get("loaded_saved_ms")),
+        "saved": saved,
+        "expires_at": _iso(note.get("expires_ms")) if saved else None,
+        "error": note.get("save_error") or note.get("load_error"),
     }
 
 

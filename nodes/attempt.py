@@ -15,6 +15,7 @@ from nodes.agent import AgentResult, run_agent
 from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
+from nodes.sessionstate import SessionRun
 from nodes.steps import StepReporter
 from nodes.uploads import staged_uploads
 from shared.errors import AgentError, StorageError
@@ -82,12 +83,18 @@ def _run_claimed(
 
     watcher = runtime.cancels
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
+    session: SessionRun | None = None
     try:
         template = load_template(request.template)
         files = staging.enter_context(
             staged_uploads(runtime.storage, record.owner, request.uploads)
         )
-        context, page = runtime.take_context(context_options(template))
+        options = context_options(template)
+        if request.session_key is not None:  # its saved browser state (nodes/sessionstate.py)
+            session = SessionRun.begin(runtime.sessions, record, attempt, node)
+            if session is not None and session.storage_state is not None:
+                options["storage_state"] = session.storage_state
+        context, page = runtime.take_context(options)
         try:
             with watcher.watch(task_id, attempt, context):
                 result = run_agent(
@@ -104,6 +111,8 @@ def _run_claimed(
                     refusals=runtime.refusals,
                     files=files,
                 )
+            if session is not None and not watcher.cancelled():
+                session.capture(context)
         finally:
             context.close()
     except Exception as exc:
@@ -133,7 +142,12 @@ def _run_claimed(
         store.mark_stopped(task_id, attempt)
         return "cancelled"
     refused = egress_refused_since(runtime, mark)
-    return report_success(runtime, deadline, task_id, attempt, result, refused, steps.uploaded)
+    if session is not None:
+        session.stage()
+    outcome = report_success(runtime, deadline, task_id, attempt, result, refused, steps.uploaded)
+    if session is not None:
+        session.settle(outcome)
+    return outcome
 
 
 def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:

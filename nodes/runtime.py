@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
     from nodes.egress.proxy import EgressProxy, RefusalLog
+    from nodes.sessionstate import SessionServices
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class NodeRuntime:
     _storage: ScreenshotStorage | None = field(default=None, repr=False)
     _cancels: CancelWatcher | None = field(default=None, repr=False)
     _warm: tuple[str, BrowserContext, Page] | None = field(default=None, repr=False)
+    _sessions: SessionServices | None = field(default=None, repr=False)
 
     # Clients are built lazily so that each forked child opens its own connections.
     @property
@@ -64,9 +66,19 @@ class NodeRuntime:
             self._storage = ScreenshotStorage(self.settings)
         return self._storage
 
+    @property
+    def sessions(self) -> SessionServices:
+        """Loading and saving the browser state of tasks with a session_key."""
+        if self._sessions is None:
+            from nodes.sessionstate import SessionServices
+
+            self._sessions = SessionServices.build(self)
+        return self._sessions
+
     def reset_clients(self) -> None:
         """Drop connections inherited across fork."""
         self._store = self._registry = self._storage = None
+        self._sessions = None
         self._cancels = None
 
     @property
@@ -131,7 +143,10 @@ class NodeRuntime:
 
     def take_context(self, options: dict[str, Any]) -> tuple[BrowserContext, Page]:
         """A fresh context with one tab: the warm one if it has these options and is
-        still good, else a new one."""
+        still good, else a new one. A context that starts from a session's saved state
+        (``storage_state``) is always a new one, and the warm one is kept for later."""
+        if "storage_state" in options:
+            return self._new_context(options)
         warm, self._warm = self._warm, None
         if warm is not None:
             key, context, page = warm
@@ -140,6 +155,9 @@ class NodeRuntime:
                 return context, page
             with contextlib.suppress(Exception):
                 context.close()
+        return self._new_context(options)
+
+    def _new_context(self, options: dict[str, Any]) -> tuple[BrowserContext, Page]:
         from nodes.browser import new_context
 
         context = new_context(self.ensure_browser(), options)

@@ -68,6 +68,15 @@ SETTLE_HEADS = 256
 SETTLE_HEADS_PER_OWNER = 8  # so that the first 32 owners are all looked at
 
 
+def one_at_a_time(record: TaskRecord) -> str | None:
+    """The session whose tasks this one runs in line with (one at a time, in submit
+    order), or None: a task with a session_key that loads and saves the session's
+    browser state. One that opts out (session_persist false) touches no state, so it
+    keeps only the session's node affinity and runs beside the others."""
+    request = record.request
+    return request.session_key if request.session_key and request.session_persist else None
+
+
 def no_node_error(node_filter: NodeFilter) -> str:
     return f"no live browsing node matches {node_filter.describe()}"
 
@@ -89,6 +98,8 @@ class _Turn:
         self.settled = 0  # read tasks that left the wait set without being bound here
         self.read = len(owner.head_ids)  # how far down its wait set this pass has read
         self.seen = set(owner.head_ids)  # every task read, bound or settled since or not
+        # Sessions found holding their lock (assign.lua's -5): their tasks wait this pass.
+        self.busy_sessions: set[str] = set()
 
     @property
     def at_max_active(self) -> bool:
@@ -131,6 +142,9 @@ class Dispatcher:
     round robin: the owner with the lowest pass is served next, and each attempt bound
     moves its pass on by 1/weight. Within one owner, tasks are bound in submit order,
     except that a task no node with room can take lets the owner's next ones pass it.
+    The tasks of one session (``one_at_a_time``) never pass each other, and one is bound
+    only once the session's previous task has ended (its lock, assign.lua); they do not
+    hold back their owner's other tasks, nor other owners'.
 
     Binding runs when the gateway says tasks were submitted (``dispatch_many``), when a
     slot frees or a node becomes ready (``keys.SLOTS_CHANNEL``, see ``SlotListener``),
@@ -307,6 +321,9 @@ class Dispatcher:
         that cannot wait any longer (finished, gone, past its deadline, or matched by no
         live node) is settled on the way."""
         owner = turn.owner.owner
+        # Sessions with a task read earlier in this call that is still waiting: their
+        # later tasks wait behind it (a session's tasks run in submit order).
+        held: set[str] = set()
         for task_id, record in list(turn.heads):
             if record is None or record.status.terminal:
                 turn.settle(task_id)
@@ -322,6 +339,11 @@ class Dispatcher:
                 timeout_ms = record.deadline_ms - record.created_ms
                 self._fail([(task_id, f"timed out after {timeout_ms} ms")], "timeout")
                 continue
+            serial = one_at_a_time(record) if queued else None
+            if serial is not None:
+                if serial in held or serial in turn.busy_sessions:
+                    continue  # an earlier task of its session waits or runs
+                held.add(serial)
             node_filter, candidates = self._candidates(record, snapshot)
             used = {a.node for a in record.attempts}
             bound = sum(1 for a in record.attempts if not a.replaces)
@@ -355,12 +377,20 @@ class Dispatcher:
                 with_room, copies - bound, node_filter=node_filter, preferred=preferred
             )
             affinity = (
-                SessionAffinity(record.owner, session, self.settings.session_affinity_ttl_s)
+                SessionAffinity(
+                    record.owner,
+                    session,
+                    self.settings.session_affinity_ttl_s,
+                    one_at_a_time=serial is not None,
+                )
                 if session and queued
                 else None
             )
             with task_logging(task_id), metrics.DISPATCH_LATENCY.time():
                 first = self._place(record, chosen, affinity=affinity, copies=copies)
+            if first == -5 and serial is not None:
+                turn.busy_sessions.add(serial)  # another task of the session runs
+                continue
             if first in (-2, -3, -4):
                 return _Outcome.CONFLICT
             if first <= 0:  # finished or gone meanwhile

@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.errors import StorageError
 from shared.records import AttemptState, TaskStore
 from shared.registry import NodeInfo, NodeRegistry
+from shared.sessionstate import StateStorage
 from shared.storage import ScreenshotStorage
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,13 @@ class Maintenance:
         except StorageError as exc:
             log.warning("retention sweep failed: %s", exc)
             return
+        states = StateStorage(
+            self.storage, self.settings.session_state_prefix, self.settings.session_state_ttl_s
+        )
+        try:  # sessions' browser states past BROWSING_SESSION_STATE_TTL_S
+            deleted += states.sweep_expired(now_s)
+        except StorageError as exc:
+            log.warning("retention sweep of browser states failed: %s", exc)
         if deleted:
             log.info("retention sweep", extra={"deleted": len(deleted)})
 

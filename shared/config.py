@@ -74,6 +74,9 @@ class Settings:
     node_dead_after_s: float = defaults.node_dead_after_s
     redispatch_retries: int = defaults.redispatch_retries
     session_affinity_ttl_s: int = defaults.session_affinity_ttl_s
+    state_key: str = _secret(defaults.state_key)
+    session_state_ttl_s: int = defaults.session_state_ttl_s
+    session_state_prefix: str = defaults.session_state_prefix
     action_timeout_ms: int = defaults.action_timeout_ms
     node_max_tasks_per_child: int = defaults.node_max_tasks_per_child
     node_child_start_timeout_s: float = defaults.node_child_start_timeout_s
@@ -152,6 +155,7 @@ AT_LEAST_ONE = (
     "idempotency_ttl_s",
     "task_list_max",
     "max_upload_bytes",
+    "session_state_ttl_s",
 )
 # Durations that must be longer than nothing (0 would spin a loop or retry at once).
 ABOVE_ZERO = (
@@ -227,6 +231,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     from shared.apikeys import parse_admin_users
 
     parse_admin_users(settings.admin_users)
+    from shared.sessionstate import parse_state_key
+
+    parse_state_key(settings.state_key)  # likewise
     return settings
 
 

@@ -96,6 +96,14 @@ node_dead_after_s = 10.0
 # How many times an attempt lost with its node is sent to another node.
 redispatch_retries = 1
 session_affinity_ttl_s = 30 * 60
+# Browser state per session_key (README, "Sessions that remember"): the AES-256 key that
+# seals it in the bucket, 32 bytes as 64 hex digits or base64; empty: nothing is kept.
+state_key = ""
+# A session's saved state is loaded for this long after the task that saved it, then
+# forgotten (and deleted by the retention sweep).
+session_state_ttl_s = 7 * 24 * 3600
+# Where the sealed state objects go in the bucket.
+session_state_prefix = "browser-state/"
 
 action_timeout_ms = 15_000
 # Node worker processes are replaced after this many tasks, which bounds Chromium's memory.

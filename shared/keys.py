@@ -129,3 +129,18 @@ def idempotency(owner: str, key_hash: str) -> str:
     """hash: an Idempotency-Key of the owner's (by its sha256 hex) -> task_id and the
     fingerprint of the request it created; expires after ``idempotency_ttl_s``."""
     return f"{PREFIX}idem:{owner}:{key_hash}"
+
+
+# Browser state per session_key (shared/sessionstate.py).
+def sessions(owner: str) -> str:
+    """hash: the owner's sessions with a saved browser state: session key -> JSON
+    {object, updated_ms, expires_ms, size, task_id}; written when a task that saved
+    one finishes (common.lua's end_session), expiring with its newest entry."""
+    return f"{PREFIX}sessions:{owner}"
+
+
+def session_lock(owner: str, session_hash: str) -> str:
+    """string: the task id of the session's task placed on a node and not finished
+    (assign.lua takes it, common.lua's end_session frees it): the session's next task
+    waits for it. ``session_hash``: sessionstate.session_hash(owner, session_key)."""
+    return f"{PREFIX}session-lock:{owner}:{session_hash}"

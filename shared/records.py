@@ -24,6 +24,7 @@ from redis.client import Pipeline, PubSub
 from shared import defaults, keys, scripts
 from shared.clock import Clock, system_clock, to_ms
 from shared.request import TaskRequest
+from shared.sessionstate import session_hash
 from shared.users import UserPolicy
 from shared.webhooks import Webhook
 
@@ -74,6 +75,8 @@ class Attempt:
     egress: str  # "direct" or the proxy (without credentials) the node browsed through
     # {"count": N, "first": ["host:port", ...]}: connections the egress policy refused
     egress_refused: dict[str, Any] | None = None
+    # What the attempt did with its session's browser state (shared/sessionstate.py).
+    session: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +108,14 @@ def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+def _json_object(raw: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
     attempts = []
     for n in range(1, int(h.get("attempts") or 0) + 1):
@@ -128,6 +139,7 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
                 egress_refused=json.loads(h[p + "egress_refused"])
                 if h.get(p + "egress_refused")
                 else None,
+                session=_json_object(h.get(p + "session")),
             )
         )
     success = h.get("success")
@@ -219,6 +231,8 @@ class SessionAffinity:
     owner: str
     session_key: str
     ttl_s: int
+    # The session's tasks run one at a time, in submit order (its lock: keys.session_lock).
+    one_at_a_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,7 +411,9 @@ class TaskStore:
         the task has another number of attempts by now. A binding takes the task out of its
         owner's wait set once ``copies`` attempts (default: these placements) are bound.
         Not ``initial``: a re-dispatch, which skips the wait set and the limits. With
-        ``affinity``, a placement also points the session at the first placement's node."""
+        ``affinity``, a placement also points the session at the first placement's node;
+        with its ``one_at_a_time``, a binding answers -5 while another task of the
+        session is placed and not finished, and takes the session's lock otherwise."""
         ttl_s = affinity.ttl_s if affinity else 0
         mode = "bind" if initial else "replace"
         args: list[Any] = [task_id, self.now_ms(), keys.PREFIX, mode, ttl_s]
@@ -408,6 +424,11 @@ class TaskStore:
         script_keys = [keys.task(task_id)]
         if affinity:
             script_keys.append(keys.affinity(affinity.owner, affinity.session_key))
+            if affinity.one_at_a_time:
+                lock = keys.session_lock(
+                    affinity.owner, session_hash(affinity.owner, affinity.session_key)
+                )
+                script_keys.append(lock)
         return int(self._assign(keys=script_keys, args=args))
 
     def read_waiting_into(

@@ -108,6 +108,8 @@ class TaskRequest:
     # Files the task may put into file inputs (shared/uploads.py); the gateway checked
     # each is the owner's and unexpired.
     uploads: tuple[UploadRef, ...] = ()
+    # False: the task neither loads nor saves its session's browser state.
+    session_persist: bool = True
     # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
     # own, so that its secret is never where nodes read or logs show the request.
     webhook: Webhook | None = None
@@ -122,6 +124,8 @@ class TaskRequest:
             "timeout_ms": self.timeout_ms,
             "fanout": self.fanout,
             "template": self.template,
+            # Only when false: records of tasks that keep the default read as before.
+            **({} if self.session_persist else {"session_persist": False}),
         }
         if self.uploads:  # only then: a task without uploads is stored as before
             body["uploads"] = [upload.to_dict() for upload in self.uploads]
@@ -143,6 +147,7 @@ class TaskRequest:
             fanout=int(raw.get("fanout") or DEFAULT_FANOUT),
             template=raw.get("template") or DEFAULT_TEMPLATE,
             uploads=tuple(UploadRef.from_dict(u) for u in raw.get("uploads") or ()),
+            session_persist=raw.get("session_persist") is not False,
         )
 
     @classmethod

@@ -65,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         "node_uid": args.node,
         "fanout": args.fanout,
         "session_key": args.session,
+        "session_persist": False if args.no_session_persist else None,
         "template": args.template,
         "timeout_ms": args.timeout,
         "webhook_url": args.webhook,
@@ -219,7 +220,17 @@ def add_parsers(sub: Any) -> None:
     where.add_argument("--country", metavar="ISO", help="only nodes of this country, e.g. DE")
     where.add_argument("--node", metavar="UID", help="only this node, e.g. node.de.01")
     run.add_argument("--fanout", type=int, metavar="N", help="race the task on N nodes (1..10)")
-    run.add_argument("--session", metavar="KEY", help="session_key: keep these tasks on one node")
+    run.add_argument(
+        "--session",
+        metavar="KEY",
+        help="session_key: these tasks run one at a time on one node, each starting from "
+        "the browser state (cookies, localStorage) the previous one left",
+    )
+    run.add_argument(
+        "--no-session-persist",
+        action="store_true",
+        help="with --session: neither load nor save the session's browser state",
+    )
     run.add_argument("--template", help="browsing template stem (see `browsing templates`)")
     run.add_argument("--timeout", type=int, metavar="MS", help="task timeout in milliseconds")
     run.add_argument("--json", action="store_true", help="print the final status body as JSON")

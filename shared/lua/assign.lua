@@ -1,5 +1,10 @@
 -- Place attempts of a task on nodes.
--- KEYS: the task hash, then (optional) the session's affinity key.
+-- KEYS: the task hash, then (optional) the session's affinity key, then (optional, with
+-- the affinity key) the session's lock (keys.session_lock): a binding of a queued task
+-- whose session's lock another task holds places nothing and returns -5; a placement
+-- takes it until the task ends (end_session in common.lua; it also expires 10 minutes
+-- past the task's deadline, should that ever be missed), so that a session's tasks run
+-- one at a time.
 -- ARGV: task_id, now_ms, prefix, mode, affinity_ttl_s, copies, attempts read ('' for
 -- none), then groups of (node, queue, country, celery_id, replaces, limit).
 --   mode 'bind': late binding of a waiting task (scheduler/binding.py). The task must be
@@ -14,7 +19,7 @@
 --     skips the wait set and the limits.
 -- Returns the first new attempt's number; 0 if the task is finished, -1 if missing,
 -- -2 if a binding finds the task not waiting (bound already: a duplicate), -3 if a node
--- is full, -4 if the owner is at max_active.
+-- is full, -4 if the owner is at max_active, -5 if the session's lock is held.
 -- With an affinity key, a placement points the session at its first node; a duplicate,
 -- which places nothing, moves nothing either.
 -- Repeat-safe: Celery ids are new for each placement, so an attempt that already has the
@@ -52,6 +57,8 @@ if mode == 'bind' then
     if max_active > 0 and redis.call('SCARD', prefix .. 'active:' .. owner) >= max_active then
       return -4
     end
+    local holder = KEYS[3] and redis.call('GET', KEYS[3])
+    if holder and holder ~= task_id then return -5 end
   end
 end
 redis.call('ZREM', prefix .. 'queued', task_id)
@@ -68,6 +75,12 @@ end
 redis.call('HSET', task_key, 'attempts', n)
 if status == 'queued' then
   redis.call('HSET', task_key, 'status', 'assigned', 'assigned_ms', now_ms)
+  if mode == 'bind' and KEYS[3] then
+    local deadline = tonumber(redis.call('HGET', task_key, 'deadline_ms') or now_ms)
+    local hold_ms = math.max(deadline - tonumber(now_ms), 0) + 600000
+    redis.call('SET', KEYS[3], task_id, 'PX', string.format('%.0f', hold_ms))
+    redis.call('HSET', task_key, 'session_lock', KEYS[3])
+  end
 end
 redis.call('SADD', prefix .. 'active:' .. owner, task_id)
 if mode == 'bind' then

@@ -50,6 +50,29 @@ local function cancel_pending(task_key, prefix, task_id, now_ms, except)
   end
 end
 
+-- A task of a session ends (shared/sessionstate.py): the session's lock, taken when the
+-- task was bound (assign.lua), is freed, and the browser state its winner staged, if it
+-- noted one (session_note.lua), becomes the session's latest in its owner's index. Both
+-- in the step that ends the task, so the session's next task is bound only after its
+-- predecessor's state is in the index.
+local function end_session(prefix, task_key, task_id, owner)
+  local h = redis.call('HMGET', task_key, 'session_lock', 'winner')
+  if h[1] and redis.call('GET', h[1]) == task_id then redis.call('DEL', h[1]) end
+  if not h[2] then return end
+  local raw = redis.call('HGET', task_key, 'a' .. h[2] .. ':session')
+  if not raw then return end
+  local ok, note = pcall(cjson.decode, raw)
+  if not ok or type(note) ~= 'table' or type(note.object) ~= 'string'
+      or type(note.session_key) ~= 'string' or type(note.expires_ms) ~= 'number' then
+    return
+  end
+  local index = prefix .. 'sessions:' .. owner
+  redis.call('HSET', index, note.session_key, cjson.encode({object = note.object,
+    updated_ms = note.saved_ms, expires_ms = note.expires_ms, size = note.size,
+    task_id = task_id}))
+  redis.call('PEXPIREAT', index, string.format('%.0f', note.expires_ms))
+end
+
 -- Called once for tasks whose terminal status (the same for all) has just been written.
 local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
   redis.call('HINCRBY', prefix .. 'stats', 'tasks_' .. status, #task_ids)
@@ -65,6 +88,7 @@ local function finalize_many(prefix, status, task_keys, task_ids, ttl_s)
     if owner then
       unwait(prefix, owner, task_ids[i])
       redis.call('SREM', prefix .. 'active:' .. owner, task_ids[i])
+      end_session(prefix, task_key, task_ids[i], owner)
     end
     redis.call('EXPIRE', task_key, ttl_s)
     redis.call('PUBLISH', prefix .. 'done', task_ids[i])

@@ -47,6 +47,8 @@ PATHS = {
     "/api/v1/admin/nodes/{uid}/undrain": {"post"},
     "/api/v1/admin/queues": {"get"},
     "/api/v1/admin/failures": {"get"},
+    "/api/v1/browsing/sessions": {"get"},
+    "/api/v1/browsing/sessions/{session_key}": {"delete"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }

@@ -155,6 +155,7 @@ SECRET_ENV = {
     "BROWSING_API_KEYS": "alice:api-secret-4",
     "BROWSING_NODE_PROXY": "http://user:proxy-secret-5@proxy:3128",
     "BROWSING_LLM_API_KEY": "llm-secret-6",
+    "BROWSING_STATE_KEY": "5ec7e7" + "ab" * 29,
 }
 
 

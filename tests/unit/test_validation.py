@@ -65,11 +65,23 @@ def test_full_request_from_the_spec_is_normalized():
         ({"task": "x", "template": "nope"}, "unknown template 'nope'"),
         ({"task": "x", "template": "../etc/passwd"}, "unknown template"),
         ({"task": "x", "session_key": 7}, "session_key"),
+        ({"task": "x", "session_persist": "false"}, "session_persist must be true or false"),
+        ({"task": "x", "session_persist": 0}, "session_persist must be true or false"),
+        ({"task": "x", "session_persist": {}}, "session_persist must be true or false"),
     ],
 )
 def test_bad_requests_say_what_is_wrong(body, message):
     with pytest.raises(ValidationError, match=message):
         parse(body)
+
+
+def test_session_persist_opts_out_and_is_kept_in_the_record():
+    req = parse({"task": "x", "session_key": "shop", "session_persist": False})
+    assert req.session_persist is False
+    assert TaskRequest.from_json(req.to_json()).session_persist is False
+    kept = parse({"task": "x", "session_key": "shop", "session_persist": None})
+    assert kept.session_persist is True and "session_persist" not in kept.to_dict()
+    assert parse({"task": "x", "session_persist": True}).session_persist is True
 
 
 def test_null_optional_fields_count_as_absent():
