@@ -95,8 +95,8 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["browsing"] = services or GatewayServices.build(settings)
 
-    from gateway.admin import bp as admin_bp
     from gateway import sessions  # noqa: F401 - adds its routes to the blueprint
+    from gateway.admin import bp as admin_bp
     from gateway.api import bp as api_bp
 
     app.register_blueprint(api_bp)
