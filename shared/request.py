@@ -104,13 +104,15 @@ class TaskRequest:
     session_key: str | None = None
     fanout: int = DEFAULT_FANOUT
     template: str = DEFAULT_TEMPLATE
+    # ``"record": {"trace": true}``: the winning attempt's Playwright trace is kept.
+    record_trace: bool = False
     # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
     # own, so that its secret is never where nodes read or logs show the request.
     webhook: Webhook | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record's form: the keys and values earlier versions stored."""
-        return {
+        form = {
             "task": self.task,
             "screenshots": self.screenshots.to_dict(),
             "filter": self.filter.to_dict(),
@@ -119,6 +121,9 @@ class TaskRequest:
             "fanout": self.fanout,
             "template": self.template,
         }
+        if self.record_trace:  # only when asked: other records keep their form
+            form["record"] = {"trace": True}
+        return form
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"))
@@ -135,6 +140,7 @@ class TaskRequest:
             session_key=raw.get("session_key"),
             fanout=int(raw.get("fanout") or DEFAULT_FANOUT),
             template=raw.get("template") or DEFAULT_TEMPLATE,
+            record_trace=bool((raw.get("record") or {}).get("trace")),
         )
 
     @classmethod

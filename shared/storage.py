@@ -36,6 +36,7 @@ def screenshot_name(index: int) -> str:
 class StoredObject:
     body: Iterator[bytes]
     length: int
+    content_type: str = "image/png"
 
 
 class ScreenshotStorage:
@@ -113,10 +114,14 @@ class ScreenshotStorage:
         )
 
     def put_png(self, key: str, data: bytes) -> None:
+        self.put_file(key, data, "image/png")
+
+    def put_file(self, key: str, data: bytes, content_type: str) -> None:
+        """Store one object (a screenshot, a downloaded file, a trace)."""
         self.ensure_bucket()
         try:
             try:
-                self._put(key, data)
+                self._put(key, data, content_type)
             except ClientError as exc:
                 if _code(exc) != "NoSuchBucket":
                     raise
@@ -124,23 +129,27 @@ class ScreenshotStorage:
                 # bucket again, with its lifecycle rule, and write once more.
                 self._bucket_ready = False
                 self.ensure_bucket()
-                self._put(key, data)
+                self._put(key, data, content_type)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot upload {key}: {exc}") from exc
 
-    def _put(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/png")
+    def _put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def open(self, key: str) -> StoredObject:
+    def open(self, key: str, what: str = "screenshot") -> StoredObject:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                raise NotFoundError("screenshot not found (it may have expired)") from exc
+                raise NotFoundError(f"{what} not found (it may have expired)") from exc
             raise StorageError(f"cannot read {key}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
-        return StoredObject(body=obj["Body"].iter_chunks(64 * 1024), length=obj["ContentLength"])
+        return StoredObject(
+            body=obj["Body"].iter_chunks(64 * 1024),
+            length=obj["ContentLength"],
+            content_type=obj.get("ContentType") or "application/octet-stream",
+        )
 
     def sweep_expired(self, now_s: float, *, dry_run: bool = False) -> list[str]:
         """Delete screenshots older than the retention period, for stores that do not

@@ -12,6 +12,7 @@ from nodes.agent.types import AgentResult, Screenshot, ScreenshotPolicy, StepRec
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
+    from nodes.downloads import DownloadCollector
     from nodes.egress.proxy import RefusalLog
 
 
@@ -32,6 +33,7 @@ def run_agent(
     template: Mapping[str, Any] | None = None,
     refusals: RefusalLog | None = None,
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
+    downloads: DownloadCollector | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -42,6 +44,7 @@ def run_agent(
     instruction is compiled first, so InstructionNotUnderstood is raised
     before any page is opened. ``refusals``: the node's egress proxy's log, so that a
     page load the policy refused fails its step with the policy's reason.
+    ``downloads``: catches the files the pages download (nodes/downloads.py).
     """
     config = agent_config(template)
     planner = make_planner(instruction, config, deadline=deadline)
@@ -57,4 +60,5 @@ def run_agent(
         limits=config.limits,
         guard=config.guard(refusals),
         on_screenshot=on_screenshot,
+        downloads=downloads,
     )

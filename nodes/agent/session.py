@@ -23,6 +23,8 @@ from shared.errors import ActionFailed
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Frame, Locator, Page
 
+    from nodes.downloads import DownloadCollector
+
 # A new tab gets this long to appear and load before the run goes on without it.
 NEW_TAB_LOAD_MS = 5000.0
 CLOSE_TAB_MS = 3000.0
@@ -60,6 +62,7 @@ class Session:
         self._visited: list[Page] = [page]  # most recent last: where closing a tab returns to
         # Frame of every element index in the latest observation.
         self.element_frames: dict[int, Frame] = {}
+        self.downloads: DownloadCollector | None = None  # set by the runner when caught
 
     def tabs(self) -> list[Page]:
         return [p for p in self.context.pages if not p.is_closed()]

@@ -38,6 +38,7 @@ PATHS = {
     "/api/v1/browsing/webhook-secret": {"get", "post"},
     "/api/v1/browsing/tasks": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
+    "/api/v1/browsing/files/{task_id}/{name}": {"get"},
     "/api/v1/browsing/events": {"get"},
     "/healthz": {"get"},
     "/readyz": {"get"},
