@@ -75,7 +75,7 @@ class AttemptArtifacts:
                 )
                 try:
                     self._put(storage, task_id, attempt, entry, path)
-                    body["trace"] = {"name": entry.name, "size": entry.size}
+                    body["trace"] = entry.to_dict()
                 except (StorageError, OSError) as exc:
                     body["trace_error"] = f"the trace was not stored: {exc}"
         return body
