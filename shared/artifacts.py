@@ -42,7 +42,8 @@ def safe_name(suggested: str, taken: set[str] | frozenset[str] = frozenset()) ->
     stem, dot, ext = base.rpartition(".")
     if not dot or not stem:
         stem, ext = base, ""
-    ext = ext[:16]
+    stem = stem.strip("_-.") or FALLBACK_NAME
+    ext = ext.strip("_")[:16]
     suffix = f".{ext}" if ext else ""
     reserved = set(taken) | {TRACE_NAME}
     for n in range(1, 10_000):
