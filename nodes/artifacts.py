@@ -24,6 +24,9 @@ from shared.errors import StorageError
 from shared.storage import ScreenshotStorage
 
 log = logging.getLogger(__name__)
+# A trace of a long task with many pages can grow large; past this it is not uploaded
+# (it is read into memory to be), and the payload says so.
+MAX_TRACE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -69,6 +72,11 @@ class AttemptArtifacts:
             path = self.trace.path
             if path is None:
                 body["trace_error"] = self.trace.error or "no trace was recorded"
+            elif path.stat().st_size > MAX_TRACE_BYTES:
+                body["trace_error"] = (
+                    f"the trace was not stored: {path.stat().st_size} bytes, more than "
+                    f"the {MAX_TRACE_BYTES} kept"
+                )
             else:
                 entry = StoredFile(
                     name=path.name, size=path.stat().st_size, content_type="application/zip"
