@@ -58,6 +58,15 @@ def content_type_of(name: str) -> str:
     return guessed or "application/octet-stream"
 
 
+def pause(page: Page, ms: float = POLL_MS) -> None:
+    """Let Playwright's events in for ``ms``; the tab may have closed (a download opened
+    in a new tab closes it), and then the time passes all the same."""
+    try:
+        page.wait_for_timeout(ms)
+    except PlaywrightError:
+        time.sleep(ms / 1000)
+
+
 class DownloadCollector:
     """The downloads of one attempt. ``watch_dir``: where Chromium writes them (None:
     unknown, and a download is only measured once finished); ``save_dir``: the
@@ -98,6 +107,10 @@ class DownloadCollector:
     @property
     def pending(self) -> bool:
         return bool(self._pending)
+
+    def started_in(self, page: Page) -> bool:
+        """Whether a download not yet settled started in ``page``."""
+        return any(d.page == page for d in self._pending)
 
     def _listing(self) -> dict[str, int]:
         if self.watch_dir is None:
@@ -144,7 +157,7 @@ class DownloadCollector:
             if left_ms() <= POLL_MS:
                 self._stop_all("not finished when the task's time ran out")
                 return lines
-            page.wait_for_timeout(POLL_MS)
+            pause(page)
         for download in self._take():
             line = self._keep(download)
             if line:

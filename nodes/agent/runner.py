@@ -40,6 +40,7 @@ from nodes.agent.types import (
     ScreenshotPolicy,
     StepRecord,
 )
+from nodes.downloads import pause
 from shared.errors import ActionFailed, AttemptCancelled, StepLimitReached, TaskGaveUp
 
 if TYPE_CHECKING:
@@ -211,9 +212,7 @@ class _Run:
         waited_ms = 0
         while not collector.pending and waited_ms < LAST_DOWNLOAD_GRACE_MS:
             self._check()
-            guarded(
-                self.budget, "wait for a download", lambda: self.session.page.wait_for_timeout(25)
-            )
+            pause(self.session.page, 25)
             waited_ms += 25
         self.results.extend(self._downloads())
 

@@ -84,21 +84,59 @@ class Session:
         reported yet; wait for it (bounded).
         """
         if expect_new and not self.has_new_tabs():
-            with suppress(PlaywrightTimeoutError):
-                self.context.wait_for_event(
-                    "page", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
-                )
+            if self.downloads is None:
+                with suppress(PlaywrightTimeoutError):
+                    self.context.wait_for_event(
+                        "page", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
+                    )
+            else:
+                self._tab_or_download()
         fresh = [p for p in self.context.pages if p not in self._seen]
         self._seen.extend(fresh)
         if fresh:
             self._go(fresh[-1])
-            with suppress(PlaywrightTimeoutError):
-                self.page.wait_for_load_state(
-                    "load", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
-                )
+            if self.downloads is None:
+                with suppress(PlaywrightTimeoutError):
+                    self.page.wait_for_load_state(
+                        "load", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
+                    )
+            else:
+                self._load_or_download(self.page)
             self.budget.check()
         elif self.page.is_closed():
             self._fall_back()
+
+    def _tab_or_download(self) -> None:
+        """Wait for the tab the page says it opened, or for a download: a link to a file
+        with target=_blank opens a tab that Chromium closes again as the download
+        starts, and there is no tab to wait for then."""
+        assert self.downloads is not None
+        until = time.monotonic() + self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS) / 1000
+        while (left_ms := (until - time.monotonic()) * 1000) > 0:
+            if self.downloads.pending or self.has_new_tabs():
+                return
+            with suppress(PlaywrightTimeoutError):
+                self.context.wait_for_event("page", timeout=min(left_ms, 100))
+
+    def _load_or_download(self, page: Page) -> None:
+        """Wait for a new tab to load, unless it only downloads a file (a link with
+        target=_blank to an attachment): such a tab never loads, and is closed, as a
+        browser closes it, once its download has started."""
+        assert self.downloads is not None
+        until = time.monotonic() + self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS) / 1000
+        while (left_ms := (until - time.monotonic()) * 1000) > 0:
+            if self.downloads.started_in(page):
+                if page.url in ("", "about:blank"):
+                    with suppress(ActionFailed):
+                        self.close_tab(page)
+                return
+            try:
+                page.wait_for_load_state("load", timeout=min(left_ms, 100))
+                return
+            except PlaywrightTimeoutError:
+                continue
+            except PlaywrightError:  # closed under us
+                return
 
     def _go(self, page: Page) -> None:
         self.page = page
