@@ -155,6 +155,9 @@ class _Run:
     def _step(self, action: Action) -> str | None:
         """Run one action as a step; returns its error, if it failed."""
         self._check()
+        if self.session.page.is_closed():
+            # A tab that closed itself since (one opened for a download): back to the last.
+            self.session.follow_tabs()
         index = len(self.steps) + 1
         url_before = self.session.page.url
         started = time.monotonic()

@@ -120,15 +120,16 @@ class Session:
 
     def _load_or_download(self, page: Page) -> None:
         """Wait for a new tab to load, unless it only downloads a file (a link with
-        target=_blank to an attachment): such a tab never loads, and is closed, as a
-        browser closes it, once its download has started."""
+        target=_blank to an attachment): such a tab stays blank and Chromium closes it
+        as the download starts; it is left (closed if need be) for the tab before."""
         assert self.downloads is not None
         until = time.monotonic() + self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS) / 1000
         while (left_ms := (until - time.monotonic()) * 1000) > 0:
-            if self.downloads.started_in(page):
-                if page.url in ("", "about:blank"):
-                    with suppress(ActionFailed):
-                        self.close_tab(page)
+            if page.is_closed():
+                break
+            if self.downloads.pending and page.url in ("", "about:blank"):
+                with suppress(ActionFailed):
+                    self.close_tab(page)
                 return
             try:
                 page.wait_for_load_state("load", timeout=min(left_ms, 100))
@@ -136,7 +137,9 @@ class Session:
             except PlaywrightTimeoutError:
                 continue
             except PlaywrightError:  # closed under us
-                return
+                break
+        if page.is_closed() and page is self.page:
+            self._fall_back()
 
     def _go(self, page: Page) -> None:
         self.page = page
