@@ -65,6 +65,13 @@ def test_a_download_in_a_new_tab_is_caught_at_once(browser, downloads_dir, base_
     assert (tmp_path / "report_2026.csv").read_bytes() == EXPORT_CSV
 
 
+def test_a_file_the_page_makes_is_caught(browser, downloads_dir, base_url, tmp_path):
+    collector = DownloadCollector(watch_dir=downloads_dir, save_dir=tmp_path, max_bytes=10**6)
+    result = run(browser, f"Open {base_url}/export.html and click 'Export JSON'", collector)
+    assert result == "downloaded rows.json (11 bytes, application/json)"
+    assert (tmp_path / "rows.json").read_bytes() == b'{"rows": 2}'
+
+
 def test_the_cap_holds_where_the_downloads_directory_is_unknown(browser, base_url, tmp_path):
     collector = DownloadCollector(watch_dir=None, save_dir=tmp_path, max_bytes=10)
     result = run(browser, f"Open {base_url}/export.html and click 'Export CSV'", collector)
