@@ -133,8 +133,7 @@ class DownloadCollector:
 
     def _settle(self, page: Page, left_ms: Callable[[], float]) -> list[str]:
         if self.max_bytes <= 0:
-            self._stop_all("downloads are off on this node (BROWSING_MAX_DOWNLOAD_BYTES=0)")
-            return []
+            return self._stop_all("downloads are off on this node (BROWSING_MAX_DOWNLOAD_BYTES=0)")
         lines: list[str] = []
         quiet_since = time.monotonic()
         while self._pending and self.watch_dir is not None:
@@ -143,11 +142,10 @@ class DownloadCollector:
             finished = [n for n in listing if not n.endswith(PARTIAL) and n not in self._seen]
             too_big = [n for n, size in partial.items() if size > self.max_bytes]
             if too_big:
-                self._stop_all(
+                return self._stop_all(
                     f"larger than {self.max_bytes} bytes (BROWSING_MAX_DOWNLOAD_BYTES)",
                     partial_files=too_big,
                 )
-                return lines
             if partial:
                 quiet_since = time.monotonic()
             elif len(finished) >= len(self._pending):
@@ -155,8 +153,7 @@ class DownloadCollector:
             elif (time.monotonic() - quiet_since) * 1000 >= QUIET_MS:
                 break
             if left_ms() <= POLL_MS:
-                self._stop_all("not finished when the task's time ran out")
-                return lines
+                return self._stop_all("not finished when the task's time ran out")
             pause(page)
         for download in self._take():
             line = self._keep(download)
@@ -169,7 +166,10 @@ class DownloadCollector:
         taken, self._pending = self._pending, []
         return taken
 
-    def _stop_all(self, why: str, partial_files: tuple[str, ...] | list[str] = ()) -> None:
+    def _stop_all(self, why: str, partial_files: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """Cancel the downloads in flight (``why`` goes to ``problems``); those that had
+        finished meanwhile are kept, and their lines returned."""
+        lines = []
         for download in self._take():
             name = safe_name(download.suggested_filename)
             try:
@@ -178,7 +178,8 @@ class DownloadCollector:
             except PlaywrightError:
                 failure = "canceled"
             if failure is None:  # it had finished already: keep it
-                self._keep(download)
+                line = self._keep(download)
+                lines.extend([line] if line else [])
                 continue
             self.problems.append(f"{name}: {why}")
             with contextlib.suppress(PlaywrightError):
@@ -188,6 +189,7 @@ class DownloadCollector:
             with contextlib.suppress(OSError):
                 (self.watch_dir / partial).unlink()
         self._seen = self._listing()
+        return lines
 
     def _keep(self, download: Download) -> str | None:
         name = safe_name(download.suggested_filename, {f.name for f in self.files})
