@@ -52,13 +52,15 @@ class AttemptArtifacts:
         """Store the files and the trace; the result document's fields that list them."""
         body: dict[str, Any] = {}
         problems = list(self.downloads.problems)
+        if problems:
+            metrics.DOWNLOADS_STOPPED.inc(len(problems))
         stored: list[dict[str, Any]] = []
         for captured in self.downloads.files:
             entry = StoredFile(
                 name=captured.name, size=captured.size, content_type=captured.content_type
             )
             try:
-                self._put(storage, task_id, attempt, entry, captured.path)
+                self._put(storage, task_id, attempt, entry, captured.path, kind="file")
             except (StorageError, OSError) as exc:
                 log.error("download upload failed", extra={"task_id": task_id, "error": str(exc)})
                 problems.append(f"{captured.name}: not stored ({exc})")
@@ -82,19 +84,27 @@ class AttemptArtifacts:
                     name=path.name, size=path.stat().st_size, content_type="application/zip"
                 )
                 try:
-                    self._put(storage, task_id, attempt, entry, path)
+                    self._put(storage, task_id, attempt, entry, path, kind="trace")
                     body["trace"] = entry.to_dict()
                 except (StorageError, OSError) as exc:
                     body["trace_error"] = f"the trace was not stored: {exc}"
         return body
 
     def _put(
-        self, storage: ScreenshotStorage, task_id: str, attempt: int, entry: StoredFile, path: Path
+        self,
+        storage: ScreenshotStorage,
+        task_id: str,
+        attempt: int,
+        entry: StoredFile,
+        path: Path,
+        *,
+        kind: str,
     ) -> None:
         key = storage.key(task_id, attempt, artifact_part(entry.name))
-        with metrics.S3_UPLOAD.time():
-            storage.put_file(key, path.read_bytes(), entry.content_type)
+        storage.put_file(key, path.read_bytes(), entry.content_type)
         self.keys.append(key)
+        metrics.ARTIFACTS.labels(kind).inc()
+        metrics.ARTIFACT_BYTES.labels(kind).inc(entry.size)
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
