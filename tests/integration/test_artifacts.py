@@ -82,6 +82,7 @@ def path_of(url: str) -> str:
 
 def stored_keys(cluster: LocalCluster, task_id: str) -> list[str]:
     storage = ScreenshotStorage(load_settings(cluster.env))
+    storage.ensure_bucket()  # made on the first upload: maybe not yet
     listing = storage.client.list_objects_v2(
         Bucket=storage.bucket, Prefix=f"{storage.prefix}{task_id}/"
     )
@@ -187,11 +188,15 @@ def test_bad_or_unknown_names_in_the_files_url_get_a_clear_404(alice, sites):
         assert resp.content != EXPORT_CSV
 
 
-def test_files_of_an_unknown_or_malformed_task_are_404(alice):
-    for task_id in ("web:" + "0" * 32, "web:nope", "..%2F.."):
+def test_files_of_an_unknown_or_malformed_task_are_404(alice, bob, sites):
+    for task_id in ("web:" + "0" * 32, "web:nope"):
         resp = alice.get(f"{FILES}/{task_id}/report.csv")
         assert resp.status_code == 404, resp.text
-        assert "error" in resp.json()
+        assert resp.json() == {"error": f"task {task_id} not found"}
+    # A task that downloaded nothing lists no file, whatever the name.
+    body = sync(alice, {"task": f"Open {sites}/index.html"})
+    resp = alice.get(f"{FILES}/{body['task_id']}/report.csv")
+    assert resp.json() == {"error": f"task {body['task_id']} has no file report.csv"}
 
 
 def test_a_trace_zip_is_stored_served_and_lists_the_steps(alice, bob, sites, artifact_cluster):
@@ -231,7 +236,9 @@ def test_no_trace_unless_asked(alice, sites, artifact_cluster):
     body = sync(alice, {"task": f"Open {sites}/index.html"})
     payload = json.loads(body["payload"])
     assert "trace" not in payload
-    assert alice.get(f"{FILES}/{body['task_id']}/trace.zip").status_code == 404
+    resp = alice.get(f"{FILES}/{body['task_id']}/trace.zip")
+    assert resp.status_code == 404
+    assert resp.json() == {"error": f"task {body['task_id']} has no file trace.zip"}
     assert stored_keys(artifact_cluster, body["task_id"]) == []
 
 
