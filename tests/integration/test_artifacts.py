@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from browsing.client import BrowsingClient, file_names
 from browsing.cluster import LocalCluster, free_port
 from gateway import create_app, files
 from gateway.services import GatewayServices
@@ -125,6 +126,18 @@ def test_an_export_csv_click_is_captured_listed_and_served_to_its_owner_only(
     assert stored_keys(artifact_cluster, task_id) == [
         f"screenshots/{task_id}/{attempt}/files/report_2026.csv"
     ]
+
+
+def test_the_python_client_downloads_files_and_traces(sites, artifact_cluster, tmp_path):
+    client = BrowsingClient(artifact_cluster.base_url, ALICE)
+    body = client.run_sync(
+        f"Open {sites}/export.html and click 'Export CSV'", record_trace=True, timeout_ms=60_000
+    )
+    assert file_names(body) == ["report_2026.csv"]
+    saved = client.download_file(body["task_id"], "report_2026.csv", tmp_path / "r.csv")
+    assert saved.read_bytes() == EXPORT_CSV
+    trace = client.download_file(body["task_id"], "trace.zip", tmp_path / "trace.zip")
+    assert "trace.trace" in zipfile.ZipFile(trace).namelist()
 
 
 def test_download_by_url_in_the_rules_grammar_reports_the_file(alice, sites):

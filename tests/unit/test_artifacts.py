@@ -117,3 +117,15 @@ def test_the_llm_download_tool_clicks_an_element_or_opens_a_url():
     ]
     with pytest.raises(BadReply, match="give the index of a link or button, or a url"):
         to_actions("download", {}, seen)
+
+
+def test_the_client_asks_for_a_trace_and_checks_the_names_it_is_given():
+    from browsing.client import ClientError, file_names, task_request
+
+    assert task_request("t", record_trace=True)["record"] == {"trace": True}
+    assert "record" not in task_request("t")
+    good = {"payload": json.dumps({"files": [{"name": "report.csv", "url": "/x"}]})}
+    assert file_names(good) == ["report.csv"]
+    bad = {"payload": json.dumps({"files": [{"name": "../etc/passwd"}]})}
+    with pytest.raises(ClientError, match="refusing file name"):
+        file_names(bad)
