@@ -107,4 +107,7 @@ class AttemptArtifacts:
         metrics.ARTIFACT_BYTES.labels(kind).inc(entry.size)
 
     def close(self) -> None:
+        """Delete the attempt's copies, and what a download cut off by the context's
+        close left in the browser's directory (one attempt at a time uses it)."""
         shutil.rmtree(self.directory, ignore_errors=True)
+        self.downloads.discard_partials()

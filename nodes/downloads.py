@@ -162,6 +162,14 @@ class DownloadCollector:
         self._seen = self._listing()
         return lines
 
+    def discard_partials(self) -> None:
+        """Delete the partial files left in the downloads directory (Chromium leaves
+        one for each download it did not finish: cancelled, or cut off by a close)."""
+        for name in self._listing():
+            if name.endswith(PARTIAL) and self.watch_dir is not None:
+                with contextlib.suppress(OSError):
+                    (self.watch_dir / name).unlink()
+
     def _take(self) -> list[Download]:
         taken, self._pending = self._pending, []
         return taken

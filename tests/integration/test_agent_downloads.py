@@ -72,6 +72,19 @@ def test_a_file_the_page_makes_is_caught(browser, downloads_dir, base_url, tmp_p
     assert (tmp_path / "rows.json").read_bytes() == b'{"rows": 2}'
 
 
+def test_the_cap_stops_a_download_while_it_runs(browser, downloads_dir, base_url, tmp_path):
+    collector = DownloadCollector(watch_dir=downloads_dir, save_dir=tmp_path, max_bytes=100_000)
+    started = time.monotonic()
+    result = run(browser, f"Open {base_url}/export.html, click 'Full archive'", collector)
+    assert time.monotonic() - started < 4  # the site takes about 5 s to send 3 MB
+    assert result == "download stopped: big.bin: larger than 100000 bytes " + (
+        "(BROWSING_MAX_DOWNLOAD_BYTES)"
+    )
+    collector.discard_partials()
+    assert [p.name for p in downloads_dir.iterdir() if p.name.endswith(".crdownload")] == []
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_cap_holds_where_the_downloads_directory_is_unknown(browser, base_url, tmp_path):
     collector = DownloadCollector(watch_dir=None, save_dir=tmp_path, max_bytes=10)
     result = run(browser, f"Open {base_url}/export.html and click 'Export CSV'", collector)
