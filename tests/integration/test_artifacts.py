@@ -140,6 +140,18 @@ def test_the_python_client_downloads_files_and_traces(sites, artifact_cluster, t
     assert "trace.trace" in zipfile.ZipFile(trace).namelist()
 
 
+def test_browsing_run_trace_shows_the_files_and_the_trace(sites, artifact_cluster):
+    from tests.integration.test_client_cli import browsing
+
+    task = f"Open {sites}/export.html and click 'Export CSV'"
+    done = browsing("run", task, "--trace", url=artifact_cluster.base_url, key=ALICE)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"downloaded report_2026.csv ({len(EXPORT_CSV)} bytes, text/csv)"
+    assert lines[1].startswith(f"file: report_2026.csv ({len(EXPORT_CSV)} bytes) {FILES}/web:")
+    assert lines[2].startswith(f"trace: {FILES}/web:") and "/trace.zip (" in lines[2]
+
+
 def test_download_by_url_in_the_rules_grammar_reports_the_file(alice, sites):
     body = sync(alice, {"task": f"Download {sites}/export.csv, then return the title"})
     payload = json.loads(body["payload"])
