@@ -3,7 +3,7 @@ measured in the same run: the same steps done in-process with a warm Playwright 
 (new context, goto, screenshot), and a cold script, a fresh Python process that starts
 Playwright, launches Chromium, opens the page, takes the screenshot and closes the browser.
 
-    .venv/bin/python -m bench.e2e [--runs 20] [--idle 1.0]
+    .venv/bin/python -m bench.e2e [--runs 20] [--idle 1.0] [--trace]
 
 The three alternate run by run, each after an idle pause, on the same machine with the
 local cluster (two nodes) idling beside them: this is latency at light load; throughput
@@ -12,6 +12,10 @@ under load is bench/node_throughput.py's and bench/burst.py's.
 Prints the medians and the ratios. Targets: /sync / warm <= 1.5 (issue 2), <= 1.0 (issue
 6); /sync / cold script <= 0.4 (issue 6). The cold script also reports its own launch to
 close time (no interpreter or Playwright start), printed beside it as a stricter reading.
+
+``--trace`` adds a fourth series, interleaved with the others: the same /sync with
+``"record": {"trace": true}`` (issue 17), and prints what recording costs against the
+/sync without it, and the size of the trace zips.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ WARMUP = 3
 class Service:
     """One /sync of the task through the cluster."""
 
-    def __init__(self, cluster: LocalCluster, page_url: str) -> None:
+    def __init__(self, cluster: LocalCluster, page_url: str, *, trace: bool = False) -> None:
         self.url = cluster.base_url + "/api/v1/browsing/sync"
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {cluster.api_key}"
@@ -51,12 +55,18 @@ class Service:
             "task": f"Open {page_url} and return a screenshot of the page.",
             "screenshots": {"mode": "final_only", "full_page": True},
         }
+        if trace:
+            self.body["record"] = {"trace": True}
+        self.trace_bytes: list[int] = []
 
     def run(self) -> float:
         start = time.perf_counter()
         resp = self.session.post(self.url, json=self.body, timeout=120)
         elapsed = time.perf_counter() - start
         assert resp.status_code == 200 and resp.json()["success"], resp.text
+        if "record" in self.body:
+            trace = json.loads(resp.json()["payload"])["trace"]
+            self.trace_bytes.append(trace["size"])
         return elapsed
 
 
@@ -134,7 +144,13 @@ def main() -> None:
     parser.add_argument(
         "--idle", type=float, default=1.0, help="idle seconds before each measured run"
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help='also measure /sync with "record": {"trace": true}, interleaved',
+    )
     args = parser.parse_args()
+    traced: list[float] = []
     baseline: list[float] = []
     cold: list[float] = []
     cold_browser: list[float] = []
@@ -150,6 +166,7 @@ def main() -> None:
                 ColdScript(page_url),
                 Service(cluster, page_url),
             )
+            recording = Service(cluster, page_url, trace=True)
             try:
                 # Interleaved, each after an idle pause: all three meet the same machine
                 # (the cluster idling beside them), and none pays for another's clean-up.
@@ -160,6 +177,11 @@ def main() -> None:
                     c, cb = script.run()
                     time.sleep(args.idle)
                     s = ours.run()
+                    if args.trace:
+                        time.sleep(args.idle)
+                        t = recording.run()
+                        if i >= WARMUP:
+                            traced.append(t)
                     if i >= WARMUP:
                         baseline.append(b)
                         cold.append(c)
@@ -191,6 +213,15 @@ def main() -> None:
         f"ratio (service / cold launch to close, stricter): "
         f"{svc_med / cold_browser_med:.2f}  (target <= 0.4)"
     )
+    if traced:
+        trace_med = statistics.median(traced)
+        sizes = recording.trace_bytes[WARMUP:]
+        print(
+            f'/sync with "record": {{"trace": true}}: median {trace_med * 1000:.0f} ms '
+            f"(p95 {p95(traced) * 1000:.0f} ms), {args.runs} runs; recording costs "
+            f"{(trace_med - svc_med) * 1000:+.0f} ms ({trace_med / svc_med:.2f}x); "
+            f"trace zip median {statistics.median(sizes) / 1024:.0f} KiB"
+        )
 
 
 if __name__ == "__main__":

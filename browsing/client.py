@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.artifacts import ARTIFACT_NAME
 from shared.errors import BrowsingError
 from shared.webhooks import verify as verify_webhook
 
@@ -101,13 +102,17 @@ def task_request(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     uploads: list[str] | None = None,
+    record_trace: bool | None = None,
 ) -> dict[str, Any]:
     """The request body of /async and /sync; options left at None are not sent, and the
     gateway validates the rest (it answers 400, say, for both country_iso and node_uid).
     ``webhook_url``: where the final status is POSTed, signed with ``webhook_secret``
     (``whsec_...``) or, without one, with your own signing secret (``webhook_secret()``).
-    ``uploads``: ids that ``upload()`` returned, for the task's file inputs."""
+    ``uploads``: ids that ``upload()`` returned, for the task's file inputs.
+    ``record_trace``: keep a Playwright trace of the task (``download_file(..., "trace.zip")``)."""
     body: dict[str, Any] = {"task": task}
+    if record_trace is not None:
+        body["record"] = {"trace": record_trace}
     if webhook_url is not None:
         body["webhook"] = {"url": webhook_url}
         if webhook_secret is not None:
@@ -170,6 +175,20 @@ def screenshot_names(status: dict[str, Any]) -> list[str]:
         if "." in segments or ".." in segments:
             raise ClientError(0, f"refusing screenshot file name {url!r}: it climbs directories")
         names.append(checked_screenshot_name(segments[-1]))
+    return names
+
+
+def file_names(status: dict[str, Any]) -> list[str]:
+    """The names of the files a finished task's page downloaded (the payload's
+    ``files``), each checked against the names the gateway serves."""
+    payload = decoded_payload(status)
+    entries = payload.get("files") if isinstance(payload, dict) else None
+    names = []
+    for entry in entries or []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not ARTIFACT_NAME.match(name):
+            raise ClientError(0, f"refusing file name {name!r}: not a name the gateway serves")
+        names.append(name)
     return names
 
 
@@ -372,10 +391,27 @@ class BrowsingClient:
         follows each chunk (total is None if the gateway sent no length). The file
         appears only once it is complete."""
         checked_screenshot_name(name)
+        return self._download(f"/screenshots/{_quoted(task_id)}/{name}", dest_path, progress)
+
+    def download_file(
+        self,
+        task_id: str,
+        name: str,
+        dest_path: str | os.PathLike[str],
+        progress: ByteProgress | None = None,
+    ) -> Path:
+        """Stream one file the task's page downloaded, or its trace (``trace.zip``), to
+        ``dest_path``, as ``download_screenshot`` does."""
+        if not isinstance(name, str) or not ARTIFACT_NAME.match(name):
+            raise ClientError(0, f"refusing file name {name!r}: not a name the gateway serves")
+        return self._download(f"/files/{_quoted(task_id)}/{name}", dest_path, progress)
+
+    def _download(
+        self, route: str, dest_path: str | os.PathLike[str], progress: ByteProgress | None
+    ) -> Path:
         path = Path(dest_path)
         partial = path.with_name(path.name + ".part")
-        quoted = urllib.parse.quote(task_id, safe=":")
-        with self._open("GET", f"/screenshots/{quoted}/{name}") as (url, resp):
+        with self._open("GET", route) as (url, resp):
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             done = 0
@@ -559,6 +595,10 @@ def multipart_file(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     return head + data + f"\r\n--{boundary}--\r\n".encode(), (
         f"multipart/form-data; boundary={boundary}"
     )
+
+
+def _quoted(task_id: str) -> str:
+    return urllib.parse.quote(task_id, safe=":")
 
 
 def _idempotency(key: str | None) -> dict[str, str] | None:

@@ -1,5 +1,5 @@
-"""The browsing API: /async, /sync, /status, /screenshots, plus /cancel and /templates
-(and /uploads: gateway/uploads.py)."""
+"""The browsing API: /async, /sync, /status, /screenshots, /files, plus /cancel and
+/templates (and /uploads: gateway/uploads.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from gateway import idempotency, metrics, uploads
+from gateway import files, idempotency, metrics, uploads
 from gateway.events import EventListener
 from gateway.events import stream as event_stream
 from gateway.services import GatewayServices
 from gateway.validation import MAX_JSON_DEPTH, parse_json, parse_task_request
 from gateway.views import request_body, status_body, sync_body, webhook_body
 from shared import logs, tasklist
+from shared.artifacts import ARTIFACT_NAME, artifact_part
 from shared.errors import (
     AuthError,
     BackendUnavailable,
@@ -247,11 +248,7 @@ def screenshot(task_id: str, file: str) -> Any:
     attempt = _screenshot_attempt(record)
     if attempt is None and (winner is None or file not in winner.files):
         raise NotFoundError(f"task {task_id} has no screenshot {file}")
-    retention_ms = svc.settings.screenshot_retention_days * DAY_MS
-    if svc.store.now_ms() - record.created_ms > retention_ms:
-        raise NotFoundError(
-            f"screenshot expired: files are kept {svc.settings.screenshot_retention_days} days"
-        )
+    _within_retention(record, "screenshot")
     if attempt is None:
         assert winner is not None
         attempt = winner.number
@@ -261,6 +258,27 @@ def screenshot(task_id: str, file: str) -> Any:
         mimetype="image/png",
         headers={"Content-Length": str(obj.length), "Cache-Control": "private, max-age=3600"},
     )
+
+
+def _within_retention(record: TaskRecord, what: str) -> None:
+    """404 once a task's files are past their retention, whatever the store still holds
+    (lifecycle rules run late, and moto's never)."""
+    days = services().settings.screenshot_retention_days
+    if services().store.now_ms() - record.created_ms > days * DAY_MS:
+        raise NotFoundError(f"{what} expired: files are kept {days} days")
+
+
+@bp.get("/files/<task_id>/<name>")
+def artifact(task_id: str, name: str) -> Any:
+    """A file the task's page downloaded, or its trace (gateway/files.py)."""
+    if not ARTIFACT_NAME.match(name):
+        raise NotFoundError(files.BAD_NAME)
+    record = _owned_task(task_id)
+    attempt, stored = files.winning_file(record, name)
+    _within_retention(record, "file")
+    storage = services().storage
+    obj = storage.open(storage.key(task_id, attempt, artifact_part(name)), what="file")
+    return files.file_response(obj, stored)
 
 
 # Webhooks (README, "Webhooks").

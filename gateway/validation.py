@@ -189,7 +189,31 @@ def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
         template=template,
         session_persist=session_persist is not False,
         webhook=parse_webhook(body.get("webhook"), egress_policy(settings)),
+        record_trace=parse_record(body.get("record")),
     )
+
+
+RECORD_KEYS = ("trace",)
+
+
+def parse_record(raw: Any) -> bool:
+    """The request's ``record``: what to record of the winning attempt. Only
+    ``{"trace": true|false}`` for now; returns whether to keep a trace."""
+    if raw is None:
+        return False
+    if not isinstance(raw, dict):
+        raise ValidationError('record must be an object like {"trace": true}')
+    unknown = sorted(set(raw) - set(RECORD_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"record has unknown field {unknown[0][:40]!r}: only trace is allowed"
+        )
+    trace = raw.get("trace", False)
+    if trace is None:
+        trace = False
+    if not isinstance(trace, bool):
+        raise ValidationError("record.trace must be true or false")
+    return trace
 
 
 WEBHOOK_KEYS = ("url", "secret")

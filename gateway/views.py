@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gateway.files import with_urls
 from shared.clock import iso_utc
 from shared.records import Attempt, TaskRecord
 from shared.request import TaskRequest
@@ -99,6 +100,7 @@ def payload(record: TaskRecord) -> str | None:
     files = winner.files if winner is not None else ()
     shots = [{"url": SCREENSHOT_URL.format(task_id=record.task_id, name=f)} for f in files]
     body = {"result": document.pop("result", None), "screenshots": shots, **document}
+    with_urls(record.task_id, body)  # downloaded files and the trace (gateway/files.py)
     return json.dumps(body, ensure_ascii=False)
 
 

@@ -12,6 +12,7 @@ import redis
 
 from nodes import metrics
 from nodes.agent import AgentResult, run_agent
+from nodes.artifacts import AttemptArtifacts
 from nodes.browser import context_options
 from nodes.egress import describe_egress
 from nodes.runtime import NodeRuntime
@@ -84,6 +85,7 @@ def _run_claimed(
     watcher = runtime.cancels
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
     session: SessionRun | None = None
+    artifacts = None
     try:
         template = load_template(request.template)
         files = staging.enter_context(
@@ -95,7 +97,15 @@ def _run_claimed(
             if session is not None and session.storage_state is not None:
                 options["storage_state"] = session.storage_state
         context, page = runtime.take_context(options)
+        # Downloads and the trace (nodes/artifacts.py), once this process's browser is up.
+        artifacts = AttemptArtifacts.open(
+            watch_dir=runtime.downloads_dir,
+            max_bytes=runtime.settings.max_download_bytes,
+            trace=request.record_trace,
+        )
         try:
+            if artifacts.trace is not None:
+                artifacts.trace.start(context)
             with watcher.watch(task_id, attempt, context):
                 result = run_agent(
                     context,
@@ -110,12 +120,17 @@ def _run_claimed(
                     template=template,
                     refusals=runtime.refusals,
                     files=files,
+                    downloads=artifacts.downloads,
                 )
+            if artifacts.trace is not None:
+                artifacts.trace.stop()
             if session is not None and not watcher.cancelled():
                 session.capture(context)
         finally:
             context.close()
     except Exception as exc:
+        if artifacts is not None:
+            artifacts.close()
         if watcher.cancelled():
             # Whatever the agent was doing failed because its context was closed under it.
             store.mark_stopped(task_id, attempt)
@@ -138,16 +153,22 @@ def _run_claimed(
             error=error,
             egress_refused=refused,
         )
-    if watcher.cancelled():
-        store.mark_stopped(task_id, attempt)
-        return "cancelled"
-    refused = egress_refused_since(runtime, mark)
-    if session is not None:
-        session.stage()
-    outcome = report_success(runtime, deadline, task_id, attempt, result, refused, steps.uploaded)
-    if session is not None:
-        session.settle(outcome)
-    return outcome
+    assert artifacts is not None
+    try:
+        if watcher.cancelled():
+            store.mark_stopped(task_id, attempt)
+            return "cancelled"
+        refused = egress_refused_since(runtime, mark)
+        if session is not None:
+            session.stage()
+        outcome = report_success(
+            runtime, deadline, task_id, attempt, result, refused, steps.uploaded, artifacts
+        )
+        if session is not None:
+            session.settle(outcome)
+        return outcome
+    finally:
+        artifacts.close()
 
 
 def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:
@@ -186,8 +207,10 @@ def report_success(
     result: AgentResult,
     refused: str,
     uploaded: set[str] | frozenset[str] = frozenset(),
+    artifacts: AttemptArtifacts | None = None,
 ) -> str:
-    """``uploaded``: the file names stored already, at their steps (nodes/steps.py)."""
+    """``uploaded``: the file names stored already, at their steps (nodes/steps.py);
+    ``artifacts``: the attempt's downloaded files and trace, uploaded here too."""
     assert runtime.identity is not None
     storage = runtime.storage
     names = [screenshot_name(i) for i in range(1, len(result.screenshots) + 1)]
@@ -210,6 +233,8 @@ def report_success(
     body: dict = {"result": result.result}
     if note:
         body["screenshots_error"] = note
+    if artifacts is not None:
+        body.update(artifacts.upload(storage, task_id, attempt))
     payload = json.dumps(body, ensure_ascii=False)
     outcome = report(
         runtime,
@@ -221,9 +246,11 @@ def report_success(
         files=tuple(names),
         egress_refused=refused,
     )
-    if outcome != "won" and names:
+    if artifacts is not None:
+        keys = keys + artifacts.keys
+    if outcome != "won" and keys:
         try:
-            storage.delete_keys(keys)  # a loser's pictures are never exposed; don't keep them
+            storage.delete_keys(keys)  # a loser's files are never exposed; don't keep them
         except StorageError:
-            log.warning("could not delete a losing attempt's screenshots", exc_info=True)
+            log.warning("could not delete a losing attempt's files", exc_info=True)
     return outcome

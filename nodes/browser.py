@@ -57,15 +57,23 @@ def chromium_executable(configured: str | None = None) -> str | None:
 
 
 def launch_chromium(
-    playwright: Playwright, executable: str | None = None, proxy: dict[str, str] | None = None
+    playwright: Playwright,
+    executable: str | None = None,
+    proxy: dict[str, str] | None = None,
+    downloads_path: str | None = None,
 ) -> Browser:
-    """Launch headless Chromium; the caller closes the returned browser."""
+    """Launch headless Chromium; the caller closes the returned browser.
+    ``downloads_path``: where its downloads go (nodes/downloads.py watches it)."""
     from playwright.sync_api import Error as PlaywrightError
 
     path = chromium_executable(executable)
     try:
         return playwright.chromium.launch(
-            headless=True, executable_path=path, args=list(CHROMIUM_ARGS), proxy=proxy
+            headless=True,
+            executable_path=path,
+            args=list(CHROMIUM_ARGS),
+            proxy=proxy,
+            downloads_path=downloads_path,
         )
     except PlaywrightError as exc:
         first_line = (exc.message or str(exc)).strip().splitlines()[:1]
@@ -86,7 +94,8 @@ def context_options(template: dict[str, Any] | None = None) -> dict[str, Any]:
         },
         # A fixed scale keeps screenshot pixel sizes equal to the viewport.
         "device_scale_factor": 1,
-        "accept_downloads": False,
+        # Caught per attempt, capped, and kept as the task's files (nodes/downloads.py).
+        "accept_downloads": True,
     }
     for key, option in (
         ("locale", "locale"),

@@ -29,6 +29,18 @@ SCREENSHOTS = Counter("browsing_node_screenshots_uploaded_total", "Screenshots u
 SCREENSHOT_BYTES = Counter(
     "browsing_node_screenshot_bytes_total", "Bytes of screenshots uploaded to S3."
 )
+ARTIFACTS = Counter(
+    "browsing_node_artifacts_uploaded_total",
+    "Artifacts besides screenshots uploaded to S3, by kind: file (a download) or trace.",
+    ["kind"],
+)
+ARTIFACT_BYTES = Counter(
+    "browsing_node_artifact_bytes_total", "Bytes of those artifacts, by kind.", ["kind"]
+)
+DOWNLOADS_STOPPED = Counter(
+    "browsing_node_downloads_stopped_total",
+    "Downloads stopped or dropped (past BROWSING_MAX_DOWNLOAD_BYTES, failed, over the count).",
+)
 S3_UPLOAD = Histogram(
     "browsing_node_s3_upload_duration_seconds",
     "Time to upload one screenshot.",

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nodes import metrics
@@ -38,6 +41,7 @@ class NodeRuntime:
     playwright: Playwright | None = None
     browser: Browser | None = None
     egress: EgressProxy | None = None  # this process's filtering proxy (policy "enforce")
+    downloads_dir: Path | None = None  # where this process's Chromium downloads to
     _store: TaskStore | None = field(default=None, repr=False)
     _registry: NodeRegistry | None = field(default=None, repr=False)
     _storage: ScreenshotStorage | None = field(default=None, repr=False)
@@ -125,10 +129,13 @@ class NodeRuntime:
         if self.playwright is None:
             self.playwright = sync_playwright().start()
         metrics.BROWSER_LAUNCHES.inc()
+        if self.downloads_dir is None:
+            self.downloads_dir = Path(tempfile.mkdtemp(prefix="browsing-downloads-"))
         self.browser = launch_chromium(
             self.playwright,
             chromium_executable(self.settings.chromium_path or None),
             self._browser_proxy(),
+            downloads_path=str(self.downloads_dir),
         )
 
     def ensure_browser(self) -> Browser:
@@ -196,6 +203,9 @@ class NodeRuntime:
         except Exception:
             log.debug("playwright stop failed", exc_info=True)
         self.browser = self.playwright = None
+        if self.downloads_dir is not None:
+            shutil.rmtree(self.downloads_dir, ignore_errors=True)
+            self.downloads_dir = None
         if self.egress is not None:
             self.egress.stop()
             self.egress = None

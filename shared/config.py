@@ -46,6 +46,7 @@ class Settings:
     readiness_timeout_s: float = defaults.readiness_timeout_s
     screenshot_retention_days: int = defaults.screenshot_retention_days
     retention_sweep_interval_s: float = defaults.retention_sweep_interval_s
+    max_download_bytes: int = defaults.max_download_bytes
     data_dir: str = defaults.data_dir
     bind: str = defaults.bind
     port: int = defaults.port

@@ -34,6 +34,9 @@ s3_max_attempts = 2
 # /readyz's own budget for its S3 check: one try of this long.
 readiness_timeout_s = 2.0
 screenshot_retention_days = 5
+# A file a page downloads is stopped and dropped past this many bytes (the task keeps
+# its result and says so in the payload's files_error); 0 turns downloads off.
+max_download_bytes = 50 * 1024 * 1024
 # The scheduler deletes screenshots older than the retention this often, for S3-compatible
 # stores that ignore lifecycle rules; 0 turns the sweep off.
 retention_sweep_interval_s = 3600.0

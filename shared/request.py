@@ -110,6 +110,8 @@ class TaskRequest:
     uploads: tuple[UploadRef, ...] = ()
     # False: the task neither loads nor saves its session's browser state.
     session_persist: bool = True
+    # ``"record": {"trace": true}``: the winning attempt's Playwright trace is kept.
+    record_trace: bool = False
     # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
     # own, so that its secret is never where nodes read or logs show the request.
     webhook: Webhook | None = None
@@ -129,6 +131,8 @@ class TaskRequest:
         }
         if self.uploads:  # only then: a task without uploads is stored as before
             body["uploads"] = [upload.to_dict() for upload in self.uploads]
+        if self.record_trace:  # only when asked: other records keep their form
+            body["record"] = {"trace": True}
         return body
 
     def to_json(self) -> str:
@@ -148,6 +152,7 @@ class TaskRequest:
             template=raw.get("template") or DEFAULT_TEMPLATE,
             uploads=tuple(UploadRef.from_dict(u) for u in raw.get("uploads") or ()),
             session_persist=raw.get("session_persist") is not False,
+            record_trace=bool((raw.get("record") or {}).get("trace")),
         )
 
     @classmethod

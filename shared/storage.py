@@ -1,8 +1,13 @@
-"""Screenshot storage on any S3-compatible endpoint, through boto3.
+"""Task files on any S3-compatible endpoint, through boto3.
 
-Keys: ``screenshots/<task_id>/<attempt>/screenshot-01.png``. Each attempt of a fanout
-race writes under its own prefix, so a loser can never overwrite the winner's files;
-the gateway serves only the winning attempt's files under the public URL.
+Keys: ``screenshots/<task_id>/<attempt>/screenshot-01.png``, and the attempt's other
+artifacts (downloaded files, its trace) in its ``files/`` part (shared/artifacts.py).
+Each attempt of a fanout race writes under its own prefix, so a loser can never
+overwrite the winner's files; the gateway serves only the winning attempt's files.
+
+Every object under a retained prefix (``s3_prefix`` and ``RETAINED_PREFIXES``) expires
+after the retention: a lifecycle rule per prefix, and the sweeper for stores that
+ignore those rules.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from shared.config import Settings
 from shared.errors import NotFoundError, StorageError
 
 LIFECYCLE_RULE_ID = "browsing-screenshot-expiry"
+# Prefixes besides ``s3_prefix`` whose objects expire after the retention as well: a
+# feature that stores files elsewhere in the bucket adds its prefix here, and the
+# lifecycle rules and the sweeper cover it (each gets a rule "<LIFECYCLE_RULE_ID>:<prefix>").
+RETAINED_PREFIXES: tuple[str, ...] = ()
 FILE_NAME = re.compile(r"^screenshot-\d{2,3}\.png$")
 
 
@@ -36,6 +45,7 @@ def screenshot_name(index: int) -> str:
 class StoredObject:
     body: Iterator[bytes]
     length: int
+    content_type: str = "image/png"
 
 
 class ScreenshotStorage:
@@ -72,6 +82,11 @@ class ScreenshotStorage:
         self._probe = client(probe_s, probe_s, 1)
         self._bucket_ready = False
 
+    @property
+    def retained_prefixes(self) -> tuple[str, ...]:
+        extra = tuple(p for p in RETAINED_PREFIXES if p and p != self.prefix)
+        return (self.prefix, *extra)
+
     def key(self, task_id: str, attempt: int, name: str) -> str:
         return f"{self.prefix}{task_id}/{attempt}/{name}"
 
@@ -99,24 +114,34 @@ class ScreenshotStorage:
             if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
                 raise
             rules = []
-        ours = {
-            "ID": LIFECYCLE_RULE_ID,
-            "Filter": {"Prefix": self.prefix},
-            "Status": "Enabled",
-            "Expiration": {"Days": self.retention_days},
-        }
-        if ours in rules:
+        ours = [
+            {
+                "ID": LIFECYCLE_RULE_ID
+                if prefix == self.prefix
+                else f"{LIFECYCLE_RULE_ID}:{prefix}",
+                "Filter": {"Prefix": prefix},
+                "Status": "Enabled",
+                "Expiration": {"Days": self.retention_days},
+            }
+            for prefix in self.retained_prefixes
+        ]
+        if all(rule in rules for rule in ours):
             return
-        rules = [r for r in rules if r.get("ID") != LIFECYCLE_RULE_ID] + [ours]
+        ids = {rule["ID"] for rule in ours}
+        rules = [r for r in rules if r.get("ID") not in ids] + ours
         self.client.put_bucket_lifecycle_configuration(
             Bucket=self.bucket, LifecycleConfiguration={"Rules": rules}
         )
 
     def put_png(self, key: str, data: bytes) -> None:
+        self.put_file(key, data, "image/png")
+
+    def put_file(self, key: str, data: bytes, content_type: str) -> None:
+        """Store one object (a screenshot, a downloaded file, a trace)."""
         self.ensure_bucket()
         try:
             try:
-                self._put(key, data)
+                self._put(key, data, content_type)
             except ClientError as exc:
                 if _code(exc) != "NoSuchBucket":
                     raise
@@ -124,44 +149,51 @@ class ScreenshotStorage:
                 # bucket again, with its lifecycle rule, and write once more.
                 self._bucket_ready = False
                 self.ensure_bucket()
-                self._put(key, data)
+                self._put(key, data, content_type)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot upload {key}: {exc}") from exc
 
-    def _put(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/png")
+    def _put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def open(self, key: str) -> StoredObject:
+    def open(self, key: str, what: str = "screenshot") -> StoredObject:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                raise NotFoundError("screenshot not found (it may have expired)") from exc
+                raise NotFoundError(f"{what} not found (it may have expired)") from exc
             raise StorageError(f"cannot read {key}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
-        return StoredObject(body=obj["Body"].iter_chunks(64 * 1024), length=obj["ContentLength"])
+        return StoredObject(
+            body=obj["Body"].iter_chunks(64 * 1024),
+            length=obj["ContentLength"],
+            content_type=obj.get("ContentType") or "application/octet-stream",
+        )
 
     def sweep_expired(self, now_s: float, *, dry_run: bool = False) -> list[str]:
-        """Delete screenshots older than the retention period, for stores that do not
-        enforce lifecycle rules (some S3-compatible servers ignore them). Returns the keys
+        """Delete every object under a retained prefix (screenshots, downloaded files,
+        traces, ...) older than the retention period, for stores that do not enforce
+        lifecycle rules (some S3-compatible servers ignore them). Returns the keys
         deleted (or, with ``dry_run``, those that would be)."""
         cutoff = now_s - self.retention_days * 86_400
         expired: list[str] = []
         try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix
-            )
-            for page in pages:
-                for obj in page.get("Contents", ()):
-                    if obj["LastModified"].timestamp() < cutoff:
-                        expired.append(obj["Key"])
+            for prefix in self.retained_prefixes:
+                pages = self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=prefix
+                )
+                for page in pages:
+                    for obj in page.get("Contents", ()):
+                        if obj["LastModified"].timestamp() < cutoff:
+                            expired.append(obj["Key"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
                 return []
             raise StorageError(f"cannot list {self.bucket!r}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot list {self.bucket!r}: {exc}") from exc
+        expired = list(dict.fromkeys(expired))  # a prefix may lie inside another
         if not dry_run:
             for start in range(0, len(expired), 1000):  # DeleteObjects takes 1,000 at most
                 self.delete_keys(expired[start : start + 1000])

@@ -49,7 +49,23 @@ def _print_result(body: dict[str, Any]) -> int:
         print(f"download them: browsing screenshots {body['task_id']} -o DIR", file=sys.stderr)
     if isinstance(payload, dict) and payload.get("screenshots_error"):
         print(payload["screenshots_error"], file=sys.stderr)
+    if isinstance(payload, dict):
+        _print_artifacts(payload)
     return 0
+
+
+def _print_artifacts(payload: dict[str, Any]) -> None:
+    """The files the page downloaded and the trace, with their URLs (README, "Downloads
+    and traces"); what was stopped or lost on stderr."""
+    for entry in payload.get("files") or ():
+        if isinstance(entry, dict):
+            print(f"file: {entry.get('name')} ({entry.get('size')} bytes) {entry.get('url')}")
+    trace = payload.get("trace")
+    if isinstance(trace, dict):
+        print(f"trace: {trace.get('url')} ({trace.get('size')} bytes)")
+    for problem in ("files_error", "trace_error"):
+        if payload.get(problem):
+            print(f"{problem}: {payload[problem]}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -70,6 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         "timeout_ms": args.timeout,
         "webhook_url": args.webhook,
         "webhook_secret": args.webhook_secret,
+        "record_trace": True if args.trace else None,
     }
     task_id = None
     try:
@@ -234,6 +251,9 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--template", help="browsing template stem (see `browsing templates`)")
     run.add_argument("--timeout", type=int, metavar="MS", help="task timeout in milliseconds")
     run.add_argument("--json", action="store_true", help="print the final status body as JSON")
+    run.add_argument(
+        "--trace", action="store_true", help="keep a Playwright trace of the task (trace.zip)"
+    )
     run.add_argument(
         "--webhook", metavar="URL", help="POST the final status to URL (signed; see README)"
     )

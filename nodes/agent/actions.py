@@ -74,6 +74,22 @@ class Click(_ByIndex, Action):
 
 
 @dataclass(frozen=True)
+class Download(_ByIndex, Action):
+    """Download a file: click the link or button ``text`` (or ``index``), or open
+    ``url``; the step fails if no download starts."""
+
+    text: str = ""
+    url: str | None = None
+    index: int | None = None
+    fallback: bool = field(default=False, compare=False, kw_only=True)
+
+    def describe(self) -> str:
+        if self.url is not None:
+            return f"download {self.url}"
+        return f"download {_target(self.text, self._shown_index())}"
+
+
+@dataclass(frozen=True)
 class ClickAny(Action):
     """A goal phrase ("accept the cookies") as the element texts that would reach it."""
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import BrowserContext, Page
 
+    from nodes.downloads import DownloadCollector
     from nodes.egress.proxy import RefusalLog
 
 
@@ -35,6 +36,7 @@ def run_agent(
     refusals: RefusalLog | None = None,
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
     files: Mapping[str, Path] | None = None,
+    downloads: DownloadCollector | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -46,6 +48,8 @@ def run_agent(
     before any page is opened. ``refusals``: the node's egress proxy's log, so that a
     page load the policy refused fails its step with the policy's reason. ``files``:
     the task's uploads by name, as local files (nodes/uploads.py), for file inputs.
+    page load the policy refused fails its step with the policy's reason.
+    ``downloads``: catches the files the pages download (nodes/downloads.py).
     """
     config = agent_config(template)
     planner = make_planner(instruction, config, deadline=deadline)
@@ -62,4 +66,5 @@ def run_agent(
         guard=config.guard(refusals),
         on_screenshot=on_screenshot,
         files=files,
+        downloads=downloads,
     )

@@ -277,6 +277,38 @@ def _set_checked(s: Session, action: a.SetChecked) -> None:
     )
 
 
+# How long a download action waits for its click or URL to start a download.
+DOWNLOAD_START_MS = 5000.0
+
+
+def _download(s: Session, action: a.Download) -> None:
+    collector = s.downloads
+    what = action.url or f'"{action.text}"'
+    if collector is None:
+        raise ActionFailed(f"could not download {what}: this agent does not keep downloads")
+    if action.url is not None:
+        s.guard.check_navigation(action.url)
+        try:
+            s.page.goto(action.url, wait_until="commit", timeout=s.budget.timeout_ms())
+        except PlaywrightError as exc:
+            # A URL that answers with a file aborts the navigation, as Playwright says.
+            if "download is starting" not in first_line(exc).lower():
+                raise
+        else:  # the URL opened a page, where there was a file to expect
+            raise ActionFailed(f"could not download {what}: it is a web page, not a file")
+    elif action.index is not None:
+        _on_element(s, action, lambda el, timeout: el.click(timeout=timeout), lambda: None)
+    else:
+        interact.click(s.page, action.text, s.budget)
+    waited_ms = 0.0
+    while not collector.pending and waited_ms < DOWNLOAD_START_MS:
+        s.budget.check()
+        s.page.wait_for_timeout(50)
+        waited_ms += 50
+    if not collector.pending:
+        raise ActionFailed(f"could not download {what}: no download started")
+
+
 def _open_tab(s: Session, action: a.OpenTab) -> None:
     open_tab(s, action.url)
 
@@ -296,6 +328,7 @@ _HANDLERS: dict[type[a.Action], Callable[[Session, Any], str | None]] = {
     a.WaitForText: _wait_for_text,
     a.Click: _click,
     a.ClickAny: _click_any,
+    a.Download: _download,
     a.TypeText: _type,
     a.PressKey: _press,
     a.SelectOption: _select,

@@ -81,6 +81,12 @@ TOOLS: dict[str, tuple[str, dict[str, dict], tuple[str, ...]]] = {
         {"tab": _p("integer", "The tab's number.")},
         (),
     ),
+    "download": (
+        "Download a file: click the link or button [index] that downloads it, or open the "
+        "file's url. The file is kept for the user; the step reports its name and size.",
+        {"index": INDEX, "url": _p("string", "The file's http(s) URL, instead of an index.")},
+        (),
+    ),
     "done": (
         "Finish: give the answer the task asked for, or say why it could not be done.",
         {
@@ -201,4 +207,10 @@ def to_actions(tool: str, arguments: Any, observation: Observation) -> list[a.Ac
         return [a.SwitchTab(str(args["tab"]))]
     if tool == "close_tab":
         return [a.CloseTab(str(args["tab"]) if "tab" in args else "current")]
+    if tool == "download":
+        if "index" in args:
+            return [a.Download(name, index=args["index"])]
+        if not args.get("url"):
+            raise BadReply("download: give the index of a link or button, or a url")
+        return [a.Download(url=args["url"])]
     return [a.Done(args["text"], success=args["success"])]

@@ -9,6 +9,7 @@ from nodes.agent import actions as a
 from nodes.agent.languages import is_known_language
 from nodes.agent.phrases import is_quoted, match
 from nodes.agent.split import Masked
+from nodes.agent.urls import parse_url
 
 _FIELD_KIND = (
     r"(?:\s+(?:input\s+field|text\s+field|text\s+box|textbox|textarea|field|box|input|area))?"
@@ -135,3 +136,25 @@ def click(clause: str, m: Masked) -> list[a.Action] | None:
         return None
     target = m.value(found["target"]).strip()
     return [a.Click(target)] if target else None
+
+
+def download(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "download 'Export CSV'", "download the file report.csv", "download
+    https://a.test/r.csv": a quoted or plain link text, or a URL (a full one, or an
+    unquoted host with a path)."""
+    found = match(
+        r"download\s+(?:the\s+)?(?:(?:file|link|report|document)\s+)?"
+        r"(?:(?:from|at|behind|under)\s+)?(?:the\s+)?(?:(?:link|button)\s+)?(?P<what>.+?)"
+        r"(?:\s+(?:link|button))?",
+        clause,
+    )
+    if not found:
+        return None
+    what = m.value(found["what"]).strip()
+    if not what:
+        return None
+    url = parse_url(what)
+    full = what.lower().startswith(("http://", "https://"))
+    if url is not None and (full or ("/" in what and not is_quoted(found["what"]))):
+        return [a.Download(url=url)]
+    return [a.Download(text=what)]

@@ -50,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     phrases_more.extract_shape,
     phrases.return_text,
     phrases_goals.page_goal,
+    phrases_input.download,
     phrases_input.click,
     phrases.bare_url,
 )

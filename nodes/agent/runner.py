@@ -22,6 +22,7 @@ from nodes.agent.actions import (
     Click,
     ClickAny,
     Done,
+    Download,
     PressKey,
     TakeScreenshot,
 )
@@ -39,6 +40,7 @@ from nodes.agent.types import (
     ScreenshotPolicy,
     StepRecord,
 )
+from nodes.downloads import pause
 from shared.errors import ActionFailed, AttemptCancelled, StepLimitReached, TaskGaveUp
 
 if TYPE_CHECKING:
@@ -46,12 +48,18 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import BrowserContext, Page
 
+    from nodes.downloads import DownloadCollector
+
 
 # How long a refused page load may take to show Chromium's error page.
 ERROR_PAGE_WAIT_MS = 1000
 
 # Actions that may open a tab: the page is asked whether they did (one call).
 _MAY_OPEN_TABS = (Click, ClickAny, ChooseSetting, PressKey)
+# A download's event may come a few ms after the click that started it; a run that
+# ends with one of these waits this long for it (only where downloads are caught).
+_MAY_DOWNLOAD = (Click, ClickAny, PressKey, Download)
+LAST_DOWNLOAD_GRACE_MS = 150
 
 
 def _never() -> bool:
@@ -86,6 +94,7 @@ class _Run:
         self.results: list[str] = []
         self.screenshot_asked = False
         self.failures = 0  # consecutive
+        self.last_action: Action | None = None
 
     def run(self, planner: Planner) -> AgentResult:
         done: Done | None = None
@@ -113,6 +122,7 @@ class _Run:
             if not actions:
                 break
             done = self._run_batch(actions)
+        self._last_downloads()
         return self._finish(done)
 
     def _run_batch(self, actions: list[Action]) -> Done | None:
@@ -147,6 +157,9 @@ class _Run:
     def _step(self, action: Action) -> str | None:
         """Run one action as a step; returns its error, if it failed."""
         self._check()
+        if self.session.page.is_closed():
+            # A tab that closed itself since (one opened for a download): back to the last.
+            self.session.follow_tabs()
         index = len(self.steps) + 1
         url_before = self.session.page.url
         started = time.monotonic()
@@ -177,6 +190,8 @@ class _Run:
                 return error
             if produced is not None:
                 self.results.append(produced)
+            self.results.extend(self._downloads())
+            self.last_action = action
             if isinstance(action, TakeScreenshot):
                 self.screenshot_asked = True
             mode = self.policy.mode
@@ -187,6 +202,24 @@ class _Run:
             return None
         finally:
             self._emit(record)
+
+    def _downloads(self) -> list[str]:
+        """A line for each download the step started: kept, or stopped and why."""
+        collector = self.session.downloads
+        if collector is None:
+            return []
+        return collector.settle(self.session.page, self.budget.left_ms)
+
+    def _last_downloads(self) -> None:
+        collector = self.session.downloads
+        if collector is None or not isinstance(self.last_action, _MAY_DOWNLOAD):
+            return
+        waited_ms = 0
+        while not collector.pending and waited_ms < LAST_DOWNLOAD_GRACE_MS:
+            self._check()
+            pause(self.session.page, 25)
+            waited_ms += 25
+        self.results.extend(self._downloads())
 
     def _refused_by_egress(self, error: str | None) -> str | None:
         message = self.session.guard.take_egress_refusal(error)
@@ -288,10 +321,12 @@ def run_planner(
     guard: Guard | None = None,
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
     files: Mapping[str, Path] | None = None,
+    downloads: DownloadCollector | None = None,
 ) -> AgentResult:
     """Run any planner in ``page`` (a ready tab of ``context``) or a new one.
     ``on_step`` is called after each step, once the screenshot the mode takes at that
-    step (if any) is handed to ``on_screenshot`` with its 1-based number."""
+    step (if any) is handed to ``on_screenshot`` with its 1-based number. ``downloads``
+    catches the files the pages download; each step's result reports them."""
     budget = Budget(deadline, action_timeout_ms)
     if should_stop():
         raise AttemptCancelled("the attempt was cancelled")
@@ -303,10 +338,15 @@ def run_planner(
         if page is None:
             page = guarded(budget, "open a browser tab", context.new_page)
         session = Session(context, page, budget, guard, files=files)
+        if downloads is not None:
+            downloads.attach(context)
+            session.downloads = downloads
         try:
             run = _Run(session, policy, limits or Limits(), should_stop, on_step, on_screenshot)
             return run.run(planner)
         finally:
+            if downloads is not None:
+                downloads.detach()
             session.close_all()
     finally:
         guard.uninstall()

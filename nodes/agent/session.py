@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import BrowserContext, Frame, Locator, Page
 
+    from nodes.downloads import DownloadCollector
+
 # A new tab gets this long to appear and load before the run goes on without it.
 NEW_TAB_LOAD_MS = 5000.0
 CLOSE_TAB_MS = 3000.0
@@ -71,6 +73,7 @@ class Session:
         self._visited: list[Page] = [page]  # most recent last: where closing a tab returns to
         # Frame of every element index in the latest observation.
         self.element_frames: dict[int, Frame] = {}
+        self.downloads: DownloadCollector | None = None  # set by the runner when caught
 
     def tabs(self) -> list[Page]:
         return [p for p in self.context.pages if not p.is_closed()]
@@ -92,20 +95,61 @@ class Session:
         reported yet; wait for it (bounded).
         """
         if expect_new and not self.has_new_tabs():
-            with suppress(PlaywrightTimeoutError):
-                self.context.wait_for_event(
-                    "page", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
-                )
+            if self.downloads is None:
+                with suppress(PlaywrightTimeoutError):
+                    self.context.wait_for_event(
+                        "page", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
+                    )
+            else:
+                self._tab_or_download()
         fresh = [p for p in self.context.pages if p not in self._seen]
         self._seen.extend(fresh)
         if fresh:
             self._go(fresh[-1])
-            with suppress(PlaywrightTimeoutError):
-                self.page.wait_for_load_state(
-                    "load", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
-                )
+            if self.downloads is None:
+                with suppress(PlaywrightTimeoutError):
+                    self.page.wait_for_load_state(
+                        "load", timeout=self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS)
+                    )
+            else:
+                self._load_or_download(self.page)
             self.budget.check()
         elif self.page.is_closed():
+            self._fall_back()
+
+    def _tab_or_download(self) -> None:
+        """Wait for the tab the page says it opened, or for a download: a link to a file
+        with target=_blank opens a tab that Chromium closes again as the download
+        starts, and there is no tab to wait for then."""
+        assert self.downloads is not None
+        until = time.monotonic() + self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS) / 1000
+        while (left_ms := (until - time.monotonic()) * 1000) > 0:
+            if self.downloads.pending or self.has_new_tabs():
+                return
+            with suppress(PlaywrightTimeoutError):
+                self.context.wait_for_event("page", timeout=min(left_ms, 100))
+
+    def _load_or_download(self, page: Page) -> None:
+        """Wait for a new tab to load, unless it only downloads a file (a link with
+        target=_blank to an attachment): such a tab stays blank and Chromium closes it
+        as the download starts; it is left (closed if need be) for the tab before."""
+        assert self.downloads is not None
+        until = time.monotonic() + self.budget.timeout_ms(cap_ms=NEW_TAB_LOAD_MS) / 1000
+        while (left_ms := (until - time.monotonic()) * 1000) > 0:
+            if page.is_closed():
+                break
+            if self.downloads.pending and page.url in ("", "about:blank"):
+                with suppress(ActionFailed):
+                    self.close_tab(page)
+                return
+            try:
+                page.wait_for_load_state("load", timeout=min(left_ms, 100))
+                return
+            except PlaywrightTimeoutError:
+                continue
+            except PlaywrightError:  # closed under us
+                break
+        if page.is_closed() and page is self.page:
             self._fall_back()
 
     def _go(self, page: Page) -> None:

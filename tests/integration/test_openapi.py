@@ -40,6 +40,7 @@ PATHS = {
     "/api/v1/browsing/uploads": {"post"},
     "/api/v1/browsing/uploads/{upload_id}": {"get"},
     "/api/v1/browsing/screenshots/{task_id}/{file}": {"get"},
+    "/api/v1/browsing/files/{task_id}/{name}": {"get"},
     "/api/v1/browsing/events": {"get"},
     "/api/v1/browsing/me": {"get"},
     "/api/v1/admin/nodes": {"get"},

@@ -1,5 +1,5 @@
-"""Retention: screenshots are served 5 days, swept after that where the store ignores
-lifecycle rules, and task records expire after their TTL.
+"""Retention: screenshots, downloaded files and traces are served 5 days, swept after
+that where the store ignores lifecycle rules, and task records expire after their TTL.
 
 Time is moved with a controllable clock given to the gateway and the sweeper. The sweeper
 tests use a moto S3 server over HTTP and a real Redis; the screenshot window is checked on
@@ -17,8 +17,10 @@ import redis
 from gateway import create_app
 from gateway.services import GatewayServices
 from shared import keys
+from shared import storage as storage_module
+from shared.artifacts import TRACE_NAME, artifact_part
 from shared.config import load_settings
-from shared.storage import ScreenshotStorage
+from shared.storage import LIFECYCLE_RULE_ID, ScreenshotStorage
 from tests.conftest import ALICE
 
 DAY_S = 86_400
@@ -55,6 +57,46 @@ def test_the_sweeper_deletes_only_screenshots_older_than_five_days(storage):
     assert sorted(storage.sweep_expired(now + 6 * DAY_S)) == sorted([young, *old])
     left = [o["Key"] for o in storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]]
     assert left == ["other/keep.txt"]  # only the screenshot prefix is swept
+
+
+def test_downloaded_files_and_traces_expire_with_the_screenshots(storage):
+    """They are stored under the attempt's prefix (shared/artifacts.py), which the
+    lifecycle rule covers and the sweeper sweeps."""
+    keys = [
+        storage.key("web:old", 1, "screenshot-01.png"),
+        storage.key("web:old", 1, artifact_part("report_2026.csv")),
+        storage.key("web:old", 1, artifact_part(TRACE_NAME)),
+    ]
+    for key in keys:
+        storage.put_file(key, b"data", "application/octet-stream")
+    rules = storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    rule = next(r for r in rules if r["ID"] == LIFECYCLE_RULE_ID)
+    assert rule["Expiration"] == {"Days": 5}
+    assert all(key.startswith(rule["Filter"]["Prefix"]) for key in keys)
+    now = time.time()
+    assert storage.sweep_expired(now + 4 * DAY_S) == []
+    assert sorted(storage.sweep_expired(now + 6 * DAY_S)) == sorted(keys)
+    assert storage.client.list_objects_v2(Bucket=storage.bucket).get("Contents") is None
+
+
+def test_every_retained_prefix_gets_a_lifecycle_rule_and_is_swept(storage, monkeypatch):
+    # A feature storing outside the screenshot prefix (uploads, say) registers its prefix.
+    monkeypatch.setattr(storage_module, "RETAINED_PREFIXES", ("uploads/",))
+    screenshot = storage.key("web:old", 1, "screenshot-01.png")
+    upload = "uploads/alice/u1/report.pdf"
+    storage.put_png(screenshot, b"\x89PNG")
+    storage.put_file(upload, b"%PDF", "application/pdf")
+    storage.client.put_object(Bucket=storage.bucket, Key="other/keep.txt", Body=b"x")
+    rules = {
+        r["ID"]: r
+        for r in storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    }
+    assert rules[LIFECYCLE_RULE_ID]["Filter"] == {"Prefix": "screenshots/"}
+    assert rules[f"{LIFECYCLE_RULE_ID}:uploads/"]["Filter"] == {"Prefix": "uploads/"}
+    assert rules[f"{LIFECYCLE_RULE_ID}:uploads/"]["Expiration"] == {"Days": 5}
+    assert sorted(storage.sweep_expired(time.time() + 6 * DAY_S)) == [screenshot, upload]
+    left = [o["Key"] for o in storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]]
+    assert left == ["other/keep.txt"]
 
 
 def test_the_sweeper_tolerates_a_bucket_that_does_not_exist_yet(storage):

@@ -1,8 +1,10 @@
 """A throwaway HTTP server for the static test pages in this directory.
 
-Three dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow
-server, not a slow script), ``/redirect?to=URL`` answers 302 to URL, and
-``/embed?src=URL`` is a page titled "Embedding Page" showing an image from URL.
+Dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow server,
+not a slow script), ``/redirect?to=URL`` answers 302 to URL, ``/embed?src=URL`` is a
+page titled "Embedding Page" showing an image from URL, and two downloads (attachments,
+linked from export.html): ``/export.csv`` (``EXPORT_CSV``, named "report 2026.csv") and
+``/big.bin?bytes=N`` (N bytes, sent over a few seconds).
 ``POST /upload`` takes a multipart form (upload.html's) and records each file part it
 receives in ``RECEIVED``, so a test can compare the bytes a browser sent.
 """
@@ -73,6 +75,10 @@ def parse_multipart(content_type: str, body: bytes) -> list[ReceivedFile]:
     return files
 
 
+EXPORT_CSV = b"id,name,total\n1,Alice,42\n2,Bob,17\n"
+EXPORT_NAME = "report 2026.csv"
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     # Browsers ask for favicons and keep-alive probes; logging them drowns test output.
     def log_message(self, format: str, *args: Any) -> None:
@@ -89,6 +95,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
             src = html.escape(query.get("src", [""])[0], quote=True)
             page = EMBED_PAGE.format(src=src).encode()
             self._send(200, page, "text/html; charset=utf-8")
+        elif url.path == "/export.csv":
+            self._attachment(EXPORT_CSV, EXPORT_NAME, "text/csv; charset=utf-8")
+        elif url.path == "/big.bin":
+            self._big(min(200_000_000, int(query.get("bytes", ["1000000"])[0])))
         elif url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", query.get("to", ["/"])[0])
@@ -117,6 +127,28 @@ class _QuietHandler(SimpleHTTPRequestHandler):
             "</main></body></html>"
         )
         self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def _attachment(self, body: bytes, name: str, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _big(self, size: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Disposition", 'attachment; filename="big.bin"')
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        chunk = b"x" * 65_536
+        try:
+            for start in range(0, size, len(chunk)):
+                self.wfile.write(chunk[: size - start])
+                time.sleep(0.01)  # slow enough for the node to see it grow
+        except OSError:  # the browser stopped the download
+            pass
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)

@@ -1,0 +1,73 @@
+"""A task's artifacts beyond screenshots, as the gateway shows and serves them: the
+files its page downloaded and its trace (shared/artifacts.py).
+
+The node lists them in the result document by name; here they get their URLs, and
+``GET /files/<task_id>/<name>`` finds the one asked for in the winner's listing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+
+from shared.artifacts import StoredFile, listed
+from shared.errors import NotFoundError
+from shared.records import TaskRecord
+from shared.storage import StoredObject
+
+# The route of ``gateway.api.artifact``, which serves these files.
+FILE_URL = "/api/v1/browsing/files/{task_id}/{name}"
+BAD_NAME = (
+    "file not found: file names are letters, digits, '.', '-' and '_', "
+    "not starting with '.' or '-', at most 100 characters"
+)
+
+
+def with_urls(task_id: str, document: dict[str, Any]) -> None:
+    """Give each file, and the trace, of a result document its URL (in place)."""
+    files = document.get("files")
+    if isinstance(files, list):
+        document["files"] = [
+            {"name": f["name"], "url": FILE_URL.format(task_id=task_id, name=f["name"]), **f}
+            for f in files
+            if isinstance(f, dict) and isinstance(f.get("name"), str)
+        ]
+    trace = document.get("trace")
+    if isinstance(trace, dict) and isinstance(trace.get("name"), str):
+        url = FILE_URL.format(task_id=task_id, name=trace["name"])
+        document["trace"] = {"name": trace["name"], "url": url, **trace}
+
+
+def winning_file(record: TaskRecord, name: str) -> tuple[int, StoredFile]:
+    """The winning attempt's number and its listing of ``name``; 404 when the task's
+    result does not list that file (no winner, a loser's file, a name never stored)."""
+    winner = record.winning_attempt
+    document: Any = None
+    if winner is not None and record.payload:
+        try:
+            document = json.loads(record.payload)
+        except ValueError:
+            document = None
+    found = listed(document, name) if isinstance(document, dict) else None
+    if winner is None or found is None:
+        raise NotFoundError(f"task {record.task_id} has no file {name}")
+    return winner.number, found
+
+
+def file_response(obj: StoredObject, stored: StoredFile) -> Response:
+    """The file as an attachment, never rendered: a page's download may be HTML or
+    script, and this is the API's own origin."""
+    return Response(
+        obj.body,
+        mimetype=None,
+        content_type=stored.content_type,
+        headers={
+            "Content-Length": str(obj.length),
+            "Content-Disposition": f'attachment; filename="{stored.name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
