@@ -12,6 +12,7 @@ ignore those rules.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ class ScreenshotStorage:
         self.bucket = settings.s3_bucket
         self.prefix = settings.s3_prefix
         self.retention_days = settings.screenshot_retention_days
+        # Sessions' sealed browser states (shared/sessionstate.py) live under their own
+        # prefix for their own TTL; a lifecycle rule of whole days backs up the sweep.
+        self.state_prefix = settings.session_state_prefix
+        self.state_days = max(1, math.ceil(settings.session_state_ttl_s / 86_400))
         credentials = {}
         if settings.s3_access_key_id:
             credentials = {
@@ -125,6 +130,15 @@ class ScreenshotStorage:
             }
             for prefix in self.retained_prefixes
         ]
+        if self.state_prefix and not self.state_prefix.startswith(self.prefix):
+            ours.append(
+                {
+                    "ID": f"{LIFECYCLE_RULE_ID}:{self.state_prefix}",
+                    "Filter": {"Prefix": self.state_prefix},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": self.state_days},
+                }
+            )
         if all(rule in rules for rule in ours):
             return
         ids = {rule["ID"] for rule in ours}

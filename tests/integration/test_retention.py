@@ -187,3 +187,20 @@ def test_the_scheduler_sweeps_once_per_interval(s3_env, redis_url, storage):
     clock.offset_s += 700
     maintenance.sweep_screenshots()
     assert stored() == []
+
+
+def test_sessions_browser_states_have_a_lifecycle_rule_of_their_ttl(s3_env):
+    """A sealed state lives under its own prefix for BROWSING_SESSION_STATE_TTL_S (the
+    sweeper deletes it to the second); the store's own rule, in whole days, backs that up
+    and leaves the states alone for the screenshots' 5 days."""
+    settings = load_settings(s3_env, s3_bucket="r-session-rule", session_state_ttl_s=9 * DAY_S + 1)
+    storage = ScreenshotStorage(settings)
+    storage.put_png(storage.key("web:t", 1, "screenshot-01.png"), b"\x89PNG")
+    rules = {
+        r["ID"]: r
+        for r in storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    }
+    rule = rules[f"{LIFECYCLE_RULE_ID}:{settings.session_state_prefix}"]
+    assert rule["Filter"] == {"Prefix": "browser-state/"}
+    assert rule["Expiration"] == {"Days": 10}
+    assert rules[LIFECYCLE_RULE_ID]["Expiration"] == {"Days": 5}
