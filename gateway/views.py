@@ -119,8 +119,8 @@ def result_fields(record: TaskRecord) -> dict[str, Any]:
 def request_body(req: TaskRequest) -> dict[str, Any]:
     """What the task was asked, in the request's own form (a body POST /async takes
     again: the console's "run again"); the webhook's URL is in ``webhook``, its secret
-    nowhere."""
-    return {
+    nowhere. The newer fields are there when the task set them."""
+    body: dict[str, Any] = {
         "task": req.task,
         "screenshots": req.screenshots.to_dict(),
         "filter": req.filter.to_dict() or None,
@@ -129,6 +129,13 @@ def request_body(req: TaskRequest) -> dict[str, Any]:
         "fanout": req.fanout,
         "template": req.template,
     }
+    if not req.session_persist:
+        body["session_persist"] = False
+    if req.record_trace:
+        body["record"] = {"trace": True}
+    if req.uploads:
+        body["uploads"] = [upload.id for upload in req.uploads]
+    return body
 
 
 def status_body(record: TaskRecord, *, queue_position: int | None = None) -> dict[str, Any]:

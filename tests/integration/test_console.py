@@ -344,6 +344,10 @@ BAD_BODIES = [
     ({"task": "x", "fanout": 0}, "fanout"),
     ({"task": "x", "timeout": 0}, "timeout"),
     ({"task": "x", "template": "no-such-template"}, "template"),
+    ({"task": "x", "session_key": "s", "session_persist": "no"}, "session_persist"),
+    ({"task": "x", "record": {"trace": "yes"}}, "record_trace"),
+    ({"task": "x", "record": []}, "record_trace"),
+    ({"task": "x", "uploads": "report.pdf"}, "uploads"),
     ({"task": "x", "webhook": {"url": "ftp://example.com/hook"}}, "webhook_url"),
     ({"task": "x", "webhook": {"url": "https://example.com/h", "secret": 5}}, "webhook_secret"),
 ]
@@ -369,3 +373,36 @@ def test_each_validation_error_of_the_api_maps_to_its_form_field(page, api):
         if got != want
     ]
     assert not wrong, wrong
+
+
+def test_a_task_with_a_file_and_a_trace_shows_its_download_and_trace(page, api, sites, tmp_path):
+    """The form stores the chosen file (POST /uploads) and names it in the task, asks for
+    a trace; the task's page offers the file the page downloaded and the trace."""
+    from tests.sites.server import EXPORT_CSV
+
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"for the form")
+    sign_in(page, ALICE)
+    nav(page, "New task").click()
+    page.get_by_label("Instruction").fill(f"Open {sites}/export.html and click 'Export CSV'")
+    page.get_by_label("Files for the page's file inputs").set_input_files(str(notes))
+    page.get_by_label("Record a Playwright trace").check()
+    page.get_by_role("button", name="Run task").click()
+    expect(page).to_have_url(re.compile(r"#/task/web:[0-9a-f]{32}$"), timeout=10_000)
+    task_id = page.url.rpartition("/")[2]
+    asked = api.status(task_id)["request"]
+    assert asked["record"] == {"trace": True}
+    (upload,) = asked["uploads"]
+    assert api.get(f"/api/v1/browsing/uploads/{upload}").json()["name"] == "notes.txt"
+
+    expect(page.locator(".status-line .badge")).to_have_text("completed", timeout=WAIT_MS)
+    csv = page.get_by_role("button", name=re.compile(r"^Download report_2026\.csv"))
+    expect(csv).to_be_visible()
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Download Playwright trace"))
+    ).to_be_visible()
+    with page.expect_download() as got:
+        csv.click()
+    assert got.value.suggested_filename == "report_2026.csv"
+    assert Path(got.value.path()).read_bytes() == EXPORT_CSV
+    accessible(page, "task detail page with files")

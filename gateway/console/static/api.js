@@ -77,6 +77,24 @@ export async function call(path, { method = "GET", body, signal, key } = {}) {
   return data;
 }
 
+// A file stored for the task's file inputs (POST /uploads, multipart): its id and name.
+export async function uploadFile(file, signal) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const resp = await send("/api/v1/browsing/uploads", { method: "POST", body: form, signal }, session.key);
+  let data = null;
+  try {
+    data = await resp.json();
+  } catch {
+    data = null;
+  }
+  if (!resp.ok) {
+    const why = (data && data.error) || `The gateway answered ${resp.status}.`;
+    throw new ApiError(resp.status, `${file.name}: ${why}`, data);
+  }
+  return data;
+}
+
 // A screenshot, fetched with the key, as a blob: URL the page may show (img-src blob:).
 export async function imageUrl(path, signal) {
   const resp = await send(path, { signal }, session.key);

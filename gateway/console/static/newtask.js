@@ -1,4 +1,4 @@
-import { ApiError, call } from "./api.js";
+import { ApiError, call, uploadFile } from "./api.js";
 import { h, heading, message } from "./ui.js";
 
 export const RERUN = "browsing.rerun"; // sessionStorage: a request to fill the form with
@@ -13,7 +13,11 @@ const FIELD_NAMES = [
   ["filter.node_uid", "node_uid"],
   ["node_uid", "node_uid"],
   ["filter", "country_iso"],
+  ["session_persist", "session_persist"],
   ["session_key", "session_key"],
+  ["record.trace", "record_trace"],
+  ["record", "record_trace"],
+  ["uploads", "uploads"],
   ["screenshots.full_page", "full_page"],
   ["screenshots.mode", "mode"],
   ["screenshots", "mode"],
@@ -88,10 +92,18 @@ export function render(main) {
       h("legend", {}, "Where it runs"),
       field("country_iso", "Country (ISO code)", h("input", { type: "text", autocomplete: "off", maxlength: "2", class: "short" }), "Only nodes in this country, e.g. DE. Leave empty for any."),
       field("node_uid", "Node uid", h("input", { type: "text", autocomplete: "off" }), "One node only; give either a country or a node."),
-      field("session_key", "Session key", h("input", { type: "text", autocomplete: "off" }), "Tasks with the same key prefer the node that ran the previous one."),
+      field("session_key", "Session key", h("input", { type: "text", autocomplete: "off" }), "Tasks with the same key run one at a time and start from the browser state (cookies, storage) the previous one left."),
+      checkbox("session_persist", "Keep the session's browser state", "Load and save the session's state; unchecked, this task neither loads nor saves it."),
       field("fanout", "Fanout", h("input", { type: "number", inputmode: "numeric", min: "1", max: "10", class: "short" }), "Race the task on this many nodes (1 to 10); the first success wins."),
       field("timeout", "Timeout (milliseconds)", h("input", { type: "number", inputmode: "numeric", min: "1", class: "short" }), "Default 300000 (5 minutes); at most 10800000 (3 hours)."),
       field("template", "Template", templates),
+    ),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Files and recording"),
+      field("uploads", "Files for the page's file inputs", h("input", { type: "file", multiple: true }), "Uploaded first, then named in the instruction, e.g. Upload report.pdf into 'Attachment'."),
+      checkbox("record_trace", "Record a Playwright trace", "Keep a trace of the run, to open with playwright show-trace."),
     ),
     h(
       "fieldset",
@@ -104,6 +116,7 @@ export function render(main) {
     h("div", { class: "actions" }, h("button", { type: "submit", id: "submit" }, "Run task")),
   );
   const get = (id) => form.querySelector(`#${id}`);
+  get("session_persist").checked = true;
 
   call("/api/v1/browsing/templates", { signal: controller.signal })
     .then((body) => {
@@ -123,13 +136,29 @@ export function render(main) {
     get("country_iso").value = (req.filter && req.filter.country_iso) || "";
     get("node_uid").value = (req.filter && req.filter.node_uid) || "";
     get("session_key").value = req.session_key || "";
+    get("session_persist").checked = req.session_persist !== false;
+    get("record_trace").checked = Boolean(req.record && req.record.trace);
     get("fanout").value = req.fanout ?? "";
     get("timeout").value = req.timeout ?? "";
     get("template").value = req.template && req.template !== "default" ? req.template : "";
     get("webhook_url").value = (req.webhook && req.webhook.url) || "";
   }
 
-  function body() {
+  // The chosen files, stored first (POST /uploads); an upload refused shows at its field.
+  async function uploads() {
+    const ids = [];
+    for (const file of get("uploads").files) {
+      try {
+        ids.push((await uploadFile(file, controller.signal)).id);
+      } catch (err) {
+        if (err instanceof ApiError) err.field = "uploads";
+        throw err;
+      }
+    }
+    return ids;
+  }
+
+  function body(uploadIds) {
     const out = { task: get("task").value };
     const mode = get("mode").value;
     if (mode) out.screenshots = { mode, full_page: get("full_page").checked };
@@ -137,7 +166,12 @@ export function render(main) {
     if (get("country_iso").value.trim()) filter.country_iso = get("country_iso").value.trim();
     if (get("node_uid").value.trim()) filter.node_uid = get("node_uid").value.trim();
     if (Object.keys(filter).length) out.filter = filter;
-    if (get("session_key").value) out.session_key = get("session_key").value;
+    if (get("session_key").value) {
+      out.session_key = get("session_key").value;
+      if (!get("session_persist").checked) out.session_persist = false;
+    }
+    if (get("record_trace").checked) out.record = { trace: true };
+    if (uploadIds.length) out.uploads = uploadIds;
     for (const name of ["fanout", "timeout"]) {
       const raw = get(name).value;
       if (raw !== "") out[name] = Number(raw);
@@ -162,11 +196,12 @@ export function render(main) {
     const submit = get("submit");
     submit.disabled = true;
     try {
-      const created = await call("/api/v1/browsing/async", { method: "POST", body: body(), signal: controller.signal });
+      const ids = await uploads();
+      const created = await call("/api/v1/browsing/async", { method: "POST", body: body(ids), signal: controller.signal });
       location.hash = `#/task/${created.task_id}`;
     } catch (err) {
       if (err.name === "AbortError") return;
-      const target = err instanceof ApiError && err.status === 400 ? fieldFor(err.message) : null;
+      const target = err instanceof ApiError ? err.field || (err.status === 400 ? fieldFor(err.message) : null) : null;
       if (target) {
         form.querySelector(`#${target}-error`).textContent = err.message;
         get(target).setAttribute("aria-invalid", "true");

@@ -165,14 +165,41 @@ export function render(main, params) {
         parts.push(h("h3", {}, "Screenshots"));
         parts.push(h("ul", { class: "gallery" }, shots.map((s, i) => h("li", {}, thumb(s.url, `Result screenshot ${i + 1}`)))));
       }
-      const extra = doc && typeof doc === "object" ? Object.fromEntries(Object.entries(doc).filter(([k]) => k !== "result" && k !== "screenshots")) : {};
+      const files = doc && Array.isArray(doc.files) ? doc.files : [];
+      const trace = doc && doc.trace && doc.trace.url ? [{ ...doc.trace, label: "Playwright trace" }] : [];
+      if (files.length || trace.length) {
+        parts.push(h("h3", {}, "Files"));
+        parts.push(h("ul", { class: "files" }, [...files, ...trace].map((f) => h("li", {}, fileButton(f)))));
+      }
+      const shown = new Set(["result", "screenshots", "files", "trace"]);
+      const extra = doc && typeof doc === "object" ? Object.fromEntries(Object.entries(doc).filter(([k]) => !shown.has(k))) : {};
       if (Object.keys(extra).length) {
-        parts.push(h("h3", {}, "Files and details"), h("pre", { class: "json", tabindex: "0" }, JSON.stringify(extra, null, 2)));
+        parts.push(h("h3", {}, "Details"), h("pre", { class: "json", tabindex: "0" }, JSON.stringify(extra, null, 2)));
       }
     }
     parts.push(h("p", { class: "hint" }, `Took ${duration(status.execution_time_ms)}.`));
     result.replaceChildren(...parts);
     result.hidden = false;
+  }
+
+  // A file the task downloaded (or its trace): fetched with the key, then saved.
+  function fileButton(file) {
+    const size = Number.isFinite(file.size) ? ` (${file.size.toLocaleString()} bytes)` : "";
+    const label = file.label ? `${file.label}, ${file.name}` : file.name;
+    const button = h("button", { type: "button", class: "secondary" }, `Download ${label}`, size);
+    button.addEventListener("click", async () => {
+      try {
+        const blobUrl = await imageUrl(file.url, signal);
+        blobs.push(blobUrl);
+        const link = h("a", { href: blobUrl, download: file.name, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+      } catch (err) {
+        if (err.name !== "AbortError") actionError.replaceChildren(message("error", err.message));
+      }
+    });
+    return button;
   }
 
   function resultText(value) {
