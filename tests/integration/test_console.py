@@ -276,8 +276,8 @@ def test_an_admin_drains_a_node_and_it_takes_no_task_until_undrained(page, clust
     expect(nodes).to_contain_text(de.uid)
     accessible(page, "operators page")
     try:
-        page.get_by_role("button", name=f"Drain node {de.uid}").click()
-        expect(page.get_by_role("button", name=f"Undrain node {de.uid}")).to_be_visible()
+        page.get_by_role("button", name=f"Drain node {de.uid}", exact=True).click()
+        expect(page.get_by_role("button", name=f"Undrain node {de.uid}", exact=True)).to_be_visible()
         assert registry.get(de.uid).drained
         row = nodes.locator("tr", has_text=de.uid)
         expect(row.locator(".badge")).to_have_text(re.compile("^(drained|draining)$"))
@@ -295,8 +295,8 @@ def test_an_admin_drains_a_node_and_it_takes_no_task_until_undrained(page, clust
         failures = page.get_by_role("region", name="Recent failures")
         expect(failures.locator("tr", has_text=only_de["task_id"])).to_contain_text("alice")
 
-        page.get_by_role("button", name=f"Undrain node {de.uid}").click()
-        expect(page.get_by_role("button", name=f"Drain node {de.uid}")).to_be_visible()
+        page.get_by_role("button", name=f"Undrain node {de.uid}", exact=True).click()
+        expect(page.get_by_role("button", name=f"Drain node {de.uid}", exact=True)).to_be_visible()
         assert not registry.get(de.uid).drained
         done = api.wait(api.submit(for_de))
         assert done["info"]["node_uid"] == de.uid
