@@ -57,7 +57,7 @@ EVENTS_END_ID = "end"  # the id of a stream's final status event
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 # The gateway serves nothing else; anything different must not become a path on disk.
-SCREENSHOT_NAME = re.compile(r"^screenshot-\d{2,3}\.png$")
+SCREENSHOT_NAME = re.compile(r"^screenshot-\d{2,3}\.png\Z")
 
 StatusCallback = Callable[[dict[str, Any]], None]
 ByteProgress = Callable[[int, int | None], None]

@@ -97,13 +97,14 @@ def _run_claimed(
             if session is not None and session.storage_state is not None:
                 options["storage_state"] = session.storage_state
         context, page = runtime.take_context(options)
-        # Downloads and the trace (nodes/artifacts.py), once this process's browser is up.
-        artifacts = AttemptArtifacts.open(
-            watch_dir=runtime.downloads_dir,
-            max_bytes=runtime.settings.max_download_bytes,
-            trace=request.record_trace,
-        )
         try:
+            # Downloads and the trace (nodes/artifacts.py), once this process's browser
+            # is up; inside the try, so that the context is closed if this fails.
+            artifacts = AttemptArtifacts.open(
+                watch_dir=runtime.downloads_dir,
+                max_bytes=runtime.settings.max_download_bytes,
+                trace=request.record_trace,
+            )
             if artifacts.trace is not None:
                 artifacts.trace.start(context)
             with watcher.watch(task_id, attempt, context):

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import redis
+
 from shared.errors import StorageError
 from shared.sessionstate import (
     SessionIndex,
@@ -44,13 +46,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_KEY = "BROWSING_STATE_KEY is not set on this node: browser state is neither loaded nor saved"
+# A state past this (IndexedDB can hold hundreds of MB) is not saved: it would be read,
+# sealed, uploaded and loaded whole in memory by every task of the session.
+MAX_STATE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
 class SessionServices:
     """A node process's session clients, built on first use (after fork)."""
 
-    key: bytes | None
+    key: bytes | None = field(repr=False)
     index: SessionIndex
     state: StateStorage
     ttl_s: int
@@ -82,9 +87,10 @@ class SessionRun:
     attempt: int
     node: str
     note: dict[str, Any] = field(default_factory=dict)
-    storage_state: dict[str, Any] | None = None  # what the context starts from
+    # What the context starts from, and the state at its end (cookies: never in a repr).
+    storage_state: dict[str, Any] | None = field(default=None, repr=False)
     loaded_from: str = ""  # the object it was read from
-    captured: bytes | None = None  # the state at the end, as JSON, not sealed yet
+    captured: bytes | None = field(default=None, repr=False)  # JSON, not sealed yet
     captured_ms: int = 0  # when it was read
     staged: str = ""  # the object this attempt wrote
 
@@ -141,7 +147,14 @@ class SessionRun:
             state = document["state"]
             if not isinstance(state, dict):
                 raise ValueError("the state is not an object")
-        except (StorageError, StateUnreadable, ValueError, KeyError, TypeError) as exc:
+        except (
+            StorageError,
+            redis.RedisError,
+            StateUnreadable,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
             log.warning(
                 "could not load a session's browser state",
                 extra={"task_id": self.record.task_id, "error": _brief(exc)},
@@ -163,7 +176,14 @@ class SessionRun:
                 state = context.storage_state()
             self.captured_ms = int(time.time() * 1000)
             document = {"saved_ms": self.captured_ms, "state": state}
-            self.captured = json.dumps(document, separators=(",", ":")).encode()
+            captured = json.dumps(document, separators=(",", ":")).encode()
+            if len(captured) > MAX_STATE_BYTES:
+                self.note["save_error"] = (
+                    f"the browser state is {len(captured)} bytes, over the "
+                    f"{MAX_STATE_BYTES} a session keeps: not saved"
+                )
+                return
+            self.captured = captured
         except Exception as exc:  # the context may be gone (a crash): keep the result
             self.note["save_error"] = f"could not read the browser state: {_brief(exc)}"
 
@@ -219,4 +239,14 @@ class SessionRun:
             log.warning("could not delete a session's older browser state", exc_info=True)
 
     def _write_note(self) -> bool:
-        return self.services.index.note(self.record.task_id, self.attempt, self.node, self.note)
+        """False if the attempt was fenced meanwhile, or Redis did not take the note: a
+        state not noted never reaches the index, and the task's result is reported
+        anyway (``report`` waits out a Redis outage; this note does not)."""
+        try:
+            return self.services.index.note(self.record.task_id, self.attempt, self.node, self.note)
+        except redis.RedisError as exc:
+            log.warning(
+                "could not note a session's browser state",
+                extra={"task_id": self.record.task_id, "error": _brief(exc)},
+            )
+            return False

@@ -68,13 +68,18 @@ SETTLE_HEADS = 256
 SETTLE_HEADS_PER_OWNER = 8  # so that the first 32 owners are all looked at
 
 
-def one_at_a_time(record: TaskRecord) -> str | None:
+def one_at_a_time(record: TaskRecord, persistence: bool) -> str | None:
     """The session whose tasks this one runs in line with (one at a time, in submit
     order), or None: a task with a session_key that loads and saves the session's
     browser state. One that opts out (session_persist false) touches no state, so it
-    keeps only the session's node affinity and runs beside the others."""
+    keeps only the session's node affinity and runs beside the others; so does every
+    task where no state is kept (``persistence``: BROWSING_STATE_KEY is set), as
+    before sessions had state: a client that uses session_key for node affinity alone
+    keeps its parallel tasks."""
     request = record.request
-    return request.session_key if request.session_key and request.session_persist else None
+    if not persistence or not request.session_key or not request.session_persist:
+        return None
+    return request.session_key
 
 
 def no_node_error(node_filter: NodeFilter) -> str:
@@ -159,6 +164,8 @@ class Dispatcher:
         self.store = store
         self.registry = registry
         self.settings = settings
+        # Sessions keep browser state, so a session's tasks run in line (one_at_a_time).
+        self.persistence = bool(settings.state_key.strip())
         self._lock = threading.Lock()
 
     def _candidates(
@@ -339,7 +346,7 @@ class Dispatcher:
                 timeout_ms = record.deadline_ms - record.created_ms
                 self._fail([(task_id, f"timed out after {timeout_ms} ms")], "timeout")
                 continue
-            serial = one_at_a_time(record) if queued else None
+            serial = one_at_a_time(record, self.persistence) if queued else None
             if serial is not None:
                 if serial in held or serial in turn.busy_sessions:
                     continue  # an earlier task of its session waits or runs

@@ -20,7 +20,7 @@ from typing import Any
 
 # Letters, digits, dot, dash and underscore; not starting with a dot or a dash (no
 # hidden file, no "..", nothing a shell reads as an option).
-ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
+ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}\Z")
 MAX_NAME_CHARS = 100
 TRACE_NAME = "trace.zip"  # reserved: a download of that name is stored as trace-2.zip
 FALLBACK_NAME = "download"

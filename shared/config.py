@@ -235,7 +235,24 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     from shared.sessionstate import parse_state_key
 
     parse_state_key(settings.state_key)  # likewise
+    _check_prefixes(settings.s3_prefix, settings.session_state_prefix)
     return settings
+
+
+def _check_prefixes(files: str, states: str) -> None:
+    """Screenshots and files expire after days, sessions' states after their own TTL: a
+    prefix inside the other would have one's sweep and lifecycle rule delete the other's
+    objects early."""
+    if not files or not states:
+        raise ConfigError(
+            "BROWSING_S3_PREFIX and BROWSING_SESSION_STATE_PREFIX must not be empty: each "
+            "kind of object expires by its own rule, under its own prefix"
+        )
+    if files.startswith(states) or states.startswith(files):
+        raise ConfigError(
+            f"BROWSING_S3_PREFIX ({files!r}) and BROWSING_SESSION_STATE_PREFIX ({states!r}) "
+            "must not lie one inside the other: each expires by its own rule"
+        )
 
 
 def environ(name: str, env: Mapping[str, str] | None = None) -> str:

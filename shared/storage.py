@@ -30,7 +30,7 @@ LIFECYCLE_RULE_ID = "browsing-screenshot-expiry"
 # feature that stores files elsewhere in the bucket adds its prefix here, and the
 # lifecycle rules and the sweeper cover it (each gets a rule "<LIFECYCLE_RULE_ID>:<prefix>").
 RETAINED_PREFIXES: tuple[str, ...] = ()
-FILE_NAME = re.compile(r"^screenshot-\d{2,3}\.png$")
+FILE_NAME = re.compile(r"^screenshot-\d{2,3}\.png\Z")
 
 
 def _code(exc: ClientError) -> str:

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.errors import NotFoundError, StorageError, ValidationError
 from shared.storage import ScreenshotStorage
 
-UPLOAD_ID = re.compile(r"^up_[0-9a-f]{32}$")
+UPLOAD_ID = re.compile(r"^up_[0-9a-f]{32}\Z")
 MAX_TASK_UPLOADS = 10  # uploads one task may list
 MAX_NAME_CHARS = 128
 DEFAULT_CONTENT_TYPE = "application/octet-stream"

@@ -23,7 +23,7 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-ASSET = re.compile(r"^[a-z0-9-]{1,40}\.(js|css|svg)$")
+ASSET = re.compile(r"^[a-z0-9-]{1,40}\.(js|css|svg)\Z")
 MIMETYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
 HEADERS = {
     "Content-Security-Policy": CSP,

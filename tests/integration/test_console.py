@@ -277,7 +277,9 @@ def test_an_admin_drains_a_node_and_it_takes_no_task_until_undrained(page, clust
     accessible(page, "operators page")
     try:
         page.get_by_role("button", name=f"Drain node {de.uid}", exact=True).click()
-        expect(page.get_by_role("button", name=f"Undrain node {de.uid}", exact=True)).to_be_visible()
+        expect(
+            page.get_by_role("button", name=f"Undrain node {de.uid}", exact=True)
+        ).to_be_visible()
         assert registry.get(de.uid).drained
         row = nodes.locator("tr", has_text=de.uid)
         expect(row.locator(".badge")).to_have_text(re.compile("^(drained|draining)$"))

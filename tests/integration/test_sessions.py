@@ -54,9 +54,15 @@ def cluster(tmp_path_factory, members: MembersSite, sites: str) -> Iterator[Loca
             "BROWSING_GATEWAY_WORKERS": "1",
             "BROWSING_SYNC_TIMEOUT_S": "60",
             "BROWSING_EGRESS_ALLOW": allow(members.base_url, sites),
+            # The scheduler's too: with a key, a session's tasks run in line.
+            **keyed,
         },
         # The keyless node cannot reach the members site: it cannot win a login race.
-        node_env={KEYED: keyed, OTHER: keyed, KEYLESS: {"BROWSING_EGRESS_ALLOW": allow(sites)}},
+        node_env={
+            KEYED: keyed,
+            OTHER: keyed,
+            KEYLESS: {"BROWSING_EGRESS_ALLOW": allow(sites), "BROWSING_STATE_KEY": ""},
+        },
     )
     with running(c):
         yield c

@@ -218,3 +218,23 @@ def test_screenshot_of_another_task_or_file_is_404(api, sites):
     base = f"/api/v1/browsing/screenshots/{result['task_id']}"
     assert api.get(f"{base}/screenshot-01.png").status_code == 200
     assert api.get(f"{base}/screenshot-02.png").status_code == 404
+
+
+def test_without_a_state_key_a_session_s_tasks_still_run_side_by_side(cluster, api, sites):
+    """This cluster keeps no browser state (no BROWSING_STATE_KEY): a session_key is node
+    affinity only, as the contract has it, so two tasks of one session are not put in
+    line (README, "Sessions that remember")."""
+    import redis
+
+    from shared.records import TaskStore
+
+    slow = {"task": f"Open {sites}/slow?ms=2500. Return the title.", "session_key": "side"}
+    ids = [api.submit(slow) for _ in range(2)]
+    for task_id in ids:
+        assert api.wait(task_id, 90)["status"] == "completed"
+    store = TaskStore(
+        redis.Redis.from_url(cluster.redis_url, decode_responses=True), record_ttl_s=3600
+    )
+    first, second = (store.get(t).attempts[0] for t in ids)
+    assert first.node == second.node  # affinity: the session's node
+    assert second.started_ms < first.finished_ms, "the session's tasks ran in line"

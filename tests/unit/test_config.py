@@ -204,3 +204,15 @@ def test_a_sentinel_client_takes_the_url_s_own_connection_options() -> None:
         redis_client(Settings(redis_url=url)).connection_pool.connection_kwargs["socket_timeout"]
         == 3
     )
+
+
+@pytest.mark.parametrize(
+    ("files", "states"),
+    [("", "browser-state/"), ("screenshots/", ""), ("data/", "data/states/"), ("a/", "a/")],
+)
+def test_storage_prefixes_must_be_set_and_apart(files, states):
+    """Each kind of object expires by its own rule under its own prefix: one inside the
+    other would let the screenshots' sweep delete sessions' states, or the reverse."""
+    with pytest.raises(ConfigError, match="BROWSING_S3_PREFIX .*BROWSING_SESSION_STATE_PREFIX"):
+        load_settings({"BROWSING_S3_PREFIX": files, "BROWSING_SESSION_STATE_PREFIX": states})
+    assert load_settings({"BROWSING_S3_PREFIX": "files/", "BROWSING_SESSION_STATE_PREFIX": "s/"})
