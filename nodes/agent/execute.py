@@ -17,6 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from nodes.agent import actions as a
 from nodes.agent import interact, interact_more
 from nodes.agent.budget import Budget
+from nodes.agent.effects import expect_effect
 from nodes.agent.extract import extract
 from nodes.agent.script import run_script
 from nodes.agent.session import Session
@@ -100,7 +101,15 @@ def _press(s: Session, action: a.PressKey) -> None:
     # Through the focused element (the body if none) rather than page.keyboard: a
     # locator's press waits for a navigation it starts, such as Enter submitting a form.
     focused = s.page.locator(":focus").or_(s.page.locator("body")).last
-    focused.press(action.key, timeout=s.budget.timeout_ms())
+
+    def press() -> None:
+        focused.press(action.key, timeout=s.budget.timeout_ms())
+
+    if action.key == "Enter":
+        # Enter submits or searches: its result has to show (see effects).
+        expect_effect(s, action.describe(), press, click=False)
+    else:
+        press()
     settle(s.page, s.budget)
 
 
@@ -139,7 +148,13 @@ def _return_text(s: Session, action: a.ReturnText) -> str:
     if action.what == "url":
         return s.page.url
     digest = read_page(s.page, s.budget)
-    return digest.title if action.what == "title" else format_text(digest)
+    found = digest.title if action.what == "title" else format_text(digest)
+    if not found:
+        # Never something else in its place: an empty answer is no answer.
+        raise ActionFailed(
+            f"could not {action.describe()}: the page at {digest.url} has no {action.what}"
+        )
+    return found
 
 
 def _extract(s: Session, action: a.Extract) -> str:
@@ -147,7 +162,12 @@ def _extract(s: Session, action: a.Extract) -> str:
         raise ActionFailed(
             f"could not extract {action.shape!r}: ask for one of {', '.join(a.EXTRACT_SHAPES)}"
         )
-    return extract(s.page, action.shape, s.budget)
+    found = extract(s.page, action.shape, s.budget)
+    if found is None:
+        raise ActionFailed(
+            f"could not {action.describe()}: the page at {s.page.url} has no {action.shape}"
+        )
+    return found
 
 
 def _nothing(s: Session, action: a.Action) -> None:
@@ -184,22 +204,37 @@ def _on_element(
 
 
 def _click(s: Session, action: a.Click) -> None:
-    _on_element(
+    expect_effect(
         s,
-        action,
-        lambda el, timeout: el.click(timeout=timeout),
-        lambda: interact.click(s.page, action.text, s.budget),
+        action.describe(),
+        lambda: _on_element(
+            s,
+            action,
+            lambda el, timeout: el.click(timeout=timeout),
+            lambda: interact.click(s.page, action.text, s.budget),
+        ),
+        click=True,
     )
     settle(s.page, s.budget)
 
 
 def _click_any(s: Session, action: a.ClickAny) -> None:
-    interact_more.click_any(s.page, action.goal, action.names, s.budget)
+    expect_effect(
+        s,
+        action.describe(),
+        lambda: interact_more.click_any(s.page, action.goal, action.names, s.budget),
+        click=True,
+    )
     settle(s.page, s.budget)
 
 
 def _choose_setting(s: Session, action: a.ChooseSetting) -> None:
-    interact_more.choose_setting(s.page, action.setting, action.value, s.budget)
+    expect_effect(
+        s,
+        action.describe(),
+        lambda: interact_more.choose_setting(s.page, action.setting, action.value, s.budget),
+        click=True,
+    )
     settle(s.page, s.budget)
 
 
