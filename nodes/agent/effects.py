@@ -32,7 +32,7 @@ in for the results that replace it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Error as PlaywrightError
@@ -41,7 +41,7 @@ from nodes.agent.script import run_script
 from shared.errors import ActionFailed
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Download, Page, Request
+    from playwright.sync_api import Download, Frame, Page, Request
 
     from nodes.agent.session import Session
 
@@ -146,7 +146,8 @@ async ({token, url, waitMs, quietMs, click}) => {
   const until = performance.now() + waitMs;
   for (;;) {
     // A URL the page pushed is an effect; what the router renders for it may come later.
-    const changed = location.href !== url || st.changes > 0 || (window.__agentPopups || 0) > st.popups
+    const changed = location.href !== url || st.changes > 0
+      || (window.__agentPopups || 0) > st.popups
       || (click && !st.invalid && (editable(st.clicked) || current(st.clicked)
           || (st.clicked instanceof Element && st.clicked.closest('label') !== null
               && editable(document.activeElement))));
@@ -194,63 +195,88 @@ class _Watch:
 
 def _context_gone(exc: PlaywrightError) -> bool:
     message = exc.message or ""
-    return any(
-        s in message
-        for s in ("context was destroyed", "Target page", "closed", "detached")
-    )
+    return any(s in message for s in ("context was destroyed", "Target page", "closed", "detached"))
 
 
-def expect_effect(s: Session, what: str, act: Callable[[], None], *, click: bool) -> None:
+# Besides the main frame, at most this many child frames are watched (as observed).
+MAX_FRAMES = 5
+
+
+def expect_effect(
+    s: Session,
+    what: str,
+    act: Callable[[], None],
+    *,
+    click: bool,
+    frames: Sequence[Frame] = (),
+) -> None:
     """Run ``act`` (the action named ``what``) and wait for its effect; fail without one.
 
     ``click``: the action is a click, for which focusing a field or pressing the item
-    that is already current is effect enough (see the module docstring)."""
+    that is already current is effect enough (see the module docstring). ``frames``:
+    child frames the action may change too (the main frame is always watched)."""
     page = s.page
     budget = s.budget
-    try:
-        mark: dict[str, Any] = run_script(page, _MARK_JS, TIMER_CAP_MS, budget=budget)
-    except PlaywrightError:
-        # A page that cannot run scripts (still navigating, a PDF viewer): no check.
+    watched: list[tuple[Frame, dict[str, Any]]] = []
+    for frame in [page.main_frame, *[f for f in frames if f != page.main_frame][:MAX_FRAMES]]:
+        try:
+            watched.append((frame, run_script(frame, _MARK_JS, TIMER_CAP_MS, budget=budget)))
+        except PlaywrightError:
+            continue  # a frame that cannot run scripts (navigating, a PDF viewer) is not watched
+    if not watched:
         act()
         return
     tabs = len(s.context.pages)
     started = time.monotonic()
     with _Watch(page) as watch:
         act()
-        limit_ms = float(budget.action_timeout_ms)
-        first_effect: float | None = None
-        state: dict[str, Any] = {}
-        while True:
-            if page.is_closed() or watch.navigating or watch.downloaded:
-                return
-            if len(s.context.pages) != tabs or (s.downloads is not None and s.downloads.pending):
-                return
-            now = time.monotonic()
-            spent_ms = (now - started) * 1000
-            settle_left = (
-                SETTLE_CAP_MS - (now - first_effect) * 1000 if first_effect is not None else None
-            )
-            left = limit_ms - spent_ms
-            if settle_left is not None:
-                left = min(left, settle_left)
-            if left <= 0:
-                break
-            wait_ms = min(CHUNK_MS, left, budget.timeout_ms())
+        outcome = _wait(s, watch, watched, tabs, started, click)
+    if outcome is not None:
+        raise ActionFailed(_nothing_happened(what, outcome, round(budget.action_timeout_ms)))
+
+
+def _wait(
+    s: Session,
+    watch: _Watch,
+    watched: list[tuple[Frame, dict[str, Any]]],
+    tabs: int,
+    started: float,
+    click: bool,
+) -> dict[str, Any] | None:
+    """None once the effect showed (or is showing); else the page's last state."""
+    page, budget = s.page, s.budget
+    first_effect: float | None = None
+    state: dict[str, Any] = {}
+    while True:
+        if page.is_closed() or watch.navigating or watch.downloaded:
+            return None
+        if len(s.context.pages) != tabs or (s.downloads is not None and s.downloads.pending):
+            return None
+        now = time.monotonic()
+        left = budget.action_timeout_ms - (now - started) * 1000
+        if first_effect is not None:
+            left = min(left, SETTLE_CAP_MS - (now - first_effect) * 1000)
+        if left <= 0:
+            return None if first_effect is not None else state
+        chunk = min(CHUNK_MS, left, budget.timeout_ms())
+        states = []
+        # Child frames are asked how they are at once; the main frame waits a chunk.
+        for n, (frame, mark) in enumerate(reversed(watched)):
+            wait_ms = chunk if n == len(watched) - 1 else 0
             arg = {**mark, "waitMs": wait_ms, "quietMs": QUIET_MS, "click": click}
             try:
-                state = page.evaluate(_CHECK_JS, arg)
+                states.append(frame.evaluate(_CHECK_JS, arg))
             except PlaywrightError as exc:
                 if _context_gone(exc):
-                    return  # a new document replaced the one that was clicked: navigated
+                    return None  # a new document replaced the one acted on: navigated
                 raise
-            if state["state"] in ("navigated", "done"):
-                return
-            if state["state"] == "busy" and first_effect is None:
-                first_effect = time.monotonic()
-            budget.check()
-        if first_effect is not None:
-            return  # it changed the page and is still busy: good enough, do not stall
-    raise ActionFailed(_nothing_happened(what, state, round(budget.action_timeout_ms)))
+        kinds = {st["state"] for st in states}
+        if kinds & {"navigated", "done"}:
+            return None
+        if "busy" in kinds and first_effect is None:
+            first_effect = time.monotonic()
+        state = states[-1]
+        budget.check()
 
 
 def _nothing_happened(what: str, state: dict[str, Any], timeout_ms: int) -> str:

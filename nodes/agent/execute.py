@@ -29,7 +29,7 @@ from shared.uploads import safe_file_name
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import Frame, Locator, Page
 
 T = TypeVar("T")
 
@@ -107,7 +107,8 @@ def _press(s: Session, action: a.PressKey) -> None:
 
     if action.key == "Enter":
         # Enter submits or searches: its result has to show (see effects).
-        expect_effect(s, action.describe(), press, click=False)
+        # The field may sit in a frame: the frames are watched too.
+        expect_effect(s, action.describe(), press, click=False, frames=s.page.frames[1:])
     else:
         press()
     settle(s.page, s.budget)
@@ -203,6 +204,12 @@ def _on_element(
             by_words()
 
 
+def _frame_of(s: Session, index: int | None) -> list[Frame]:
+    """The frame an indexed element is in, when it is a child frame, to watch it too."""
+    frame = s.element_frames.get(index) if index is not None else None
+    return [frame] if frame is not None and frame is not s.page.main_frame else []
+
+
 def _click(s: Session, action: a.Click) -> None:
     expect_effect(
         s,
@@ -214,6 +221,7 @@ def _click(s: Session, action: a.Click) -> None:
             lambda: interact.click(s.page, action.text, s.budget),
         ),
         click=True,
+        frames=_frame_of(s, action.index),
     )
     settle(s.page, s.budget)
 
