@@ -229,7 +229,8 @@ def test_results(clause: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "clause", ["return the title of the result", "get the result's url", "show the results title"]
+    "clause",
+    ["return the title of the result", "get the url of the results", "show the results title"],
 )
 def test_a_results_title_is_not_the_pages(clause: str) -> None:
     # Answering with the page's own title would be a wrong answer claimed as success.
