@@ -22,6 +22,9 @@ What counts as an effect (the rule docs/agent.md states):
   its validation) or already the current/selected item (``aria-current``,
   ``aria-selected="true"``: a tab or page link that is already open).
 
+Enter right after typing is let off when the typing itself already changed the
+page (a list filtered as you type, whose Enter does nothing more).
+
 A network request alone is not an effect: what it fetched has to show. Once an
 effect is seen, the step also waits (bounded by ``SETTLE_CAP_MS``) for the
 timers and requests the page started since the action to finish and for the
@@ -217,6 +220,7 @@ def expect_effect(
     child frames the action may change too (the main frame is always watched)."""
     page = s.page
     budget = s.budget
+    s.typing_mark = None  # marking again resets what it would compare with
     watched: list[tuple[Frame, dict[str, Any]]] = []
     for frame in [page.main_frame, *[f for f in frames if f != page.main_frame][:MAX_FRAMES]]:
         try:
@@ -277,6 +281,29 @@ def _wait(
             first_effect = time.monotonic()
         state = states[-1]
         budget.check()
+
+
+def note_typing(s: Session) -> None:
+    """Mark the page before text goes into a field, so that an Enter right after can
+    tell whether the typing changed the page already (a list filtered as you type)."""
+    frame = s.page.main_frame
+    try:
+        s.typing_mark = (frame, run_script(frame, _MARK_JS, TIMER_CAP_MS, budget=s.budget))
+    except PlaywrightError:
+        s.typing_mark = None
+
+
+def typing_changed_page(s: Session) -> bool:
+    """Whether the page changed since ``note_typing``: then Enter need not change it."""
+    typed, s.typing_mark = s.typing_mark, None
+    if typed is None or typed[0] is not s.page.main_frame:
+        return False
+    frame, mark = typed
+    try:
+        state = frame.evaluate(_CHECK_JS, {**mark, "waitMs": 0, "quietMs": 0, "click": False})
+    except PlaywrightError:
+        return False
+    return bool(state["state"] != "none")
 
 
 def _nothing_happened(what: str, state: dict[str, Any], timeout_ms: int) -> str:

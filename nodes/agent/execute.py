@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from nodes.agent import actions as a
 from nodes.agent import interact, interact_more
 from nodes.agent.budget import Budget
-from nodes.agent.effects import expect_effect
+from nodes.agent.effects import expect_effect, note_typing, typing_changed_page
 from nodes.agent.extract import extract
 from nodes.agent.script import run_script
 from nodes.agent.session import Session
@@ -105,7 +105,8 @@ def _press(s: Session, action: a.PressKey) -> None:
     def press() -> None:
         focused.press(action.key, timeout=s.budget.timeout_ms())
 
-    if action.key == "Enter":
+    typed_changed = typing_changed_page(s)
+    if action.key == "Enter" and not typed_changed:
         # Enter submits or searches: its result has to show (see effects).
         # The field may sit in a frame: the frames are watched too.
         expect_effect(s, action.describe(), press, click=False, frames=s.page.frames[1:])
@@ -252,6 +253,7 @@ def _change_language(s: Session, action: a.ChangeLanguage) -> None:
 
 
 def _type(s: Session, action: a.TypeText) -> None:
+    note_typing(s)
     _on_element(
         s,
         action,

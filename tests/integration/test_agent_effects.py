@@ -52,6 +52,16 @@ def test_a_search_that_never_shows_results_fails(run: Run, base_url: str) -> Non
     assert [s.ok for s in steps] == [True, True, False]  # never "Async Tea Search" as an answer
 
 
+def test_a_filter_that_shows_results_as_you_type(run: Run, base_url: str) -> None:
+    # Its Enter does nothing more; the typing already showed the results.
+    result = run(
+        f"Open {base_url}/async_search.html?live=1&broken=1, search for 'india' "
+        "and return the text",
+        action_timeout_ms=SHORT_TIMEOUT_MS,
+    )
+    assert "Darjeeling (India)" in result.result and "Assam (India)" in result.result
+
+
 def test_a_client_side_router(run: Run, base_url: str) -> None:
     result = run(f"Open {base_url}/router.html, click 'About us' and return the text")
     assert result.final_url == f"{base_url}/router.html?view=about"
