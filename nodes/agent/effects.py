@@ -20,7 +20,8 @@ What counts as an effect (the rule docs/agent.md states):
 - for a click, its target being a field one types into or its label (focusing
   it is the point; not when the browser focuses a field because a form failed
   its validation) or already the current/selected item (``aria-current``,
-  ``aria-selected="true"``: a tab or page link that is already open).
+  ``aria-selected="true"``: a tab or page link that is already open; a radio
+  button that is already chosen).
 
 Enter right after typing is let off when the typing itself already changed the
 page (a list filtered as you type, whose Enter does nothing more).
@@ -144,8 +145,10 @@ async ({token, url, waitMs, quietMs, click}) => {
     || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement
     || (el instanceof HTMLInputElement && !['button', 'submit', 'reset', 'image', 'checkbox',
         'radio', 'hidden'].includes(el.type)));
-  const current = (el) => el instanceof Element && el.closest(
-    '[aria-current]:not([aria-current="false"]), [aria-selected="true"]') !== null;
+  const checkedRadio = (el) => el instanceof HTMLInputElement && el.type === 'radio' && el.checked;
+  const current = (el) => el instanceof Element && (el.closest(
+    '[aria-current]:not([aria-current="false"]), [aria-selected="true"]') !== null
+    || checkedRadio(el) || checkedRadio(el.closest('label') && el.closest('label').control));
   const until = performance.now() + waitMs;
   for (;;) {
     // A URL the page pushed is an effect; what the router renders for it may come later.

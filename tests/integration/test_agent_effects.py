@@ -98,14 +98,15 @@ def test_a_click_that_changes_nothing_fails(
 
 
 def test_clicks_whose_effect_is_not_a_page_change(run: Run, base_url: str) -> None:
-    # Ticking a box, focusing a field and pressing the link to the page already open
-    # are done when they are done.
+    # Ticking a box, focusing a field, choosing the radio already chosen and pressing
+    # the link to the page already open are done when they are done.
     result = run(
-        f"Open {base_url}/dead.html. Click 'Gift wrap'. Click 'Email'. Click 'Dead ends'. "
-        "Extract the form fields.",
+        f"Open {base_url}/dead.html. Click 'Gift wrap'. Click 'Email'. "
+        "Click 'Standard delivery'. Click 'Dead ends'. Extract the form fields.",
         action_timeout_ms=SHORT_TIMEOUT_MS,
     )
     assert '"Gift wrap": true' in result.result
+    assert '"Standard delivery": "standard"' in result.result
     assert all(s.ok for s in result.steps)
 
 
