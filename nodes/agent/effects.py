@@ -26,6 +26,9 @@ What counts as an effect (the rule docs/agent.md states):
 Enter right after typing is let off when the typing itself already changed the
 page (a list filtered as you type, whose Enter does nothing more).
 
+A form the browser refuses to submit (an ``invalid`` event: a required field left
+empty) fails the step at once, whatever else the page shows.
+
 A network request alone is not an effect: what it fetched has to show. Once an
 effect is seen, the step also waits (bounded by ``SETTLE_CAP_MS``) for the
 timers and requests the page started since the action to finish and for the
@@ -151,6 +154,9 @@ async ({token, url, waitMs, quietMs, click}) => {
     || checkedRadio(el) || checkedRadio(el.closest('label') && el.closest('label').control));
   const until = performance.now() + waitMs;
   for (;;) {
+    // The browser refused to submit a form with an invalid field: nothing will come of it,
+    // whatever the page shows about the field.
+    if (st.invalid && location.href === url) return {state: 'invalid', invalid: st.invalid};
     // A URL the page pushed is an effect; what the router renders for it may come later.
     const changed = location.href !== url || st.changes > 0
       || (window.__agentPopups || 0) > st.popups
@@ -234,10 +240,10 @@ def expect_effect(
         act()
         return
     tabs = len(s.context.pages)
-    started = time.monotonic()
     with _Watch(page) as watch:
         act()
-        outcome = _wait(s, watch, watched, tabs, started, click)
+        # The effect gets its own action timeout: finding the element may have used one.
+        outcome = _wait(s, watch, watched, tabs, time.monotonic(), click)
     if outcome is not None:
         raise ActionFailed(_nothing_happened(what, outcome, round(budget.action_timeout_ms)))
 
@@ -280,6 +286,9 @@ def _wait(
         kinds = {st["state"] for st in states}
         if kinds & {"navigated", "done"}:
             return None
+        refused = [st for st in states if st["state"] == "invalid"]
+        if refused:
+            return refused[0]
         if "busy" in kinds and first_effect is None:
             first_effect = time.monotonic()
         state = states[-1]
