@@ -17,6 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from nodes.agent import actions as a
 from nodes.agent import interact, interact_more
 from nodes.agent.budget import Budget
+from nodes.agent.effects import expect_effect, note_typing, typing_changed_page
 from nodes.agent.extract import extract
 from nodes.agent.script import run_script
 from nodes.agent.session import Session
@@ -28,7 +29,7 @@ from shared.uploads import safe_file_name
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import Frame, Locator, Page
 
 T = TypeVar("T")
 
@@ -100,7 +101,17 @@ def _press(s: Session, action: a.PressKey) -> None:
     # Through the focused element (the body if none) rather than page.keyboard: a
     # locator's press waits for a navigation it starts, such as Enter submitting a form.
     focused = s.page.locator(":focus").or_(s.page.locator("body")).last
-    focused.press(action.key, timeout=s.budget.timeout_ms())
+
+    def press() -> None:
+        focused.press(action.key, timeout=s.budget.timeout_ms())
+
+    typed_changed = typing_changed_page(s)
+    if action.key == "Enter" and not typed_changed:
+        # Enter submits or searches: its result has to show (see effects).
+        # The field may sit in a frame: the frames are watched too.
+        expect_effect(s, action.describe(), press, click=False, frames=s.page.frames[1:])
+    else:
+        press()
     settle(s.page, s.budget)
 
 
@@ -139,7 +150,13 @@ def _return_text(s: Session, action: a.ReturnText) -> str:
     if action.what == "url":
         return s.page.url
     digest = read_page(s.page, s.budget)
-    return digest.title if action.what == "title" else format_text(digest)
+    found = digest.title if action.what == "title" else format_text(digest)
+    if not found:
+        # Never something else in its place: an empty answer is no answer.
+        raise ActionFailed(
+            f"could not {action.describe()}: the page at {digest.url} has no {action.what}"
+        )
+    return found
 
 
 def _extract(s: Session, action: a.Extract) -> str:
@@ -147,7 +164,12 @@ def _extract(s: Session, action: a.Extract) -> str:
         raise ActionFailed(
             f"could not extract {action.shape!r}: ask for one of {', '.join(a.EXTRACT_SHAPES)}"
         )
-    return extract(s.page, action.shape, s.budget)
+    found = extract(s.page, action.shape, s.budget)
+    if found is None:
+        raise ActionFailed(
+            f"could not {action.describe()}: the page at {s.page.url} has no {action.shape}"
+        )
+    return found
 
 
 def _nothing(s: Session, action: a.Action) -> None:
@@ -183,23 +205,45 @@ def _on_element(
             by_words()
 
 
+def _frame_of(s: Session, index: int | None) -> list[Frame]:
+    """The frame an indexed element is in, when it is a child frame, to watch it too."""
+    frame = s.element_frames.get(index) if index is not None else None
+    return [frame] if frame is not None and frame is not s.page.main_frame else []
+
+
 def _click(s: Session, action: a.Click) -> None:
-    _on_element(
+    expect_effect(
         s,
-        action,
-        lambda el, timeout: el.click(timeout=timeout),
-        lambda: interact.click(s.page, action.text, s.budget),
+        action.describe(),
+        lambda: _on_element(
+            s,
+            action,
+            lambda el, timeout: el.click(timeout=timeout),
+            lambda: interact.click(s.page, action.text, s.budget),
+        ),
+        click=True,
+        frames=_frame_of(s, action.index),
     )
     settle(s.page, s.budget)
 
 
 def _click_any(s: Session, action: a.ClickAny) -> None:
-    interact_more.click_any(s.page, action.goal, action.names, s.budget)
+    expect_effect(
+        s,
+        action.describe(),
+        lambda: interact_more.click_any(s.page, action.goal, action.names, s.budget),
+        click=True,
+    )
     settle(s.page, s.budget)
 
 
 def _choose_setting(s: Session, action: a.ChooseSetting) -> None:
-    interact_more.choose_setting(s.page, action.setting, action.value, s.budget)
+    expect_effect(
+        s,
+        action.describe(),
+        lambda: interact_more.choose_setting(s.page, action.setting, action.value, s.budget),
+        click=True,
+    )
     settle(s.page, s.budget)
 
 
@@ -209,6 +253,7 @@ def _change_language(s: Session, action: a.ChangeLanguage) -> None:
 
 
 def _type(s: Session, action: a.TypeText) -> None:
+    note_typing(s)
     _on_element(
         s,
         action,

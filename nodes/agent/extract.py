@@ -69,8 +69,12 @@ _SHAPES_JS = """
 """
 
 
-def extract(page: Page, shape: str, budget: Budget) -> str:
+def extract(page: Page, shape: str, budget: Budget) -> str | None:
+    """The page's ``shape`` as text or JSON; None when the page has none of it (an
+    empty list would read as an answer)."""
     if shape == "text":
-        return shorten(read_page(page, budget).text, TEXT_CHARS)
+        return shorten(read_page(page, budget).text, TEXT_CHARS) or None
     data = run_script(page, _SHAPES_JS, {"shape": shape, "max": MAX_ITEMS}, budget=budget)
+    if not data:
+        return None
     return json.dumps(data, ensure_ascii=False, indent=2)

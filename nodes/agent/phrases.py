@@ -161,6 +161,7 @@ def summarize(clause: str, m: Masked) -> list[a.Action] | None:
 
 _TITLE_WORDS = frozenset({"title", "headline"})
 _URL_WORDS = frozenset({"url", "address", "link", "location"})
+_RESULT_WORDS = frozenset({"result", "results"})
 _TEXT_WORDS = frozenset({"result", "results", "text", "content", "contents", "page", "body"})
 _RETURN_FILLER = frozenset(
     {"the", "page", "page's", "current", "final", "resulting", "its", "of", "this", "site",
@@ -178,6 +179,10 @@ def return_text(clause: str, m: Masked) -> list[a.Action] | None:
         return None
     words = set(word_list(found["rest"]))
     if not words <= _RETURN_FILLER | _TITLE_WORDS | _URL_WORDS | _TEXT_WORDS:
+        return None
+    if words & _RESULT_WORDS and words & (_TITLE_WORDS | _URL_WORDS):
+        # "the title of the result" is a result's title, not the page's: not understood
+        # beats answering with the page's title.
         return None
     for keys, what in ((_TITLE_WORDS, "title"), (_URL_WORDS, "url"), (_TEXT_WORDS, "text")):
         if words & keys:

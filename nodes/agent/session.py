@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -74,6 +74,8 @@ class Session:
         # Frame of every element index in the latest observation.
         self.element_frames: dict[int, Frame] = {}
         self.downloads: DownloadCollector | None = None  # set by the runner when caught
+        # The page as it was before the last typing (effects.note_typing), if not used yet.
+        self.typing_mark: tuple[Frame, dict[str, Any]] | None = None
 
     def tabs(self) -> list[Page]:
         return [p for p in self.context.pages if not p.is_closed()]

@@ -229,6 +229,16 @@ def test_results(clause: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(
+    "clause",
+    ["return the title of the result", "get the url of the results", "show the results title"],
+)
+def test_a_results_title_is_not_the_pages(clause: str) -> None:
+    # Answering with the page's own title would be a wrong answer claimed as success.
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction(clause)
+
+
+@pytest.mark.parametrize(
     ("instruction", "expected"),
     [
         ("Open a.test, then summarize the page", [Navigate("https://a.test"), Summarize()]),
