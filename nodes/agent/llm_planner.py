@@ -17,6 +17,7 @@ from typing import Any
 from nodes.agent.actions import Action
 from nodes.agent.llm_client import ChatClient, ToolsRejected
 from nodes.agent.llm_config import LLMSettings
+from nodes.agent.llm_loops import LoopDetector
 from nodes.agent.llm_prompt import DEFAULT_SYSTEM_PROMPT, json_tool_list, render_observation
 from nodes.agent.llm_reply import BadReply, Call, parse_reply
 from nodes.agent.llm_tools import tool_definitions
@@ -97,8 +98,9 @@ class LLMPlanner:
         self.system_prompt = system_prompt or DEFAULT_SYSTEM_PROMPT
         self.use_tools = settings.tool_mode != "json"
         self.turns: list[_Turn] = []
+        self.loops = LoopDetector()
 
-    def _messages(self, observation: Observation) -> list[dict[str, Any]]:
+    def _messages(self, observation: Observation, warning: str = "") -> list[dict[str, Any]]:
         system = self.system_prompt
         if not self.use_tools:
             system += "\n" + json_tool_list()
@@ -108,7 +110,8 @@ class LLMPlanner:
         ]
         for turn in self.turns[-MAX_TURNS:]:
             messages += turn.messages()
-        messages.append({"role": "user", "content": render_observation(observation)})
+        seen = render_observation(observation)
+        messages.append({"role": "user", "content": f"{warning}\n{seen}" if warning else seen})
         return _merge_users(messages)
 
     def next_actions(self, observation: Observation, history: Sequence[StepRecord]) -> list[Action]:
@@ -117,8 +120,9 @@ class LLMPlanner:
         feedback: list[dict[str, Any]] = []
         error = ""
         tries = 0
+        warning = self.loops.take_warning()
         while tries <= self.settings.max_retries:
-            messages = self._messages(observation) + feedback
+            messages = self._messages(observation, warning) + feedback
             try:
                 reply = self.client.complete(
                     messages, tool_definitions() if self.use_tools else None
@@ -135,8 +139,10 @@ class LLMPlanner:
                 error = str(exc)
                 feedback += _feedback(reply, error, self.use_tools)
                 continue
+            actions = [action for call in calls for action in call.actions]
+            self.loops.check(observation, actions)
             self.turns.append(_Turn(_echo(reply, calls), calls, steps_before=len(history)))
-            return [action for call in calls for action in call.actions]
+            return actions
         raise PlannerFailed(
             f"the language model's replies could not be used after {tries} tries: {error}"
         )
