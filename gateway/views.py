@@ -53,6 +53,7 @@ def task_info(record: TaskRecord) -> dict[str, Any]:
         },
         "attempts": [_attempt_info(a) for a in record.attempts],
         "session": session_info(record, producer),
+        "llm": producer.llm if producer else None,
     }
 
 

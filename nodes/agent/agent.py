@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.planners import agent_config, make_planner
 from nodes.agent.runner import run_planner
 from nodes.agent.types import AgentResult, Screenshot, ScreenshotPolicy, StepRecord
@@ -37,6 +38,7 @@ def run_agent(
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
     files: Mapping[str, Path] | None = None,
     downloads: DownloadCollector | None = None,
+    usage: LLMUsage | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -50,9 +52,10 @@ def run_agent(
     the task's uploads by name, as local files (nodes/uploads.py), for file inputs.
     page load the policy refused fails its step with the policy's reason.
     ``downloads``: catches the files the pages download (nodes/downloads.py).
+    ``usage``: counts the language model's calls and tokens, however the run ends.
     """
     config = agent_config(template)
-    planner = make_planner(instruction, config, deadline=deadline)
+    planner = make_planner(instruction, config, deadline=deadline, usage=usage)
     return run_planner(
         context,
         planner,

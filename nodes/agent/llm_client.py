@@ -16,6 +16,7 @@ import urllib.request
 from typing import Any
 
 from nodes.agent.llm_config import LLMSettings
+from nodes.agent.llm_usage import LLMUsage
 from shared.errors import DeadlineExceeded, PlannerFailed
 
 HTTP_RETRIES = 2
@@ -39,9 +40,17 @@ def _detail(body: bytes) -> str:
 
 
 class ChatClient:
-    def __init__(self, settings: LLMSettings, deadline: float) -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        deadline: float,
+        usage: LLMUsage | None = None,
+        max_tokens_total: int | None = None,
+    ) -> None:
         self.settings = settings
         self.deadline = deadline  # a time.monotonic() value
+        self.usage = usage if usage is not None else LLMUsage()
+        self.max_tokens_total = max_tokens_total
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
 
     def _timeout_s(self) -> float:
@@ -69,6 +78,7 @@ class ChatClient:
         }
         if tools:
             body["tools"] = tools
+        self.usage.check_budget(self.max_tokens_total)
         failure = ""
         for attempt in range(HTTP_RETRIES + 1):
             if attempt:
@@ -90,6 +100,8 @@ class ChatClient:
                 continue
             except ValueError as exc:
                 raise PlannerFailed(f"the model server sent invalid JSON: {exc}") from exc
+            spent = reply.get("usage") if isinstance(reply, dict) else None
+            self.usage.add(self.settings.model, spent)
             try:
                 return dict(reply["choices"][0]["message"])
             except (KeyError, IndexError, TypeError) as exc:

@@ -21,6 +21,7 @@ from nodes.agent.llm_loops import LoopDetector
 from nodes.agent.llm_prompt import DEFAULT_SYSTEM_PROMPT, json_tool_list, render_observation
 from nodes.agent.llm_reply import BadReply, Call, parse_reply
 from nodes.agent.llm_tools import tool_definitions
+from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.types import Observation, StepRecord
 from shared.errors import PlannerFailed
 
@@ -86,6 +87,8 @@ class LLMPlanner:
         *,
         deadline: float,
         system_prompt: str | None = None,
+        usage: LLMUsage | None = None,
+        max_tokens_total: int | None = None,
     ) -> None:
         if not settings.configured:
             raise PlannerFailed(
@@ -94,7 +97,7 @@ class LLMPlanner:
             )
         self.instruction = instruction
         self.settings = settings
-        self.client = ChatClient(settings, deadline)
+        self.client = ChatClient(settings, deadline, usage, max_tokens_total)
         self.system_prompt = system_prompt or DEFAULT_SYSTEM_PROMPT
         self.use_tools = settings.tool_mode != "json"
         self.turns: list[_Turn] = []
