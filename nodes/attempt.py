@@ -137,6 +137,7 @@ def _run_claimed(
                     files=files,
                     downloads=artifacts.downloads,
                     usage=usage,
+                    output_schema=request.output_schema,
                 )
             if artifacts.trace is not None:
                 artifacts.trace.stop()
@@ -259,6 +260,8 @@ def report_success(
     # The record keeps the file names (the attempt's ``files``); the gateway, which owns
     # the routes, lists them in the payload as URLs when it answers.
     body: dict = {"result": result.result}
+    if result.data is not None:
+        body["data"] = result.data
     if note:
         body["screenshots_error"] = note
     if artifacts is not None:

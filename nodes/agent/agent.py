@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.planners import agent_config, make_planner
 from nodes.agent.runner import run_planner
-from nodes.agent.types import AgentResult, Screenshot, ScreenshotPolicy, StepRecord
+from nodes.agent.types import AgentResult, Planner, Screenshot, ScreenshotPolicy, StepRecord
+from shared.errors import PlannerFailed
+from shared.output_schema import json_values, mismatch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,6 +43,7 @@ def run_agent(
     files: Mapping[str, Path] | None = None,
     downloads: DownloadCollector | None = None,
     usage: LLMUsage | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -53,10 +58,13 @@ def run_agent(
     page load the policy refused fails its step with the policy's reason.
     ``downloads``: catches the files the pages download (nodes/downloads.py).
     ``usage``: counts the language model's calls and tokens, however the run ends.
+    ``output_schema``: the result's ``data`` must match it (see ``structured_data``).
     """
     config = agent_config(template)
-    planner = make_planner(instruction, config, deadline=deadline, usage=usage)
-    return run_planner(
+    planner = make_planner(
+        instruction, config, deadline=deadline, usage=usage, output_schema=output_schema
+    )
+    result = run_planner(
         context,
         planner,
         policy=policy,
@@ -71,3 +79,25 @@ def run_agent(
         files=files,
         downloads=downloads,
     )
+    if output_schema is None:
+        return result
+    return replace(result, data=structured_data(planner, result, output_schema))
+
+
+def structured_data(planner: Planner, result: AgentResult, output_schema: dict[str, Any]) -> Any:
+    """The data for a task with an output schema. The LLM planner's done gave it, checked
+    already. The rules planner has no model to shape data with: the run's extracted JSON
+    (``extract ... as JSON``, the latest that matches) is used when it matches the schema;
+    otherwise the task fails, rather than succeed without the data it asked for."""
+    if isinstance(planner, LLMPlanner):
+        return planner.data
+    found = json_values(result.result)
+    for value in found:
+        if mismatch(output_schema, value) is None:
+            return value
+    why = (
+        f"its extracted JSON does not match: {mismatch(output_schema, found[0])}"
+        if found
+        else "the run extracted no JSON (ask for it with extract ... as JSON)"
+    )
+    raise PlannerFailed(f"the rules planner cannot fill the output schema: {why}")

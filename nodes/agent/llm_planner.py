@@ -18,15 +18,23 @@ from nodes.agent.actions import Action
 from nodes.agent.llm_client import ChatClient, ToolsRejected
 from nodes.agent.llm_config import LLMSettings
 from nodes.agent.llm_loops import LoopDetector
-from nodes.agent.llm_prompt import DEFAULT_SYSTEM_PROMPT, json_tool_list, render_observation
+from nodes.agent.llm_prompt import (
+    DEFAULT_SYSTEM_PROMPT,
+    json_tool_list,
+    render_observation,
+    schema_instructions,
+)
 from nodes.agent.llm_reply import BadReply, Call, parse_reply
 from nodes.agent.llm_tools import tool_definitions
 from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.types import Observation, StepRecord
 from shared.errors import PlannerFailed
+from shared.output_schema import mismatch
 
 # Older turns are dropped so that long runs stay within a model's context.
 MAX_TURNS = 12
+# A done whose data does not match the output schema is sent back this many times.
+DATA_RETRIES = 2
 
 
 @dataclass
@@ -89,6 +97,7 @@ class LLMPlanner:
         system_prompt: str | None = None,
         usage: LLMUsage | None = None,
         max_tokens_total: int | None = None,
+        output_schema: dict[str, Any] | None = None,
     ) -> None:
         if not settings.configured:
             raise PlannerFailed(
@@ -102,11 +111,16 @@ class LLMPlanner:
         self.use_tools = settings.tool_mode != "json"
         self.turns: list[_Turn] = []
         self.loops = LoopDetector()
+        self.output_schema = output_schema
+        self.data: Any = None  # done's data, once it matched the output schema
+        self.data_mismatches = 0
 
     def _messages(self, observation: Observation, warning: str = "") -> list[dict[str, Any]]:
         system = self.system_prompt
         if not self.use_tools:
             system += "\n" + json_tool_list()
+        if self.output_schema is not None:
+            system += "\n" + schema_instructions(self.output_schema)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {"role": "user", "content": f"Task: {self.instruction}"},
@@ -128,7 +142,7 @@ class LLMPlanner:
             messages = self._messages(observation, warning) + feedback
             try:
                 reply = self.client.complete(
-                    messages, tool_definitions() if self.use_tools else None
+                    messages, tool_definitions(self.output_schema) if self.use_tools else None
                 )
             except ToolsRejected:
                 if self.settings.tool_mode != "auto" or not self.use_tools:
@@ -142,6 +156,11 @@ class LLMPlanner:
                 error = str(exc)
                 feedback += _feedback(reply, error, self.use_tools)
                 continue
+            data_error = self._check_data(calls)
+            if data_error:
+                tries -= 1  # bounded by DATA_RETRIES instead
+                feedback += _feedback(reply, data_error, self.use_tools)
+                continue
             actions = [action for call in calls for action in call.actions]
             self.loops.check(observation, actions)
             self.turns.append(_Turn(_echo(reply, calls), calls, steps_before=len(history)))
@@ -149,6 +168,33 @@ class LLMPlanner:
         raise PlannerFailed(
             f"the language model's replies could not be used after {tries} tries: {error}"
         )
+
+    def _check_data(self, calls: list[Call]) -> str:
+        """Why a successful done's data cannot be accepted ("" when it can, or when there
+        is no done or no schema); PlannerFailed once it was sent back DATA_RETRIES times."""
+        done = next((c for c in calls if c.name == "done"), None)
+        if (
+            self.output_schema is None
+            or done is None
+            or done.arguments.get("success")
+            in (
+                False,
+                "false",
+            )
+        ):
+            return ""
+        if "data" not in done.arguments:
+            error = "done needs data: JSON matching the output schema"
+        else:
+            error = mismatch(self.output_schema, done.arguments["data"]) or ""
+            error = error and f"done's data does not match the output schema: {error}"
+        if not error:
+            self.data = done.arguments["data"]
+            return ""
+        self.data_mismatches += 1
+        if self.data_mismatches > DATA_RETRIES:
+            raise PlannerFailed(f"{error} (after {self.data_mismatches} tries)")
+        return error
 
 
 def _echo(reply: dict[str, Any], calls: list[Call]) -> dict[str, Any]:

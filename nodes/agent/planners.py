@@ -74,6 +74,7 @@ def make_planner(
     *,
     deadline: float,
     usage: LLMUsage | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> Planner:
     """Raises before any page opens when the instruction cannot be planned. ``usage``
     counts the model calls and tokens the LLM planner spends."""
@@ -85,6 +86,7 @@ def make_planner(
             system_prompt=config.system_prompt,
             usage=usage,
             max_tokens_total=config.max_tokens_total,
+            output_schema=output_schema,
         )
     planner = RulesPlanner(instruction)
     if len(planner.actions) > config.limits.max_steps:

@@ -48,6 +48,8 @@ class AgentResult:
     steps: tuple[StepRecord, ...]
     screenshots: tuple[Screenshot, ...]
     final_url: str
+    # With an output schema: the structured result, which matches it (shared/output_schema.py).
+    data: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
