@@ -19,7 +19,13 @@ from browsing.cluster import LocalCluster, free_port
 from tests.conftest import ALICE, Api, allow, assert_no_secret_in_logs, running
 from tests.integration.test_metrics import scrape, value
 from tests.sites.server import serve_sites
-from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub
+from tests.support.llm_stub import (
+    ScriptedLLM,
+    call,
+    form_task_script,
+    observation,
+    serve_llm_stub,
+)
 from tests.support.slow_proxy import _handler
 
 SYNC = "/api/v1/browsing/sync"
@@ -125,6 +131,33 @@ def test_llm_template_completes_a_form_task(
     assert llm.requests[0]["_authorization"] == "Bearer sk-cluster"
     seen = observation(llm.requests[1])
     assert f"URL: {sites}/form.html" in seen and '[1] textbox "Full name"' in seen
+
+
+def test_structured_output_is_delivered_as_data_in_the_payload(
+    api: Api, llm: ScriptedLLM, sites: str
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"price": {"type": "number"}, "tea": {"type": "string"}},
+        "required": ["price", "tea"],
+    }
+    first = len(llm.requests)
+    llm.script.extend(
+        [
+            call("navigate", url=f"{sites}/shop.html"),
+            call("done", text="Sencha costs 12", success=True, data={"tea": "Sencha"}),
+            call("done", text="Sencha costs 12", success=True, data={"tea": "Sencha", "price": 12}),
+        ]
+    )
+    body = sync(api, {"task": "What does Sencha cost?", "template": "llm", "output_schema": schema})
+    assert body["success"] is True, body
+    payload = json.loads(body["payload"])
+    assert payload["result"] == "Sencha costs 12"
+    assert payload["data"] == {"tea": "Sencha", "price": 12}
+    assert not llm.errors, llm.errors
+    sent = llm.requests[first:]
+    assert len(sent) == 3 and body["info"]["llm"]["calls"] == 3
+    assert "'price' is a required property" in sent[2]["messages"][-1]["content"]
 
 
 def test_browsing_goes_through_the_proxy_without_leaking_credentials(
