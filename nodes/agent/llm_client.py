@@ -29,6 +29,13 @@ class ToolsRejected(PlannerFailed):
     """The model server does not accept tool definitions."""
 
 
+class ImagesRejected(PlannerFailed):
+    """The model server (or model) does not accept image input."""
+
+
+_IMAGE_WORDS = ("image", "vision", "multimodal", "multi-modal")
+
+
 def _detail(body: bytes) -> str:
     text = body.decode("utf-8", "replace").strip()
     try:
@@ -79,6 +86,7 @@ class ChatClient:
         if tools:
             body["tools"] = tools
         self.usage.check_budget(self.max_tokens_total)
+        images = any(isinstance(m.get("content"), list) for m in messages)
         failure = ""
         for attempt in range(HTTP_RETRIES + 1):
             if attempt:
@@ -90,6 +98,9 @@ class ChatClient:
                 failure = f"the model server answered {exc.code}: {detail}"
                 if exc.code == 429 or exc.code >= 500:
                     continue
+                rejected = exc.code in (400, 404, 413, 415, 422, 501)
+                if images and rejected and any(w in detail.lower() for w in _IMAGE_WORDS):
+                    raise ImagesRejected(failure) from exc
                 if tools and exc.code in (400, 404, 422, 501) and "tool" in detail.lower():
                     raise ToolsRejected(failure) from exc
                 raise PlannerFailed(failure) from exc

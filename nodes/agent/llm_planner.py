@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.agent.actions import Action
-from nodes.agent.llm_client import ChatClient, ToolsRejected
+from nodes.agent.llm_client import ChatClient, ImagesRejected, ToolsRejected
 from nodes.agent.llm_config import LLMSettings
 from nodes.agent.llm_loops import LoopDetector
 from nodes.agent.llm_prompt import (
@@ -73,15 +73,21 @@ def _outcomes(turn: _Turn, history: Sequence[StepRecord]) -> list[str]:
     return out
 
 
+def _parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return content if isinstance(content, list) else [{"type": "text", "text": content}]
+
+
 def _merge_users(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Several chat templates (llama.cpp, Mistral) reject two user messages in a row.
     merged: list[dict[str, Any]] = []
     for message in messages:
         if merged and message["role"] == "user" and merged[-1]["role"] == "user":
-            merged[-1] = {
-                "role": "user",
-                "content": merged[-1]["content"] + "\n\n" + message["content"],
-            }
+            before, after = merged[-1]["content"], message["content"]
+            if isinstance(before, str) and isinstance(after, str):
+                content: Any = before + "\n\n" + after
+            else:  # an observation with a screenshot: a list of parts
+                content = _parts(before) + _parts(after)
+            merged[-1] = {"role": "user", "content": content}
         else:
             merged.append(message)
     return merged
@@ -98,6 +104,7 @@ class LLMPlanner:
         usage: LLMUsage | None = None,
         max_tokens_total: int | None = None,
         output_schema: dict[str, Any] | None = None,
+        vision: str = "off",
     ) -> None:
         if not settings.configured:
             raise PlannerFailed(
@@ -114,6 +121,12 @@ class LLMPlanner:
         self.output_schema = output_schema
         self.data: Any = None  # done's data, once it matched the output schema
         self.data_mismatches = 0
+        self.vision = vision  # off, on, or auto: on until the server rejects images
+
+    @property
+    def wants_image(self) -> bool:
+        """Whether the runner should attach a screenshot to the next observation."""
+        return self.vision != "off"
 
     def _messages(self, observation: Observation, warning: str = "") -> list[dict[str, Any]]:
         system = self.system_prompt
@@ -128,7 +141,14 @@ class LLMPlanner:
         for turn in self.turns[-MAX_TURNS:]:
             messages += turn.messages()
         seen = render_observation(observation)
-        messages.append({"role": "user", "content": f"{warning}\n{seen}" if warning else seen})
+        content: str | list[dict[str, Any]] = f"{warning}\n{seen}" if warning else seen
+        if observation.image and self.wants_image:
+            content = [
+                {"type": "text", "text": content},
+                {"type": "text", "text": "Screenshot of the viewport, elements labelled:"},
+                {"type": "image_url", "image_url": {"url": observation.image}},
+            ]
+        messages.append({"role": "user", "content": content})
         return _merge_users(messages)
 
     def next_actions(self, observation: Observation, history: Sequence[StepRecord]) -> list[Action]:
@@ -144,6 +164,14 @@ class LLMPlanner:
                 reply = self.client.complete(
                     messages, tool_definitions(self.output_schema) if self.use_tools else None
                 )
+            except ImagesRejected as exc:
+                if self.vision != "auto":
+                    raise PlannerFailed(
+                        f"{exc.message} (the template's vision is on: the model must take "
+                        "images; vision: auto falls back to text)"
+                    ) from exc
+                self.vision = "off"  # this server or model cannot take images: text only
+                continue
             except ToolsRejected:
                 if self.settings.tool_mode != "auto" or not self.use_tools:
                     raise

@@ -36,6 +36,7 @@ class AgentConfig:
     allowed_domains: tuple[str, ...] = ()
     blocked_resource_types: tuple[str, ...] = ()
     max_tokens_total: int | None = None  # the LLM planner's token budget per task
+    vision: str = "off"  # the LLM planner's screenshots: off, on or auto (llm_vision.py)
 
     @property
     def chosen_planner(self) -> str:
@@ -65,6 +66,7 @@ def agent_config(
         allowed_domains=tuple(template.get("allowed_domains") or ()),
         blocked_resource_types=tuple(template.get("blocked_resource_types") or ()),
         max_tokens_total=template.get("max_tokens_total"),
+        vision=str(template.get("vision", "off")),
     )
 
 
@@ -87,6 +89,7 @@ def make_planner(
             usage=usage,
             max_tokens_total=config.max_tokens_total,
             output_schema=output_schema,
+            vision=config.vision,
         )
     planner = RulesPlanner(instruction)
     if len(planner.actions) > config.limits.max_steps:

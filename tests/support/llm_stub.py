@@ -57,10 +57,25 @@ def text(content: str) -> Message:
     return {"role": "assistant", "content": content}
 
 
+def _last_user(request: dict[str, Any]) -> Any:
+    return [m for m in request["messages"] if m["role"] == "user"][-1]["content"]
+
+
 def observation(request: dict[str, Any]) -> str:
-    """The text of the last user message: the planner's latest observation."""
-    users = [m for m in request["messages"] if m["role"] == "user"]
-    return str(users[-1]["content"])
+    """The text of the last user message: the planner's latest observation (its text
+    parts, when it comes with a screenshot)."""
+    content = _last_user(request)
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if p.get("type") == "text")
+    return str(content)
+
+
+def images(request: dict[str, Any]) -> list[str]:
+    """The image URLs (data URLs) of the last user message."""
+    content = _last_user(request)
+    if not isinstance(content, list):
+        return []
+    return [p["image_url"]["url"] for p in content if p.get("type") == "image_url"]
 
 
 def element_index(request: dict[str, Any], role: str, name: str) -> int:
