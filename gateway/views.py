@@ -121,7 +121,7 @@ def request_body(req: TaskRequest) -> dict[str, Any]:
     """What the task was asked, in the request's own form (a body POST /async takes
     again: the console's "run again"); the webhook's URL is in ``webhook``, its secret
     nowhere."""
-    return {
+    body = {
         "task": req.task,
         "screenshots": req.screenshots.to_dict(),
         "filter": req.filter.to_dict() or None,
@@ -130,6 +130,9 @@ def request_body(req: TaskRequest) -> dict[str, Any]:
         "fanout": req.fanout,
         "template": req.template,
     }
+    if req.output_schema is not None:
+        body["output_schema"] = req.output_schema
+    return body
 
 
 def status_body(record: TaskRecord, *, queue_position: int | None = None) -> dict[str, Any]:

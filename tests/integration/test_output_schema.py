@@ -1,6 +1,6 @@
 """A request's ``output_schema`` at submit: checked with jsonschema, a clear 400 when it
-is not a usable JSON Schema, and kept in the task record when it is (the gateway's app
-on a real Redis; no node runs the tasks)."""
+is not a usable JSON Schema, and kept in the task record when it is, and shown in the
+status's ``request`` (the gateway's app on a real Redis; no node runs the tasks)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import json
 import pytest
 import redis
 
+from browsing.client import task_request
 from shared import keys
 from tests.conftest import ALICE, bearer
 
 ASYNC = "/api/v1/browsing/async"
+STATUS = "/api/v1/browsing/status"
 PRICE = {"type": "object", "properties": {"price": {"type": "number"}}, "required": ["price"]}
 
 
@@ -43,10 +45,16 @@ def test_an_invalid_output_schema_is_a_clear_400(client, schema, error) -> None:
 
 def test_a_valid_schema_is_kept_in_the_record_and_none_is_not(client, redis_url) -> None:  # noqa: ANN001
     store = redis.Redis.from_url(redis_url, decode_responses=True)
-    submitted = {}
+    submitted, shown = {}, {}
     for name, extra in (("with", {"output_schema": PRICE}), ("without", {"output_schema": None})):
-        resp = client.post(ASYNC, json={"task": "Open a.test", **extra}, headers=bearer(ALICE))
+        body = task_request("Open a.test", **extra)
+        resp = client.post(ASYNC, json=body, headers=bearer(ALICE))
         assert resp.status_code == 200, resp.get_json()
-        submitted[name] = json.loads(store.hget(keys.task(resp.get_json()["task_id"]), "request"))
+        task_id = resp.get_json()["task_id"]
+        submitted[name] = json.loads(store.hget(keys.task(task_id), "request"))
+        status = client.get(f"{STATUS}?task_id={task_id}", headers=bearer(ALICE))
+        shown[name] = status.get_json()["request"]  # what "run again" submits
     assert submitted["with"]["output_schema"] == PRICE
     assert "output_schema" not in submitted["without"]
+    assert shown["with"]["output_schema"] == PRICE
+    assert "output_schema" not in shown["without"]
