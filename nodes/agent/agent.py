@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from nodes.agent.actions import Extract
 from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.planners import agent_config, make_planner
@@ -64,6 +65,15 @@ def run_agent(
     planner = make_planner(
         instruction, config, deadline=deadline, usage=usage, output_schema=output_schema
     )
+    if output_schema is not None and not isinstance(planner, LLMPlanner):
+        plan = getattr(planner, "actions", None)
+        if plan is not None and not any(isinstance(a, Extract) and a.shape != "text" for a in plan):
+            # Known before any page opens: the run could not fill the schema.
+            raise PlannerFailed(
+                "the rules planner cannot fill the output schema: the instruction extracts "
+                'no JSON (ask for it, e.g. "extract the table as JSON", or use a template '
+                "with a language model)"
+            )
     result = run_planner(
         context,
         planner,
@@ -98,6 +108,6 @@ def structured_data(planner: Planner, result: AgentResult, output_schema: dict[s
     why = (
         f"its extracted JSON does not match: {mismatch(output_schema, found[0])}"
         if found
-        else "the run extracted no JSON (ask for it with extract ... as JSON)"
+        else "the run extracted no JSON"
     )
     raise PlannerFailed(f"the rules planner cannot fill the output schema: {why}")

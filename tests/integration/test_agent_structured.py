@@ -143,7 +143,8 @@ def test_the_rules_planner_fills_the_schema_from_extracted_json(
         ),
         (
             "Open {base}/shop.html and return the title",
-            "the run extracted no JSON (ask for it with extract ... as JSON)",
+            'the instruction extracts no JSON (ask for it, e.g. "extract the table as JSON", '
+            "or use a template with a language model)",
         ),
     ],
 )
