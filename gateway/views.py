@@ -35,6 +35,7 @@ def _attempt_info(a: Attempt) -> dict[str, Any]:
         "finished_at": _iso(a.finished_ms),
         "duration_ms": duration,
         "stop_latency_ms": a.stopped_ms - a.finished_ms if a.stopped_ms and a.finished_ms else None,
+        "llm": a.llm,
     }
 
 

@@ -118,6 +118,7 @@ def test_llm_template_completes_a_form_task(
     # Four calls, each reported by the stub as 100 prompt and 20 completion tokens.
     spent = {"calls": 4, "prompt_tokens": 400, "completion_tokens": 80, "total_tokens": 480}
     assert body["info"]["llm"] == {"model": "stub-model", **spent}
+    assert body["info"]["attempts"][0]["llm"] == body["info"]["llm"]
     samples = scrape(cluster.metrics_url("node.de.01"))
     labels = {"model": "stub-model", "template": "llm"}
     assert value(samples, "browsing_node_llm_calls_total", **labels) == 4
