@@ -3,6 +3,7 @@ talking HTTP to the scripted stub."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -29,6 +30,7 @@ from nodes.agent import (
     WaitForText,
     llm_settings,
 )
+from nodes.agent.llm_loops import LoopDetector
 from nodes.agent.llm_prompt import render_observation
 from nodes.agent.llm_reply import BadReply, parse_reply
 from nodes.agent.llm_tools import tool_definitions
@@ -284,3 +286,18 @@ def test_a_spent_budget_makes_no_call() -> None:
         with pytest.raises(TokenBudgetSpent, match="token budget spent: 120 of 120"):
             llm.next_actions(SEEN, ())
     assert len(stub.requests) == 1
+
+
+def test_loop_detection_keys_on_the_page_not_the_step_counter() -> None:
+    loops = LoopDetector()
+    click = [Click("Buy", index=4)]
+    later = dataclasses.replace(SEEN, steps_done=7, last_error=None)  # the same page
+    loops.check(SEEN, click)
+    assert loops.take_warning() == ""
+    loops.check(later, click)
+    assert loops.take_warning().startswith('Warning: you repeated click [4] "Buy" on an')
+    assert loops.take_warning() == ""  # said once
+    loops.check(dataclasses.replace(SEEN, text="Added to the basket"), click)  # a change
+    loops.check(SEEN, [Done("x", True)])  # done is never a loop
+    with pytest.raises(PlannerFailed, match=r'^agent is repeating itself: click \[4\] "Buy"$'):
+        loops.check(later, click)
