@@ -103,13 +103,15 @@ def task_request(
     webhook_secret: str | None = None,
     uploads: list[str] | None = None,
     record_trace: bool | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The request body of /async and /sync; options left at None are not sent, and the
     gateway validates the rest (it answers 400, say, for both country_iso and node_uid).
     ``webhook_url``: where the final status is POSTed, signed with ``webhook_secret``
     (``whsec_...``) or, without one, with your own signing secret (``webhook_secret()``).
     ``uploads``: ids that ``upload()`` returned, for the task's file inputs.
-    ``record_trace``: keep a Playwright trace of the task (``download_file(..., "trace.zip")``)."""
+    ``record_trace``: keep a Playwright trace of the task (``download_file(..., "trace.zip")``).
+    ``output_schema``: a JSON Schema; the payload's ``data`` then matches it."""
     body: dict[str, Any] = {"task": task}
     if record_trace is not None:
         body["record"] = {"trace": record_trace}
@@ -138,6 +140,7 @@ def task_request(
         ("template", template),
         ("timeout", timeout_ms),
         ("uploads", list(uploads) if uploads is not None else None),
+        ("output_schema", output_schema),
     ):
         if value is not None:
             body[key] = value

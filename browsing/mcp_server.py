@@ -155,6 +155,13 @@ class _Tools:
         template: Annotated[
             str | None, Field(description="The browsing template (the service's own names).")
         ] = None,
+        output_schema: Annotated[
+            dict[str, Any] | None,
+            Field(
+                description="A JSON Schema for structured output: the result then comes "
+                "with data matching it (at most 16 KB)."
+            ),
+        ] = None,
         wait: Annotated[
             bool,
             Field(
@@ -175,6 +182,7 @@ class _Tools:
             "timeout_ms": timeout_ms,
             "fanout": fanout,
             "template": template,
+            "output_schema": output_schema,
         }
         with anyio.CancelScope(shield=True):
             # A call cancelled during the submit still learns the task_id, to cancel it.
@@ -309,7 +317,10 @@ def _result_blocks(body: dict[str, Any]) -> list[ContentBlock]:
         facts.append("screenshots: " + ", ".join(names))
     if isinstance(payload, dict) and payload.get("screenshots_error"):
         facts.append(str(payload["screenshots_error"]))
-    return [_text(text), _text("; ".join(facts))]
+    blocks = [_text(text), _text("; ".join(facts))]
+    if isinstance(payload, dict) and "data" in payload:  # the task had an output_schema
+        blocks.insert(1, _text("data: " + json.dumps(payload["data"], ensure_ascii=False)))
+    return blocks
 
 
 def _names_or_none(body: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from shared.config import Settings
 from shared.egress import DEFAULT_PORTS, EgressPolicy
 from shared.errors import EgressRefused, ValidationError
+from shared.output_schema import parse_output_schema
 from shared.request import (
     ANY_NODE,
     DEFAULT_FANOUT,
@@ -190,6 +191,7 @@ def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
         session_persist=session_persist is not False,
         webhook=parse_webhook(body.get("webhook"), egress_policy(settings)),
         record_trace=parse_record(body.get("record")),
+        output_schema=parse_output_schema(body.get("output_schema")),
     )
 
 

@@ -35,6 +35,7 @@ def _attempt_info(a: Attempt) -> dict[str, Any]:
         "finished_at": _iso(a.finished_ms),
         "duration_ms": duration,
         "stop_latency_ms": a.stopped_ms - a.finished_ms if a.stopped_ms and a.finished_ms else None,
+        "llm": a.llm,
     }
 
 
@@ -53,6 +54,7 @@ def task_info(record: TaskRecord) -> dict[str, Any]:
         },
         "attempts": [_attempt_info(a) for a in record.attempts],
         "session": session_info(record, producer),
+        "llm": producer.llm if producer else None,
     }
 
 
@@ -135,6 +137,8 @@ def request_body(req: TaskRequest) -> dict[str, Any]:
         body["record"] = {"trace": True}
     if req.uploads:
         body["uploads"] = [upload.id for upload in req.uploads]
+    if req.output_schema is not None:
+        body["output_schema"] = req.output_schema
     return body
 
 

@@ -12,6 +12,7 @@ import redis
 
 from nodes import metrics
 from nodes.agent import AgentResult, run_agent
+from nodes.agent.llm_usage import LLMUsage
 from nodes.artifacts import AttemptArtifacts
 from nodes.browser import context_options
 from nodes.egress import describe_egress
@@ -42,6 +43,19 @@ def egress_refused_since(runtime: NodeRuntime, mark: int) -> str:
         return ""
     first = list(dict.fromkeys(r.target for r in refused))[:REFUSED_TARGETS_SHOWN]
     return json.dumps({"count": count, "first": first})
+
+
+def llm_spent(usage: LLMUsage, template: str) -> str:
+    """``info.llm`` of an attempt as JSON ("" when no model was called), counted in
+    the node's metrics on the way."""
+    info = usage.as_info()
+    if info is None:
+        return ""
+    labels = {"model": usage.model, "template": template}
+    metrics.LLM_CALLS.labels(**labels).inc(usage.calls)
+    for kind in ("prompt", "completion"):
+        metrics.LLM_TOKENS.labels(kind=kind, **labels).inc(info[f"{kind}_tokens"])
+    return json.dumps(info)
 
 
 def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
@@ -86,6 +100,7 @@ def _run_claimed(
     mark = runtime.refusals.mark() if runtime.refusals is not None else 0
     session: SessionRun | None = None
     artifacts = None
+    usage = LLMUsage()
     try:
         template = load_template(request.template)
         files = staging.enter_context(
@@ -122,6 +137,8 @@ def _run_claimed(
                     refusals=runtime.refusals,
                     files=files,
                     downloads=artifacts.downloads,
+                    usage=usage,
+                    output_schema=request.output_schema,
                 )
             if artifacts.trace is not None:
                 artifacts.trace.stop()
@@ -153,6 +170,7 @@ def _run_claimed(
             success=False,
             error=error,
             egress_refused=refused,
+            llm=llm_spent(usage, request.template),
         )
     assert artifacts is not None
     try:
@@ -163,7 +181,15 @@ def _run_claimed(
         if session is not None:
             session.stage()
         outcome = report_success(
-            runtime, deadline, task_id, attempt, result, refused, steps.uploaded, artifacts
+            runtime,
+            deadline,
+            task_id,
+            attempt,
+            result,
+            refused,
+            steps.uploaded,
+            artifacts,
+            llm=llm_spent(usage, request.template),
         )
         if session is not None:
             session.settle(outcome)
@@ -209,9 +235,12 @@ def report_success(
     refused: str,
     uploaded: set[str] | frozenset[str] = frozenset(),
     artifacts: AttemptArtifacts | None = None,
+    *,
+    llm: str = "",
 ) -> str:
     """``uploaded``: the file names stored already, at their steps (nodes/steps.py);
-    ``artifacts``: the attempt's downloaded files and trace, uploaded here too."""
+    ``artifacts``: the attempt's downloaded files and trace, uploaded here too; ``llm``:
+    the attempt's ``info.llm`` as JSON, or ""."""
     assert runtime.identity is not None
     storage = runtime.storage
     names = [screenshot_name(i) for i in range(1, len(result.screenshots) + 1)]
@@ -232,6 +261,8 @@ def report_success(
     # The record keeps the file names (the attempt's ``files``); the gateway, which owns
     # the routes, lists them in the payload as URLs when it answers.
     body: dict = {"result": result.result}
+    if result.data is not None:
+        body["data"] = result.data
     if note:
         body["screenshots_error"] = note
     if artifacts is not None:
@@ -246,6 +277,7 @@ def report_success(
         payload=payload,
         files=tuple(names),
         egress_refused=refused,
+        llm=llm,
     )
     if artifacts is not None:
         keys = keys + artifacts.keys

@@ -52,3 +52,13 @@ EGRESS_REFUSED = Counter(
     "link_local, shared, unspecified, multicast, broadcast, or denied (BROWSING_EGRESS_DENY).",
     ["reason"],
 )
+LLM_CALLS = Counter(
+    "browsing_node_llm_calls_total",
+    "Calls to the language model that it answered, by model and template.",
+    ["model", "template"],
+)
+LLM_TOKENS = Counter(
+    "browsing_node_llm_tokens_total",
+    "Tokens the language model reported, by model, template and kind (prompt, completion).",
+    ["model", "template", "kind"],
+)

@@ -77,6 +77,8 @@ class Attempt:
     egress_refused: dict[str, Any] | None = None
     # What the attempt did with its session's browser state (shared/sessionstate.py).
     session: dict[str, Any] | None = None
+    # The language model's calls and tokens (nodes/agent/llm_usage.py); None if none.
+    llm: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +142,7 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
                 if h.get(p + "egress_refused")
                 else None,
                 session=_json_object(h.get(p + "session")),
+                llm=_json_object(h.get(p + "llm")),
             )
         )
     success = h.get("success")
@@ -558,9 +561,11 @@ class TaskStore:
         error: str = "",
         files: tuple[str, ...] = (),
         egress_refused: str = "",
+        llm: str = "",
     ) -> str:
         """Report an attempt's outcome: 'won', 'failed' or 'fenced' (see finish.lua).
-        ``egress_refused``: the attempt's ``info.egress_refused`` as JSON, or ""."""
+        ``egress_refused``: the attempt's ``info.egress_refused`` as JSON, or ""; ``llm``:
+        its ``info.llm`` (model calls and tokens) as JSON, or ""."""
         args = [
             task_id,
             attempt,
@@ -573,6 +578,7 @@ class TaskStore:
             json.dumps(list(files)),
             self.record_ttl_s,
             egress_refused,
+            llm,
         ]
         return str(self._finish(keys=[keys.task(task_id)], args=args))
 

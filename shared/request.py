@@ -112,6 +112,8 @@ class TaskRequest:
     session_persist: bool = True
     # ``"record": {"trace": true}``: the winning attempt's Playwright trace is kept.
     record_trace: bool = False
+    # A JSON Schema the result's ``data`` must match (shared/output_schema.py).
+    output_schema: dict[str, Any] | None = None
     # Not part of the request JSON (``to_dict``): the record keeps it in a field of its
     # own, so that its secret is never where nodes read or logs show the request.
     webhook: Webhook | None = None
@@ -133,6 +135,8 @@ class TaskRequest:
             body["uploads"] = [upload.to_dict() for upload in self.uploads]
         if self.record_trace:  # only when asked: other records keep their form
             body["record"] = {"trace": True}
+        if self.output_schema is not None:  # only when given, likewise
+            body["output_schema"] = self.output_schema
         return body
 
     def to_json(self) -> str:
@@ -153,6 +157,7 @@ class TaskRequest:
             uploads=tuple(UploadRef.from_dict(u) for u in raw.get("uploads") or ()),
             session_persist=raw.get("session_persist") is not False,
             record_trace=bool((raw.get("record") or {}).get("trace")),
+            output_schema=raw.get("output_schema"),
         )
 
     @classmethod

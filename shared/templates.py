@@ -53,6 +53,8 @@ SCHEMA: dict[str, Spec] = {
     "system_prompt": (str, None),
     "max_steps": (int, (1, 1000)),
     "max_failures": (int, (1, 100)),
+    "max_tokens_total": (int, (1, 1_000_000_000)),
+    "vision": (str, ("off", "on", "auto")),
     "viewport": (dict, {"width": (int, (200, 7680)), "height": (int, (200, 4320))}),
     "locale": (str, re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")),
     "timezone": (str, re.compile(r"^[A-Za-z_+-]+(?:/[A-Za-z0-9_+-]+)*$")),

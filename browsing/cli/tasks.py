@@ -35,6 +35,22 @@ def _client(args: argparse.Namespace) -> BrowsingClient:
     return client
 
 
+def output_schema_option(value: str) -> dict[str, Any]:
+    """``--output-schema``: a JSON Schema object inline, or ``@FILE`` to read it from."""
+    try:
+        if value.startswith("@"):
+            with open(value[1:], encoding="utf-8") as handle:
+                value = handle.read()
+        schema = json.loads(value)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {value[1:]}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(schema, dict):
+        raise argparse.ArgumentTypeError("a JSON Schema must be a JSON object")
+    return schema
+
+
 def _print_result(body: dict[str, Any]) -> int:
     """The result on stdout (the error on stderr); the exit code it deserves."""
     if body.get("status") != "completed" or not body.get("success"):
@@ -43,6 +59,8 @@ def _print_result(body: dict[str, Any]) -> int:
     payload = decoded_payload(body)
     result = payload.get("result") if isinstance(payload, dict) else payload
     print(result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False))
+    if isinstance(payload, dict) and "data" in payload:  # with --output-schema
+        print("data: " + json.dumps(payload["data"], ensure_ascii=False))
     names = screenshot_names(body)
     if names:
         print("screenshots: " + " ".join(names))
@@ -87,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         "webhook_url": args.webhook,
         "webhook_secret": args.webhook_secret,
         "record_trace": True if args.trace else None,
+        "output_schema": args.output_schema,
     }
     task_id = None
     try:
@@ -253,6 +272,12 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--json", action="store_true", help="print the final status body as JSON")
     run.add_argument(
         "--trace", action="store_true", help="keep a Playwright trace of the task (trace.zip)"
+    )
+    run.add_argument(
+        "--output-schema",
+        type=output_schema_option,
+        metavar="JSON|@FILE",
+        help="a JSON Schema the result's data must match (printed as a data: line)",
     )
     run.add_argument(
         "--webhook", metavar="URL", help="POST the final status to URL (signed; see README)"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from nodes.agent.actions import Extract
+from nodes.agent.llm_planner import LLMPlanner
+from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.planners import agent_config, make_planner
 from nodes.agent.runner import run_planner
-from nodes.agent.types import AgentResult, Screenshot, ScreenshotPolicy, StepRecord
+from nodes.agent.types import AgentResult, Planner, Screenshot, ScreenshotPolicy, StepRecord
+from shared.errors import PlannerFailed
+from shared.output_schema import json_values, mismatch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,6 +43,8 @@ def run_agent(
     on_screenshot: Callable[[Screenshot, int], None] | None = None,
     files: Mapping[str, Path] | None = None,
     downloads: DownloadCollector | None = None,
+    usage: LLMUsage | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> AgentResult:
     """Carry out a plain-language instruction.
 
@@ -50,10 +58,23 @@ def run_agent(
     the task's uploads by name, as local files (nodes/uploads.py), for file inputs.
     page load the policy refused fails its step with the policy's reason.
     ``downloads``: catches the files the pages download (nodes/downloads.py).
+    ``usage``: counts the language model's calls and tokens, however the run ends.
+    ``output_schema``: the result's ``data`` must match it (see ``structured_data``).
     """
     config = agent_config(template)
-    planner = make_planner(instruction, config, deadline=deadline)
-    return run_planner(
+    planner = make_planner(
+        instruction, config, deadline=deadline, usage=usage, output_schema=output_schema
+    )
+    if output_schema is not None and not isinstance(planner, LLMPlanner):
+        plan = getattr(planner, "actions", None)
+        if plan is not None and not any(isinstance(a, Extract) and a.shape != "text" for a in plan):
+            # Known before any page opens: the run could not fill the schema.
+            raise PlannerFailed(
+                "the rules planner cannot fill the output schema: the instruction extracts "
+                'no JSON (ask for it, e.g. "extract the table as JSON", or use a template '
+                "with a language model)"
+            )
+    result = run_planner(
         context,
         planner,
         policy=policy,
@@ -68,3 +89,25 @@ def run_agent(
         files=files,
         downloads=downloads,
     )
+    if output_schema is None:
+        return result
+    return replace(result, data=structured_data(planner, result, output_schema))
+
+
+def structured_data(planner: Planner, result: AgentResult, output_schema: dict[str, Any]) -> Any:
+    """The data for a task with an output schema. The LLM planner's done gave it, checked
+    already. The rules planner has no model to shape data with: the run's extracted JSON
+    (``extract ... as JSON``, the latest that matches) is used when it matches the schema;
+    otherwise the task fails, rather than succeed without the data it asked for."""
+    if isinstance(planner, LLMPlanner):
+        return planner.data
+    found = json_values(result.result)
+    for value in found:
+        if mismatch(output_schema, value) is None:
+            return value
+    why = (
+        f"its extracted JSON does not match: {mismatch(output_schema, found[0])}"
+        if found
+        else "the run extracted no JSON"
+    )
+    raise PlannerFailed(f"the rules planner cannot fill the output schema: {why}")

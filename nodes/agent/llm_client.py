@@ -16,6 +16,7 @@ import urllib.request
 from typing import Any
 
 from nodes.agent.llm_config import LLMSettings
+from nodes.agent.llm_usage import LLMUsage
 from shared.errors import DeadlineExceeded, PlannerFailed
 
 HTTP_RETRIES = 2
@@ -26,6 +27,13 @@ DEADLINE_MARGIN_S = 0.5
 
 class ToolsRejected(PlannerFailed):
     """The model server does not accept tool definitions."""
+
+
+class ImagesRejected(PlannerFailed):
+    """The model server (or model) does not accept image input."""
+
+
+_IMAGE_WORDS = ("image", "vision", "multimodal", "multi-modal")
 
 
 def _detail(body: bytes) -> str:
@@ -39,9 +47,17 @@ def _detail(body: bytes) -> str:
 
 
 class ChatClient:
-    def __init__(self, settings: LLMSettings, deadline: float) -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        deadline: float,
+        usage: LLMUsage | None = None,
+        max_tokens_total: int | None = None,
+    ) -> None:
         self.settings = settings
         self.deadline = deadline  # a time.monotonic() value
+        self.usage = usage if usage is not None else LLMUsage()
+        self.max_tokens_total = max_tokens_total
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
 
     def _timeout_s(self) -> float:
@@ -69,6 +85,8 @@ class ChatClient:
         }
         if tools:
             body["tools"] = tools
+        self.usage.check_budget(self.max_tokens_total)
+        images = any(isinstance(m.get("content"), list) for m in messages)
         failure = ""
         for attempt in range(HTTP_RETRIES + 1):
             if attempt:
@@ -80,6 +98,9 @@ class ChatClient:
                 failure = f"the model server answered {exc.code}: {detail}"
                 if exc.code == 429 or exc.code >= 500:
                     continue
+                rejected = exc.code in (400, 404, 413, 415, 422, 501)
+                if images and rejected and any(w in detail.lower() for w in _IMAGE_WORDS):
+                    raise ImagesRejected(failure) from exc
                 if tools and exc.code in (400, 404, 422, 501) and "tool" in detail.lower():
                     raise ToolsRejected(failure) from exc
                 raise PlannerFailed(failure) from exc
@@ -90,6 +111,8 @@ class ChatClient:
                 continue
             except ValueError as exc:
                 raise PlannerFailed(f"the model server sent invalid JSON: {exc}") from exc
+            spent = reply.get("usage") if isinstance(reply, dict) else None
+            self.usage.add(self.settings.model, spent)
             try:
                 return dict(reply["choices"][0]["message"])
             except (KeyError, IndexError, TypeError) as exc:

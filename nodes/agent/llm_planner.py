@@ -15,16 +15,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.agent.actions import Action
-from nodes.agent.llm_client import ChatClient, ToolsRejected
+from nodes.agent.llm_client import ChatClient, ImagesRejected, ToolsRejected
 from nodes.agent.llm_config import LLMSettings
-from nodes.agent.llm_prompt import DEFAULT_SYSTEM_PROMPT, json_tool_list, render_observation
+from nodes.agent.llm_loops import LoopDetector
+from nodes.agent.llm_prompt import (
+    DEFAULT_SYSTEM_PROMPT,
+    json_tool_list,
+    render_observation,
+    schema_instructions,
+)
 from nodes.agent.llm_reply import BadReply, Call, parse_reply
 from nodes.agent.llm_tools import tool_definitions
+from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.types import Observation, StepRecord
 from shared.errors import PlannerFailed
+from shared.output_schema import mismatch
 
 # Older turns are dropped so that long runs stay within a model's context.
 MAX_TURNS = 12
+# A done whose data does not match the output schema is sent back this many times.
+DATA_RETRIES = 2
 
 
 @dataclass
@@ -63,15 +73,21 @@ def _outcomes(turn: _Turn, history: Sequence[StepRecord]) -> list[str]:
     return out
 
 
+def _parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return content if isinstance(content, list) else [{"type": "text", "text": content}]
+
+
 def _merge_users(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Several chat templates (llama.cpp, Mistral) reject two user messages in a row.
     merged: list[dict[str, Any]] = []
     for message in messages:
         if merged and message["role"] == "user" and merged[-1]["role"] == "user":
-            merged[-1] = {
-                "role": "user",
-                "content": merged[-1]["content"] + "\n\n" + message["content"],
-            }
+            before, after = merged[-1]["content"], message["content"]
+            if isinstance(before, str) and isinstance(after, str):
+                content: Any = before + "\n\n" + after
+            else:  # an observation with a screenshot: a list of parts
+                content = _parts(before) + _parts(after)
+            merged[-1] = {"role": "user", "content": content}
         else:
             merged.append(message)
     return merged
@@ -85,6 +101,10 @@ class LLMPlanner:
         *,
         deadline: float,
         system_prompt: str | None = None,
+        usage: LLMUsage | None = None,
+        max_tokens_total: int | None = None,
+        output_schema: dict[str, Any] | None = None,
+        vision: str = "off",
     ) -> None:
         if not settings.configured:
             raise PlannerFailed(
@@ -93,22 +113,42 @@ class LLMPlanner:
             )
         self.instruction = instruction
         self.settings = settings
-        self.client = ChatClient(settings, deadline)
+        self.client = ChatClient(settings, deadline, usage, max_tokens_total)
         self.system_prompt = system_prompt or DEFAULT_SYSTEM_PROMPT
         self.use_tools = settings.tool_mode != "json"
         self.turns: list[_Turn] = []
+        self.loops = LoopDetector()
+        self.output_schema = output_schema
+        self.data: Any = None  # done's data, once it matched the output schema
+        self.data_mismatches = 0
+        self.vision = vision  # off, on, or auto: on until the server rejects images
 
-    def _messages(self, observation: Observation) -> list[dict[str, Any]]:
+    @property
+    def wants_image(self) -> bool:
+        """Whether the runner should attach a screenshot to the next observation."""
+        return self.vision != "off"
+
+    def _messages(self, observation: Observation, warning: str = "") -> list[dict[str, Any]]:
         system = self.system_prompt
         if not self.use_tools:
             system += "\n" + json_tool_list()
+        if self.output_schema is not None:
+            system += "\n" + schema_instructions(self.output_schema)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {"role": "user", "content": f"Task: {self.instruction}"},
         ]
         for turn in self.turns[-MAX_TURNS:]:
             messages += turn.messages()
-        messages.append({"role": "user", "content": render_observation(observation)})
+        seen = render_observation(observation)
+        content: str | list[dict[str, Any]] = f"{warning}\n{seen}" if warning else seen
+        if observation.image and self.wants_image:
+            content = [
+                {"type": "text", "text": content},
+                {"type": "text", "text": "Screenshot of the viewport, elements labelled:"},
+                {"type": "image_url", "image_url": {"url": observation.image}},
+            ]
+        messages.append({"role": "user", "content": content})
         return _merge_users(messages)
 
     def next_actions(self, observation: Observation, history: Sequence[StepRecord]) -> list[Action]:
@@ -117,12 +157,21 @@ class LLMPlanner:
         feedback: list[dict[str, Any]] = []
         error = ""
         tries = 0
+        warning = self.loops.take_warning()
         while tries <= self.settings.max_retries:
-            messages = self._messages(observation) + feedback
+            messages = self._messages(observation, warning) + feedback
             try:
                 reply = self.client.complete(
-                    messages, tool_definitions() if self.use_tools else None
+                    messages, tool_definitions(self.output_schema) if self.use_tools else None
                 )
+            except ImagesRejected as exc:
+                if self.vision != "auto":
+                    raise PlannerFailed(
+                        f"{exc.message} (the template's vision is on: the model must take "
+                        "images; vision: auto falls back to text)"
+                    ) from exc
+                self.vision = "off"  # this server or model cannot take images: text only
+                continue
             except ToolsRejected:
                 if self.settings.tool_mode != "auto" or not self.use_tools:
                     raise
@@ -135,11 +184,45 @@ class LLMPlanner:
                 error = str(exc)
                 feedback += _feedback(reply, error, self.use_tools)
                 continue
+            data_error = self._check_data(calls)
+            if data_error:
+                tries -= 1  # bounded by DATA_RETRIES instead
+                feedback += _feedback(reply, data_error, self.use_tools)
+                continue
+            actions = [action for call in calls for action in call.actions]
+            self.loops.check(observation, actions)
             self.turns.append(_Turn(_echo(reply, calls), calls, steps_before=len(history)))
-            return [action for call in calls for action in call.actions]
+            return actions
         raise PlannerFailed(
             f"the language model's replies could not be used after {tries} tries: {error}"
         )
+
+    def _check_data(self, calls: list[Call]) -> str:
+        """Why a successful done's data cannot be accepted ("" when it can, or when there
+        is no done or no schema); PlannerFailed once it was sent back DATA_RETRIES times."""
+        done = next((c for c in calls if c.name == "done"), None)
+        if (
+            self.output_schema is None
+            or done is None
+            or done.arguments.get("success")
+            in (
+                False,
+                "false",
+            )
+        ):
+            return ""
+        if "data" not in done.arguments:
+            error = "done needs data: JSON matching the output schema"
+        else:
+            error = mismatch(self.output_schema, done.arguments["data"]) or ""
+            error = error and f"done's data does not match the output schema: {error}"
+        if not error:
+            self.data = done.arguments["data"]
+            return ""
+        self.data_mismatches += 1
+        if self.data_mismatches > DATA_RETRIES:
+            raise PlannerFailed(f"{error} (after {self.data_mismatches} tries)")
+        return error
 
 
 def _echo(reply: dict[str, Any], calls: list[Call]) -> dict[str, Any]:

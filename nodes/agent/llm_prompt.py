@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from nodes.agent.llm_tools import TOOLS
 from nodes.agent.types import Observation
 
@@ -29,6 +33,15 @@ The tools are:
 
 OBSERVATION_TEXT_CHARS = 2000
 EXTRACT_CHARS = 3000
+
+
+def schema_instructions(output_schema: Mapping[str, Any]) -> str:
+    """What the model is told when the task asks for structured output."""
+    return (
+        "This task asks for structured output: when you call done with success=true, give "
+        "data, a JSON value matching this JSON Schema (and a short text too):\n"
+        + json.dumps(output_schema, ensure_ascii=False)
+    )
 
 
 def json_tool_list() -> str:

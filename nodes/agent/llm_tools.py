@@ -98,8 +98,16 @@ TOOLS: dict[str, tuple[str, dict[str, dict], tuple[str, ...]]] = {
 }
 
 
-def tool_definitions() -> list[dict[str, Any]]:
-    return [
+def done_data(output_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """done's ``data`` parameter for a task with an output schema: the schema itself."""
+    description = "The structured result: JSON matching the task's output schema."
+    return {"description": description, **output_schema}
+
+
+def tool_definitions(output_schema: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The tools; with ``output_schema``, done also takes ``data`` constrained to it (the
+    planner checks it, since servers do not all enforce parameter schemas)."""
+    tools = [
         {
             "type": "function",
             "function": {
@@ -114,6 +122,10 @@ def tool_definitions() -> list[dict[str, Any]]:
         }
         for name, (description, properties, required) in TOOLS.items()
     ]
+    if output_schema is not None:
+        done = next(t for t in tools if t["function"]["name"] == "done")["function"]["parameters"]
+        done["properties"] = {**done["properties"], "data": done_data(output_schema)}
+    return tools
 
 
 _KINDS = {"integer": "an integer", "boolean": "true or false", "number": "a number",
@@ -157,7 +169,7 @@ def check_arguments(tool: str, arguments: Any) -> dict[str, Any]:
         raise BadReply(f"{tool}: missing {', '.join(missing)}")
     checked = {}
     for name, value in arguments.items():
-        if name in properties and value is not None:
+        if name in properties and value is not None and "type" in properties[name]:
             spec = properties[name]
             checked[name] = _coerce(tool, name, value, spec["type"])
             if "enum" in spec and checked[name] not in spec["enum"]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nodes.agent.guard import Guard
 from nodes.agent.llm_config import LLMSettings, llm_settings
 from nodes.agent.llm_planner import LLMPlanner
+from nodes.agent.llm_usage import LLMUsage
 from nodes.agent.rules import RulesPlanner
 from nodes.agent.runner import Limits
 from nodes.agent.types import Planner
@@ -34,6 +35,8 @@ class AgentConfig:
     llm: LLMSettings = field(default_factory=LLMSettings)
     allowed_domains: tuple[str, ...] = ()
     blocked_resource_types: tuple[str, ...] = ()
+    max_tokens_total: int | None = None  # the LLM planner's token budget per task
+    vision: str = "off"  # the LLM planner's screenshots: off, on or auto (llm_vision.py)
 
     @property
     def chosen_planner(self) -> str:
@@ -62,14 +65,31 @@ def agent_config(
         llm=llm_settings(template.get("llm"), env),
         allowed_domains=tuple(template.get("allowed_domains") or ()),
         blocked_resource_types=tuple(template.get("blocked_resource_types") or ()),
+        max_tokens_total=template.get("max_tokens_total"),
+        vision=str(template.get("vision", "off")),
     )
 
 
-def make_planner(instruction: str, config: AgentConfig, *, deadline: float) -> Planner:
-    """Raises before any page opens when the instruction cannot be planned."""
+def make_planner(
+    instruction: str,
+    config: AgentConfig,
+    *,
+    deadline: float,
+    usage: LLMUsage | None = None,
+    output_schema: dict[str, Any] | None = None,
+) -> Planner:
+    """Raises before any page opens when the instruction cannot be planned. ``usage``
+    counts the model calls and tokens the LLM planner spends."""
     if config.chosen_planner == "llm":
         return LLMPlanner(
-            instruction, config.llm, deadline=deadline, system_prompt=config.system_prompt
+            instruction,
+            config.llm,
+            deadline=deadline,
+            system_prompt=config.system_prompt,
+            usage=usage,
+            max_tokens_total=config.max_tokens_total,
+            output_schema=output_schema,
+            vision=config.vision,
         )
     planner = RulesPlanner(instruction)
     if len(planner.actions) > config.limits.max_steps:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Error as PlaywrightError
@@ -29,6 +29,7 @@ from nodes.agent.actions import (
 from nodes.agent.budget import Budget
 from nodes.agent.execute import execute, guarded
 from nodes.agent.guard import Guard
+from nodes.agent.llm_vision import viewport_image
 from nodes.agent.observe import observe
 from nodes.agent.session import POPUP_COUNTER_JS, Session
 from nodes.agent.summary import format_summary, read_page
@@ -110,6 +111,8 @@ class _Run:
                     extracted=self.results,
                     max_steps=self.limits.max_steps,
                 )
+                if getattr(planner, "wants_image", False):
+                    observation = replace(observation, image=viewport_image(self.session))
             else:
                 observation = Observation(
                     url=self.session.page.url,

@@ -48,6 +48,8 @@ class AgentResult:
     steps: tuple[StepRecord, ...]
     screenshots: tuple[Screenshot, ...]
     final_url: str
+    # With an output schema: the structured result, which matches it (shared/output_schema.py).
+    data: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +110,8 @@ class Observation:
     extracted: tuple[str, ...] = ()  # what extract actions returned so far
     max_steps: int = 0
     uploads: tuple[str, ...] = ()  # names of the task's files the upload_file tool takes
+    # A data URL of the labelled viewport, for a planner that asks for one (llm_vision.py).
+    image: str | None = field(default=None, repr=False)
 
 
 class Planner(Protocol):
@@ -116,7 +120,7 @@ class Planner(Protocol):
     A planner may have a ``reads_page`` attribute: when it is false before a call,
     the runner skips distilling the page's elements and passes only the URL and
     the last step's outcome (the rules planner does this for steps that do not act
-    on an element).
+    on an element). One with a true ``wants_image`` gets ``Observation.image`` too.
     """
 
     def next_actions(self, observation: Observation, history: Sequence[StepRecord]) -> list[Action]:

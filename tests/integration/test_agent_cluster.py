@@ -17,8 +17,15 @@ import pytest
 
 from browsing.cluster import LocalCluster, free_port
 from tests.conftest import ALICE, Api, allow, assert_no_secret_in_logs, running
+from tests.integration.test_metrics import scrape, value
 from tests.sites.server import serve_sites
-from tests.support.llm_stub import ScriptedLLM, form_task_script, observation, serve_llm_stub
+from tests.support.llm_stub import (
+    ScriptedLLM,
+    call,
+    form_task_script,
+    observation,
+    serve_llm_stub,
+)
 from tests.support.slow_proxy import _handler
 
 SYNC = "/api/v1/browsing/sync"
@@ -61,9 +68,9 @@ def llm(sites: str) -> Iterator[ScriptedLLM]:
 
 
 @pytest.fixture(scope="module")
-def api(
+def cluster(
     tmp_path_factory, llm: ScriptedLLM, proxy: tuple[str, list[str]], sites: str
-) -> Iterator[Api]:
+) -> Iterator[LocalCluster]:
     node_env = {
         "BROWSING_LLM_BASE_URL": llm.base_url,
         "BROWSING_LLM_MODEL": "stub-model",
@@ -88,8 +95,13 @@ def api(
         node_env={"node.de.01": node_env},
     )
     with running(cluster):
-        yield Api(cluster.base_url, ALICE)
+        yield cluster
     assert_no_secret_in_logs(cluster, (ALICE, PROXY_SECRET, "sk-cluster"))
+
+
+@pytest.fixture(scope="module")
+def api(cluster: LocalCluster) -> Api:
+    return Api(cluster.base_url, ALICE)
 
 
 def sync(api: Api, body: dict) -> dict:
@@ -98,9 +110,20 @@ def sync(api: Api, body: dict) -> dict:
     return resp.json()
 
 
-def test_llm_template_completes_a_form_task(api: Api, llm: ScriptedLLM, sites: str) -> None:
+def test_llm_template_completes_a_form_task(
+    api: Api, cluster: LocalCluster, llm: ScriptedLLM, sites: str
+) -> None:
     body = sync(api, {"task": "Send the contact form as Ada from London.", "template": "llm"})
     assert body["success"] is True, body
+    # Four calls, each reported by the stub as 100 prompt and 20 completion tokens.
+    spent = {"calls": 4, "prompt_tokens": 400, "completion_tokens": 80, "total_tokens": 480}
+    assert body["info"]["llm"] == {"model": "stub-model", **spent}
+    assert body["info"]["attempts"][0]["llm"] == body["info"]["llm"]
+    samples = scrape(cluster.metrics_url("node.de.01"))
+    labels = {"model": "stub-model", "template": "llm"}
+    assert value(samples, "browsing_node_llm_calls_total", **labels) == 4
+    assert value(samples, "browsing_node_llm_tokens_total", kind="prompt", **labels) == 400
+    assert value(samples, "browsing_node_llm_tokens_total", kind="completion", **labels) == 80
     result = json.loads(body["payload"])["result"]
     assert "Form received" in result and "Ada" in result and "London" in result
     assert not llm.errors, llm.errors
@@ -109,6 +132,33 @@ def test_llm_template_completes_a_form_task(api: Api, llm: ScriptedLLM, sites: s
     assert llm.requests[0]["_authorization"] == "Bearer sk-cluster"
     seen = observation(llm.requests[1])
     assert f"URL: {sites}/form.html" in seen and '[1] textbox "Full name"' in seen
+
+
+def test_structured_output_is_delivered_as_data_in_the_payload(
+    api: Api, llm: ScriptedLLM, sites: str
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"price": {"type": "number"}, "tea": {"type": "string"}},
+        "required": ["price", "tea"],
+    }
+    first = len(llm.requests)
+    llm.script.extend(
+        [
+            call("navigate", url=f"{sites}/shop.html"),
+            call("done", text="Sencha costs 12", success=True, data={"tea": "Sencha"}),
+            call("done", text="Sencha costs 12", success=True, data={"tea": "Sencha", "price": 12}),
+        ]
+    )
+    body = sync(api, {"task": "What does Sencha cost?", "template": "llm", "output_schema": schema})
+    assert body["success"] is True, body
+    payload = json.loads(body["payload"])
+    assert payload["result"] == "Sencha costs 12"
+    assert payload["data"] == {"tea": "Sencha", "price": 12}
+    assert not llm.errors, llm.errors
+    sent = llm.requests[first:]
+    assert len(sent) == 3 and body["info"]["llm"]["calls"] == 3
+    assert "'price' is a required property" in sent[2]["messages"][-1]["content"]
 
 
 def test_browsing_goes_through_the_proxy_without_leaking_credentials(

@@ -22,6 +22,7 @@ from nodes.agent import (
     TaskGaveUp,
     run_agent,
 )
+from nodes.agent.llm_usage import LLMUsage
 from shared.errors import ActionFailed
 from tests.support.llm_stub import (
     HttpError,
@@ -204,3 +205,65 @@ def test_tabs_frames_and_checkboxes(run: Run, base_url: str) -> None:
     result, stub = run(script, "Do a bit of everything")
     assert '"I accept the terms": true' in result.result
     assert '"Subscribe to the newsletter": true' in result.result
+
+
+def test_a_repeated_action_on_an_unchanged_page_is_warned_then_ends_the_run(
+    context: BrowserContext, base_url: str
+) -> None:
+    def show_status(r: dict) -> dict:
+        return call("click", index=element_index(r, "button", "Show status"))
+
+    # The first click changes the page (the status says "Clicked!"); the second, on the
+    # changed page, changes nothing; the third repeats it there and is warned about in
+    # the next observation; the fourth ends the run before it is carried out.
+    script: list[Reply] = [call("navigate", url=f"{base_url}/links.html")] + [show_status] * 4
+    with serve_llm_stub(script) as stub:
+        template = {"planner": "llm", "max_failures": 5,
+                    "llm": {"base_url": stub.base_url, "model": "stub-model"}}  # fmt: skip
+        with pytest.raises(PlannerFailed) as failed:
+            run_agent(
+                context,
+                "Show the status",
+                policy=ScreenshotPolicy(),
+                deadline=time.monotonic() + 45,
+                template=template,
+            )
+    assert not stub.errors, stub.errors
+    assert len(stub.requests) == 5
+    assert str(failed.value).startswith("agent is repeating itself: click [")
+    assert str(failed.value).endswith('"Show status"')
+    warnings = ["you repeated" in observation(r) for r in stub.requests]
+    assert warnings == [False, False, False, False, True]
+    seen = observation(stub.requests[4])
+    assert seen.startswith("Warning: you repeated click [")
+    assert '"Show status" on an unchanged page' in seen
+    assert "repeating it again ends the task" in seen
+    assert context.pages == []
+
+
+def test_usage_is_counted_and_a_spent_token_budget_ends_the_run(
+    context: BrowserContext, base_url: str
+) -> None:
+    # Each answer reports 120 tokens: two calls spend 240 of 200, so the third is not made.
+    script: list[Reply] = [
+        call("navigate", url=f"{base_url}/index.html"),
+        call("navigate", url=f"{base_url}/links.html"),
+        call("done", text="never reached", success=True),
+    ]
+    usage = LLMUsage()
+    with serve_llm_stub(script) as stub:
+        template = {"planner": "llm", "max_tokens_total": 200,
+                    "llm": {"base_url": stub.base_url, "model": "stub-model"}}  # fmt: skip
+        with pytest.raises(PlannerFailed, match=r"^token budget spent: 240 of 200$"):
+            run_agent(
+                context,
+                "Browse around",
+                policy=ScreenshotPolicy(),
+                deadline=time.monotonic() + 45,
+                template=template,
+                usage=usage,
+            )
+    assert len(stub.requests) == 2
+    assert usage.as_info() == {"model": "stub-model", "calls": 2, "prompt_tokens": 200,
+                               "completion_tokens": 40, "total_tokens": 240}  # fmt: skip
+    assert context.pages == []

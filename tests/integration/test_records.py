@@ -122,6 +122,31 @@ def test_a_single_failed_attempt_gives_its_error(store):
     assert store.get(tid).error == 'could not understand "fly"'
 
 
+def test_a_failed_attempt_keeps_what_the_model_spent_in_info_llm(store):
+    from gateway.views import task_info
+    from nodes.agent.llm_usage import LLMUsage
+    from nodes.attempt import llm_spent
+
+    usage = LLMUsage()
+    usage.add("gpt-x", {"prompt_tokens": 150, "completion_tokens": 60, "total_tokens": 210})
+    usage.add("gpt-x", {"prompt_tokens": 10, "completion_tokens": 2})  # no total: summed
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    store.claim(tid, 1, "a")
+    error = "token budget spent: 222 of 200"
+    store.finish(tid, 1, "a", success=False, error=error, llm=llm_spent(usage, "llm"))
+    record = store.get(tid)
+    spent = {"model": "gpt-x", "calls": 2, "prompt_tokens": 160, "completion_tokens": 62,
+             "total_tokens": 222}  # fmt: skip
+    assert record.error == error and task_info(record)["llm"] == spent
+    assert llm_spent(LLMUsage(), "llm") == ""  # no call: nothing reported
+    other = new_task(store, "web:t2")
+    store.assign(other, placements("a"))
+    store.claim(other, 1, "a")
+    store.finish(other, 1, "a", success=True, payload='{"result":"r"}')
+    assert task_info(store.get(other))["llm"] is None
+
+
 def test_fail_is_written_once_and_cancels_attempts(store):
     tid = new_task(store)
     store.assign(tid, placements("a"))

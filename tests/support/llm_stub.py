@@ -57,10 +57,25 @@ def text(content: str) -> Message:
     return {"role": "assistant", "content": content}
 
 
+def _last_user(request: dict[str, Any]) -> Any:
+    return [m for m in request["messages"] if m["role"] == "user"][-1]["content"]
+
+
 def observation(request: dict[str, Any]) -> str:
-    """The text of the last user message: the planner's latest observation."""
-    users = [m for m in request["messages"] if m["role"] == "user"]
-    return str(users[-1]["content"])
+    """The text of the last user message: the planner's latest observation (its text
+    parts, when it comes with a screenshot)."""
+    content = _last_user(request)
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if p.get("type") == "text")
+    return str(content)
+
+
+def images(request: dict[str, Any]) -> list[str]:
+    """The image URLs (data URLs) of the last user message."""
+    content = _last_user(request)
+    if not isinstance(content, list):
+        return []
+    return [p["image_url"]["url"] for p in content if p.get("type") == "image_url"]
 
 
 def element_index(request: dict[str, Any], role: str, name: str) -> int:
@@ -72,9 +87,14 @@ def element_index(request: dict[str, Any], role: str, name: str) -> int:
     return int(found.group(1))
 
 
+# What the stub reports in each answer's ``usage``, unless it is told otherwise.
+USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+
+
 class ScriptedLLM:
-    def __init__(self, script: list[Reply]) -> None:
+    def __init__(self, script: list[Reply], usage: dict[str, int] | None = USAGE) -> None:
         self.script = list(script)
+        self.usage = usage
         self.requests: list[dict[str, Any]] = []
         self.errors: list[str] = []  # failures inside reply callables, for the test to show
         self.base_url = ""
@@ -100,6 +120,8 @@ class ScriptedLLM:
             "model": request.get("model", ""),
             "choices": [{"index": 0, "message": reply, "finish_reason": "tool_calls"}],
         }
+        if self.usage is not None:
+            body["usage"] = dict(self.usage)
         return 200, body
 
 
@@ -129,9 +151,12 @@ def _handler(stub: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_llm_stub(script: list[Reply]) -> Iterator[ScriptedLLM]:
-    """Serve the script on 127.0.0.1; ``stub.base_url`` is the API root (…/v1)."""
-    stub = ScriptedLLM(script)
+def serve_llm_stub(
+    script: list[Reply], usage: dict[str, int] | None = USAGE
+) -> Iterator[ScriptedLLM]:
+    """Serve the script on 127.0.0.1; ``stub.base_url`` is the API root (…/v1).
+    Every answer reports ``usage`` (None: none)."""
+    stub = ScriptedLLM(script, usage)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="llm-stub", daemon=True)

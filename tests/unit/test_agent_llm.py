@@ -3,6 +3,7 @@ talking HTTP to the scripted stub."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -29,9 +30,11 @@ from nodes.agent import (
     WaitForText,
     llm_settings,
 )
+from nodes.agent.llm_loops import LoopDetector
 from nodes.agent.llm_prompt import render_observation
 from nodes.agent.llm_reply import BadReply, parse_reply
 from nodes.agent.llm_tools import tool_definitions
+from nodes.agent.llm_usage import LLMUsage, TokenBudgetSpent
 from shared.errors import ConfigError, DeadlineExceeded
 from tests.support.llm_stub import HttpError, call, serve_llm_stub, text, tool_calls
 
@@ -252,3 +255,49 @@ def test_a_spent_deadline_is_a_timeout() -> None:
 def test_no_model_configured() -> None:
     with pytest.raises(PlannerFailed, match="set BROWSING_LLM_BASE_URL and BROWSING_LLM_MODEL"):
         LLMPlanner("x", LLMSettings(), deadline=time.monotonic() + 5)
+
+
+def test_usage_counts_calls_and_tokens_even_without_a_usage_object() -> None:
+    usage = LLMUsage()
+    with serve_llm_stub([call("go_back"), call("go_back")]) as stub:
+        llm = LLMPlanner(
+            "x",
+            LLMSettings(base_url=stub.base_url, model="m"),
+            deadline=time.monotonic() + 30,
+            usage=usage,
+        )
+        llm.next_actions(SEEN, ())
+        stub.usage = None  # a server that reports no usage
+        llm.next_actions(SEEN, ())
+    assert usage.as_info() == {"model": "m", "calls": 2, "prompt_tokens": 100,
+                               "completion_tokens": 20, "total_tokens": 120}  # fmt: skip
+    assert LLMUsage().as_info() is None
+
+
+def test_a_spent_budget_makes_no_call() -> None:
+    with serve_llm_stub([call("go_back")] * 3) as stub:
+        llm = LLMPlanner(
+            "x",
+            LLMSettings(base_url=stub.base_url, model="m"),
+            deadline=time.monotonic() + 30,
+            max_tokens_total=120,
+        )
+        llm.next_actions(SEEN, ())
+        with pytest.raises(TokenBudgetSpent, match="token budget spent: 120 of 120"):
+            llm.next_actions(SEEN, ())
+    assert len(stub.requests) == 1
+
+
+def test_loop_detection_keys_on_the_page_not_the_step_counter() -> None:
+    loops = LoopDetector()
+    click = [Click("Buy", index=4)]
+    later = dataclasses.replace(SEEN, steps_done=7, last_error=None)  # the same page
+    loops.check(SEEN, click)
+    assert loops.take_warning() == ""
+    loops.check(later, click)
+    assert loops.take_warning().startswith('Warning: you repeated click [4] "Buy" on an')
+    assert loops.take_warning() == ""  # said once
+    loops.check(dataclasses.replace(SEEN, text="Added to the basket"), click)  # a change
+    loops.check(SEEN, [Done("x", True)])  # done is never a loop
+    with pytest.raises(PlannerFailed, match=r'^agent is repeating itself: click \[4\] "Buy"$'):
+        loops.check(later, click)

@@ -4,6 +4,7 @@ against a real cluster)."""
 
 from __future__ import annotations
 
+import json
 import typing
 
 import anyio
@@ -13,7 +14,7 @@ from mcp import Client
 from browsing.cli.mcp import client_from_env
 from browsing.client import ClientError
 from browsing.cluster import free_port
-from browsing.mcp_server import ScreenshotMode, build_server
+from browsing.mcp_server import ScreenshotMode, _result_blocks, build_server
 from shared.request import SCREENSHOT_MODES
 
 
@@ -53,6 +54,8 @@ def test_an_unreachable_gateway_is_a_tool_error_not_a_crash():
             assert tools["task_status"].annotations.read_only_hint is True
             mode = tools["browse"].input_schema["properties"]["screenshots"]["anyOf"][0]
             assert tuple(mode["enum"]) == SCREENSHOT_MODES
+            schema = tools["browse"].input_schema["properties"]["output_schema"]
+            assert schema["anyOf"][0]["type"] == "object"
             for name, arguments in (
                 ("browse", {"task": "Open https://example.com"}),
                 ("task_status", {"task_id": "web:" + "0" * 32}),
@@ -65,3 +68,10 @@ def test_an_unreachable_gateway_is_a_tool_error_not_a_crash():
             assert invalid.is_error and "screenshots" in invalid.content[0].text
 
     anyio.run(scenario)
+
+
+def test_a_results_data_is_a_block_of_its_own():
+    payload = json.dumps({"result": "It costs 3", "screenshots": [], "data": {"price": 3}})
+    body = {"task_id": "web:x", "status": "completed", "success": True, "payload": payload}
+    blocks = [block.text for block in _result_blocks(body)]
+    assert blocks[:2] == ["It costs 3", 'data: {"price": 3}']

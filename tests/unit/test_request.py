@@ -126,3 +126,12 @@ def test_a_stored_filter_reads_as_validation_leaves_it():
     # hand or by an older version still reads the same way.
     assert NodeFilter.from_dict({"country_iso": "de"}) == NodeFilter(country_iso="DE")
     assert NodeFilter.from_dict({"country_iso": "", "node_uid": ""}) == NodeFilter()
+
+
+def test_an_output_schema_is_stored_only_when_given_and_reads_back():
+    schema = {"type": "object", "properties": {"price": {"type": "number"}}}
+    req = parse_task_request({"task": "x", "output_schema": schema}, Settings())
+    assert req.output_schema == schema
+    assert TaskRequest.from_json(req.to_json()).output_schema == schema
+    assert '"output_schema":{"type":"object"' in req.to_json()
+    assert "output_schema" not in parse_task_request({"task": "x"}, Settings()).to_json()
