@@ -148,6 +148,18 @@ def test_the_api_s_validation_error_is_shown_at_its_field(page, cluster):
     expect(page.locator("#fanout-error")).to_be_hidden()  # the earlier error is gone
     accessible(page, "new task page with an error")
 
+    # The output schema: text that is not JSON is told at once; a schema the API
+    # refuses, at the same field.
+    page.get_by_label("Country (ISO code)").fill("")
+    schema = page.get_by_label("Output schema (JSON Schema)")
+    schema.fill("{type: object")
+    page.get_by_role("button", name="Run task").click()
+    expect(page.locator("#output_schema-error")).to_contain_text("output_schema is not JSON")
+    schema.fill('{"type": "no-such-type"}')
+    page.get_by_role("button", name="Run task").click()
+    expect(page.locator("#output_schema-error")).to_contain_text("not a valid JSON Schema")
+    expect(schema).to_be_focused()
+
 
 def multi_step(sites: str) -> str:
     return (
@@ -350,6 +362,8 @@ BAD_BODIES = [
     ({"task": "x", "record": {"trace": "yes"}}, "record_trace"),
     ({"task": "x", "record": []}, "record_trace"),
     ({"task": "x", "uploads": "report.pdf"}, "uploads"),
+    ({"task": "x", "output_schema": []}, "output_schema"),
+    ({"task": "x", "output_schema": {"type": "no-such-type"}}, "output_schema"),
     ({"task": "x", "webhook": {"url": "ftp://example.com/hook"}}, "webhook_url"),
     ({"task": "x", "webhook": {"url": "https://example.com/h", "secret": 5}}, "webhook_secret"),
 ]

@@ -18,6 +18,7 @@ const FIELD_NAMES = [
   ["record.trace", "record_trace"],
   ["record", "record_trace"],
   ["uploads", "uploads"],
+  ["output_schema", "output_schema"],
   ["screenshots.full_page", "full_page"],
   ["screenshots.mode", "mode"],
   ["screenshots", "mode"],
@@ -104,6 +105,7 @@ export function render(main) {
       h("legend", {}, "Files and recording"),
       field("uploads", "Files for the page's file inputs", h("input", { type: "file", multiple: true }), "Uploaded first, then named in the instruction, e.g. Upload report.pdf into 'Attachment'."),
       checkbox("record_trace", "Record a Playwright trace", "Keep a trace of the run, to open with playwright show-trace."),
+      field("output_schema", "Output schema (JSON Schema)", h("textarea", { rows: "3", spellcheck: "false" }), 'Optional: the result is also delivered as data matching it, e.g. {"type": "object", "properties": {"price": {"type": "number"}}}.'),
     ),
     h(
       "fieldset",
@@ -138,6 +140,7 @@ export function render(main) {
     get("session_key").value = req.session_key || "";
     get("session_persist").checked = req.session_persist !== false;
     get("record_trace").checked = Boolean(req.record && req.record.trace);
+    get("output_schema").value = req.output_schema ? JSON.stringify(req.output_schema, null, 2) : "";
     get("fanout").value = req.fanout ?? "";
     get("timeout").value = req.timeout ?? "";
     get("template").value = req.template && req.template !== "default" ? req.template : "";
@@ -172,6 +175,16 @@ export function render(main) {
     }
     if (get("record_trace").checked) out.record = { trace: true };
     if (uploadIds.length) out.uploads = uploadIds;
+    const schema = get("output_schema").value.trim();
+    if (schema) {
+      try {
+        out.output_schema = JSON.parse(schema);
+      } catch {
+        const err = new ApiError(400, "output_schema is not JSON: write a JSON Schema object");
+        err.field = "output_schema";
+        throw err;
+      }
+    }
     for (const name of ["fanout", "timeout"]) {
       const raw = get(name).value;
       if (raw !== "") out[name] = Number(raw);
@@ -196,8 +209,10 @@ export function render(main) {
     const submit = get("submit");
     submit.disabled = true;
     try {
+      const request = body([]); // checked before any file is stored
       const ids = await uploads();
-      const created = await call("/api/v1/browsing/async", { method: "POST", body: body(ids), signal: controller.signal });
+      if (ids.length) request.uploads = ids;
+      const created = await call("/api/v1/browsing/async", { method: "POST", body: request, signal: controller.signal });
       location.hash = `#/task/${created.task_id}`;
     } catch (err) {
       if (err.name === "AbortError") return;
