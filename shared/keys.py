@@ -139,6 +139,13 @@ def sessions(owner: str) -> str:
     return f"{PREFIX}sessions:{owner}"
 
 
+def forgotten_sessions(owner: str) -> str:
+    """hash: the owner's session keys forgotten (DELETE /sessions/{key}) -> when, ms; a
+    task created before that does not put its state back in the index when it ends
+    (common.lua's end_session). Kept as long as a task may run."""
+    return f"{PREFIX}forgotten-sessions:{owner}"
+
+
 def session_lock(owner: str, session_hash: str) -> str:
     """string: the task id of the session's task placed on a node and not finished
     (assign.lua takes it, common.lua's end_session frees it): the session's next task

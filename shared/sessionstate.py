@@ -151,6 +151,12 @@ def _script(name: str) -> str:
     return (lua / "common.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
 
 
+# How long a forgotten session is remembered as such: longer than any task may run (the
+# longest timeout, 3 h, plus the reaper's grace), so a task running when it was
+# forgotten cannot bring its state back.
+FORGOTTEN_KEPT_S = 4 * 3600
+
+
 class SessionIndex:
     """The per-user index of sessions and the attempts' session notes, in Redis. The
     one door to those keys: writes go through shared/lua/session_*.lua (and the index
@@ -186,7 +192,10 @@ class SessionIndex:
 
     def forget(self, owner: str, session_key: str, now_ms: int) -> SessionEntry | None:
         """Take the session out of the index; the entry it had, if not expired."""
-        raw = self._forget(keys=[keys.sessions(owner)], args=[session_key])
+        raw = self._forget(
+            keys=[keys.sessions(owner), keys.forgotten_sessions(owner)],
+            args=[session_key, now_ms, FORGOTTEN_KEPT_S],
+        )
         if raw is None:
             return None
         try:

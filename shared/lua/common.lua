@@ -66,6 +66,11 @@ local function end_session(prefix, task_key, task_id, owner)
       or type(note.session_key) ~= 'string' or type(note.expires_ms) ~= 'number' then
     return
   end
+  -- A session forgotten after this task was created stays forgotten (session_forget.lua).
+  local forgot = redis.call('HGET', prefix .. 'forgotten-sessions:' .. owner, note.session_key)
+  if forgot and tonumber(redis.call('HGET', task_key, 'created_ms') or '0') <= tonumber(forgot) then
+    return
+  end
   local index = prefix .. 'sessions:' .. owner
   redis.call('HSET', index, note.session_key, cjson.encode({object = note.object,
     updated_ms = note.saved_ms, expires_ms = note.expires_ms, size = note.size,

@@ -76,6 +76,31 @@ def test_a_sessions_second_task_is_bound_only_after_the_first_ended(store: TaskS
     assert bind(store, "web:b") == 1  # the lock was freed with the win
 
 
+def test_a_session_forgotten_while_its_task_runs_stays_forgotten(store: TaskStore) -> None:
+    """DELETE /sessions/{key} while a task of the session runs: that task's state, saved
+    when it ends, does not bring the session back; a task created after the DELETE
+    saves a new state as usual."""
+    index = SessionIndex(store.redis)
+    submit(store, "web:a")
+    assert bind(store, "web:a") == 1
+    assert store.claim("web:a", 1, "n1") == "ok"
+    time.sleep(0.002)  # the DELETE comes after the task's creation, to the millisecond
+    assert index.forget("alice", "shop", store.now_ms()) is None  # nothing saved yet
+    assert index.note("web:a", 1, "n1", staged_note(store, "web:a"))
+    assert store.finish("web:a", 1, "n1", success=True, payload="{}") == "won"
+    assert index.get("alice", "shop", store.now_ms()) is None
+    assert index.list("alice", store.now_ms()) == []
+
+    time.sleep(0.002)
+    submit(store, "web:b")
+    assert bind(store, "web:b") == 1  # the lock was freed all the same
+    assert store.claim("web:b", 1, "n1") == "ok"
+    assert index.note("web:b", 1, "n1", staged_note(store, "web:b"))
+    assert store.finish("web:b", 1, "n1", success=True, payload="{}") == "won"
+    entry = index.get("alice", "shop", store.now_ms())
+    assert entry is not None and entry.task_id == "web:b"
+
+
 def test_a_failed_task_frees_the_lock_and_saves_nothing(store: TaskStore) -> None:
     index = SessionIndex(store.redis)
     submit(store, "web:a")
