@@ -208,10 +208,15 @@ def submit_sync() -> Any:
 
 @bp.get("/status")
 def status() -> Any:
-    record = _owned_task(request.args.get("task_id"))
+    task_id = request.args.get("task_id")
+    record = _owned_task(task_id)
     position = None
     if record.status.value == "queued":
         position = services().store.queue_position(record.task_id)
+        if position is None:
+            # Bound (or ended) between the two reads: answer what it is now, never
+            # "queued" without a position.
+            record = _owned_task(task_id)
     body = status_body(record, queue_position=position)
     body["request"] = request_body(record.request)
     return jsonify(_with_webhook(record, body))

@@ -153,7 +153,7 @@ def test_browsing_run_trace_shows_the_files_and_the_trace(sites, artifact_cluste
 
 
 def test_download_by_url_in_the_rules_grammar_reports_the_file(alice, sites):
-    body = sync(alice, {"task": f"Download {sites}/export.csv, then return the title"})
+    body = sync(alice, {"task": f"Download {sites}/export.csv, then return the url"})
     payload = json.loads(body["payload"])
     assert [f["name"] for f in payload["files"]] == ["report_2026.csv"]
     assert payload["result"].startswith("downloaded report_2026.csv (34 bytes, text/csv)")

@@ -243,7 +243,10 @@ def test_an_s3_that_comes_back_empty_gets_its_bucket_and_rule_back(fragile, alic
     png = alice.get(payload["screenshots"][0]["url"])
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     rules = s3.get_bucket_lifecycle_configuration(Bucket="browsing-screenshots")["Rules"]
-    assert [r["Expiration"]["Days"] for r in rules] == [5]
+    assert {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules} == {
+        "screenshots/": 5,
+        "browser-state/": 7,  # sessions' browser states: their TTL, in days
+    }
     # Readiness checks the bucket, and makes it again if the store lost it.
     fragile.stop_process("s3")
     fragile.start_s3_again()

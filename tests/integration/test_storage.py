@@ -43,10 +43,11 @@ def test_bucket_is_created_on_first_upload(storage):
     assert key == "screenshots/web:abc/1/screenshot-01.png"
     obj = storage.open(key)
     assert b"".join(obj.body) == b"\x89PNG fake" and obj.length == len(b"\x89PNG fake")
+    # The screenshots' rule, and the sessions' browser states' (their own TTL).
     assert [
         r["ID"]
         for r in storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
-    ] == [LIFECYCLE_RULE_ID]
+    ] == [LIFECYCLE_RULE_ID, f"{LIFECYCLE_RULE_ID}:browser-state/"]
 
 
 def test_missing_object_is_not_found(storage):
