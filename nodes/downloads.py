@@ -79,6 +79,8 @@ class DownloadCollector:
         self.files: list[CapturedFile] = []
         self.problems: list[str] = []  # what was stopped or lost, for files_error
         self._pending: list[Download] = []
+        self._early: list[str] = []  # lines of downloads kept by enforce_cap
+        self._reported = 0  # problems already given as lines by settle
         self._seen: dict[str, int] = {}  # what was there before
         self._context: BrowserContext | None = None
 
@@ -125,11 +127,31 @@ class DownloadCollector:
     def settle(self, page: Page, left_ms: Callable[[], float]) -> list[str]:
         """Wait for the downloads started so far to finish or be stopped (at most
         ``left_ms()``, the task's time); returns a line for each, for the step's result."""
-        if not self._pending:
-            return []
-        before = len(self.problems)
-        lines = self._settle(page, left_ms)
-        return lines + [f"download stopped: {p}" for p in self.problems[before:]]
+        lines = self._settle(page, left_ms) if self._pending else []
+        lines, self._early = self._early + lines, []
+        stopped = [f"download stopped: {p}" for p in self.problems[self._reported :]]
+        self._reported = len(self.problems)
+        return lines + stopped
+
+    def enforce_cap(self) -> None:
+        """Stop the downloads in flight as soon as one passes the cap, without waiting
+        for them: for the time between the steps that settle downloads (a long wait, a
+        planner's call), in which a page can download on its own. The next ``settle``
+        reports what was stopped or kept."""
+        if not self._pending or self.watch_dir is None or self.max_bytes <= 0:
+            return
+        too_big = [
+            name
+            for name, size in self._listing().items()
+            if name.endswith(PARTIAL) and size > self.max_bytes
+        ]
+        if too_big:
+            self._early.extend(
+                self._stop_all(
+                    f"larger than {self.max_bytes} bytes (BROWSING_MAX_DOWNLOAD_BYTES)",
+                    partial_files=too_big,
+                )
+            )
 
     def _settle(self, page: Page, left_ms: Callable[[], float]) -> list[str]:
         if self.max_bytes <= 0:

@@ -8,6 +8,7 @@ Handlers that act on what the latest observation listed use ``by_index``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Frame, Locator, Page
 
 T = TypeVar("T")
+# A wait step is cut in slices this long, between which downloads are held to the cap.
+WAIT_SLICE_MS = 250.0
 
 
 def first_line(exc: PlaywrightError) -> str:
@@ -89,8 +92,12 @@ def _wait(s: Session, action: a.Wait) -> None:
         raise DeadlineExceeded(
             f"timed out: cannot wait {action.seconds:g} s with {max(0, round(left_ms))} ms left"
         )
-    if wanted_ms > 0:
-        s.page.wait_for_timeout(wanted_ms)
+    # In slices, so that a download the page started meanwhile is held to its cap.
+    until = time.monotonic() + wanted_ms / 1000
+    while (slice_ms := min((until - time.monotonic()) * 1000, WAIT_SLICE_MS)) > 0:
+        s.page.wait_for_timeout(slice_ms)
+        if s.downloads is not None:
+            s.downloads.enforce_cap()
 
 
 def _wait_for_text(s: Session, action: a.WaitForText) -> None:

@@ -156,6 +156,8 @@ class _Run:
         if self.should_stop():
             raise AttemptCancelled("the attempt was cancelled")
         self.budget.check()
+        if self.session.downloads is not None:  # between steps too (a planner's call)
+            self.session.downloads.enforce_cap()
 
     def _step(self, action: Action) -> str | None:
         """Run one action as a step; returns its error, if it failed."""

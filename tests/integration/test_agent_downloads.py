@@ -104,3 +104,34 @@ def test_a_download_step_that_starts_nothing_fails(browser, downloads_dir, base_
     collector = DownloadCollector(watch_dir=downloads_dir, save_dir=tmp_path, max_bytes=10**6)
     with pytest.raises(ActionFailed, match='could not download "Page two": no download started'):
         run(browser, f"Open {base_url}/links.html and download 'Page two'", collector)
+
+
+def test_the_cap_holds_during_a_long_wait(browser, downloads_dir, base_url, tmp_path):
+    """A page that downloads on its own while the agent waits: the download is stopped
+    at the cap during the wait, not when the wait ends (30 MB at the site's pace take
+    about 5 s; the wait is 4 s)."""
+    import threading
+
+    collector = DownloadCollector(watch_dir=downloads_dir, save_dir=tmp_path, max_bytes=100_000)
+    stopped_after: list[float] = []
+    done = threading.Event()
+
+    def watch(started: float) -> None:  # reads only: when the problem shows up
+        while not done.is_set():
+            if collector.problems and not stopped_after:
+                stopped_after.append(time.monotonic() - started)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, args=(time.monotonic(),), daemon=True)
+    watcher.start()
+    try:
+        result = run(
+            browser, f"Open {base_url}/autodownload.html. Wait 4 seconds. Return the url", collector
+        )
+    finally:
+        done.set()
+        watcher.join()
+    assert "download stopped: big.bin: larger than 100000 bytes" in result
+    assert stopped_after and stopped_after[0] < 3.0, stopped_after
+    collector.discard_partials()
+    assert list(tmp_path.iterdir()) == []
