@@ -157,6 +157,17 @@ def _script(name: str) -> str:
 FORGOTTEN_KEPT_S = 4 * 3600
 
 
+def _live_entry(session_key: str, raw: str | None, now_ms: int) -> SessionEntry | None:
+    """An index entry read back, unless it is missing, unreadable or expired."""
+    if raw is None:
+        return None
+    try:
+        entry = SessionEntry.from_json(session_key, raw)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return entry if entry.expires_ms > now_ms else None
+
+
 class SessionIndex:
     """The per-user index of sessions and the attempts' session notes, in Redis. The
     one door to those keys: writes go through shared/lua/session_*.lua (and the index
@@ -169,25 +180,12 @@ class SessionIndex:
 
     def get(self, owner: str, session_key: str, now_ms: int) -> SessionEntry | None:
         """The session's latest state, unless it has expired (or there is none)."""
-        raw = self.redis.hget(keys.sessions(owner), session_key)
-        if raw is None:
-            return None
-        try:
-            entry = SessionEntry.from_json(session_key, raw)
-        except (KeyError, TypeError, ValueError):
-            return None
-        return entry if entry.expires_ms > now_ms else None
+        return _live_entry(session_key, self.redis.hget(keys.sessions(owner), session_key), now_ms)
 
     def list(self, owner: str, now_ms: int) -> list[SessionEntry]:
         """The user's sessions that have not expired, most recently saved first."""
-        out = []
-        for field, raw in self.redis.hgetall(keys.sessions(owner)).items():
-            try:
-                entry = SessionEntry.from_json(field, raw)
-            except (KeyError, TypeError, ValueError):
-                continue
-            if entry.expires_ms > now_ms:
-                out.append(entry)
+        found = self.redis.hgetall(keys.sessions(owner)).items()
+        out = [e for key, raw in found if (e := _live_entry(key, raw, now_ms)) is not None]
         return sorted(out, key=lambda e: (-e.updated_ms, e.session_key))
 
     def forget(self, owner: str, session_key: str, now_ms: int) -> SessionEntry | None:
@@ -196,13 +194,7 @@ class SessionIndex:
             keys=[keys.sessions(owner), keys.forgotten_sessions(owner)],
             args=[session_key, now_ms, FORGOTTEN_KEPT_S],
         )
-        if raw is None:
-            return None
-        try:
-            entry = SessionEntry.from_json(session_key, raw)
-        except (KeyError, TypeError, ValueError):
-            return None
-        return entry if entry.expires_ms > now_ms else None
+        return _live_entry(session_key, raw, now_ms)
 
     def note(self, task_id: str, attempt: int, node: str, note: dict[str, Any]) -> bool:
         """Write the attempt's session note (what it loaded, what it staged), only while
