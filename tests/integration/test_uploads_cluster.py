@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.conftest import Api
+from tests.conftest import Api, poll
 from tests.sites.server import RECEIVED
 
 UPLOADS = "/api/v1/browsing/uploads"
@@ -50,7 +50,9 @@ def test_an_uploaded_file_reaches_the_sites_form(api: Api, sites: str) -> None:
         ("attachment", "report.pdf", REPORT)
     ]
     assert f"attachment: report.pdf, {len(REPORT)} bytes" in body["payload"]
-    assert staged_dirs(started) == []  # the node removed its copy
+    # The node removes its copy when the attempt ends, just after its report, which can
+    # answer the /sync first.
+    poll(lambda: staged_dirs(started) == [], 10, what="the node's copy of the upload removed")
 
 
 def test_a_file_the_task_did_not_list_fails_the_task_clearly(api: Api, sites: str) -> None:
