@@ -24,11 +24,16 @@ def upload(api: Api, name: str, data: bytes) -> dict:
 
 
 def staged_dirs(since: float) -> list[Path]:
-    return [
-        p
-        for p in Path(tempfile.gettempdir()).glob("browsing-uploads-*")
-        if p.stat().st_mtime >= since
-    ]
+    """The nodes' upload copies made since `since`. A directory can go between the
+    listing and its stat (the node removing it is what the test waits for)."""
+    found = []
+    for p in Path(tempfile.gettempdir()).glob("browsing-uploads-*"):
+        try:
+            if p.stat().st_mtime >= since:
+                found.append(p)
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def test_an_uploaded_file_reaches_the_sites_form(api: Api, sites: str) -> None:
