@@ -7,9 +7,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from nodes.agent.actions import Extract
+from nodes.agent.hybrid import HybridPlanner
 from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.llm_usage import LLMUsage
-from nodes.agent.planners import agent_config, make_planner
+from nodes.agent.planners import agent_config, make_planner, planner_name
+from nodes.agent.replay import render_replay
 from nodes.agent.runner import run_planner
 from nodes.agent.types import AgentResult, Planner, Screenshot, ScreenshotPolicy, StepRecord
 from shared.errors import PlannerFailed
@@ -89,9 +91,20 @@ def run_agent(
         files=files,
         downloads=downloads,
     )
+    result = replace(result, info=run_info(planner, result))
     if output_schema is None:
         return result
     return replace(result, data=structured_data(planner, result, output_schema))
+
+
+def run_info(planner: Planner, result: AgentResult) -> dict[str, Any]:
+    """What a successful run adds to the task's ``info``: the planner that ran, for the
+    hybrid one which planner ran each clause (``plan``), and the replay script."""
+    info: dict[str, Any] = {"planner": planner_name(planner)}
+    if isinstance(planner, HybridPlanner):
+        info["plan"] = planner.plan_info()
+    info["replay"] = render_replay(result.actions).as_info()
+    return info
 
 
 def structured_data(planner: Planner, result: AgentResult, output_schema: dict[str, Any]) -> Any:

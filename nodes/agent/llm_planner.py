@@ -105,6 +105,7 @@ class LLMPlanner:
         max_tokens_total: int | None = None,
         output_schema: dict[str, Any] | None = None,
         vision: str = "off",
+        context: str = "",
     ) -> None:
         if not settings.configured:
             raise PlannerFailed(
@@ -112,6 +113,7 @@ class LLMPlanner:
                 "BROWSING_LLM_MODEL, or llm.base_url and llm.model in the template"
             )
         self.instruction = instruction
+        self.context = context  # what the task's other planner did and does (hybrid.py)
         self.settings = settings
         self.client = ChatClient(settings, deadline, usage, max_tokens_total)
         self.system_prompt = system_prompt or DEFAULT_SYSTEM_PROMPT
@@ -136,7 +138,7 @@ class LLMPlanner:
             system += "\n" + schema_instructions(self.output_schema)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
-            {"role": "user", "content": f"Task: {self.instruction}"},
+            {"role": "user", "content": f"Task: {self.instruction}{self.context}"},
         ]
         for turn in self.turns[-MAX_TURNS:]:
             messages += turn.messages()

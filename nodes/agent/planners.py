@@ -1,7 +1,8 @@
 """Choosing and configuring the planner for a task from its template.
 
-``planner`` is "rules" (offline), "llm", or "auto": the LLM planner when a
-model is configured (in the template or the environment), else the rules.
+``planner`` is "rules" (offline), "llm", or "auto": when a model is configured (in
+the template or the environment) the hybrid planner (hybrid.py: the rules for the
+clauses they understand, the model for the rest), else the rules.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nodes.agent.guard import Guard
+from nodes.agent.hybrid import HybridPlanner, segment_instruction
 from nodes.agent.llm_config import LLMSettings, llm_settings
 from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.llm_usage import LLMUsage
@@ -41,7 +43,7 @@ class AgentConfig:
     @property
     def chosen_planner(self) -> str:
         if self.planner == "auto":
-            return "llm" if self.llm.configured else "rules"
+            return "hybrid" if self.llm.configured else "rules"
         return self.planner
 
     def guard(self, refusals: RefusalLog | None = None) -> Guard:
@@ -79,22 +81,55 @@ def make_planner(
     output_schema: dict[str, Any] | None = None,
 ) -> Planner:
     """Raises before any page opens when the instruction cannot be planned. ``usage``
-    counts the model calls and tokens the LLM planner spends."""
-    if config.chosen_planner == "llm":
-        return LLMPlanner(
-            instruction,
-            config.llm,
-            deadline=deadline,
-            system_prompt=config.system_prompt,
-            usage=usage,
-            max_tokens_total=config.max_tokens_total,
-            output_schema=output_schema,
+    counts the model calls and tokens the LLM planner spends. A task with an output
+    schema gets the LLM planner where the hybrid one would run: the schema describes
+    the whole task's answer, which one model's ``done`` gives."""
+    chosen = config.chosen_planner
+    if chosen == "hybrid" and output_schema is None:
+        planner = HybridPlanner(
+            segment_instruction(instruction),
+            lambda goal, context: _llm_planner(goal, config, deadline, usage, None, context),
             vision=config.vision,
         )
-    planner = RulesPlanner(instruction)
-    if len(planner.actions) > config.limits.max_steps:
+        _check_steps(planner.rules_actions, config)
+        return planner
+    if chosen in ("llm", "hybrid"):
+        return _llm_planner(instruction, config, deadline, usage, output_schema)
+    rules = RulesPlanner(instruction)
+    _check_steps(len(rules.actions), config)
+    return rules
+
+
+def _llm_planner(
+    instruction: str,
+    config: AgentConfig,
+    deadline: float,
+    usage: LLMUsage | None,
+    output_schema: dict[str, Any] | None,
+    context: str = "",
+) -> LLMPlanner:
+    return LLMPlanner(
+        instruction,
+        config.llm,
+        deadline=deadline,
+        system_prompt=config.system_prompt,
+        usage=usage,
+        max_tokens_total=config.max_tokens_total,
+        output_schema=output_schema,
+        vision=config.vision,
+        context=context,
+    )
+
+
+def _check_steps(planned: int, config: AgentConfig) -> None:
+    if planned > config.limits.max_steps:
         raise StepLimitReached(
-            f"the instruction needs {len(planner.actions)} steps; "
-            f"the template allows {config.limits.max_steps}"
+            f"the instruction needs {planned} steps; the template allows {config.limits.max_steps}"
         )
-    return planner
+
+
+def planner_name(planner: Planner) -> str:
+    """``info.planner``: rules, llm or hybrid."""
+    if isinstance(planner, HybridPlanner):
+        return "hybrid"
+    return "llm" if isinstance(planner, LLMPlanner) else "rules"

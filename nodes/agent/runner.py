@@ -96,6 +96,7 @@ class _Run:
         self.screenshot_asked = False
         self.failures = 0  # consecutive
         self.last_action: Action | None = None
+        self.taken: list[Action] = []  # the actions of the steps that succeeded
 
     def run(self, planner: Planner) -> AgentResult:
         done: Done | None = None
@@ -197,6 +198,7 @@ class _Run:
                 self.results.append(produced)
             self.results.extend(self._downloads())
             self.last_action = action
+            self.taken.append(action)
             if isinstance(action, TakeScreenshot):
                 self.screenshot_asked = True
             mode = self.policy.mode
@@ -309,6 +311,7 @@ class _Run:
             steps=tuple(self.steps),
             screenshots=tuple(self.shots),
             final_url=page.url,
+            actions=tuple(self.taken),
         )
 
 

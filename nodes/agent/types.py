@@ -50,6 +50,10 @@ class AgentResult:
     final_url: str
     # With an output schema: the structured result, which matches it (shared/output_schema.py).
     data: Any = None
+    # The actions of the steps that succeeded, in order (what the replay script repeats).
+    actions: tuple[Action, ...] = field(default=(), repr=False)
+    # What the run adds to the task's ``info``: planner, plan, replay (agent.py).
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from nodes.agent import LLMPlanner, RulesPlanner, StepLimitReached, agent_config, make_planner
+from nodes.agent.hybrid import HybridPlanner
 from nodes.browser import context_options
 from shared.errors import ConfigError, ValidationError
 from shared.templates import DEFAULT_TEMPLATE, load_template, template_names, validate_template
@@ -26,7 +27,13 @@ def test_default_template_uses_a_model_only_when_one_is_configured() -> None:
     default = load_template(DEFAULT_TEMPLATE)
     assert default["planner"] == "auto"
     assert agent_config(default, {}).chosen_planner == "rules"
-    assert agent_config(default, MODEL_ENV).chosen_planner == "llm"
+    assert agent_config(default, MODEL_ENV).chosen_planner == "hybrid"
+    config = agent_config(default, MODEL_ENV)
+    assert isinstance(make_planner("Open a.test and fooble", config, deadline=0), HybridPlanner)
+    # An output schema describes the whole answer: one model gives it.
+    schema = {"type": "object"}
+    planner = make_planner("Open a.test", config, deadline=0, output_schema=schema)
+    assert isinstance(planner, LLMPlanner)
 
 
 def test_llm_template_takes_the_server_from_the_environment() -> None:

@@ -1,0 +1,195 @@
+"""The replay script: the steps a run took, written back in the rules grammar.
+
+Submitted as a task, the script runs the same steps with the rules planner, no model
+needed. Each action is rendered from its fields, not from the words the user wrote, so
+a step the LLM planner took by element index comes out with the element's accessible
+name (``click [5] "Send"`` becomes ``Click "Send"``), which is how the rules find it.
+
+A script may not be replayable as it stands; ``Replay.why`` says why:
+- text typed into a password field is left out (passwords never go into ``info``): the
+  script holds ``<password>`` in its place, for the user to put back;
+- an element without a usable name (an icon button with no label, a name cut short in
+  the observation) cannot be named in words;
+- an action the grammar has no phrasing for (the script still lists the others).
+The model's own answer (``done``'s text) is not a step: a replay returns what its steps
+read (``Return the text``...), or the summary of the page it ends on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nodes.agent import actions as a
+
+PASSWORD_PLACEHOLDER = "<password>"
+# Field names that hold a secret, in the languages the rules know best.
+_SECRET_FIELD = re.compile(
+    r"pass(?:word|wort|phrase|code)?\b|\bpwd\b|\bpin\b|secret|kennwort|mot de passe|"
+    r"contrase[ñn]a|senha|parola",
+    re.IGNORECASE,
+)
+# The quotes the rules read literally, tried in this order (split.mask_quotes).
+_QUOTES = (('"', '"'), ("'", "'"), ("“", "”"), ("«", "»"))
+_EXTRACT_PHRASES = {
+    "text": "Return the text",  # the rules read it the same way as extract(text)
+    "links": "Extract all links",
+    "headings": "Extract the headings",
+    "tables": "Extract the tables",
+    "fields": "Extract the form fields",
+    "lists": "Extract the lists",
+}
+_SCROLLS = {"down": "Scroll down", "up": "Scroll up", "top": "Scroll to the top",
+            "bottom": "Scroll to the bottom"}  # fmt: skip
+_RETURNS = {"text": "Return the text", "title": "Return the title", "url": "Return the url"}
+_TAB_WORDS = ("first", "last", "previous", "next", "new")
+# Playwright's key names as the rules' ``press the ... key`` reads them (phrases_input).
+_KEY_WORDS = {"enter": "Enter", "escape": "Escape", "backspace": "Backspace", "space": "space",
+              "tab": "Tab", "delete": "Delete", "home": "Home", "end": "End",
+              "pagedown": "page down", "pageup": "page up", "arrowdown": "arrow down",
+              "arrowup": "arrow up"}  # fmt: skip
+_CHORD = re.compile(r"(?:(?:Control|Shift|Alt|Meta)\+)+\S|F(?:[1-9]|1[0-2])")
+
+
+class Unphrasable(ValueError):
+    """The step cannot be written in the grammar; the message says why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replay:
+    script: str
+    replayable: bool
+    why: str | None = None  # why the script does not repeat the run as it stands
+
+    def as_info(self) -> dict[str, Any]:
+        return {"script": self.script, "replayable": self.replayable, "why": self.why}
+
+
+def is_secret_field(name: str) -> bool:
+    return bool(_SECRET_FIELD.search(name))
+
+
+def quote(text: str) -> str:
+    """``text`` in the first quotes it does not contain; Unphrasable if it contains all."""
+    if not text.strip():
+        raise Unphrasable("it has no name to find it by")
+    for opening, closing in _QUOTES:
+        if opening not in text and closing not in text:
+            return f"{opening}{text}{closing}"
+    raise Unphrasable("its name holds every kind of quote")
+
+
+def name(action: a.Action, words: str) -> str:
+    """The quoted name of the element ``action`` acts on. One the model chose by index
+    has the name the observation gave it, which ends with "…" when it was cut short."""
+    chosen = getattr(action, "index", None) is not None and not getattr(action, "fallback", True)
+    if chosen and words.endswith("…"):
+        raise Unphrasable(f'its name "{words}" was cut short')
+    return quote(words)
+
+
+def _seconds(seconds: float) -> str:
+    return f"Wait {seconds:g} seconds" if seconds >= 1 else f"Wait {round(seconds * 1000)} ms"
+
+
+def _tab(tab: str) -> str:
+    if tab.isdigit():
+        return f"Switch to tab {tab}"
+    if tab in _TAB_WORDS:
+        return f"Switch to the {tab} tab"
+    return f"Switch to the tab {quote(tab)}"
+
+
+def _key(key: str) -> str:
+    if key.lower() in _KEY_WORDS:
+        return f"Press the {_KEY_WORDS[key.lower()]} key"
+    if _CHORD.fullmatch(key):
+        return f"Press {key}"
+    raise Unphrasable(f"the rules grammar has no phrasing for the key {key}")
+
+
+def _type(action: a.TypeText) -> str:
+    text = PASSWORD_PLACEHOLDER if is_secret_field(action.field) else action.text
+    return f"Type {quote(text)} into {name(action, action.field)}"
+
+
+def _download(action: a.Download) -> str:
+    return (
+        f"Download {action.url}"
+        if action.url is not None
+        else f"Download {name(action, action.text)}"
+    )
+
+
+def _close(action: a.CloseTab) -> str:
+    return "Close the tab" if action.tab == "current" else f"Close tab {action.tab}"
+
+
+_PHRASES: dict[type, Callable[[Any], str]] = {
+    a.Navigate: lambda x: f"Open {x.url}",
+    a.OpenTab: lambda x: f"Open {x.url} in a new tab",
+    a.GoBack: lambda x: "Go back",
+    a.Reload: lambda x: "Reload the page",
+    a.Click: lambda x: f"Click {name(x, x.text)}",
+    a.ClickAny: lambda x: x.goal[:1].upper() + x.goal[1:],
+    a.TypeText: _type,
+    a.PressKey: lambda x: _key(x.key),
+    a.SelectOption: lambda x: f"Select {quote(x.value)} from the {name(x, x.field)} dropdown",
+    a.SetChecked: lambda x: f"{'Check' if x.checked else 'Uncheck'} {name(x, x.field)}",
+    a.UploadFile: lambda x: f"Upload {quote(x.file)} into {name(x, x.field)}",
+    a.Scroll: lambda x: _SCROLLS[x.direction],
+    a.ScrollTo: lambda x: f"Scroll to {quote(x.text)}",
+    a.Wait: lambda x: _seconds(x.seconds),
+    a.WaitForLoad: lambda x: "Wait until the page is loaded",
+    a.WaitForText: lambda x: (
+        f"Wait until {quote(x.text)} disappears"
+        if x.gone
+        else f"Wait for {quote(x.text)} to appear"
+    ),
+    a.SwitchTab: lambda x: _tab(x.tab),
+    a.CloseTab: _close,
+    a.ChangeLanguage: lambda x: f"Change the site language to {quote(x.language)}",
+    a.ChooseSetting: lambda x: f"Change the {x.setting} to {quote(x.value)}",
+    a.Summarize: lambda x: "Summarize the page",
+    a.ReturnText: lambda x: _RETURNS[x.what],
+    a.Extract: lambda x: _EXTRACT_PHRASES[x.shape],
+    a.TakeScreenshot: lambda x: "Take a screenshot",
+    a.Download: _download,
+}
+
+
+def phrase(action: a.Action) -> str:
+    """One clause of the grammar for ``action``; Unphrasable when there is none."""
+    render = _PHRASES.get(type(action))
+    if render is None:
+        raise Unphrasable("the rules grammar has no phrasing for it")
+    return render(action)
+
+
+def is_secret(action: a.Action) -> bool:
+    """Whether the action typed a password (its text must not be shown)."""
+    return isinstance(action, a.TypeText) and is_secret_field(action.field)
+
+
+def render_replay(taken: Sequence[a.Action]) -> Replay:
+    """The script for the actions a run took (the successful steps, in order)."""
+    clauses: list[str] = []
+    problems: list[str] = []
+    for number, action in enumerate(taken, start=1):
+        if isinstance(action, a.Done):
+            continue
+        try:
+            clauses.append(phrase(action))
+        except Unphrasable as exc:
+            what = f'type into "{action.field}"' if is_secret(action) else action.describe()
+            problems.append(f"step {number} ({what}) is left out: {exc}")
+            continue
+        if is_secret(action):
+            problems.append(
+                f'the password typed into "{action.field}" is left out: put it in place of '
+                f"{PASSWORD_PLACEHOLDER}"
+            )
+    script = "".join(f"{clause}. " for clause in clauses).strip()
+    return Replay(script=script, replayable=not problems, why="; ".join(problems) or None)
