@@ -36,6 +36,7 @@ def _attempt_info(a: Attempt) -> dict[str, Any]:
         "duration_ms": duration,
         "stop_latency_ms": a.stopped_ms - a.finished_ms if a.stopped_ms and a.finished_ms else None,
         "llm": a.llm,
+        "planner": (a.agent or {}).get("planner"),
     }
 
 
@@ -55,7 +56,16 @@ def task_info(record: TaskRecord) -> dict[str, Any]:
         "attempts": [_attempt_info(a) for a in record.attempts],
         "session": session_info(record, producer),
         "llm": producer.llm if producer else None,
+        **agent_info(producer),
     }
+
+
+def agent_info(producer: Attempt | None) -> dict[str, Any]:
+    """``planner`` (rules, llm or hybrid), ``plan`` (the hybrid planner's: which planner
+    ran each clause, and its steps) and ``replay`` (the steps written in the rules
+    grammar: ``script``, ``replayable``, ``why`` not), from the successful attempt."""
+    agent = (producer.agent if producer else None) or {}
+    return {key: agent.get(key) for key in ("planner", "plan", "replay")}
 
 
 def session_info(record: TaskRecord, producer: Attempt | None) -> dict[str, Any] | None:

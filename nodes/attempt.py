@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 
 import redis
 
@@ -260,7 +261,7 @@ def report_success(
         names, note = [], f"screenshots lost: {exc.message}"
     # The record keeps the file names (the attempt's ``files``); the gateway, which owns
     # the routes, lists them in the payload as URLs when it answers.
-    body: dict = {"result": result.result}
+    body: dict[str, Any] = {"result": result.result}
     if result.data is not None:
         body["data"] = result.data
     if note:
@@ -278,6 +279,7 @@ def report_success(
         files=tuple(names),
         egress_refused=refused,
         llm=llm,
+        agent=json.dumps(result.info, ensure_ascii=False) if result.info else "",
     )
     if artifacts is not None:
         keys = keys + artifacts.keys

@@ -79,6 +79,8 @@ class Attempt:
     session: dict[str, Any] | None = None
     # The language model's calls and tokens (nodes/agent/llm_usage.py); None if none.
     llm: dict[str, Any] | None = None
+    # A successful run's planner, plan and replay script (nodes/agent/agent.py ``run_info``).
+    agent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +145,7 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
                 else None,
                 session=_json_object(h.get(p + "session")),
                 llm=_json_object(h.get(p + "llm")),
+                agent=_json_object(h.get(p + "agent")),
             )
         )
     success = h.get("success")
@@ -562,10 +565,12 @@ class TaskStore:
         files: tuple[str, ...] = (),
         egress_refused: str = "",
         llm: str = "",
+        agent: str = "",
     ) -> str:
         """Report an attempt's outcome: 'won', 'failed' or 'fenced' (see finish.lua).
         ``egress_refused``: the attempt's ``info.egress_refused`` as JSON, or ""; ``llm``:
-        its ``info.llm`` (model calls and tokens) as JSON, or ""."""
+        its ``info.llm`` (model calls and tokens) as JSON, or ""; ``agent``: a success's
+        planner, plan and replay script as JSON, or ""."""
         args = [
             task_id,
             attempt,
@@ -579,6 +584,7 @@ class TaskStore:
             self.record_ttl_s,
             egress_refused,
             llm,
+            agent,
         ]
         return str(self._finish(keys=[keys.task(task_id)], args=args))
 

@@ -1,7 +1,8 @@
 -- A node reports an attempt's outcome. The first success wins the task.
 -- ARGV: task_id, attempt, node, success ('1'/'0'), now_ms, prefix, payload, error, files_json, ttl_s,
 -- egress_refused_json ('' when the egress policy refused nothing), llm_json (the language
--- model's calls and tokens; '' when none was called).
+-- model's calls and tokens; '' when none was called), agent_json (a success's planner, plan and
+-- replay script; '' for none).
 -- Returns 'won', 'failed', or 'fenced' (not this node's running attempt: never claimed,
 -- cancelled, lost with its node, or already reported).
 -- An attempt still running never belongs to a finished task: every script that ends a
@@ -19,6 +20,7 @@ local task_id, n, node, success, now_ms, prefix = ARGV[1], tonumber(ARGV[2]), AR
 local payload, err, files, ttl_s = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local egress_refused = ARGV[11] or ''
 local llm = ARGV[12] or ''
+local agent = ARGV[13] or ''
 local p = 'a' .. n .. ':'
 local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node', 'winner',
   p .. 'reported', p .. 'error')
@@ -30,6 +32,7 @@ end
 if h[2] ~= 'running' or h[3] ~= node then return 'fenced' end
 if egress_refused ~= '' then redis.call('HSET', task_key, p .. 'egress_refused', egress_refused) end
 if llm ~= '' then redis.call('HSET', task_key, p .. 'llm', llm) end
+if agent ~= '' then redis.call('HSET', task_key, p .. 'agent', agent) end
 release(prefix, node, task_id, n, now_ms)
 if success == '1' then
   redis.call('HSET', task_key, p .. 'state', 'won', p .. 'finished_ms', now_ms, p .. 'files', files,

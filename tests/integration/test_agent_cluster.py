@@ -119,6 +119,14 @@ def test_llm_template_completes_a_form_task(
     spent = {"calls": 4, "prompt_tokens": 400, "completion_tokens": 80, "total_tokens": 480}
     assert body["info"]["llm"] == {"model": "stub-model", **spent}
     assert body["info"]["attempts"][0]["llm"] == body["info"]["llm"]
+    # The steps the model took, written in the rules grammar, reach the API's info.
+    assert body["info"]["planner"] == "llm" and body["info"]["plan"] is None
+    assert body["info"]["replay"] == {
+        "script": f'Open {sites}/form.html. Type "Ada" into "Full name". Type "London" into '
+        '"City". Select "Blue" from the "Favourite colour" dropdown. Click "Send".',
+        "replayable": True,
+        "why": None,
+    }
     samples = scrape(cluster.metrics_url("node.de.01"))
     labels = {"model": "stub-model", "template": "llm"}
     assert value(samples, "browsing_node_llm_calls_total", **labels) == 4

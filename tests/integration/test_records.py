@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import threading
@@ -145,6 +146,28 @@ def test_a_failed_attempt_keeps_what_the_model_spent_in_info_llm(store):
     store.claim(other, 1, "a")
     store.finish(other, 1, "a", success=True, payload='{"result":"r"}')
     assert task_info(store.get(other))["llm"] is None
+
+
+def test_a_success_reports_its_planner_plan_and_replay_in_info(store):
+    from gateway.views import task_info
+
+    replay = {"script": 'Open http://a.test/. Click "Next".', "replayable": True, "why": None}
+    plan = [{"clause": "Open http://a.test/", "planner": "rules", "steps": [1]},
+            {"clause": "find the next page", "planner": "llm", "steps": [2]}]  # fmt: skip
+    tid = new_task(store)
+    store.assign(tid, placements("a"))
+    store.claim(tid, 1, "a")
+    agent = json.dumps({"planner": "hybrid", "plan": plan, "replay": replay})
+    store.finish(tid, 1, "a", success=True, payload='{"result":"r"}', agent=agent)
+    info = task_info(store.get(tid))
+    assert (info["planner"], info["plan"], info["replay"]) == ("hybrid", plan, replay)
+    assert info["attempts"][0]["planner"] == "hybrid"
+    failed = new_task(store, "web:t3")
+    store.assign(failed, placements("a"))
+    store.claim(failed, 1, "a")
+    store.finish(failed, 1, "a", success=False, error="could not click")
+    info = task_info(store.get(failed))
+    assert info["planner"] is None and info["replay"] is None and info["plan"] is None
 
 
 def test_fail_is_written_once_and_cancels_attempts(store):
