@@ -25,7 +25,7 @@ from typing import Any
 
 from nodes.agent.actions import Action, Done
 from nodes.agent.llm_planner import LLMPlanner
-from nodes.agent.replay import Unphrasable, phrase
+from nodes.agent.replay import Unphrasable, is_secret, phrase, redact
 from nodes.agent.resolve import RESOLVABLE, resolve
 from nodes.agent.rules import parse_clause
 from nodes.agent.split import mask_quotes, split_clauses
@@ -86,6 +86,17 @@ class _PlanEntry:
         return {"clause": self.clause, "planner": self.planner, "steps": self.steps}
 
 
+def _shown_clauses(segment: Segment) -> list[str]:
+    """A rules segment's clauses as ``info.plan`` shows them: one that types a password
+    is written as its steps (the password a placeholder), the others as the user wrote."""
+    shown = [redact(clause) for clause in segment.clauses]
+    for number, action in segment.actions:
+        if is_secret(action):
+            steps = [_phrase(act) for n, act in segment.actions if n == number]
+            shown[number] = ". ".join(steps)
+    return shown
+
+
 def _phrase(action: Action) -> str:
     try:
         return phrase(action)  # a password is shown as a placeholder
@@ -113,9 +124,9 @@ class HybridPlanner:
         self.plan: list[list[_PlanEntry]] = []
         for segment in self.segments:
             if segment.planner == "rules":
-                self.plan.append([_PlanEntry(c, "rules") for c in segment.clauses])
+                self.plan.append([_PlanEntry(c, "rules") for c in _shown_clauses(segment)])
             else:
-                self.plan.append([_PlanEntry(segment.goal, "llm")])
+                self.plan.append([_PlanEntry(redact(segment.goal), "llm")])
 
     @property
     def rules_actions(self) -> int:

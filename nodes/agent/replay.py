@@ -31,6 +31,13 @@ _SECRET_FIELD = re.compile(
     r"contrase[ñn]a|senha|parola",
     re.IGNORECASE,
 )
+# "password: x", "with the password 'x'": a secret written in an instruction's words.
+_SECRET_IN_WORDS = re.compile(
+    r"(?P<word>\b(?:pass(?:word|wort|phrase|code)|pwd|kennwort|mot de passe|contrase[ñn]a)\b)"
+    r"(?P<gap>\s*(?:\bis\b|:|=)\s*|\s+)"
+    r"(?P<value>\"[^\"]*\"|'[^']*'|“[^”]*”|«[^»]*»|[^\s,;.\"'“”«»]+)",
+    re.IGNORECASE,
+)
 # The quotes the rules read literally, tried in this order (split.mask_quotes).
 _QUOTES = (('"', '"'), ("'", "'"), ("“", "”"), ("«", "»"))
 _EXTRACT_PHRASES = {
@@ -69,6 +76,12 @@ class Replay:
 
 def is_secret_field(name: str) -> bool:
     return bool(_SECRET_FIELD.search(name))
+
+
+def redact(words: str) -> str:
+    """An instruction's words with the value after "password" (quoted, or one word)
+    replaced by the placeholder, for words that go into ``info``."""
+    return _SECRET_IN_WORDS.sub(lambda m: f"{m['word']}{m['gap']}{PASSWORD_PLACEHOLDER}", words)
 
 
 def quote(text: str) -> str:

@@ -129,3 +129,19 @@ def test_all_rules_means_no_model_and_the_rules_result() -> None:
     # Done: nothing from the planner, so the runner's own result stands, as for the rules.
     assert planner.next_actions(seen, [_step(1), _step(2)]) == []
     assert not planner.uses_model
+
+
+def test_info_plan_never_shows_a_password() -> None:
+    instruction = (
+        'Open a.test. Type "ada" into "User", type "hunter2" into "Password" and click "Log in". '
+        "Then renew the token with password s3cr3t"
+    )
+    planner = HybridPlanner(segment_instruction(instruction), lambda g, c: None)  # type: ignore[arg-type]
+    shown = [(entry["clause"], entry["planner"]) for entry in planner.plan_info()]
+    assert shown == [
+        ("Open a.test", "rules"),
+        ('Type "ada" into "User"', "rules"),
+        ('Type "<password>" into "Password"', "rules"),
+        ('click "Log in"', "rules"),
+        ("renew the token with password <password>", "llm"),
+    ]

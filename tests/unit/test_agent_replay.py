@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from nodes.agent import actions as a
-from nodes.agent.replay import PASSWORD_PLACEHOLDER, render_replay
+from nodes.agent.replay import PASSWORD_PLACEHOLDER, redact, render_replay
 from nodes.agent.rules import plan_instruction
 
 # Every family of the grammar (docs/agent.md), as a user would write it.
@@ -122,3 +122,18 @@ def test_a_step_the_grammar_cannot_say_is_left_out_with_the_reason() -> None:
 def test_a_run_without_steps_has_an_empty_script() -> None:
     replay = render_replay([a.Done("nothing to do")])
     assert replay.as_info() == {"script": "", "replayable": True, "why": None}
+
+
+@pytest.mark.parametrize(
+    ("words", "shown"),
+    [
+        ("log in as ada with password hunter2", "log in as ada with password <password>"),
+        ('password: "a b c", then click', "password: <password>, then click"),
+        ("use passcode=1234.", "use passcode=<password>."),
+        ("Mot de passe 'x y'", "Mot de passe <password>"),
+        ('Type "x" into "Password"', 'Type "x" into "Password"'),  # a field's name only
+        ("reset my password", "reset my password"),
+    ],
+)
+def test_a_password_in_the_users_words_is_redacted(words: str, shown: str) -> None:
+    assert redact(words) == shown
