@@ -37,9 +37,11 @@ from nodes.agent.actions import (
     WaitForText,
 )
 from nodes.agent.agent import run_agent
+from nodes.agent.hybrid import HybridPlanner
 from nodes.agent.llm_config import LLMSettings, llm_settings
 from nodes.agent.llm_planner import LLMPlanner
 from nodes.agent.planners import AgentConfig, agent_config, make_planner
+from nodes.agent.replay import render_replay
 from nodes.agent.rules import RulesPlanner, plan_instruction
 from nodes.agent.runner import Limits, run_planner
 from nodes.agent.types import (
@@ -68,6 +70,7 @@ __all__ = [
     "Element",
     "Extract",
     "GoBack",
+    "HybridPlanner",
     "LLMPlanner",
     "LLMSettings",
     "Limits",
@@ -102,6 +105,7 @@ __all__ = [
     "llm_settings",
     "make_planner",
     "plan_instruction",
+    "render_replay",
     "run_agent",
     "run_planner",
 ]

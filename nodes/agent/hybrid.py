@@ -235,9 +235,8 @@ class HybridPlanner:
     def _finish_llm(self, segment: Segment, done: Done, history: Sequence[StepRecord]) -> None:
         self.plan[self.current][0].steps.extend(range(self._llm_start + 1, len(history) + 1))
         self.parts.extend([done.text] if done.text else self._llm_results)
-        self.done_so_far.append(
-            f"{segment.goal} (answered: {done.text})" if done.text else segment.goal
-        )
+        goal = redact(segment.goal)
+        self.done_so_far.append(f"{goal} (answered: {done.text})" if done.text else goal)
         self._llm = None
         self._llm_results = []
         self._next_segment()
@@ -250,7 +249,7 @@ class HybridPlanner:
         lines = []
         if self.done_so_far:
             lines.append("Already done, do not repeat: " + "; ".join(self.done_so_far) + ".")
-        later = [c for s in self.segments[self.current + 1 :] for c in s.clauses]
+        later = [redact(c) for s in self.segments[self.current + 1 :] for c in s.clauses]
         if later:
             lines.append("Done after you, not your part: " + "; ".join(later) + ".")
         if not lines:

@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
-from nodes.agent import LLMPlanner, RulesPlanner, StepLimitReached, agent_config, make_planner
-from nodes.agent.hybrid import HybridPlanner
+from nodes.agent import (
+    HybridPlanner,
+    LLMPlanner,
+    RulesPlanner,
+    StepLimitReached,
+    agent_config,
+    make_planner,
+)
 from nodes.browser import context_options
 from shared.errors import ConfigError, ValidationError
 from shared.templates import DEFAULT_TEMPLATE, load_template, template_names, validate_template
