@@ -51,11 +51,12 @@ def run_agent(
     """Carry out a plain-language instruction.
 
     ``template`` (a loaded browsing template) chooses the planner (rules, llm
-    or auto), the model settings and system prompt, ``max_steps`` and
-    ``max_failures``, blocked resource types and allowed domains. Without
+    or auto: hybrid with a model), the model settings and system prompt, ``max_steps``
+    and ``max_failures``, blocked resource types and allowed domains. Without
     one, the offline rules planner runs with default limits. A rules
     instruction is compiled first, so InstructionNotUnderstood is raised
-    before any page is opened. ``refusals``: the node's egress proxy's log, so that a
+    before any page is opened. The result's ``info`` names the planner and holds the
+    replay script (``run_info``). ``refusals``: the node's egress proxy's log, so that a
     page load the policy refused fails its step with the policy's reason. ``files``:
     the task's uploads by name, as local files (nodes/uploads.py), for file inputs.
     page load the policy refused fails its step with the policy's reason.
