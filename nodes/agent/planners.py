@@ -86,6 +86,8 @@ def make_planner(
     the whole task's answer, which one model's ``done`` gives."""
     chosen = config.chosen_planner
     if chosen == "hybrid" and output_schema is None:
+        # One count for all sub-goals: the token budget is the task's, not each one's.
+        usage = usage if usage is not None else LLMUsage()
         planner = HybridPlanner(
             segment_instruction(instruction),
             lambda goal, context: _llm_planner(goal, config, deadline, usage, None, context),

@@ -35,7 +35,10 @@ def test_default_template_uses_a_model_only_when_one_is_configured() -> None:
     assert agent_config(default, {}).chosen_planner == "rules"
     assert agent_config(default, MODEL_ENV).chosen_planner == "hybrid"
     config = agent_config(default, MODEL_ENV)
-    assert isinstance(make_planner("Open a.test and fooble", config, deadline=0), HybridPlanner)
+    hybrid = make_planner("Open a.test and fooble", config, deadline=0)
+    assert isinstance(hybrid, HybridPlanner)
+    first, second = hybrid.make_llm("fooble", ""), hybrid.make_llm("frob", "")
+    assert first.client.usage is second.client.usage  # the task's budget, shared
     # An output schema describes the whole answer: one model gives it.
     schema = {"type": "object"}
     planner = make_planner("Open a.test", config, deadline=0, output_schema=schema)
