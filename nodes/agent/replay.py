@@ -10,17 +10,20 @@ A script may not be replayable as it stands; ``Replay.why`` says why:
   script holds ``<password>`` in its place, for the user to put back;
 - an element without a usable name (an icon button with no label, a name cut short in
   the observation) cannot be named in words;
-- an action the grammar has no phrasing for (the script still lists the others).
+- an action the grammar has no phrasing for (the script still lists the others); steps
+  the rules compiled from the user's words are written as those words instead, unless
+  they may hold a password.
 The model's own answer (``done``'s text) is not a step: a replay returns what its steps
 read (``Return the text``...), or the summary of the page it ends on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from nodes.agent import actions as a
 
@@ -181,28 +184,70 @@ def phrase(action: a.Action) -> str:
     return render(action)
 
 
-def is_secret(action: a.Action) -> bool:
+def is_secret(action: a.Action) -> TypeGuard[a.TypeText]:
     """Whether the action typed a password (its text must not be shown)."""
     return isinstance(action, a.TypeText) and is_secret_field(action.field)
+
+
+def _holds_secret(action: a.Action) -> bool:
+    if is_secret(action):
+        return True
+    return any(
+        _SECRET_FIELD.search(f.name) or "credential" in f.name for f in dataclasses.fields(action)
+    )
+
+
+def _groups(taken: Sequence[a.Action]) -> list[list[tuple[int, a.Action]]]:
+    """The steps (numbered from 1) in runs that one clause of the rules compiled to;
+    a step without a clause (the model's) is a run of its own."""
+    groups: list[list[tuple[int, a.Action]]] = []
+    for number, action in enumerate(taken, start=1):
+        if isinstance(action, a.Done):
+            continue
+        if groups and action.clause and groups[-1][-1][1].clause == action.clause:
+            groups[-1].append((number, action))
+        else:
+            groups.append([(number, action)])
+    return groups
+
+
+def _clause_instead(group: list[tuple[int, a.Action]]) -> str | None:
+    """The user's words for steps the rules compiled from them, when some step has no
+    phrasing of its own (a phrase this module does not know yet): those words compile
+    to the same steps. Never words that may hold a password."""
+    words = group[0][1].clause
+    if not words or any(_holds_secret(action) for _, action in group):
+        return None
+    return words if redact(words) == words else None
 
 
 def render_replay(taken: Sequence[a.Action]) -> Replay:
     """The script for the actions a run took (the successful steps, in order)."""
     clauses: list[str] = []
     problems: list[str] = []
-    for number, action in enumerate(taken, start=1):
-        if isinstance(action, a.Done):
+    for group in _groups(taken):
+        phrased: list[tuple[int, a.Action, str | Unphrasable]] = []
+        for number, action in group:
+            try:
+                phrased.append((number, action, phrase(action)))
+            except Unphrasable as exc:
+                phrased.append((number, action, exc))
+        words = None
+        if any(isinstance(said, Unphrasable) for _, _, said in phrased):
+            words = _clause_instead(group)
+        if words is not None:
+            clauses.append(words)
             continue
-        try:
-            clauses.append(phrase(action))
-        except Unphrasable as exc:
-            what = f'type into "{action.field}"' if is_secret(action) else action.describe()
-            problems.append(f"step {number} ({what}) is left out: {exc}")
-            continue
-        if is_secret(action):
-            problems.append(
-                f'the password typed into "{action.field}" is left out: put it in place of '
-                f"{PASSWORD_PLACEHOLDER}"
-            )
+        for number, action, said in phrased:
+            if isinstance(said, Unphrasable):
+                what = f'type into "{action.field}"' if is_secret(action) else action.describe()
+                problems.append(f"step {number} ({what}) is left out: {said}")
+                continue
+            clauses.append(said)
+            if is_secret(action):
+                problems.append(
+                    f'the password typed into "{action.field}" is left out: put it in place '
+                    f"of {PASSWORD_PLACEHOLDER}"
+                )
     script = "".join(f"{clause}. " for clause in clauses).strip()
     return Replay(script=script, replayable=not problems, why="; ".join(problems) or None)
