@@ -87,14 +87,19 @@ def redact(words: str) -> str:
     return _SECRET_IN_WORDS.sub(lambda m: f"{m['word']}{m['gap']}{PASSWORD_PLACEHOLDER}", words)
 
 
-def quote(text: str) -> str:
+def literal(text: str) -> str:
     """``text`` in the first quotes it does not contain; Unphrasable if it contains all."""
-    if not text.strip():
-        raise Unphrasable("it has no name to find it by")
     for opening, closing in _QUOTES:
         if opening not in text and closing not in text:
             return f"{opening}{text}{closing}"
-    raise Unphrasable("its name holds every kind of quote")
+    raise Unphrasable("its text holds every kind of quote")
+
+
+def quote(text: str) -> str:
+    """A name (of an element, a tab, an option...) in quotes; it cannot be empty."""
+    if not text.strip():
+        raise Unphrasable("it has no name to find it by")
+    return literal(text)
 
 
 def name(action: a.Action, words: str) -> str:
@@ -127,8 +132,10 @@ def _key(key: str) -> str:
 
 
 def _type(action: a.TypeText) -> str:
+    if not action.text:
+        return f"Clear the {name(action, action.field)} field"
     text = PASSWORD_PLACEHOLDER if is_secret_field(action.field) else action.text
-    return f"Type {quote(text)} into {name(action, action.field)}"
+    return f"Type {literal(text)} into {name(action, action.field)}"
 
 
 def _download(action: a.Download) -> str:

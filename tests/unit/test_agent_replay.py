@@ -35,6 +35,7 @@ INSTRUCTIONS = [
     "Take a full-page screenshot.",
     'Download "Annual report". Download https://example.com/a.pdf.',
     'Type \'He said "hi"\' into "Message". Click “Don\'t "panic"”.',
+    'Clear the "Email" field. Clear the search field.',
 ]
 
 
