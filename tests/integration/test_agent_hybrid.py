@@ -1,6 +1,7 @@
 """The hybrid planner and the replay script in Chromium, the model being the scripted
 stub over HTTP: the rules do the clauses they understand, the stub sees only the rest;
-a run's replay script, run again with the rules alone, ends where the run ended."""
+the run's replay script, run again with the rules alone, ends where the run ended.
+(An LLM run's replay: test_agent_llm.py, ``test_multi_step_form``.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from tests.support.llm_stub import (
     Message,
     call,
     element_index,
-    form_task_script,
     observation,
     serve_llm_stub,
 )
@@ -40,26 +40,6 @@ def _replay(context: BrowserContext, result: AgentResult) -> AgentResult:
     assert again.info["planner"] == "rules"
     assert again.info["replay"]["script"] == replay["script"]  # a fixed point
     return again
-
-
-def test_an_llm_run_replays_without_a_model(context: BrowserContext, base_url: str) -> None:
-    with serve_llm_stub(form_task_script(base_url)) as stub:
-        llm = {"base_url": stub.base_url, "model": "stub-model"}
-        result = _run(context, "Send the contact form", {"planner": "llm", "llm": llm})
-    assert not stub.errors, stub.errors
-    assert result.info["planner"] == "llm" and "plan" not in result.info
-    # The steps the model took by index, written with the elements' names.
-    assert result.info["replay"]["script"] == (
-        f"Open {base_url}/form.html. "
-        'Type "Ada" into "Full name". '
-        'Type "London" into "City". '
-        'Select "Blue" from the "Favourite colour" dropdown. '
-        'Click "Send".'
-    )
-    again = _replay(context, result)
-    assert again.final_url == result.final_url
-    assert "/form_result.html?name=Ada&" in again.final_url
-    assert "Ada" in again.result and "London" in again.result
 
 
 def test_hybrid_hands_the_model_only_the_clauses_the_rules_miss(

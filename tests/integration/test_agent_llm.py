@@ -67,7 +67,7 @@ def run(context: BrowserContext) -> Iterator[Run]:
         assert not stub.errors, stub.errors
 
 
-def test_multi_step_form(run: Run, base_url: str) -> None:
+def test_multi_step_form(run: Run, base_url: str, context: BrowserContext) -> None:
     result, stub = run(form_task_script(base_url))
     assert "Ada" in result.result and "London" in result.result and "blue" in result.result
     assert "/form_result.html?name=Ada&" in result.final_url
@@ -91,6 +91,22 @@ def test_multi_step_form(run: Run, base_url: str) -> None:
     tools = [m for m in stub.requests[2]["messages"] if m["role"] == "tool"]
     assert len(tools) == 4 and all(m["content"].startswith("ok") for m in tools)
     assert '[1] textbox "Full name" value="Ada"' in observation(stub.requests[2])
+    # The replay script: the steps taken by index, written with the elements' names; run
+    # with the rules planner, no model anywhere, it ends where the model's run ended.
+    assert result.info["planner"] == "llm" and "plan" not in result.info
+    replay = result.info["replay"]
+    assert replay == {
+        "script": f'Open {base_url}/form.html. Type "Ada" into "Full name". Type "London" '
+        'into "City". Select "Blue" from the "Favourite colour" dropdown. Click "Send".',
+        "replayable": True,
+        "why": None,
+    }
+    again = run_agent(
+        context, replay["script"], policy=ScreenshotPolicy(), deadline=time.monotonic() + 45
+    )
+    assert again.info["planner"] == "rules" and again.info["replay"] == replay  # a fixed point
+    assert again.final_url == result.final_url
+    assert "Ada" in again.result and "London" in again.result
 
 
 def test_malformed_replies_are_retried_with_the_error(run: Run, base_url: str) -> None:
