@@ -15,7 +15,14 @@ again if the indexed element is gone by the time the action runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# Fields whose typed text is a secret: their steps show it as MASK (see ``redact``).
+SECRET_FIELD = re.compile(
+    r"pass(?:word|wort|code|phrase)?|pwd|\bpin\b|secret|mot de passe|contrase|пароль", re.IGNORECASE
+)
+MASK = "••••"
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,8 @@ class TypeText(_ByIndex, Action):
     fallback: bool = field(default=False, compare=False, kw_only=True)
 
     def describe(self) -> str:
-        return f'type "{self.text}" into {_target(self.field, self._shown_index())}'
+        text = MASK if SECRET_FIELD.search(self.field) else self.text
+        return f'type "{text}" into {_target(self.field, self._shown_index())}'
 
 
 @dataclass(frozen=True)
@@ -284,3 +292,27 @@ class Done(Action):
 class TakeScreenshot(Action):
     def describe(self) -> str:
         return "take a screenshot"
+
+
+@dataclass(frozen=True)
+class LogIn(Action):
+    """Fill the page's login form (user name or email, and password) and submit it.
+    The password never shows: not in ``describe``, not in ``repr``."""
+
+    user: str
+    password: str = field(repr=False)
+    # The user's words hold the password too.
+    clause: str = field(default="", compare=False, kw_only=True, repr=False)
+
+    def describe(self) -> str:
+        return f'log in as "{self.user}" (password {MASK})'
+
+
+@dataclass(frozen=True)
+class FillForm(Action):
+    """Fill the page's form from a description of what to order or send, and submit it."""
+
+    description: str
+
+    def describe(self) -> str:
+        return f'fill in the form: "{self.description}"'
