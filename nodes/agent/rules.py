@@ -88,7 +88,7 @@ def parse_clause(clause: str, masked: Masked) -> list[Action]:
     original = masked.restore(clause)
     actions = _apply_rules(clause, masked)
     if actions is None:
-        culprit = masked.restore(_culprit(clause, masked))
+        culprit = forms_phrases.hide_passwords(masked.restore(_culprit(clause, masked)))
         raise InstructionNotUnderstood(f'could not understand "{culprit}"')
     return [dataclasses.replace(a, clause=original) for a in actions]
 

@@ -33,7 +33,8 @@ def test_log_in_with_credentials_in_words(context: BrowserContext, base_url: str
     steps: list[StepRecord] = []
     result = _run(
         context,
-        f"Log into {base_url}/login.html with username ada and password {PASSWORD}, "
+        # The portal has no login form, only a link to one.
+        f"Open {base_url}/portal.html and log in with username ada and password {PASSWORD}, "
         "then return the text",
         on_step=steps.append,
     )
@@ -43,6 +44,7 @@ def test_log_in_with_credentials_in_words(context: BrowserContext, base_url: str
     reported = _reported(steps, result.result, result.final_url, repr(result))
     assert PASSWORD not in reported
     assert [s.action for s in steps][1] == 'log in as "ada" (password ••••)'
+    assert result.final_url.startswith(f"{base_url}/login.html?")
 
 
 def test_wrong_credentials_fail_without_showing_them(

@@ -129,3 +129,15 @@ def fill_form(clause: str, m: Masked) -> list[a.Action] | None:
     if not parsed.values and not parsed.words:
         return None
     return [*([a.Navigate(url)] if url else []), a.FillForm(description)]
+
+
+def hide_passwords(clause: str) -> str:
+    """A clause to quote in an error, with what looks like a password masked: the value
+    after a password key word, or after "as <user> /" and "credentials <user>:"."""
+    clause = re.sub(rf"(\b{_PASS_KEY}\b{_IS})(\S+)", rf"\1{a.MASK}", clause, flags=_I)
+    return re.sub(
+        rf"(\b(?:as|credentials?)\s*:?\s*{_USER_VALUE}\s*[/:]\s*)\S+",
+        rf"\1{a.MASK}",
+        clause,
+        flags=_I,
+    )
