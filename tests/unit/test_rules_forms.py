@@ -237,3 +237,31 @@ def test_a_clause_not_understood_is_quoted_without_its_password(
     with pytest.raises(InstructionNotUnderstood) as caught:
         plan_instruction(instruction)
     assert quoted in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_a_booking_with_a_date_in_words_and_a_number_of_people() -> None:
+    parsed = parse_description("a table for 4 people on 24th December 2026 at 8 pm for Ada")
+    assert set(parsed.values) == {
+        Value("quantity", "4"),
+        Value("date", "2026-12-24"),
+        Value("time", "20:00"),
+        Value("name", "Ada"),
+    }
+    assert parse_description("on Dec 3, 2026").values == (Value("date", "2026-12-03"),)
+    booking = (
+        FormField(ref=0, kind="text", name="who", label="Your name"),
+        FormField(ref=1, kind="number", name="guests", label="Number of guests"),
+        FormField(ref=2, kind="date", name="day", label="Day"),
+        FormField(ref=3, kind="time", name="at", label="Arrival"),
+    )
+    done, missed = assign(parsed, booking)
+    assert [(x.field.ref, x.value) for x in done] == [
+        (0, "Ada"),
+        (1, "4"),
+        (2, "2026-12-24"),
+        (3, "20:00"),
+    ]
+    # A form with no field for how many is no reason to fail.
+    assert assign(parse_description("2 pizzas for Ada"), PIZZA) == (
+        assign(parse_description("pizzas for Ada"), PIZZA)
+    )

@@ -32,9 +32,21 @@ MEANINGS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
     ("date", ("date",), ("bday",), r"date|\bday\b"),
     ("comments", ("textarea",), (), r"comment|note|message|instruction|remark|request"),
     ("address", (), ("street-address", "address-line1"), r"address|street"),
+    (
+        "quantity",
+        ("number",),
+        (),
+        r"quantity|qty|amount|count|number of|how many|guest|people|person|ticket|seat",
+    ),
     ("name", (), ("name", "given-name", "family-name"), r"name|customer|\bcust"),
 )
 _MEANING_NAMES = frozenset(m[0] for m in MEANINGS)
+# Read from a bare number ("2 pizzas", "for 4 people"): a form without such a field is
+# no reason to fail.
+OPTIONAL_KEYS = frozenset({"quantity"})
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
 
 # A time of day needs its minutes or am/pm: "at 7" may be anything.
 _TIME = (
@@ -98,8 +110,16 @@ def parse_description(description: str) -> Description:
     def time_of(found: re.Match[str]) -> str:
         return normalize_time(found["h"], found["m"], found["ampm"]) or ""
 
+    def date_of(found: re.Match[str]) -> str:
+        month = _MONTHS.index(found["mon"][:3].lower()) + 1
+        day = int(found["d"])
+        return f"{found['y']}-{month:02d}-{day:02d}" if 1 <= day <= 31 else ""
+
     take(rf"\b(?:e-?mail(?:\s+address)?\s*(?:[:=]|\bis\b)?\s*)?(?P<v>{_EMAIL})", "email")
     take(rf"\b(?:(?:on|date)\s*:?\s*)?(?P<v>{_DATE})\b", "date")
+    for written in (rf"{_DAY}\s+(?:of\s+)?{_MONTH},?\s+(?P<y>\d{{4}})",
+                    rf"{_MONTH}\s+{_DAY},?\s+(?P<y>\d{{4}})"):  # fmt: skip
+        take(rf"\b(?:(?:on|date)\s*:?\s*)?{written}\b", "date", date_of)
     take(
         r"\b(?:(?:deliver(?:ed|y)?|pick(?:ed)?\s*-?\s*up|ready|time|arriv(?:e|ing|al))"
         r"(?:\s+time)?\s*(?:at|by|for|:|is)?\s*|\b(?:at|by)\s+)"
@@ -120,6 +140,7 @@ def parse_description(description: str) -> Description:
     # Anything else written as "Key: value" (or "Key = value").
     take(rf"(?P<k>[^\W\d][\w ]{{0,30}}?)\s*[:=]\s*(?P<v>{_TEXT}){_END}", None)
     take(rf"(?P<v>{_PHONE})", "phone")  # a bare number long enough to be one
+    take(r"\b(?P<v>\d{1,3})\s*(?:x\s+)?(?=[^\W\d_]{2,})", "quantity")  # "2 pizzas"
     rest = PLACEHOLDER.sub(lambda m: " " + masked.quotes[int(m.group(1))][0] + " ", text)
     words = tuple(
         w for w in re.findall(r"[^\W_]+(?:['’-][^\W_]+)*", rest.lower()) if w not in _STOP
@@ -187,6 +208,8 @@ def _fits(value: Value, field: FormField) -> bool:
         return value.key == "date"
     if field.kind == "email":
         return "@" in value.value
+    if value.key == "quantity" and field.kind not in ("number", "text", ""):
+        return False
     if field.kind == "number":
         return re.fullmatch(r"-?\d+(?:[.,]\d+)?", value.value) is not None
     return True
@@ -242,7 +265,8 @@ def assign(
             if chosen and (best is None or score > best[0]):
                 best = (score, field, chosen)
         if best is None:
-            missed.append(value)
+            if value.key not in OPTIONAL_KEYS:
+                missed.append(value)
             continue
         _, field, chosen = best
         taken.add(field.ref)
