@@ -23,6 +23,12 @@ SECRET_FIELD = re.compile(
     r"pass(?:word|wort|code|phrase)?|pwd|\bpin\b|secret|mot de passe|contrase|пароль", re.IGNORECASE
 )
 MASK = "••••"
+# A password inside a description: "..., password: 's3cret'".
+SECRET_VALUE = re.compile(
+    r"(\b(?:password|passwort|passcode|pass|pwd)\b\s*(?:[:=]|\bis\b)?\s*)"
+    r"(\"[^\"]*\"|'[^']*'|“[^”]*”|[^\s,;]+)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,14 @@ class FillForm(Action):
     """Fill the page's form from a description of what to order or send, and submit it."""
 
     description: str
+    # The user's words may hold a password, as the description may (masked in describe).
+    clause: str = field(default="", compare=False, kw_only=True, repr=False)
+
+    def _shown(self) -> str:
+        return SECRET_VALUE.sub(lambda found: found[1] + MASK, self.description)
 
     def describe(self) -> str:
-        return f'fill in the form: "{self.description}"'
+        return f'fill in the form: "{self._shown()}"'
+
+    def __repr__(self) -> str:
+        return f"FillForm(description={self._shown()!r})"

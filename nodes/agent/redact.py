@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import quote, quote_plus
 
 from nodes.agent import actions as a
+from nodes.agent.forms.describe import parse_description
 
 # Shorter secrets would blank out ordinary words and digits all over the report;
 # the step descriptions hide them anyway.
@@ -23,6 +24,9 @@ def secrets_of(action: a.Action) -> tuple[str, ...]:
         return (action.password,)
     if isinstance(action, a.TypeText) and a.SECRET_FIELD.search(action.field):
         return (action.text,)
+    if isinstance(action, a.FillForm):
+        values = parse_description(action.description).values
+        return tuple(v.value for v in values if v.key == "password")
     return ()
 
 

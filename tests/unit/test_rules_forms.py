@@ -265,3 +265,28 @@ def test_a_booking_with_a_date_in_words_and_a_number_of_people() -> None:
     assert assign(parse_description("2 pizzas for Ada"), PIZZA) == (
         assign(parse_description("pizzas for Ada"), PIZZA)
     )
+
+
+def test_a_signup_description_with_a_password() -> None:
+    (fill,) = plan_instruction(
+        "Fill in the signup form with email ada@x.test, password 'p@ss: word', name Ada"
+    )
+    assert "p@ss" not in fill.describe() and "p@ss" not in repr(fill)
+    assert fill.describe() == 'fill in the form: "email ada@x.test, password ••••, name Ada"'
+    signup = (
+        FormField(ref=0, kind="text", name="full_name", label="Full name"),
+        FormField(ref=1, kind="email", name="email", label="Email"),
+        FormField(ref=2, kind="password", name="pw1", label="Password"),
+        FormField(ref=3, kind="password", name="pw2", label="Repeat it"),
+    )
+    done, missed = assign(parse_description(fill.description), signup)
+    assert [(x.field.ref, x.value) for x in done] == [
+        (0, "Ada"),
+        (1, "ada@x.test"),
+        (2, "p@ss: word"),
+        (3, "p@ss: word"),  # the confirmation too
+    ]
+    assert missed == []
+    redactor = Redactor()
+    redactor.learn(fill)
+    assert redactor.mask("echo: p@ss: word") == "echo: ••••"

@@ -26,6 +26,7 @@ _I = re.IGNORECASE
 # in a field's name or label that say a field takes it. Order matters for fields: a
 # field is given the first meaning it shows ("custtel" is a phone before a name).
 MEANINGS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
+    ("password", ("password",), ("current-password", "new-password"), r"pass(?:word|code)?"),
     ("email", ("email",), ("email",), r"e-?mail"),
     ("phone", ("tel",), ("tel", "tel-national", "mobile"), r"phone|tel|mobile|cell"),
     ("time", ("time",), (), r"time|hour"),
@@ -115,6 +116,12 @@ def parse_description(description: str) -> Description:
         day = int(found["d"])
         return f"{found['y']}-{month:02d}-{day:02d}" if 1 <= day <= 31 else ""
 
+    # First: a password may hold anything ("@", digits, ":").
+    take(
+        r"\b(?:password|passwort|passcode|pass|pwd)\b\s*(?:[:=]|\bis\b)?\s*"
+        r"(?P<v>\x00\d+\x00|[^\s,;]+)",
+        "password",
+    )
     take(rf"\b(?:e-?mail(?:\s+address)?\s*(?:[:=]|\bis\b)?\s*)?(?P<v>{_EMAIL})", "email")
     take(rf"\b(?:(?:on|date)\s*:?\s*)?(?P<v>{_DATE})\b", "date")
     for written in (rf"{_DAY}\s+(?:of\s+)?{_MONTH},?\s+(?P<y>\d{{4}})",
@@ -177,7 +184,7 @@ class Assignment:
 
 
 _TEXT_KINDS = frozenset(
-    {"text", "tel", "email", "time", "date", "number", "url", "search", "textarea", ""}
+    {"text", "tel", "email", "time", "date", "number", "url", "search", "textarea", "password", ""}
 )
 
 
@@ -202,6 +209,8 @@ def meaning_of(field: FormField) -> str | None:
 
 def _fits(value: Value, field: FormField) -> bool:
     """Whether the value can be typed into the field's type at all."""
+    if (field.kind == "password") != (value.key == "password"):
+        return False  # a password goes nowhere else, and nothing else goes there
     if field.kind == "time":
         return value.key == "time"
     if field.kind == "date":
@@ -273,6 +282,11 @@ def assign(
         if field.kind == "radio":
             groups_set.add(field.name)
         done.append(Assignment(field, chosen, f"{value.key} {value.value}"))
+        if field.kind == "password":  # and into "Confirm password"
+            for other in fields:
+                if other.kind == "password" and other.ref not in taken:
+                    taken.add(other.ref)
+                    done.append(Assignment(other, chosen, f"{value.key} {value.value}"))
     for field in fields:
         if field.ref in taken:
             continue

@@ -30,7 +30,7 @@ _READ_JS = """
   };
   const boxed = (el) => ['radio', 'checkbox'].includes(el.type);
   const usable = (el) => !el.disabled
-    && !['hidden', 'submit', 'button', 'reset', 'image', 'file', 'password'].includes(el.type)
+    && !['hidden', 'submit', 'button', 'reset', 'image', 'file'].includes(el.type)
     && (visible(el) || (boxed(el) && Array.from(el.labels || []).some(visible)));
   const controls = (root) => Array.from(root.querySelectorAll('input, textarea, select'))
     .filter(usable);
@@ -98,6 +98,8 @@ def report(url: str, done: list[Assignment]) -> str:
     lines: dict[str, list[str]] = {}
     for item in done:
         shown = item.field.label if item.field.kind in ("radio", "checkbox") else item.value
+        if item.field.kind == "password":
+            shown = a.MASK
         lines.setdefault(item.caption, []).append(shown)
     body = "\n".join(f"{caption}: {', '.join(values)}" for caption, values in lines.items())
     return f"Submitted the form at {url}:\n{body}"
@@ -125,7 +127,7 @@ def fill_form(s: Session, action: a.FillForm) -> str:
         raise ActionFailed(f"{what}: the page at {s.page.url} has no form fields")
     done, missed = assign(description, fields)
     if missed:
-        named = ", ".join(f'{v.key} "{v.value}"' for v in missed)
+        named = ", ".join(f'{v.key} "{a.MASK if v.key == "password" else v.value}"' for v in missed)
         raise ActionFailed(f"{what}: no field on the page takes {named}")
     if not done:
         raise ActionFailed(f"{what}: nothing in the description matches a field of the form")
