@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 
 # Fields whose typed text is a secret: their steps show it as MASK (see ``redact``).
 SECRET_FIELD = re.compile(
-    r"pass(?:word|wort|code|phrase)?|pwd|\bpin\b|secret|mot de passe|contrase|пароль", re.IGNORECASE
+    # Whole words, where "_" and digits separate words too ("user_pass", not "Passport").
+    r"(?<![^\W\d_])(?:pass(?:word|wort|wd|code|phrase)?|pwd|pin|secret)(?![^\W\d_])"
+    r"|kennwort|mot de passe|contraseña|пароль",
+    re.IGNORECASE,
 )
 MASK = "••••"
 # A password inside a description: "..., password: 's3cret'".

@@ -290,3 +290,13 @@ def test_a_signup_description_with_a_password() -> None:
     redactor = Redactor()
     redactor.learn(fill)
     assert redactor.mask("echo: p@ss: word") == "echo: ••••"
+
+
+@pytest.mark.parametrize(
+    ("field", "secret"),
+    [("Password", True), ("user_pass", True), ("PIN", True), ("Passport number", False),
+     ("Passenger name", False), ("Spin speed", False)],
+)  # fmt: skip
+def test_which_fields_take_secrets(field: str, secret: bool) -> None:
+    typed = a.TypeText(field, "Ada Lovelace")
+    assert ("Ada Lovelace" not in typed.describe()) is secret
