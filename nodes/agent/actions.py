@@ -15,7 +15,23 @@ again if the indexed element is gone by the time the action runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# Fields whose typed text is a secret: their steps show it as MASK (see ``redact``).
+SECRET_FIELD = re.compile(
+    # Whole words, where "_" and digits separate words too ("user_pass", not "Passport").
+    r"(?<![^\W\d_])(?:pass(?:word|wort|wd|code|phrase)?|pwd|pin|secret)(?![^\W\d_])"
+    r"|kennwort|mot de passe|contraseña|пароль",
+    re.IGNORECASE,
+)
+MASK = "••••"
+# A password inside a description: "..., password: 's3cret'".
+SECRET_VALUE = re.compile(
+    r"(\b(?:password|passwort|passcode|pass|pwd)\b\s*(?:[:=]|\bis\b)?\s*)"
+    r"(\"[^\"]*\"|'[^']*'|“[^”]*”|[^\s,;]+)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,8 @@ class TypeText(_ByIndex, Action):
     fallback: bool = field(default=False, compare=False, kw_only=True)
 
     def describe(self) -> str:
-        return f'type "{self.text}" into {_target(self.field, self._shown_index())}'
+        text = MASK if SECRET_FIELD.search(self.field) else self.text
+        return f'type "{text}" into {_target(self.field, self._shown_index())}'
 
 
 @dataclass(frozen=True)
@@ -284,3 +301,35 @@ class Done(Action):
 class TakeScreenshot(Action):
     def describe(self) -> str:
         return "take a screenshot"
+
+
+@dataclass(frozen=True)
+class LogIn(Action):
+    """Fill the page's login form (user name or email, and password) and submit it.
+    The password never shows: not in ``describe``, not in ``repr``."""
+
+    user: str
+    password: str = field(repr=False)
+    # The user's words hold the password too.
+    clause: str = field(default="", compare=False, kw_only=True, repr=False)
+
+    def describe(self) -> str:
+        return f'log in as "{self.user}" (password {MASK})'
+
+
+@dataclass(frozen=True)
+class FillForm(Action):
+    """Fill the page's form from a description of what to order or send, and submit it."""
+
+    description: str
+    # The user's words may hold a password, as the description may (masked in describe).
+    clause: str = field(default="", compare=False, kw_only=True, repr=False)
+
+    def _shown(self) -> str:
+        return SECRET_VALUE.sub(lambda found: found[1] + MASK, self.description)
+
+    def describe(self) -> str:
+        return f'fill in the form: "{self._shown()}"'
+
+    def __repr__(self) -> str:
+        return f"FillForm(description={self._shown()!r})"

@@ -118,6 +118,10 @@ DISTILL_JS = r"""
       if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) {
         const label = el.labels && el.labels[0];
         if (!(label && label.checkVisibility())) continue;
+        // A hidden text field under a visible label was replaced by an editor
+        // (CodeMirror hides its textarea): typing into it would change nothing seen.
+        if (el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT'
+            && !['checkbox', 'radio', 'file'].includes((el.type || '').toLowerCase()))) continue;
         target = label;
       }
       const role = roleOf(el);

@@ -20,6 +20,8 @@ from nodes.agent import interact, interact_more
 from nodes.agent.budget import Budget
 from nodes.agent.effects import expect_effect, note_typing, typing_changed_page
 from nodes.agent.extract import extract
+from nodes.agent.forms import fill as forms_fill
+from nodes.agent.forms import login as forms_login
 from nodes.agent.script import run_script
 from nodes.agent.session import Session
 from nodes.agent.summary import format_summary, format_text, read_page
@@ -398,6 +400,8 @@ _HANDLERS: dict[type[a.Action], Callable[[Session, Any], str | None]] = {
     a.OpenTab: _open_tab,
     a.SwitchTab: _switch_tab,
     a.CloseTab: _close_tab,
+    a.LogIn: forms_login.log_in,
+    a.FillForm: forms_fill.fill_form,
     a.TakeScreenshot: _nothing,
     a.Done: _nothing,
 }

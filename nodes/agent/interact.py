@@ -14,6 +14,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nodes.agent import locate
 from nodes.agent.budget import Budget
+from nodes.agent.forms import editors
 from nodes.agent.languages import lookup_language
 from shared.errors import ActionFailed, AgentError
 
@@ -56,15 +57,21 @@ def click(page: Page, text: str, budget: Budget) -> None:
 
 
 def type_text(page: Page, field: str, text: str, budget: Budget) -> None:
-    target = locate.poll(
-        page, budget, lambda late: locate.first_visible(locate.field_candidates(page, field))
-    )
-    if target is None:
+    def probe(late: bool) -> Act | None:
+        target = locate.first_visible(locate.field_candidates(page, field))
+        if target is not None:
+            return lambda: target.fill(text, timeout=budget.timeout_ms())
+        # A code editor or rich-text box: its label names a hidden field or none at all.
+        return editors.find_editor(page, field, text, budget)
+
+    act = locate.poll(page, budget, probe)
+    if act is None:
         raise not_found(
             budget,
-            f'could not type into "{field}": no input field with that label, placeholder or name',
+            f'could not type into "{field}": no input field or editor with that label, '
+            "placeholder or name",
         )
-    target.fill(text, timeout=budget.timeout_ms())
+    act()
 
 
 def upload_file(page: Page, field: str, path: Path, budget: Budget) -> None:

@@ -28,12 +28,6 @@ from typing import Any, TypeGuard
 from nodes.agent import actions as a
 
 PASSWORD_PLACEHOLDER = "<password>"
-# Field names that hold a secret, in the languages the rules know best.
-_SECRET_FIELD = re.compile(
-    r"pass(?:word|wort|phrase|code)?\b|\bpwd\b|\bpin\b|secret|kennwort|mot de passe|"
-    r"contrase[ñn]a|senha|parola",
-    re.IGNORECASE,
-)
 # "password: x", "with the password 'x'": a secret written in an instruction's words.
 _SECRET_IN_WORDS = re.compile(
     r"(?P<word>\b(?:pass(?:word|wort|phrase|code)|pwd|kennwort|mot de passe|contrase[ñn]a)\b)"
@@ -78,7 +72,7 @@ class Replay:
 
 
 def is_secret_field(name: str) -> bool:
-    return bool(_SECRET_FIELD.search(name))
+    return bool(a.SECRET_FIELD.search(name))
 
 
 def redact(words: str) -> str:
@@ -180,7 +174,15 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.Extract: lambda x: _EXTRACT_PHRASES[x.shape],
     a.TakeScreenshot: lambda x: "Take a screenshot",
     a.Download: _download,
+    a.LogIn: lambda x: f"Log in as {quote(x.user)} with password {PASSWORD_PLACEHOLDER}",
+    a.FillForm: lambda x: f"Fill in the form with {_form_words(x.description)}",
 }
+
+
+def _form_words(description: str) -> str:
+    """A form's description as the rules read it back (unquoted: its own quotes, such as
+    a note's, stay literal), with a password in it replaced by the placeholder."""
+    return a.SECRET_VALUE.sub(lambda found: found[1] + PASSWORD_PLACEHOLDER, description)
 
 
 def phrase(action: a.Action) -> str:
@@ -200,7 +202,7 @@ def _holds_secret(action: a.Action) -> bool:
     if is_secret(action):
         return True
     return any(
-        _SECRET_FIELD.search(f.name) or "credential" in f.name for f in dataclasses.fields(action)
+        a.SECRET_FIELD.search(f.name) or "credential" in f.name for f in dataclasses.fields(action)
     )
 
 
@@ -255,6 +257,11 @@ def render_replay(taken: Sequence[a.Action]) -> Replay:
                 problems.append(
                     f'the password typed into "{action.field}" is left out: put it in place '
                     f"of {PASSWORD_PLACEHOLDER}"
+                )
+            elif PASSWORD_PLACEHOLDER in said:
+                problems.append(
+                    f"the password of step {number} ({action.describe()}) is left out: put it "
+                    f"in place of {PASSWORD_PLACEHOLDER}"
                 )
     script = "".join(f"{clause}. " for clause in clauses).strip()
     return Replay(script=script, replayable=not problems, why="; ".join(problems) or None)

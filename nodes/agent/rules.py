@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from nodes.agent import phrases, phrases_goals, phrases_input, phrases_more
 from nodes.agent.actions import Action
+from nodes.agent.forms import phrases as forms_phrases
 from nodes.agent.resolve import RESOLVABLE, resolve
 from nodes.agent.split import Masked, mask_quotes, split_clauses
 from nodes.agent.types import Observation, StepRecord
@@ -22,6 +23,8 @@ from shared.errors import ActionFailed, InstructionNotUnderstood
 Rule = Callable[[str, Masked], "list[Action] | None"]
 
 RULES: tuple[Rule, ...] = (
+    forms_phrases.log_in,
+    forms_phrases.fill_form,
     phrases_more.open_in_new_tab,
     phrases.open_urls,
     phrases_more.switch_tab,
@@ -85,7 +88,7 @@ def parse_clause(clause: str, masked: Masked) -> list[Action]:
     original = masked.restore(clause)
     actions = _apply_rules(clause, masked)
     if actions is None:
-        culprit = masked.restore(_culprit(clause, masked))
+        culprit = forms_phrases.hide_passwords(masked.restore(_culprit(clause, masked)))
         raise InstructionNotUnderstood(f'could not understand "{culprit}"')
     return [dataclasses.replace(a, clause=original) for a in actions]
 

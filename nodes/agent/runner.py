@@ -31,6 +31,7 @@ from nodes.agent.execute import execute, guarded
 from nodes.agent.guard import Guard
 from nodes.agent.llm_vision import viewport_image
 from nodes.agent.observe import observe
+from nodes.agent.redact import Redactor
 from nodes.agent.session import POPUP_COUNTER_JS, Session
 from nodes.agent.summary import format_summary, read_page
 from nodes.agent.types import (
@@ -97,6 +98,7 @@ class _Run:
         self.failures = 0  # consecutive
         self.last_action: Action | None = None
         self.taken: list[Action] = []  # the actions of the steps that succeeded
+        self.redactor = Redactor()  # passwords out of records, errors and results
 
     def run(self, planner: Planner) -> AgentResult:
         done: Done | None = None
@@ -171,6 +173,7 @@ class _Run:
         started = time.monotonic()
         error = None
         self.session.guard.start_step()
+        self.redactor.learn(action)
         try:
             produced = execute(self.session, action)
         except ActionFailed as exc:
@@ -189,13 +192,14 @@ class _Run:
             ),
         )
         error = self._refused_by_egress(error) or error or self._left_allowed_domains()
+        error = self.redactor.mask_optional(error)
         record = self._record(index, action, started, error=error)
         # The step is announced once its screenshot, if the mode takes one, is taken.
         try:
             if error is not None:
                 return error
             if produced is not None:
-                self.results.append(produced)
+                self.results.append(self.redactor.mask(produced))
             self.results.extend(self._downloads())
             self.last_action = action
             self.taken.append(action)
@@ -259,10 +263,10 @@ class _Run:
     def _record(self, index: int, action: Action, started: float, error: str | None) -> StepRecord:
         record = StepRecord(
             index=index,
-            action=action.describe(),
-            url=self.session.page.url,
+            action=self.redactor.mask(action.describe()),
+            url=self.redactor.mask(self.session.page.url),
             ok=error is None,
-            error=error,
+            error=self.redactor.mask_optional(error),
             duration_ms=round((time.monotonic() - started) * 1000),
         )
         self.steps.append(record)
@@ -307,10 +311,10 @@ class _Run:
             else:
                 result = format_summary(digest)
         return AgentResult(
-            result=result,
+            result=self.redactor.mask(result),
             steps=tuple(self.steps),
             screenshots=tuple(self.shots),
-            final_url=page.url,
+            final_url=self.redactor.mask(page.url),
             actions=tuple(self.taken),
         )
 

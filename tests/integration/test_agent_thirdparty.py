@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import BrowserContext
 
-from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
+from nodes.agent import AgentResult, ScreenshotPolicy, StepRecord, run_agent
+from shared.errors import ActionFailed
 from tests.sites.django_admin import DjangoAdmin, serve_django_admin
 
 
@@ -67,3 +68,30 @@ def test_add_a_group_and_go_back(run: Callable[[str], AgentResult]) -> None:
     saved, title = result.result.split("\n\n")
     assert "The group “Editors” was added successfully." in saved
     assert title.startswith("Add group")
+
+
+def test_log_in_with_credentials_in_words(context: BrowserContext, admin: DjangoAdmin) -> None:
+    def run(instruction: str, steps: list[StepRecord]) -> AgentResult:
+        return run_agent(
+            context,
+            instruction,
+            policy=ScreenshotPolicy(),
+            deadline=time.monotonic() + 60,
+            on_step=steps.append,
+        )
+
+    steps: list[StepRecord] = []
+    with pytest.raises(ActionFailed, match="did not accept the credentials") as caught:
+        run(
+            f"Log into {admin.base_url}/admin/login/ as {admin.username} / 'x{admin.password}'",
+            steps,
+        )
+    assert "Please enter the correct username and password" in str(caught.value)
+    result = run(
+        f"Open {admin.base_url}/admin/login/ and sign in with username {admin.username} and "
+        f"password '{admin.password}'. Return the title.",
+        steps,
+    )
+    assert result.result.startswith("Site administration")
+    reported = " ".join(f"{s.action} {s.url} {s.error}" for s in steps) + str(caught.value)
+    assert admin.password not in reported

@@ -176,3 +176,23 @@ def test_steps_the_rules_compiled_fall_back_to_the_users_words() -> None:
     assert "hunter2" not in str(secret.as_info())
     said = render_replay([Fill("login", clause="log in with password hunter2")])
     assert "hunter2" not in str(said.as_info()) and not said.replayable
+
+
+def test_a_form_filled_from_a_description_replays_as_the_same_plan() -> None:
+    plan = plan_instruction(
+        "Order a medium pizza with bacon for Ada Lovelace, phone 555-0100, "
+        "delivered at 19:30, note 'ring twice'"
+    )
+    replay = render_replay(plan)
+    assert replay.replayable and replay.why is None, replay
+    assert plan_instruction(replay.script) == plan, replay.script
+
+
+def test_a_log_in_with_credentials_is_written_without_its_password() -> None:
+    plan = plan_instruction("Open http://127.0.0.1:8000/login.html and log in as ada / s3cr3t-pw")
+    replay = render_replay(plan)
+    assert "s3cr3t-pw" not in replay.script and not replay.replayable, replay
+    assert f'Log in as "ada" with password {PASSWORD_PLACEHOLDER}' in replay.script
+    assert "put it in place of <password>" in (replay.why or "")
+    filled_in = replay.script.replace(PASSWORD_PLACEHOLDER, "s3cr3t-pw")
+    assert plan_instruction(filled_in) == plan, filled_in

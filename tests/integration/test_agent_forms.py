@@ -1,0 +1,98 @@
+"""Forms as people describe them, in a real Chromium: logging in with credentials
+written naturally (and the password nowhere in what the run reports), filling an
+order form from a description, and typing into a CodeMirror 5 editor and a
+contenteditable box.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from nodes.agent import AgentResult, ScreenshotPolicy, StepRecord, run_agent
+from shared.errors import ActionFailed
+
+PASSWORD = "lovelace-1815"
+
+
+def _run(context: BrowserContext, instruction: str, **kw: Any) -> AgentResult:
+    kw.setdefault("deadline", time.monotonic() + 30)
+    return run_agent(context, instruction, policy=ScreenshotPolicy(), **kw)
+
+
+def _reported(steps: list[StepRecord], *texts: str) -> str:
+    """Everything a run reports about its steps, and its result or error."""
+    fields = [f"{s.action} {s.url} {s.error}" for s in steps]
+    return "\n".join([*fields, *texts])
+
+
+def test_log_in_with_credentials_in_words(context: BrowserContext, base_url: str) -> None:
+    steps: list[StepRecord] = []
+    result = _run(
+        context,
+        # The portal has no login form, only a link to one.
+        f"Open {base_url}/portal.html and log in with username ada and password {PASSWORD}, "
+        "then return the text",
+        on_step=steps.append,
+    )
+    assert result.result.startswith("Welcome back, Ada")
+    # The form is sent with GET: the page's URL held the password, the report does not.
+    assert "secret=••••" in result.final_url
+    reported = _reported(steps, result.result, result.final_url, repr(result))
+    assert PASSWORD not in reported
+    assert [s.action for s in steps][1] == 'log in as "ada" (password ••••)'
+    assert result.final_url.startswith(f"{base_url}/login.html?")
+
+
+def test_wrong_credentials_fail_without_showing_them(
+    context: BrowserContext, base_url: str
+) -> None:
+    steps: list[StepRecord] = []
+    with pytest.raises(ActionFailed, match="did not accept the credentials") as caught:
+        _run(
+            context,
+            f"Open {base_url}/login.html and sign in as ada / 'not-{PASSWORD}'",
+            on_step=steps.append,
+        )
+    assert "Invalid user name or password" in str(caught.value)
+    assert f"not-{PASSWORD}" not in _reported(steps, str(caught.value))
+
+
+def test_order_a_pizza_from_a_description(context: BrowserContext, base_url: str) -> None:
+    result = _run(
+        context,
+        f"Use the order form at {base_url}/pizza.html to order a medium pizza with bacon and "
+        "mushrooms for Ada Lovelace, phone 555-0100, delivered at 7:30 pm, note 'ring twice'. "
+        "Then return the text.",
+    )
+    submitted, page = result.result.split("\n\n")
+    assert submitted == (
+        f"Submitted the form at {base_url}/pizza.html:\n"
+        "Customer name: Ada Lovelace\nTelephone: 555-0100\nPizza Size: Medium\n"
+        "Pizza Toppings: Bacon, Mushroom\nPreferred delivery time: 19:30\n"
+        "Delivery instructions: ring twice"
+    )
+    assert page.splitlines()[1:] == [
+        "custname=Ada Lovelace",
+        "custtel=555-0100",
+        "custemail=",
+        "size=medium",
+        "topping=bacon",
+        "topping=mushroom",
+        "delivery=19:30",
+        "comments=ring twice",
+    ]
+
+
+def test_type_into_a_code_editor_and_a_rich_text_box(
+    context: BrowserContext, base_url: str
+) -> None:
+    result = _run(
+        context,
+        f'Open {base_url}/editor.html. Type \'print("hi")\' into "Code". '
+        "Type 'Ring twice' into the Notes box. Click 'Save' and return the text.",
+    )
+    assert 'Saved code: print("hi")\nSaved notes: Ring twice' in result.result
