@@ -4,10 +4,9 @@ test site's form receives exactly its bytes. The node's temporary copy is gone a
 
 from __future__ import annotations
 
-import tempfile
-import time
 from pathlib import Path
 
+from browsing.cluster import LocalCluster
 from tests.conftest import Api, poll
 from tests.sites.server import RECEIVED
 
@@ -23,21 +22,15 @@ def upload(api: Api, name: str, data: bytes) -> dict:
     return resp.json()
 
 
-def staged_dirs(since: float) -> list[Path]:
-    """The nodes' upload copies made since `since`. A directory can go between the
-    listing and its stat (the node removing it is what the test waits for)."""
-    found = []
-    for p in Path(tempfile.gettempdir()).glob("browsing-uploads-*"):
-        try:
-            if p.stat().st_mtime >= since:
-                found.append(p)
-        except FileNotFoundError:
-            continue
-    return found
+def staged_dirs(cluster: LocalCluster) -> list[Path]:
+    """The nodes' upload copies, in the cluster's own temporary directory (TMPDIR)."""
+    assert cluster.workdir is not None
+    return sorted((cluster.workdir / "tmp").glob("browsing-uploads-*"))
 
 
-def test_an_uploaded_file_reaches_the_sites_form(api: Api, sites: str) -> None:
-    started = time.time() - 1
+def test_an_uploaded_file_reaches_the_sites_form(
+    api: Api, sites: str, cluster: LocalCluster
+) -> None:
     RECEIVED.clear()
     up = upload(api, "report.pdf", REPORT)
     assert (up["name"], up["size"]) == ("report.pdf", len(REPORT))
@@ -57,7 +50,10 @@ def test_an_uploaded_file_reaches_the_sites_form(api: Api, sites: str) -> None:
     assert f"attachment: report.pdf, {len(REPORT)} bytes" in body["payload"]
     # The node removes its copy when the attempt ends, just after its report, which can
     # answer the /sync first.
-    poll(lambda: staged_dirs(started) == [], 10, what="the node's copy of the upload removed")
+    poll(lambda: staged_dirs(cluster) == [], 10, what="the node's copy of the upload removed")
+    # The nodes do keep their temporary files there (Playwright's among them), so the
+    # directory's having no copy left says something.
+    assert any((cluster.workdir / "tmp").glob("playwright*")), "the nodes' TMPDIR is not there"
 
 
 def test_a_file_the_task_did_not_list_fails_the_task_clearly(api: Api, sites: str) -> None:
