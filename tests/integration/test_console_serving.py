@@ -4,7 +4,6 @@ Content-Security-Policy, and asset files only from the package."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -52,16 +51,3 @@ def test_only_the_package_s_asset_files_are_served(client, name):
     resp = client.get(f"/console/static/{name}")
     assert resp.status_code == 404
     assert "error" in resp.get_json()
-
-
-def test_the_console_files_hold_no_inline_script_style_or_remote_url():
-    """What the CSP forbids would break the page; what it allows must stay local."""
-    page = (STATIC / "index.html").read_text()
-    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
-    assert not re.search(r"\son[a-z]+=|\sstyle=|<style", page)
-    for path in STATIC.iterdir():
-        text = path.read_text()
-        assert not re.search(r"https?://(?!example\.com|www\.w3\.org/2000/svg)", text), path.name
-        if path.suffix == ".js":
-            assert "innerHTML" not in text and "eval(" not in text, path.name
-            assert "localStorage.setItem" not in text and "document.cookie" not in text
