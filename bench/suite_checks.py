@@ -88,6 +88,21 @@ def says(*values: Value, within: int | None = None) -> Check:
     return check
 
 
+def picks(value: Value, among: Callable[[Apps], list[str]], *, within: int | None = None) -> Check:
+    """The answer names ``value`` and at most one other of the candidates ``among`` reads
+    (a comparison may name one): a list of them all does not pick one."""
+
+    def check(apps: Apps, result: AgentResult) -> str | None:
+        wanted = _value(value, apps)
+        problem = says(wanted, within=within)(apps, result)
+        others = {c for c in among(apps) if c != wanted and _mentions(result.result, c)}
+        if not problem and len(others) > 1:
+            problem = f"the answer names {wanted!r} but also {sorted(others)}: it picks none"
+        return problem
+
+    return check
+
+
 def says_all(read: Callable[[Apps], list[str]], *, within: int | None = None) -> Check:
     """The answer mentions every value ``read`` finds in the application."""
 

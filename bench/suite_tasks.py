@@ -26,6 +26,7 @@ from bench.suite_checks import (
     has_all_links,
     lacks,
     page_title,
+    picks,
     roundup_issue,
     rows_hold,
     says,
@@ -117,6 +118,11 @@ def _planets_with_moons_over(count: int):  # type: ignore[no-untyped-def]
     return read
 
 
+def _agencies(apps: Apps) -> list[str]:
+    assert apps.datasette
+    return [row[0] for row in apps.datasette.query("SELECT DISTINCT agency FROM missions")]
+
+
 def _django_users(apps: Apps) -> list[str]:
     assert apps.django
     return [row[0] for row in apps.django.query("SELECT username FROM auth_user")]
@@ -148,6 +154,19 @@ def _issue(field: str, title_start: str):  # type: ignore[no-untyped-def]
 def _issue_titles(apps: Apps) -> list[str]:
     assert apps.roundup
     return [str(issue["title"]) for issue in apps.roundup.issues()]
+
+
+def _roundup_names(table: str, column: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> list[str]:
+        assert apps.roundup
+        return [row[0] for row in apps.roundup.query(f"SELECT {column} FROM {table}")]
+
+    return read
+
+
+_statuses = _roundup_names("_status", "_name")
+_priorities = _roundup_names("_priority", "_name")
+_tracker_users = _roundup_names("_user", "_username")
 
 
 def _issue_count(apps: Apps) -> str:
@@ -247,7 +266,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="hard",
         style="free",
         instruction="which planet has the most moons? the data is at {datasette}/solar/planets",
-        check=says(_most_moons, within=ANSWER_CHARS),
+        check=picks(_most_moons, _planets, within=ANSWER_CHARS),
     ),
     SuiteTask(
         name="datasette-launch-year",
@@ -279,7 +298,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="hard",
         style="free",
         instruction="Using the database at {datasette}, find out which agency built Juno.",
-        check=says(_mission("agency", "Juno"), within=ANSWER_CHARS),
+        check=picks(_mission("agency", "Juno"), _agencies, within=ANSWER_CHARS),
     ),
     # --- Django's admin ---------------------------------------------------------------
     SuiteTask(
@@ -450,7 +469,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="free",
         instruction="what's the status of issue 2 on the tracker at {roundup} ?",
-        check=says(_issue("status", "Export to CSV"), within=ANSWER_CHARS),
+        check=picks(_issue("status", "Export to CSV"), _statuses, within=ANSWER_CHARS),
     ),
     SuiteTask(
         name="roundup-assignee",
@@ -458,7 +477,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="free",
         instruction="Who is issue 1 at {roundup} assigned to?",
-        check=says(_issue("assignedto", "Login page"), within=ANSWER_CHARS),
+        check=picks(_issue("assignedto", "Login page"), _tracker_users, within=ANSWER_CHARS),
     ),
     SuiteTask(
         name="roundup-priority",
@@ -466,7 +485,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="hard",
         style="free",
         instruction="how urgent is the login crash on {roundup}? what priority does it have",
-        check=says(_issue("priority", "Login page"), within=ANSWER_CHARS),
+        check=picks(_issue("priority", "Login page"), _priorities, within=ANSWER_CHARS),
     ),
     SuiteTask(
         name="roundup-count",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.agent_suite import select
-from bench.suite_checks import Apps, has_all_links, lacks, rows_hold, says
+from bench.suite_checks import Apps, has_all_links, lacks, picks, rows_hold, says
 from bench.suite_tasks import TASKS
 from nodes.agent import AgentResult
 
@@ -29,6 +29,14 @@ def test_says_matches_whole_words_and_bounds_an_answer() -> None:
     assert "not a passage" in str(says("Jupiter", within=1000)(APPS, answer(long)))
     assert lacks("ada")(APPS, answer("grace only")) is None
     assert lacks("ada")(APPS, answer("ada and grace")) is not None
+
+
+def test_picks_refuses_an_answer_that_names_every_candidate() -> None:
+    planets = lambda apps: ["Mercury", "Venus", "Jupiter", "Saturn"]  # noqa: E731
+    assert picks("Saturn", planets)(APPS, answer("Saturn: 146 moons, Jupiter 95")) is None
+    listed = answer("Mercury 0, Venus 0, Jupiter 95, Saturn 146")
+    assert "picks none" in str(picks("Saturn", planets)(APPS, listed))
+    assert "does not mention" in str(picks("Saturn", planets)(APPS, answer("Jupiter")))
 
 
 def test_rows_hold_reads_nested_tables_and_can_require_exactly_those_rows() -> None:
