@@ -88,6 +88,21 @@ def says(*values: Value, within: int | None = None) -> Check:
     return check
 
 
+def count_is(value: Value, *, within: int | None = None) -> Check:
+    """The answer to a "how many" question: its first number is the count (a passage
+    that holds the count somewhere after another number does not answer)."""
+
+    def check(apps: Apps, result: AgentResult) -> str | None:
+        wanted = _value(value, apps)
+        problem = says(wanted, within=within)(apps, result)
+        first = re.search(r"\d+", result.result)
+        if not problem and first and first.group() != wanted:
+            problem = f"the answer's first number is {first.group()}, not {wanted}"
+        return problem
+
+    return check
+
+
 def picks(value: Value, among: Callable[[Apps], list[str]], *, within: int | None = None) -> Check:
     """The answer names ``value`` and at most one other of the candidates ``among`` reads
     (a comparison may name one): a list of them all does not pick one."""

@@ -21,6 +21,7 @@ from bench.suite_checks import (
     Check,
     all_of,
     at,
+    count_is,
     django_group,
     django_user,
     has_all_links,
@@ -249,7 +250,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="easy",
         style="free",
         instruction="how many planets are in the table at {datasette}/solar/planets?",
-        check=says(_planet_count, within=ANSWER_CHARS),
+        check=count_is(_planet_count, within=ANSWER_CHARS),
         fast=True,
     ),
     SuiteTask(
@@ -364,7 +365,7 @@ TASKS: tuple[SuiteTask, ...] = (
         style="free",
         instruction="log in to {django}/admin/ (user admin, password {django_password}) "
         "and tell me how many users there are",
-        check=says(_django_user_count, within=ANSWER_CHARS),
+        check=count_is(_django_user_count, within=ANSWER_CHARS),
     ),
     SuiteTask(
         name="django-email-of",
@@ -493,7 +494,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="free",
         instruction="How many issues are there in {roundup} ?",
-        check=says(_issue_count, within=ANSWER_CHARS),
+        check=count_is(_issue_count, within=ANSWER_CHARS),
     ),
     SuiteTask(
         name="roundup-links",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.agent_suite import select
-from bench.suite_checks import Apps, has_all_links, lacks, picks, rows_hold, says
+from bench.suite_checks import Apps, count_is, has_all_links, lacks, picks, rows_hold, says
 from bench.suite_tasks import TASKS
 from nodes.agent import AgentResult
 
@@ -37,6 +37,12 @@ def test_picks_refuses_an_answer_that_names_every_candidate() -> None:
     listed = answer("Mercury 0, Venus 0, Jupiter 95, Saturn 146")
     assert "picks none" in str(picks("Saturn", planets)(APPS, listed))
     assert "does not mention" in str(picks("Saturn", planets)(APPS, answer("Jupiter")))
+
+
+def test_count_is_the_first_number_of_the_answer() -> None:
+    assert count_is("5")(APPS, answer("There are 5 issues (ids 1 to 5).")) is None
+    wrong = count_is("5")(APPS, answer("10\nIssues 1..5 out of 5"))
+    assert wrong == "the answer's first number is 10, not 5"
 
 
 def test_rows_hold_reads_nested_tables_and_can_require_exactly_those_rows() -> None:
