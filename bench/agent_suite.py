@@ -59,7 +59,8 @@ class Outcome:
     outcome: str  # PASS, FAIL or WRONG
     seconds: float
     detail: str = ""  # the error, or what the check found wrong
-    leaked: bool = False  # a password the task gave shows in the answer or a step's action
+    # A password the task gave shows in the answer, a step's action or the error.
+    leaked: bool = False
 
 
 def select(
@@ -103,7 +104,9 @@ def run_task(browser: Browser, task: SuiteTask, apps: Apps) -> Outcome:
             deadline=time.monotonic() + TASK_TIMEOUT_S,
         )
     except Exception as exc:  # the agent's own errors, and anything else: a failure
-        return Outcome(task, FAIL, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        leaked = any(secret in error for secret in apps.secrets())
+        return Outcome(task, FAIL, time.perf_counter() - start, error, leaked)
     finally:
         context.close()
     elapsed = time.perf_counter() - start
@@ -139,7 +142,7 @@ def print_outcome(outcome: Outcome) -> None:
     line = f"{outcome.outcome:5}  {task.name:28} {task.difficulty:6} {task.style:7} "
     line += f"{outcome.seconds:5.1f} s"
     if outcome.leaked:
-        line += "  LEAK: a password shows in the answer or the steps"
+        line += "  LEAK: a password shows in the answer, the steps or the error"
     if outcome.detail:
         line += f"  {outcome.detail[:200]}"
     print(line, flush=True)
@@ -164,7 +167,7 @@ def print_summary(outcomes: list[Outcome], start_s: float) -> None:
     failed = sum(o.outcome == FAIL for o in outcomes)
     print(f"failed with an error: {failed}")
     leaked = [o.task.name for o in outcomes if o.leaked]
-    print(f"a password shows in the answer or the steps: {len(leaked)} {leaked or ''}")
+    print(f"a password shows in the answer, the steps or the error: {len(leaked)} {leaked or ''}")
     for label, chosen in (
         ("time per task", outcomes),
         # Instructions the rules planner refuses end before a page opens, in no time.
