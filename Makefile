@@ -38,6 +38,7 @@ bench: install
 	$(PY) -m bench.placement
 	$(PY) -m bench.fanout
 	$(PY) -m bench.agent_steps
+	$(PY) -m bench.agent_suite
 	$(PY) -m bench.waiters
 	command -v wrk >/dev/null || ./scripts/install-system-deps.sh wrk
 	$(PY) -m bench.submit

@@ -2,12 +2,13 @@
 
 ``serve_django_admin()`` starts it in a child process (an SQLite database in a
 temporary directory, an admin user and two ordinary users) and yields its base
-URL. Run as ``python -m tests.sites.django_admin PORT DIR`` it is that process.
+URL and its database. Run as ``python -m tests.sites.django_admin PORT DIR`` it is that process.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,12 @@ class DjangoAdmin:
     base_url: str
     username: str = ADMIN_USER
     password: str = ADMIN_PASSWORD
+    database: Path | None = None  # its SQLite file, for checks of what a task changed
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        assert self.database is not None
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
+            return db.execute(sql, params).fetchall()
 
 
 def _configure(directory: str) -> None:
@@ -137,7 +144,7 @@ def serve_django_admin(timeout_s: float = 90) -> Iterator[DjangoAdmin]:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the Django admin did not answer in {timeout_s:g} s")
                 time.sleep(0.2)
-            yield DjangoAdmin(base_url)
+            yield DjangoAdmin(base_url, database=Path(directory) / "admin.sqlite3")
         finally:
             proc.terminate()
             try:

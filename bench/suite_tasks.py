@@ -1,0 +1,592 @@
+"""The agent suite's tasks: what a new user might ask of four third-party applications.
+
+``{django}``, ``{datasette}``, ``{roundup}``, ``{pydoc}`` in an instruction are the
+applications' base URLs (``{roundup}`` ends with ``/``), ``{django_password}`` and
+``{ada_password}`` the passwords the apps were set up with. ``style`` is ``grammar``
+(the documented rules grammar, docs/agent.md) or ``free`` (as people write);
+``difficulty``: ``easy`` (one page, one read), ``medium`` (a click, a search, a login),
+``hard`` (several steps, a form, or an answer to find). ``fast`` tasks run in
+``make test`` (tests/integration/test_agent_suite.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from dataclasses import dataclass
+
+from bench.suite_checks import (
+    Apps,
+    Check,
+    all_of,
+    at,
+    count_is,
+    django_group,
+    django_user,
+    has_all_links,
+    lacks,
+    page_title,
+    picks,
+    roundup_issue,
+    rows_hold,
+    says,
+    says_all,
+)
+
+ANSWER_CHARS = 1000  # a free question's answer is a passage, not the page
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteTask:
+    name: str
+    app: str  # django, datasette, roundup, pydoc
+    difficulty: str  # easy, medium, hard
+    style: str  # grammar, free
+    instruction: str
+    check: Check
+    fast: bool = False
+
+    def __post_init__(self) -> None:
+        assert self.app in ("django", "datasette", "roundup", "pydoc"), self.app
+        assert self.difficulty in ("easy", "medium", "hard"), self.difficulty
+        assert self.style in ("grammar", "free"), self.style
+
+
+def _planets(apps: Apps) -> list[str]:
+    assert apps.datasette
+    return [row[0] for row in apps.datasette.query("SELECT name FROM planets")]
+
+
+def _planet_count(apps: Apps) -> str:
+    assert apps.datasette
+    return str(apps.datasette.query("SELECT count(*) FROM planets")[0][0])
+
+
+def _missions_to(planet: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> list[str]:
+        assert apps.datasette
+        rows = apps.datasette.query(
+            "SELECT m.name FROM missions m JOIN planets p ON p.id = m.target WHERE p.name = ?",
+            planet,
+        )
+        return [row[0] for row in rows]
+
+    return read
+
+
+def _mission(column: str, name: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> str:
+        assert apps.datasette
+        return str(
+            apps.datasette.query(f"SELECT {column} FROM missions WHERE name = ?", name)[0][0]
+        )
+
+    return read
+
+
+def _planet(column: str, name: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> str:
+        assert apps.datasette
+        return str(apps.datasette.query(f"SELECT {column} FROM planets WHERE name = ?", name)[0][0])
+
+    return read
+
+
+def _most_moons(apps: Apps) -> str:
+    assert apps.datasette
+    return apps.datasette.query("SELECT name FROM planets ORDER BY moons DESC LIMIT 1")[0][0]
+
+
+def _fts(term: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> list[str]:
+        assert apps.datasette
+        rows = apps.datasette.query(
+            "SELECT name FROM missions_fts WHERE missions_fts MATCH ? ", term
+        )
+        return [row[0] for row in rows]
+
+    return read
+
+
+def _planets_with_moons_over(count: int):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> list[str]:
+        assert apps.datasette
+        return [
+            r[0] for r in apps.datasette.query("SELECT name FROM planets WHERE moons > ?", count)
+        ]
+
+    return read
+
+
+def _agencies(apps: Apps) -> list[str]:
+    assert apps.datasette
+    return [row[0] for row in apps.datasette.query("SELECT DISTINCT agency FROM missions")]
+
+
+def _django_users(apps: Apps) -> list[str]:
+    assert apps.django
+    return [row[0] for row in apps.django.query("SELECT username FROM auth_user")]
+
+
+def _django_user_count(apps: Apps) -> str:
+    return str(len(_django_users(apps)))
+
+
+def _django_email(username: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> str:
+        assert apps.django
+        return apps.django.query("SELECT email FROM auth_user WHERE username = ?", username)[0][0]
+
+    return read
+
+
+def _issue(field: str, title_start: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> str:
+        assert apps.roundup
+        for issue in apps.roundup.issues():
+            if str(issue["title"]).startswith(title_start):
+                return str(issue[field])
+        raise AssertionError(f"no issue {title_start!r}")
+
+    return read
+
+
+def _issue_titles(apps: Apps) -> list[str]:
+    assert apps.roundup
+    return [str(issue["title"]) for issue in apps.roundup.issues()]
+
+
+def _roundup_names(table: str, column: str):  # type: ignore[no-untyped-def]
+    def read(apps: Apps) -> list[str]:
+        assert apps.roundup
+        return [row[0] for row in apps.roundup.query(f"SELECT {column} FROM {table}")]
+
+    return read
+
+
+_statuses = _roundup_names("_status", "_name")
+_priorities = _roundup_names("_priority", "_name")
+_tracker_users = _roundup_names("_user", "_username")
+
+
+def _issue_count(apps: Apps) -> str:
+    return str(len(_issue_titles(apps)))
+
+
+def _json_version(apps: Apps) -> str:
+    return json.__version__
+
+
+DJANGO_LOGIN = (
+    "Open {django}/admin/login/. Type 'admin' into 'Username'. "
+    "Type '{django_password}' into 'Password'. Click 'Log in'. "
+)
+ROUNDUP_LOGIN = (
+    "Open {roundup}. Type 'ada' into '__login_name'. "
+    "Type '{ada_password}' into '__login_password'. Press Enter. "
+)
+
+TASKS: tuple[SuiteTask, ...] = (
+    # --- Datasette: a data browser over solar.db --------------------------------------
+    SuiteTask(
+        name="datasette-title",
+        app="datasette",
+        difficulty="easy",
+        style="grammar",
+        instruction="Open {datasette}/solar/planets. Return the title.",
+        check=says(lambda apps: f"{_planet_count(apps)} rows"),
+        fast=True,
+    ),
+    SuiteTask(
+        name="datasette-table-json",
+        app="datasette",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {datasette}/solar/planets and extract the table as JSON.",
+        check=rows_hold(_planets, lambda apps: [_planet("moons", "Jupiter")(apps)]),
+    ),
+    SuiteTask(
+        name="datasette-click-table",
+        app="datasette",
+        difficulty="medium",
+        style="grammar",
+        instruction="Go to {datasette}/solar. Click 'missions'. Return the title.",
+        check=says(page_title(at("{datasette}/solar/missions"))),
+    ),
+    SuiteTask(
+        name="datasette-row-page",
+        app="datasette",
+        difficulty="easy",
+        style="grammar",
+        instruction="Visit {datasette}/solar/planets/5, then return the text.",
+        check=says("Jupiter", _planet("diameter_km", "Jupiter")),
+    ),
+    SuiteTask(
+        name="datasette-full-text-search",
+        app="datasette",
+        difficulty="hard",
+        style="grammar",
+        instruction=(
+            "Open {datasette}/solar/missions. Search for 'Jupiter'. Extract the table as JSON."
+        ),
+        check=rows_hold(_fts("Jupiter"), exactly=True),
+    ),
+    SuiteTask(
+        name="datasette-filter",
+        app="datasette",
+        difficulty="hard",
+        style="grammar",
+        instruction=(
+            "Open {datasette}/solar/planets. Select 'moons' from '_filter_column', "
+            "select '>' from '_filter_op' and type '10' into '_filter_value'. Click 'Apply'. "
+            "Extract the table as JSON."
+        ),
+        check=rows_hold(_planets_with_moons_over(10), exactly=True),
+    ),
+    SuiteTask(
+        name="datasette-how-many-planets",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="how many planets are in the table at {datasette}/solar/planets?",
+        check=count_is(_planet_count, within=ANSWER_CHARS),
+        fast=True,
+    ),
+    SuiteTask(
+        name="datasette-diameter",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="What's the diameter of Mars at {datasette}/solar/planets ?",
+        check=says(_planet("diameter_km", "Mars"), within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="datasette-most-moons",
+        app="datasette",
+        difficulty="hard",
+        style="free",
+        instruction="which planet has the most moons? the data is at {datasette}/solar/planets",
+        check=picks(_most_moons, _planets, within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="datasette-launch-year",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="When was Cassini launched? See {datasette}/solar/missions",
+        check=says(_mission("launched", "Cassini"), within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="datasette-links",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="give me all the links on {datasette}/solar",
+        check=has_all_links(at("{datasette}/solar")),
+    ),
+    SuiteTask(
+        name="datasette-missions-to-mars",
+        app="datasette",
+        difficulty="hard",
+        style="free",
+        instruction="list the missions that went to Mars, according to {datasette}/solar/missions",
+        check=says_all(_missions_to("Mars"), within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="datasette-agency",
+        app="datasette",
+        difficulty="hard",
+        style="free",
+        instruction="Using the database at {datasette}, find out which agency built Juno.",
+        check=picks(_mission("agency", "Juno"), _agencies, within=ANSWER_CHARS),
+    ),
+    # --- Django's admin ---------------------------------------------------------------
+    SuiteTask(
+        name="django-log-in",
+        app="django",
+        difficulty="easy",
+        style="grammar",
+        instruction=DJANGO_LOGIN + "Return the title.",
+        check=says("Site administration"),
+    ),
+    SuiteTask(
+        name="django-search-users",
+        app="django",
+        difficulty="medium",
+        style="grammar",
+        instruction=DJANGO_LOGIN + "Click 'Users'. Search for 'grace'. Return the text.",
+        check=all_of(says(_django_email("grace")), lacks(_django_email("ada"))),
+    ),
+    SuiteTask(
+        name="django-users-table",
+        app="django",
+        difficulty="medium",
+        style="grammar",
+        instruction=DJANGO_LOGIN + "Click 'Users', then extract the table as JSON.",
+        check=rows_hold(_django_users),
+    ),
+    SuiteTask(
+        name="django-add-group",
+        app="django",
+        difficulty="medium",
+        style="grammar",
+        instruction=DJANGO_LOGIN
+        + "Click 'Groups'. Click 'Add group'. Type 'Reviewers' into 'Name'. Click 'Save'.",
+        check=django_group("Reviewers"),
+    ),
+    SuiteTask(
+        name="django-rename-user",
+        app="django",
+        difficulty="hard",
+        style="grammar",
+        instruction=DJANGO_LOGIN
+        + "Click 'Users'. Click 'grace'. Fill the 'First name' field with 'Grace' and "
+        "type 'Hopper' into 'Last name'. Click 'Save'. Return the text.",
+        check=all_of(
+            django_user("grace", first_name="Grace", last_name="Hopper"),
+            says("was changed successfully"),
+        ),
+    ),
+    SuiteTask(
+        name="django-add-user",
+        app="django",
+        difficulty="hard",
+        style="grammar",
+        instruction=DJANGO_LOGIN + "Click 'Users'. Click 'Add user'. Type 'linus' into 'Username'. "
+        "Type 'penguin-pass-1991' into 'Password'. "
+        "Type 'penguin-pass-1991' into 'Password confirmation'. Click 'Save'.",
+        check=django_user("linus", is_active=1),
+    ),
+    SuiteTask(
+        name="django-count-users",
+        app="django",
+        difficulty="medium",
+        style="free",
+        instruction="log in to {django}/admin/ (user admin, password {django_password}) "
+        "and tell me how many users there are",
+        check=count_is(_django_user_count, within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="django-email-of",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction="What's grace's email address? The admin is at {django}/admin/, "
+        "username admin, password {django_password}",
+        check=says(_django_email("grace"), within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="django-create-group",
+        app="django",
+        difficulty="medium",
+        style="free",
+        instruction="sign in at {django}/admin/login/ as admin / {django_password} and "
+        "create a group called Translators",
+        check=django_group("Translators"),
+    ),
+    SuiteTask(
+        name="django-make-staff",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction="Please make ada a staff member. Admin: {django}/admin/, "
+        "login admin, pass {django_password}",
+        check=django_user("ada", is_staff=1),
+    ),
+    SuiteTask(
+        name="django-deactivate",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction="Log into the Django admin at {django}/admin/ with username admin and "
+        "password {django_password}, then deactivate the account of grace.",
+        check=django_user("grace", is_active=0),
+    ),
+    SuiteTask(
+        name="django-login-links",
+        app="django",
+        difficulty="easy",
+        style="free",
+        instruction="Give me all the links on {django}/admin/login/",
+        check=has_all_links(at("{django}/admin/login/")),
+    ),
+    # --- Roundup: an issue tracker ----------------------------------------------------
+    SuiteTask(
+        name="roundup-title",
+        app="roundup",
+        difficulty="easy",
+        style="grammar",
+        instruction="Open {roundup}. Return the title.",
+        check=says(page_title(at("{roundup}"))),
+    ),
+    SuiteTask(
+        name="roundup-issue-page",
+        app="roundup",
+        difficulty="easy",
+        style="grammar",
+        instruction="Open {roundup}issue3 and return the text",
+        check=says(_issue("title", "Add a dark"), "Many of us work at night"),
+        fast=True,
+    ),
+    SuiteTask(
+        name="roundup-click-issue",
+        app="roundup",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {roundup}. Click 'Login page crashes on empty password'. "
+        "Return the text.",
+        check=says("a traceback"),  # from issue 1's message (tests/sites/roundup_tracker.py)
+    ),
+    SuiteTask(
+        name="roundup-search",
+        app="roundup",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {roundup}. Search for 'CSV'. Return the text.",
+        check=all_of(says(_issue("title", "Export to CSV")), lacks(_issue("title", "Add a dark"))),
+    ),
+    SuiteTask(
+        name="roundup-show-all",
+        app="roundup",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {roundup}. Click 'Show All'. Extract the table as JSON.",
+        check=rows_hold(_issue_titles),
+    ),
+    SuiteTask(
+        name="roundup-file-issue",
+        app="roundup",
+        difficulty="hard",
+        style="grammar",
+        instruction=ROUNDUP_LOGIN
+        + "Click 'Create New'. Type 'Dark mode resets after logout' into 'title'. "
+        "Select 'bug' from 'priority'. Click 'Submit New Entry'.",
+        check=roundup_issue("Dark mode resets after logout", creator="ada"),
+    ),
+    SuiteTask(
+        name="roundup-status",
+        app="roundup",
+        difficulty="medium",
+        style="free",
+        instruction="what's the status of issue 2 on the tracker at {roundup} ?",
+        check=picks(_issue("status", "Export to CSV"), _statuses, within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="roundup-assignee",
+        app="roundup",
+        difficulty="medium",
+        style="free",
+        instruction="Who is issue 1 at {roundup} assigned to?",
+        check=picks(_issue("assignedto", "Login page"), _tracker_users, within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="roundup-priority",
+        app="roundup",
+        difficulty="hard",
+        style="free",
+        instruction="how urgent is the login crash on {roundup}? what priority does it have",
+        check=picks(_issue("priority", "Login page"), _priorities, within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="roundup-count",
+        app="roundup",
+        difficulty="medium",
+        style="free",
+        instruction="How many issues are there in {roundup} ?",
+        check=count_is(_issue_count, within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="roundup-links",
+        app="roundup",
+        difficulty="easy",
+        style="free",
+        instruction="give me all the links on {roundup}issue1",
+        check=has_all_links(at("{roundup}issue1")),
+    ),
+    SuiteTask(
+        name="roundup-new-issue",
+        app="roundup",
+        difficulty="hard",
+        style="free",
+        instruction="log in to the tracker at {roundup} (user ada, password {ada_password}) "
+        "and file a new issue titled 'Printing cuts off the page footer'",
+        check=roundup_issue("Printing cuts off the page footer", creator="ada"),
+    ),
+    # --- pydoc: Python's documentation server ----------------------------------------
+    SuiteTask(
+        name="pydoc-title",
+        app="pydoc",
+        difficulty="easy",
+        style="grammar",
+        instruction="Open {pydoc}/json.html. Return the title.",
+        check=says(page_title(at("{pydoc}/json.html"))),
+        fast=True,
+    ),
+    SuiteTask(
+        name="pydoc-click-module",
+        app="pydoc",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {pydoc}/. Click 'textwrap'. Return the title.",
+        check=says(page_title(at("{pydoc}/textwrap.html"))),
+    ),
+    SuiteTask(
+        name="pydoc-links",
+        app="pydoc",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {pydoc}/json.html. Extract all links.",
+        check=has_all_links(at("{pydoc}/json.html")),
+    ),
+    SuiteTask(
+        name="pydoc-search",
+        app="pydoc",
+        difficulty="medium",
+        style="grammar",
+        instruction="Go to {pydoc}/ and search for 'shlex'. Return the text.",
+        check=says("shlex - A lexical analyzer class for simple shell-like syntaxes."),
+    ),
+    SuiteTask(
+        name="pydoc-json-version",
+        app="pydoc",
+        difficulty="medium",
+        style="free",
+        instruction="Using the docs at {pydoc}, find out what version of the json module "
+        "is installed",
+        check=says(_json_version, within=ANSWER_CHARS),
+        fast=True,
+    ),
+    SuiteTask(
+        name="pydoc-default-width",
+        app="pydoc",
+        difficulty="medium",
+        style="free",
+        instruction="what's the default width of textwrap.wrap? docs: {pydoc}/textwrap.html",
+        check=says(str(textwrap.TextWrapper().width), within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="pydoc-what-does",
+        app="pydoc",
+        difficulty="medium",
+        style="free",
+        instruction="what does shlex.quote do? look it up at {pydoc}/shlex.html",
+        check=says("shell-escaped", within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="pydoc-submodules",
+        app="pydoc",
+        difficulty="hard",
+        style="free",
+        instruction="Which submodules does the json package have? {pydoc}/json.html",
+        check=says("decoder", "encoder", "scanner", "tool", within=ANSWER_CHARS),
+    ),
+    SuiteTask(
+        name="pydoc-pi",
+        app="pydoc",
+        difficulty="hard",
+        style="free",
+        instruction="In the Python docs at {pydoc}/ , what is the value of math.pi?",
+        check=says(repr(math.pi), within=ANSWER_CHARS),
+    ),
+)
