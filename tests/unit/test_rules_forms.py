@@ -229,6 +229,8 @@ def test_field_meanings() -> None:
     [
         ("log in as ada with the password 's3cret' twice", "with the password ••••"),
         ("sign in as ada / s3cret quickly", "as ada / ••••"),
+        # The parenthesis and the comma after the password are the sentence's, and stay.
+        ("log in (user ada, password s3cret) fast and open it", "(user ada, password ••••) fast"),
     ],
 )
 def test_a_clause_not_understood_is_quoted_without_its_password(

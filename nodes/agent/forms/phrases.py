@@ -31,6 +31,9 @@ _VALUE = r"(?:\x00\d+\x00|[^\s,;()]+)"
 # A user name stops at "/" and ":", which separate it from the password in "ada/s3cret".
 _USER_VALUE = r"(?:\x00\d+\x00|[^\s,;()/:]+)"
 _USER_KEY = r"(?:user\s*-?\s*name|user|login|e-?mail(?:\s+address)?|account|login\s+name)"
+# A value as the user wrote it (quotes not masked yet), as far as the parse reads it: the
+# "," or ")" after it is the sentence's, and stays.
+_SHOWN_VALUE = r"(?:\"[^\"]*\"|'[^']*'|“[^”]*”|[^\s,;()]+)"
 _PASS_KEY = r"(?:password|passwort|pass\s*word|passcode|pass|pwd|pw)"
 _IS = r"\s*(?:[:=]|\bis\b)?\s*"
 _FILLER = frozenset(
@@ -134,9 +137,9 @@ def fill_form(clause: str, m: Masked) -> list[a.Action] | None:
 def hide_passwords(clause: str) -> str:
     """A clause to quote in an error, with what looks like a password masked: the value
     after a password key word, or after "as <user> /" and "credentials <user>:"."""
-    clause = re.sub(rf"(\b{_PASS_KEY}\b{_IS})(\S+)", rf"\1{a.MASK}", clause, flags=_I)
+    clause = re.sub(rf"(\b{_PASS_KEY}\b{_IS}){_SHOWN_VALUE}", rf"\1{a.MASK}", clause, flags=_I)
     return re.sub(
-        rf"(\b(?:as|credentials?)\s*:?\s*{_USER_VALUE}\s*[/:]\s*)\S+",
+        rf"(\b(?:as|credentials?)\s*:?\s*{_USER_VALUE}\s*[/:]\s*){_SHOWN_VALUE}",
         rf"\1{a.MASK}",
         clause,
         flags=_I,
