@@ -39,7 +39,7 @@ CLAUSE_VERBS: tuple[str, ...] = (
     "finally", "check", "uncheck", "tick", "untick", "turn", "close", "accept", "reject",
     "decline", "dismiss", "log", "sign", "list", "collect", "scrape",
     "clear", "upload", "attach",
-    "download",
+    "download", "find", "fetch", "count", "what", "which", "how", "who", "when", "where",
 )  # fmt: skip
 _VERB_ALT = "|".join(CLAUSE_VERBS)
 
