@@ -212,11 +212,15 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     docs = [tokens(f"{p.heading} {p.text}") for p in candidates]
     bm25 = BM25(docs)
     need = needed(len(question.required))
+    # The site's name in its title ("who runs the shop" on "Tea Shop") counts towards
+    # the coverage, as long as the passage has some of the question's words itself.
+    title = set(tokens(content.title))
     scored = []
     for i, p in enumerate(candidates):
-        covered = _covered(question.required, set(docs[i]))
+        own = _covered(question.required, set(docs[i]))
+        covered = _covered(question.required, set(docs[i]) | title)
         score = bm25.score(question.ranking, i)
-        if covered >= need and score > 0:
+        if covered >= need and (own or not question.required) and score > 0:
             scored.append((covered, score, -len(p.text), p))
     scored.sort(key=lambda s: s[:3], reverse=True)
     if question.kind == "count":

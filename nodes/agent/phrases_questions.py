@@ -74,7 +74,8 @@ def _parse_goal(goal: str, m: Masked) -> list[a.Action] | None:
 
 
 _PREFIX_VERB = (
-    r"(?:using|use|with|on|in|at|from|via|through|open|visit|go\s+to|head\s+to|navigate\s+to)"
+    r"(?:using|use|with|on|in|at|from|via|through|according\s+to|open|visit|go\s+to|head\s+to"
+    r"|navigate\s+to)"
 )
 _PREFIXES = (
     re.compile(
@@ -101,10 +102,11 @@ def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
 
 
 _VERB = re.compile(
-    r"^(?:(?:i\s+(?:want|need|would\s+like|'d\s+like|’d\s+like)(?:\s+to\s+(?:get|see|have))?)\s+)?"
+    r"^(?:i(?:\s+(?:want|need|would\s+like)|['’]d\s+like)\s+(?:to\s+)?)?"
     r"(?:give\s+me|show\s+me|send\s+me|fetch(?:\s+me)?|grab(?:\s+me)?|find(?:\s+me)?"
     r"|pull(?:\s+out)?|read(?:\s+out)?|list|get(?:\s+me)?|return|extract|show|collect|scrape"
-    r"|print|output|copy|tell\s+me|display|dump|retrieve|what\s+(?:is|are)|what's|whats)\b\s*",
+    r"|print|output|copy|tell\s+me|display|dump|retrieve|see|have|what\s+(?:is|are)|what's|whats)"
+    r"\b\s*",
     F,
 )
 _ON_THE_PAGE = re.compile(
@@ -148,7 +150,7 @@ def reworded(clause: str, m: Masked) -> list[a.Action] | None:
 _WH = r"(?:what|what's|whats|which|how|who|whom|whose|when|where|why)\b"
 _ASKING = (
     r"(?:find\s+out|figure\s+out|work\s+out|look\s+up|tell\s+me|let\s+me\s+know"
-    r"|i\s+(?:want|need|would\s+like|'d\s+like|’d\s+like)\s+to\s+know|answer(?:\s+the\s+question)?"
+    r"|i(?:\s+(?:want|need|would\s+like)|['’]d\s+like)\s+to\s+know|answer(?:\s+the\s+question)?"
     r"|find|determine|look\s+for|check|see|say)"
 )
 _SHAPE_QUESTION = re.compile(

@@ -22,7 +22,7 @@ STOPWORDS = frozenset(
     them then there there's these they this those through to too under until up us very was
     we were what what's whats when where which while who whom whose why will with would you
     your yours many much tell know find show give get let's say says said find out look
-    listed shown mentioned displayed named called currently""".split()
+    listed shown mentioned displayed named called currently count""".split()
 )  # fmt: skip
 
 # Words that mean the same thing to a reader of a web page.
