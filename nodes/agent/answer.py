@@ -202,6 +202,17 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     return best[1] if best else None
 
 
+def _count_page_parts(question: Question, content: PageContent) -> Found | None:
+    """ "how many links are on the page": the page's own links or headings."""
+    parts = {stem("link"): content.links and [k.text for k in content.links if k.text]}
+    parts[stem("heading")] = list(content.headings)
+    found = parts.get(question.required[0]) if len(question.required) == 1 else None
+    if not found:
+        return None
+    shown = "; ".join(found[:10]) + ("; …" if len(found) > 10 else "")
+    return Found(shown, content.url, str(len(found)))
+
+
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
     candidates = passages(content)
@@ -228,7 +239,7 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
             value = find_count(p.text, question.target)
             if value is not None:
                 return Found(p.shown(question), content.url, value)
-        return _count_collections(question, content)
+        return _count_collections(question, content) or _count_page_parts(question, content)
     for *_, p in scored[:8]:
         value = _value(question.kind, p.shown(question), question)
         if value is not None:

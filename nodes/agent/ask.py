@@ -87,8 +87,8 @@ _CONTENT_JS = """
       const items = rows.filter((r) => r.some(Boolean)).map((r) => head
         ? r.map((c, i) => (head[i] ? head[i] + ': ' : '') + c).join(' | ') : r.join(' | '));
       const caption = el.caption ? clean(el.caption.innerText) : '';
-      collections.push({context: context(el, [caption, head ? head.join(', ') : ''].filter(Boolean)
-        .join(' — ')), items});
+      // The column names are in each row already ("Price: 12").
+      collections.push({context: context(el, caption), items});
       continue;
     }
     const items = Array.from(el.children).filter((c) => c.tagName === 'LI' && shown(c))

@@ -45,13 +45,16 @@ def stem(word: str) -> str:
     w = re.sub(r"['’]s$", "", w)
     if len(w) <= 3 or w.isdigit():
         return w
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ation", ""), ("ing", ""), ("ed", "")):
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suffix in ("ation", "ing", "ed"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            w = w[: -len(suffix)] + repl
+            w = w[: -len(suffix)]
             break
-    else:
-        if w.endswith("s") and not w.endswith(("ss", "us", "is")):
-            w = w[:-1]
     if w.endswith("e") and len(w) > 3:
         w = w[:-1]
     return w
