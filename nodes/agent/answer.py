@@ -249,6 +249,13 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     return Found(scored[0][3].shown(question), content.url) if scored else None
 
 
+_FILE = re.compile(
+    r"\.(?:pdf|zip|gz|tgz|bz2|xz|7z|rar|tar|csv|xlsx?|docx?|pptx?|odt|ods|png|jpe?g|gif|svg"
+    r"|webp|mp[34]|mov|avi|exe|msi|dmg|deb|rpm|whl|iso|bin)$",
+    re.IGNORECASE,
+)
+
+
 def rank_links(question: Question, content: PageContent, visited: Sequence[str]) -> list[Link]:
     """Links on the same site worth following for the question, most promising first."""
     host = urlsplit(content.url).hostname
@@ -259,6 +266,8 @@ def rank_links(question: Question, content: PageContent, visited: Sequence[str])
         target = link.url.split("#")[0]
         if parts.scheme not in ("http", "https") or parts.hostname != host or target in seen:
             continue
+        if _FILE.search(parts.path):
+            continue  # a download, not a page to read
         found = set(tokens(f"{link.text} {parts.path.replace('/', ' ')}"))
         score = 2 * _covered(question.required, found) + _covered(question.ranking, found)
         if score:

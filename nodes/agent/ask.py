@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nodes.agent import actions as a
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 # Pages visited besides the first, by link or by the site's search.
 MAX_HOPS = 3
 MAX_TEXT_CHARS = 200_000
+# Links tried in turn when the best ones do not open as pages.
+MAX_LINK_TRIES = 3
 # How long a search results page may take to show results after it loaded.
 SEARCH_SETTLE_MS = 3000
 
@@ -144,6 +147,21 @@ def _open(s: Session, url: str) -> None:
         s.budget.check()
 
 
+def _open_first(s: Session, links: list[Link], visited: list[str]) -> bool:
+    """Open the first of ``links`` that opens as a page; one that does not (a file, an
+    error) is noted as visited and the next one tried."""
+    for link in links[:MAX_LINK_TRIES]:
+        try:
+            _open(s, link.url)
+            return True
+        except PlaywrightTimeoutError:
+            raise
+        except PlaywrightError:
+            s.budget.check()
+            visited.append(link.url)
+    return False
+
+
 def _search(s: Session, question: Question) -> None:
     terms = " ".join(question.keywords)
     interact.type_text(s.page, "search", terms, s.budget)
@@ -190,9 +208,9 @@ def answer_question(s: Session, action: a.Answer) -> str:
         if hop == MAX_HOPS:
             break
         links = rank_links(question, content, visited)
-        if links:
-            _open(s, links[0].url)
-        elif has_search and not searched and question.keywords:
+        if links and _open_first(s, links, visited):
+            continue
+        if has_search and not searched and question.keywords:
             searched = just_searched = True
             try:
                 _search(s, question)

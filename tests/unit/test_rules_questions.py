@@ -415,13 +415,14 @@ def test_links_worth_following() -> None:
             Link("Installing Acme", "http://x.test/docs/install.html"),
             Link("Home", "http://x.test/docs/index.html#top"),
             Link("Caching on GitHub", "https://github.test/acme/caching"),
+            Link("The cache guide (PDF)", "http://x.test/docs/cache.pdf"),
             Link("Guides", "http://x.test/docs/cache/"),
             Link("Configuring the cache", "http://x.test/docs/caching.html"),
         ),
     )
     question = parse_question("how do I configure the cache")
     ranked = rank_links(question, page, [page.url])
-    # The same site only, best match first; the page itself (by its #anchor) is not again.
+    # Pages of the same site only (not a PDF), best match first; not the page itself again.
     assert [link.url for link in ranked] == [
         "http://x.test/docs/caching.html",
         "http://x.test/docs/cache/",
