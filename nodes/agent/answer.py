@@ -34,7 +34,8 @@ _WEAK = frozenset(
 _COUNT = re.compile(
     r"(?:how\s+many|(?:what\s+is|what's|whats)\s+the\s+(?:total\s+)?(?:number|count)\s+of"
     r"|count(?:\s+the)?)\s+(?P<target>.+?)"
-    r"(?:\s+(?:are|is|were|was|do|does|did|can|have|has|there|listed|shown|on|in|at|does)\b.*)?$",
+    r"(?:\s+(?:are|is|were|was|do|does|did|can|could|have|has|there|listed|shown|on|in|at|of"
+    r"|from|with|by|for|that|which|who|whose|per)\b.*)?$",
     re.IGNORECASE,
 )
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -153,8 +154,11 @@ def passages(content: PageContent) -> list[_Passage]:
             found.append(_Passage(f"{previous} {line}", heading))
         previous = line
     for collection in content.collections:
-        if any(": " in item for item in collection.items):  # a table's labelled rows
-            found.extend(_Passage(i, collection.context, True) for i in collection.items)
+        for item in collection.items:
+            cells = [cell.split(": ", 1)[-1].lower() for cell in item.split(" | ")]
+            # A table's labelled rows; not a row of nothing but links (a menu).
+            if ": " in item and not all(cell in labels for cell in cells):
+                found.append(_Passage(item, collection.context, True))
     return found
 
 
@@ -178,18 +182,22 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     """ "how many X": the list or table about X. Its items are filtered by the words of
     the question that some items have and the context does not ("how many green teas")."""
     title = set(tokens(content.title))
+    # An item with the very plural the question counts ("Users") names the kind, not one.
+    plurals = {w for w in words(question.text) if stem(w) in question.target and w.endswith("s")}
     best: tuple[tuple[int, int], Found] | None = None
     for collection in content.collections:
         own = set(tokens(collection.context))
-        item_tokens = [set(tokens(i)) for i in collection.items]
+        items = collection.items
+        if not set(question.target) & own:
+            items = tuple(i for i in items if not plurals & set(words(i)))
+        item_tokens = [set(tokens(i)) for i in items]
         qualifiers = {
             t for t in question.required if t not in own and any(t in it for it in item_tokens)
         }
-        matching = [
-            i for i, it in zip(collection.items, item_tokens, strict=True) if qualifiers <= it
-        ]
-        # What is counted has to be named by the list itself, not just the page's title.
-        if not matching or not set(question.target) & (own | qualifiers):
+        matching = [i for i, it in zip(items, item_tokens, strict=True) if qualifiers <= it]
+        # What is counted ("staff users": users) has to be named by the list itself, not
+        # just by the page's title.
+        if not matching or question.target[-1] not in own | qualifiers:
             continue
         covered = {t for t in question.required if t in own | title} | qualifiers
         if len(covered) < needed(len(question.required)):
@@ -244,8 +252,8 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
         value = _value(question.kind, p.shown(question), question)
         if value is not None:
             return Found(p.shown(question), content.url, value)
-    if not question.required:
-        return None  # "who wrote it": only a passage that names someone will do
+    if question.kind in ("person", "date"):
+        return None  # a "who" with no name, a "when" with no date, is no answer
     return Found(scored[0][3].shown(question), content.url) if scored else None
 
 
@@ -268,7 +276,8 @@ def rank_links(question: Question, content: PageContent, visited: Sequence[str])
             continue
         if _FILE.search(parts.path):
             continue  # a download, not a page to read
-        found = set(tokens(f"{link.text} {parts.path.replace('/', ' ')}"))
+        # The query too: a filter's link is often only "Yes", to "?is_staff=1".
+        found = set(tokens(f"{link.text} {parts.path} {parts.query}".replace("_", " ")))
         score = 2 * _covered(question.required, found) + _covered(question.ranking, found)
         if score:
             scored.append((score, -order, link))

@@ -86,9 +86,12 @@ _CONTENT_JS = """
       const first = el.rows[0];
       const hasHead = (el.tHead && el.tHead.rows.length)
         || (first && Array.from(first.cells).every((c) => c.tagName === 'TH'));
-      const head = hasHead ? rows.shift() : null;
-      const items = rows.filter((r) => r.some(Boolean)).map((r) => head
-        ? r.map((c, i) => (head[i] ? head[i] + ': ' : '') + c).join(' | ') : r.join(' | '));
+      // Column names as written: innerText would give them in CSS capitals.
+      const head = hasHead
+        ? (rows.shift(), Array.from(first.cells).map((c) => clean(c.textContent))) : null;
+      const items = rows.filter((r) => r.some(Boolean)).map((r) => r
+        .map((c, i) => (c && head && head[i] ? head[i] + ': ' : '') + c).filter(Boolean)
+        .join(' | '));
       const caption = el.caption ? clean(el.caption.innerText) : '';
       // The column names are in each row already ("Price: 12").
       collections.push({context: context(el, caption), items});
@@ -218,5 +221,6 @@ def answer_question(s: Session, action: a.Answer) -> str:
                 break  # the search showed nothing: the error below says what was looked for
         else:
             break
-    also = f" (also looked at {', '.join(visited[1:])})" if len(visited) > 1 else ""
+    others = [u for u in dict.fromkeys(visited) if u != visited[0]]
+    also = f" (also looked at {', '.join(others)})" if others else ""
     raise ActionFailed(f'could not find an answer to "{action.question}" on {visited[0]}{also}')

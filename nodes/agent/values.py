@@ -23,6 +23,12 @@ _DATES = tuple(
         r"\b\d{1,2}[/.]\d{1,2}[/.]\d{4}\b",  # 03/03/2024
         rf"\b{_MONTH}\s+\d{{4}}\b",  # March 2024
         r"\b(?:in|since|from|on|year)\s+(1[5-9]\d{2}|20\d{2})\b",  # in 1998
+        # Days and times, for "when does it open": "Monday to Friday, 9:00 to 17:00".
+        r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|weekdays|daily)\b"
+        r"(?:\s*(?:to|-|–|and)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)?"
+        r"(?:,?\s*(?:from\s+)?\d{1,2}(?::\d{2})?\s*(?:am|pm)?(?:\s*(?:to|-|–)\s*"
+        r"\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?)?",
+        r"\b\d{1,2}(?::\d{2})\s*(?:am|pm)?(?:\s*(?:to|-|–)\s*\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?",
     )
 )
 

@@ -254,6 +254,8 @@ def test_bm25_prefers_the_rarer_and_denser_match() -> None:
         ("Released March 3rd, 2024.", "March 3rd, 2024"),
         ("Posted 03/04/2024", "03/04/2024"),
         ("Founded in 1998 in Leeds", "1998"),
+        ("Open daily from 9am to 5pm", "daily from 9am to 5pm"),
+        ("We close at 18:30", "18:30"),
         ("Sencha costs 12", None),
     ],
 )
@@ -446,3 +448,57 @@ def test_counting_the_pages_own_links_and_headings() -> None:
     assert links is not None and (links.value, links.passage) == ("2", "Home; About")
     assert headings is not None and headings.value == "3"
     assert find_answer(parse_question("how many links to GitHub are there"), page) is None
+
+
+# Shapes seen on Django's admin site: menus made of tables, filters made of lists.
+
+ADMIN = PageContent(
+    url="http://x.test/admin/",
+    title="Site administration | Django site admin",
+    text="Site administration\nAuthentication and authorization\nGroups\t\nAdd\n\t\nChange\n",
+    headings=("Site administration",),
+    collections=(
+        Collection(
+            "Site administration — Authentication and authorization",
+            (
+                "Model name: Groups | Add link: Add | Change link: Change",
+                "Model name: Users | Add link: Add | Change link: Change",
+            ),
+        ),
+        Collection("Filter — By staff status", ("All", "Yes", "No")),
+    ),
+    links=(
+        Link("Groups", "http://x.test/admin/auth/group/"),
+        Link("Add", "http://x.test/admin/auth/group/add/"),
+        Link("Change", "http://x.test/admin/auth/group/"),
+        Link("Users", "http://x.test/admin/auth/user/"),
+        Link("Add", "http://x.test/admin/auth/user/add/"),
+        Link("Change", "http://x.test/admin/auth/user/"),
+        Link("Yes", "http://x.test/admin/auth/user/?is_staff__exact=1"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many users are there",  # the "Users" row names the kind: it is not one user
+        "which groups exist",  # a row of nothing but links is a menu, not an answer
+        "how many staff users are there",  # a staff filter's three choices are not users
+        "who is the superuser",  # no passage names anyone
+    ],
+)
+def test_menus_and_filters_are_not_answers(question: str) -> None:
+    assert find_answer(parse_question(question), ADMIN) is None
+
+
+def test_menus_lead_to_the_page_that_answers() -> None:
+    ranked = rank_links(parse_question("How many users are there"), ADMIN, [ADMIN.url])
+    assert ranked[0].url == "http://x.test/admin/auth/user/"
+    staff = rank_links(parse_question("how many staff users are there"), ADMIN, [ADMIN.url])
+    assert staff[0].url == "http://x.test/admin/auth/user/?is_staff__exact=1"  # by its query
+
+
+def test_when_takes_days_and_times() -> None:
+    found = find_answer(parse_question("When does the shop open?"), SHOP)
+    assert found is not None and found.value == "Monday to Friday, 9:00 to 17:00"
