@@ -77,26 +77,29 @@ _PREFIX_VERB = (
     r"(?:using|use|with|on|in|at|from|via|through|according\s+to|open|visit|go\s+to|head\s+to"
     r"|navigate\s+to)"
 )
-_PREFIXES = (
-    re.compile(
-        rf"{_PREFIX_VERB}\s+(?:the\s+)?(?P<site>[^,:]{{1,60}}?)\s+(?:at|on|from|:)\s+"
-        r"(?P<tok>\S+?)[,:]?(?:\s+(?P<goal>.+))?",
-        F,
-    ),
-    re.compile(rf"{_PREFIX_VERB}\s+(?P<tok>\S+?)[,:]?(?:\s+(?P<goal>.+))?", F),
+# What may come before the URL: "Using the Acme docs at", "On", "In the shop (".
+_PREFIX_HEAD = re.compile(
+    rf"{_PREFIX_VERB}(?:\s+(?!.*\b(?:and|then)\b)(?:the\s+)?[^,:()]{{1,60}}?)?"
+    r"(?:\s+(?:at|on|from))?\s*:?\s*",
+    F,
 )
 
 
 def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
-    """ "Using the docs at URL, find out X", "On URL, click Y", "open the shop at URL"."""
-    for pattern in _PREFIXES:
-        found = pattern.fullmatch(clause.strip())
-        url = explicit_url(found["tok"], m) if found else None
-        if found is None or url is None:
+    """ "Using the docs at URL, find out X", "On URL, click Y", "open the shop at URL",
+    "On the Acme docs (URL), ..."."""
+    text = clause.strip()
+    for token in re.finditer(r"\S+", text):
+        url = explicit_url(token.group(), m)
+        if url is None:
             continue
-        if not found["goal"]:
+        # Only the first URL of the clause can be the site's.
+        if not _PREFIX_HEAD.fullmatch(text[: token.start()]):
+            return None
+        goal = text[token.end() :].strip(" ,:;")
+        if not goal:
             return [a.Navigate(url)]
-        rest = _parse_goal(found["goal"], m)
+        rest = _parse_goal(goal, m)
         return _opened(url, rest) if rest is not None else None
     return None
 
@@ -130,7 +133,15 @@ def _as_result(clause: str, m: Masked, *, verbless: bool = True) -> list[a.Actio
     if verb is None and not verbless:
         return None
     text = text[verb.end() :] if verb else text
-    return _result(f"get {text}", m) if text else None
+    if not text:
+        return None
+    whole = _result(f"get {text}", m)
+    if whole is not None:
+        return whole
+    # "the links and the title": each part a result of its own.
+    parts = [p for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", text, flags=F) if p]
+    found = [_result(f"get {p}", m) for p in parts] if len(parts) > 1 else [None]
+    return [x for got in found for x in got] if all(found) else None  # type: ignore[union-attr]
 
 
 def reworded(clause: str, m: Masked) -> list[a.Action] | None:

@@ -134,6 +134,10 @@ D = "http://x.test/docs/"
             [Navigate(D), Answer("how to install it")],
         ),
         (f"visit the shop at {U}", [Navigate(U)]),
+        (
+            f"On the Acme docs site ({D}), how do I configure the cache?",
+            [Navigate(D), Answer("how do I configure the cache")],
+        ),
     ],
 )
 def test_site_prefixes(instruction: str, expected: list[object]) -> None:
@@ -159,6 +163,14 @@ def test_site_prefixes(instruction: str, expected: list[object]) -> None:
         ("fetch the text of this page", [ReturnText("text")]),
         ("show me all the headings on this page", [Extract("headings")]),
         ("Open x.test and find the links", [Navigate("https://x.test"), Extract("links")]),
+        (
+            f"Give me the links of {U} and the title",
+            [Navigate(U), Extract("links"), ReturnText("title")],
+        ),
+        (
+            "show me the title, the headings and the links",
+            [ReturnText("title"), Extract("headings"), Extract("links")],
+        ),
         # Reordered: no verb, or the URL first.
         (f"the links on {U}, please", [Navigate(U), Extract("links")]),
         (f"the title of {U}", [Navigate(U), ReturnText("title")]),
@@ -186,6 +198,7 @@ def test_reworded_results(instruction: str, expected: list[object]) -> None:
         (f"Using the docs at {D}, dance a little", "dance a little"),
         (f"{U}: dance a little", f"{U}: dance a little"),
         ("see the cache", "see the cache"),
+        ("give me the title and a hug", "a hug"),
     ],
 )
 def test_still_not_understood(instruction: str, quoted: str) -> None:
