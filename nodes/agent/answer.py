@@ -12,6 +12,7 @@ to the thing counted), a date for "when", a name for "who", an amount for
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -19,14 +20,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from nodes.agent.ranking import BM25, STOPWORDS, stem, tokens, words
-from nodes.agent.values import find_amount, find_count, find_date, find_person
+from nodes.agent.values import authored, find_amount, find_count, find_date, find_person
 
 # Words that name the page itself or a relation ("who wrote", "when updated"): they
 # help ranking but a passage need not contain them.
 _WEAK = frozenset(
     stem(w)
-    for w in """page site website article post document blog story author wrote written
-    created made maintain maintained developed founded published updated released posted
+    for w in """page site website article post document blog story book guide manual tutorial
+    documentation docs author wrote written maintain maintained developed founded published
+    updated released posted
     modified date time year day price cost value number total sell sold offer stock carry
     have contain include exist feature available last latest recent recently first""".split()
 )
@@ -79,6 +81,7 @@ class Collection:
 
     context: str
     items: tuple[str, ...]
+    table: bool = False  # a table's rows, each cell labelled with its column's name
 
 
 @dataclass(frozen=True)
@@ -116,14 +119,20 @@ class _Passage:
     text: str
     heading: str  # ranked with the passage; shown before it unless ``labelled``
     labelled: bool = False  # a table row, whose cells carry their column names
+    section: str = ""  # the start of the text under the same heading
 
     def shown(self, question: Question) -> str:
         """The passage, after its heading when the heading has words of the question
-        that the passage lacks ("Sencha: Price: 12")."""
+        that the passage lacks ("Sencha: Price: 12"). The heading then answers more than
+        the line does, so the start of its section is shown, then the line."""
         if self.labelled or not self.heading:
             return self.text
         missing = set(question.ranking) & set(tokens(self.heading)) - set(tokens(self.text))
-        return f"{self.heading}: {self.text}" if missing else self.text
+        if not missing:
+            return self.text
+        if not self.section or self.text in self.section:
+            return f"{self.heading}: {self.section or self.text}"
+        return f"{self.heading}: {self.section} … {self.text}"
 
 
 def needed(n: int) -> int:
@@ -132,11 +141,41 @@ def needed(n: int) -> int:
     return n if n <= 2 else math.ceil(0.6 * n)
 
 
+SECTION_CHARS = 300
+
+
+def _mostly_links(line: str, labels: set[str]) -> bool:
+    """A line made of links' texts (a table of contents, a menu bar) is navigation."""
+    rest = line.lower()
+    inside = sorted((x for x in labels if len(x) >= 3 and x in rest), key=len, reverse=True)
+    if len(inside) < 2:
+        return False  # "3 users" next to a "Users" link is still text
+    for label in inside:
+        rest = rest.replace(label, " ")
+    return sum(c.isalpha() for c in rest) < 0.2 * sum(c.isalpha() for c in line)
+
+
+def _with_sections(found: list[_Passage], sections: dict[str, list[str]]) -> list[_Passage]:
+    starts: dict[str, str] = {}
+    for heading, lines in sections.items():
+        start = ""
+        for line in lines:
+            if start and len(start) + len(line) > SECTION_CHARS:
+                break
+            start = f"{start} {line}".strip()
+        starts[heading] = start
+    return [
+        p if p.labelled else dataclasses.replace(p, section=starts.get(p.heading, ""))
+        for p in found
+    ]
+
+
 def passages(content: PageContent) -> list[_Passage]:
     headings = {h.lower() for h in content.headings}
     # A link's own text is where to go next, not an answer ("Configuring the cache").
     labels = {link.text.lower() for link in content.links}
     found: list[_Passage] = []
+    sections: dict[str, list[str]] = {}
     heading, previous = content.title, None
     for raw in content.text.splitlines():
         line = raw.strip()
@@ -146,20 +185,21 @@ def passages(content: PageContent) -> list[_Passage]:
         if line.lower() in headings:
             heading, previous = line, None
             continue
-        if line.lower() in labels:
+        if line.lower() in labels or _mostly_links(line, labels):
             previous = None
             continue
         found.append(_Passage(line, heading))
+        sections.setdefault(heading, []).append(line)
         if previous is not None:
             found.append(_Passage(f"{previous} {line}", heading))
         previous = line
     for collection in content.collections:
         for item in collection.items:
             cells = [cell.split(": ", 1)[-1].lower() for cell in item.split(" | ")]
-            # A table's labelled rows; not a row of nothing but links (a menu).
-            if ": " in item and not all(cell in labels for cell in cells):
+            # A table's rows; not a row of nothing but links (a menu).
+            if collection.table and not all(cell in labels for cell in cells):
                 found.append(_Passage(item, collection.context, True))
-    return found
+    return _with_sections(found, sections)
 
 
 def _covered(required: Sequence[str], text_tokens: set[str]) -> int:
@@ -178,6 +218,12 @@ def _value(kind: str, text: str, question: Question) -> str | None:
     return None
 
 
+_ACTION = re.compile(
+    r"(?:add|new|create|edit|delete|remove|view|show|see|change|manage|browse|more|all|back)\b",
+    re.IGNORECASE,
+)
+
+
 def _count_collections(question: Question, content: PageContent) -> Found | None:
     """ "how many X": the list or table about X. Its items are filtered by the words of
     the question that some items have and the context does not ("how many green teas")."""
@@ -187,7 +233,8 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     best: tuple[tuple[int, int], Found] | None = None
     for collection in content.collections:
         own = set(tokens(collection.context))
-        items = collection.items
+        # "Add user", "View all teas": actions on the kind, not items of it.
+        items = tuple(i for i in collection.items if not _ACTION.match(i))
         if not set(question.target) & own:
             items = tuple(i for i in items if not plurals & set(words(i)))
         item_tokens = [set(tokens(i)) for i in items]
@@ -224,22 +271,30 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
     candidates = passages(content)
-    if not question.required and question.kind == "text":
+    # What the page's title says the page is about ("Rust" in the Rust book, "shop" on the
+    # "Tea Shop") is given: a passage need not repeat it. What is counted must be named.
+    title = set(tokens(content.title))
+    untitled = [t for t in question.required if t not in title or t in question.target]
+    # ... unless the title is all the question says ("how to configure the cache" on
+    # "Configuring the cache"): then the passage has to say it again.
+    required = untitled or list(question.required)
+    if not required and question.kind == "text":
         # "what is this page about": the page's own description or first paragraph.
         lead = content.description or next((p.text for p in candidates if len(p.text) >= 40), "")
         return Found(lead, content.url) if lead else None
     docs = [tokens(f"{p.heading} {p.text}") for p in candidates]
+    if question.kind == "person":
+        # "by Grace Hopper" says who wrote it, as "author" would.
+        docs = [
+            d + ["author"] if authored(p.text) else d for d, p in zip(docs, candidates, strict=True)
+        ]
     bm25 = BM25(docs)
-    need = needed(len(question.required))
-    # The site's name in its title ("who runs the shop" on "Tea Shop") counts towards
-    # the coverage, as long as the passage has some of the question's words itself.
-    title = set(tokens(content.title))
+    need = needed(len(required))
     scored = []
     for i, p in enumerate(candidates):
-        own = _covered(question.required, set(docs[i]))
-        covered = _covered(question.required, set(docs[i]) | title)
+        covered = _covered(required, set(docs[i]))
         score = bm25.score(question.ranking, i)
-        if covered >= need and (own or not question.required) and score > 0:
+        if covered >= need and score > 0:
             scored.append((covered, score, -len(p.text), p))
     scored.sort(key=lambda s: s[:3], reverse=True)
     if question.kind == "count":
@@ -254,7 +309,9 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
             return Found(p.shown(question), content.url, value)
     if question.kind in ("person", "date"):
         return None  # a "who" with no name, a "when" with no date, is no answer
-    return Found(scored[0][3].shown(question), content.url) if scored else None
+    if not scored:
+        return None
+    return Found(scored[0][3].shown(question), content.url)
 
 
 _FILE = re.compile(

@@ -94,7 +94,7 @@ _CONTENT_JS = """
         .join(' | '));
       const caption = el.caption ? clean(el.caption.innerText) : '';
       // The column names are in each row already ("Price: 12").
-      collections.push({context: context(el, caption), items});
+      collections.push({context: context(el, caption), items, table: true});
       continue;
     }
     const items = Array.from(el.children).filter((c) => c.tagName === 'LI' && shown(c))
@@ -130,7 +130,11 @@ def read_content(s: Session) -> tuple[PageContent, bool]:
         text=text,
         headings=tuple(str(h) for h in raw.get("headings") or ()),
         collections=tuple(
-            Collection(str(c.get("context") or ""), tuple(str(i) for i in c.get("items") or ()))
+            Collection(
+                str(c.get("context") or ""),
+                tuple(str(i) for i in c.get("items") or ()),
+                table=bool(c.get("table")),
+            )
             for c in raw.get("collections") or ()
         ),
         links=tuple(

@@ -22,7 +22,9 @@ STOPWORDS = frozenset(
     them then there there's these they this those through to too under until up us very was
     we were what what's whats when where which while who whom whose why will with would you
     your yours many much tell know find show give get let's say says said find out look
-    listed shown mentioned displayed named called currently count""".split()
+    listed shown mentioned displayed named called currently count come comes came go goes
+    went gets got make makes made use uses used using take takes took need needs want
+    wants""".split()
 )  # fmt: skip
 
 # Words that mean the same thing to a reader of a web page.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from nodes.agent.ranking import stem
+from nodes.agent.ranking import STOPWORDS, stem
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
@@ -51,20 +51,42 @@ _CUES = re.compile(
     r"|led|managed|signed|designed|built|drawn|painted|composed|directed)\s+by"
     r"|\bby|\b(?:author|authors|writer|maintainer|owner|founder|editor|creator|contact|ceo"
     r"|director|manager|lead|chair|president|head)s?\s*[:\-–—]|(?<!\w)—|(?<!\w)–)"
-    rf"\s+(?P<name>{_NAME})"
+    # One name or several: "by Steve Klabnik, Carol Nichols, and Chris Krycho".
+    rf"\s+(?P<name>{_NAME}(?:\s*,\s*(?:and\s+)?{_NAME}|\s+and\s+{_NAME})*)"
 )
 _TITLE_CASE = re.compile(rf"(?<![\w.])(?P<name>{_NAME})")
 
 
-def find_person(text: str, question_stems: Collection[str] = ()) -> str | None:
-    """A name after "by", "Author:" and the like; else one written as a name (two to
-    four capitalised words) that is not made of the question's own words."""
+_AUTHORED = re.compile(
+    r"(?i:\b(?:written|posted|published|edited|authored)\s+by\b|^\s*by\s+(?-i:[A-Z])"
+    r"|\b(?:authors?|writer)\s*[:\-–—])"
+)
+
+
+def authored(text: str) -> bool:
+    """Whether the text says who wrote something: "Written by", "By Ada", "Author:"."""
+    return _AUTHORED.search(text) is not None
+
+
+def credited(text: str) -> str | None:
+    """A name the text credits: after "by", "Author:", "—" and the like."""
     found = _CUES.search(text)
-    if found:
-        return found["name"].rstrip(".")
+    return found["name"].rstrip(".") if found else None
+
+
+def find_person(text: str, question_stems: Collection[str] = ()) -> str | None:
+    """A name the text credits; else one written as a name (two to four capitalised
+    words, not acronyms, not "The ...") that is not made of the question's own words."""
+    name = credited(text)
+    if name:
+        return name
     for found in _TITLE_CASE.finditer(text):
         parts = found["name"].split()
-        if 2 <= len(parts) <= 4 and not any(stem(p.lower()) in question_stems for p in parts):
+        if not 2 <= len(parts) <= 4 or parts[0].lower() in STOPWORDS:
+            continue
+        if any(p.isupper() and len(p) > 2 for p in parts):
+            continue  # "HTML", "API": not a name
+        if not any(stem(p.lower()) in question_stems for p in parts):
             return found["name"].rstrip(".")
     return None
 
@@ -94,7 +116,10 @@ _WORD_NUMBERS = {
     "no": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
 }  # fmt: skip
-_COUNT_NUMBER = r"\d[\d,]*|" + "|".join(_WORD_NUMBERS)
+_IRREGULAR_PLURALS = frozenset(
+    "people children men women staff data media feet teeth mice geese sheep fish".split()
+)
+_COUNT_NUMBER = r"\d+(?:,\d{3})*(?!\d)|" + "|".join(_WORD_NUMBERS)
 
 
 def find_count(text: str, target: Collection[str]) -> str | None:
@@ -110,9 +135,16 @@ def find_count(text: str, target: Collection[str]) -> str | None:
     ):
         n = (found["n"] or found["n2"]).lower()
         following = (found["what"] or found["what2"]).split()
-        # A number in words must name the thing at once ("one of the teas" is not a count).
-        if n in _WORD_NUMBERS:
-            following = following[:1]
-        if any(stem(w.lower()) in target for w in following):
-            return str(_WORD_NUMBERS[n]) if n in _WORD_NUMBERS else n.replace(",", "")
+        if found["n"] and re.fullmatch(r"1[89]\d\d|20\d\d", n) and following[0][:1].isupper():
+            continue  # "Rust 2024 Edition" is a year in a name
+        counted = next((w for w in reversed(following) if stem(w.lower()) in target), None)
+        if counted is None:
+            continue
+        # Two or more of a thing are written in the plural ("2024 edition idioms" is no
+        # count); "one of the teas" is not a count either.
+        value = str(_WORD_NUMBERS[n]) if n in _WORD_NUMBERS else n.replace(",", "")
+        plural = counted.lower().endswith("s") or counted.lower() in _IRREGULAR_PLURALS
+        if found["n"] and value not in ("0", "1") and not plural:
+            continue
+        return value
     return None

@@ -314,6 +314,10 @@ def test_find_amount(text: str, amount: str | None) -> None:
         ("Members: 7", {"member"}, "7"),
         ("Members (12)", {"member"}, "12"),
         ("three green teas", {"green", "tea"}, "3"),
+        ("four Rust editions are available", {"edition"}, "4"),
+        ("written with Rust 2024 Edition idioms", {"edition"}, None),  # a year in a name
+        ("the 2024 edition", {"edition"}, None),  # one edition, not 2024 of them
+        ("1 user", {"user"}, "1"),
         ("Sencha is one of the best teas", {"tea"}, None),  # "one" is not the count
         ("Open 9 to 17", {"member"}, None),
     ],
@@ -337,7 +341,8 @@ SHOP = PageContent(
         Collection("", ("Home", "Contact us")),
         Collection(
             "Teas",
-            (
+            table=True,
+            items=(
                 "Tea: Sencha | Origin: Japan | Price: 12",
                 "Tea: Darjeeling | Origin: India | Price: 9",
                 "Tea: Gyokuro | Origin: Japan | Price: 30",
@@ -473,7 +478,8 @@ ADMIN = PageContent(
     collections=(
         Collection(
             "Site administration — Authentication and authorization",
-            (
+            table=True,
+            items=(
                 "Model name: Groups | Add link: Add | Change link: Change",
                 "Model name: Users | Add link: Add | Change link: Change",
             ),
@@ -515,3 +521,66 @@ def test_menus_lead_to_the_page_that_answers() -> None:
 def test_when_takes_days_and_times() -> None:
     found = find_answer(parse_question("When does the shop open?"), SHOP)
     assert found is not None and found.value == "Monday to Friday, 9:00 to 17:00"
+
+
+# Shapes seen in the Rust book (mdBook): a table of contents of links, a site-wide topic.
+
+BOOK = PageContent(
+    url="http://x.test/book/index.html",
+    title="The Rust Programming Language",
+    text=(
+        "Introduction\n1.1. Installation\nGetting Started Installation Hello, World!\n"
+        "The Rust Programming Language\n"
+        "by Steve Klabnik, Carol Nichols, and Chris Krycho, with contributions from the "
+        "Rust Community\n"
+        "See the Installation section of Chapter 1 for instructions on installing Rust.\n"
+        "Select user to change\nADD USER"
+    ),
+    headings=("The Rust Programming Language", "Select user to change"),
+    collections=(
+        Collection("", ("12. An I/O Project: Reading a File 12.2. Reading a File",)),
+        Collection("Select user to change", ("ADD USER",)),
+    ),
+    links=(
+        Link("Introduction", "http://x.test/book/intro.html"),
+        Link("1.1. Installation", "http://x.test/book/ch01-01-installation.html"),
+        Link("Getting Started", "http://x.test/book/ch01-00.html"),
+        Link("Hello, World!", "http://x.test/book/ch01-02.html"),
+        Link("Installation", "http://x.test/book/ch01-01-installation.html"),
+        Link("12.2. Reading a File", "http://x.test/book/ch12-02-reading-a-file.html"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "Rust" is the whole book's topic (its title): "installing Rust" is not enough.
+        "how do I install Rust on Linux",
+        "how do I read a file",  # a table of contents entry is not an answer
+        "what is in Getting Started",  # nor is a bar of links
+        "how many users are there",  # "Add user" is an action, not a user
+    ],
+)
+def test_navigation_and_the_sites_topic_are_not_answers(question: str) -> None:
+    assert find_answer(parse_question(question), BOOK) is None
+
+
+def test_several_names_and_a_section_start() -> None:
+    who = find_answer(parse_question("Who wrote the book?"), BOOK)
+    assert who is not None and who.value == "Steve Klabnik, Carol Nichols, and Chris Krycho"
+    page = PageContent(
+        url="http://x.test/install.html",
+        title="Installation",
+        text=(
+            "Installing rustup on Linux or macOS\nOpen a terminal and enter this command:\n"
+            "$ curl https://sh.rustup.rs | sh\nRust is installed now. Great!\nOn Windows\nRun it."
+        ),
+        headings=("Installing rustup on Linux or macOS", "On Windows"),
+    )
+    found = find_answer(parse_question("how do I install Rust on Linux"), page)
+    # The heading is what matches: its section is shown from its start.
+    assert found is not None and found.passage == (
+        "Installing rustup on Linux or macOS: Open a terminal and enter this command: "
+        "$ curl https://sh.rustup.rs | sh Rust is installed now. Great!"
+    )
