@@ -14,7 +14,7 @@ import re
 
 from nodes.agent import actions as a
 from nodes.agent import phrases, phrases_more
-from nodes.agent.phrases import F, match
+from nodes.agent.phrases import F, is_quoted, match
 from nodes.agent.ranking import STOPWORDS, words
 from nodes.agent.split import Masked
 from nodes.agent.urls import parse_url
@@ -205,4 +205,6 @@ def question(clause: str, m: Masked) -> list[a.Action] | None:
         return _opened(url, as_result)
     if as_result is not None and shape:
         return _opened(url, as_result)
-    return _opened(url, [a.Answer(m.restore(asked).strip(" ,:;"))])
+    # 'answer "How many teas are listed"' (how a step names itself) asks the quoted question.
+    written = m.value(asked) if is_quoted(asked) else m.restore(asked)
+    return _opened(url, [a.Answer(written.strip(" ,:;"))])

@@ -211,6 +211,11 @@ def test_answer_keeps_the_clause_and_describes_itself() -> None:
     _, answer = plan_instruction(f"How many teas are listed on {U}?")
     assert answer.clause == f"How many teas are listed on {U}"
     assert answer.describe() == 'answer "How many teas are listed"'
+    # The step's name is a clause the planner reads back as the same action.
+    assert plan_instruction(answer.describe()) == [answer]
+    assert plan_instruction("Answer the question: 'who runs the shop'") == [
+        Answer("who runs the shop")
+    ]
 
 
 # The question's shape.
