@@ -140,8 +140,15 @@ def _as_result(clause: str, m: Masked, *, verbless: bool = True) -> list[a.Actio
         return whole
     # "the links and the title": each part a result of its own.
     parts = [p for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", text, flags=F) if p]
-    found = [_result(f"get {p}", m) for p in parts] if len(parts) > 1 else [None]
-    return [x for got in found for x in got] if all(found) else None  # type: ignore[union-attr]
+    if len(parts) < 2:
+        return None
+    found: list[a.Action] = []
+    for part in parts:
+        got = _result(f"get {part}", m)
+        if got is None:
+            return None
+        found.extend(got)
+    return found
 
 
 def reworded(clause: str, m: Masked) -> list[a.Action] | None:
@@ -201,9 +208,7 @@ def question(clause: str, m: Masked) -> list[a.Action] | None:
         return None
     shape = _SHAPE_QUESTION.fullmatch(asked)
     as_result = _result(f"get the {shape['shape']}", m) if shape else _as_result(asked, m)
-    if as_result is not None and re.match(r"what\b|what's|whats", asked, F):
-        return _opened(url, as_result)
-    if as_result is not None and shape:
+    if as_result is not None and (shape or re.match(r"what\b|what's|whats", asked, F)):
         return _opened(url, as_result)
     # 'answer "How many teas are listed"' (how a step names itself) asks the quoted question.
     written = m.value(asked) if is_quoted(asked) else m.restore(asked)
