@@ -67,3 +67,12 @@ def test_add_a_group_and_go_back(run: Callable[[str], AgentResult]) -> None:
     saved, title = result.result.split("\n\n")
     assert "The group “Editors” was added successfully." in saved
     assert title.startswith("Add group")
+
+
+def test_questions_find_their_page(run: Callable[[str], AgentResult]) -> None:
+    # From the admin's index, whose "Users" row is a menu and not an answer, to the list.
+    result = run("How many users are there? What is the email address of grace?")
+    count, email = result.result.split("\n\n")
+    assert count.splitlines()[:2] == ["3", "3 users"]
+    assert "Email address: grace@example.test" in email.splitlines()[0]
+    assert result.final_url.endswith("/admin/auth/user/")
