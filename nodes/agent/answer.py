@@ -298,6 +298,8 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
             scored.append((covered, score, -len(p.text), p))
     scored.sort(key=lambda s: s[:3], reverse=True)
     if question.kind == "count":
+        if not question.target:
+            return None  # "how many are there": of what?
         for *_, p in scored:
             value = find_count(p.text, question.target)
             if value is not None:
