@@ -27,10 +27,10 @@ from nodes.agent.values import authored, find_amount, find_count, find_date, fin
 _WEAK = frozenset(
     stem(w)
     for w in """page site website article post document blog story book guide manual tutorial
-    documentation docs author wrote written maintain maintained developed founded published
-    updated released posted
-    modified date time year day price cost value number total sell sold offer stock carry
-    have contain include exist feature available last latest recent recently first""".split()
+    documentation docs table list author wrote written maintain maintained developed founded
+    published updated released posted modified date time year day price cost value number
+    total sell sold offer stock carry have contain include exist feature available last
+    latest recent recently first""".split()
 )
 
 _COUNT = re.compile(
@@ -257,11 +257,24 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     return best[1] if best else None
 
 
+_ROWS = frozenset(stem(w) for w in ("row", "record", "entry", "line"))
+_ITEMS = frozenset(stem(w) for w in ("item", "result", "hit", "element"))
+
+
 def _count_page_parts(question: Question, content: PageContent) -> Found | None:
-    """ "how many links are on the page": the page's own links or headings."""
-    parts = {stem("link"): content.links and [k.text for k in content.links if k.text]}
-    parts[stem("heading")] = list(content.headings)
-    found = parts.get(question.required[0]) if len(question.required) == 1 else None
+    """ "how many links are on the page", "how many rows are in the table", "how many
+    results are there": the page's own links or headings, its biggest table or list."""
+    if len(question.required) != 1:
+        return None
+    wanted = question.required[0]
+    found: list[str] = []
+    if wanted == stem("link"):
+        found = [k.text for k in content.links if k.text]
+    elif wanted == stem("heading"):
+        found = list(content.headings)
+    elif wanted in _ROWS | _ITEMS:
+        kinds = [c for c in content.collections if c.table or wanted in _ITEMS]
+        found = list(max(kinds, key=lambda c: len(c.items)).items) if kinds else []
     if not found:
         return None
     shown = "; ".join(found[:10]) + ("; …" if len(found) > 10 else "")

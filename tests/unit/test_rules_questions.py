@@ -472,6 +472,8 @@ def test_counting_the_pages_own_links_and_headings() -> None:
     assert links is not None and (links.value, links.passage) == ("2", "Home; About")
     assert headings is not None and headings.value == "3"
     assert find_answer(parse_question("how many links to GitHub are there"), page) is None
+    rows = find_answer(parse_question("How many rows are in the table?"), SHOP)
+    assert rows is not None and rows.value == "3"  # the table's, not the menu's two items
 
 
 # Shapes seen on Django's admin site: menus made of tables, filters made of lists.
