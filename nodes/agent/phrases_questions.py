@@ -96,7 +96,8 @@ def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
         # Only the first URL of the clause can be the site's.
         if not _PREFIX_HEAD.fullmatch(text[: token.start()]):
             return None
-        goal = text[token.end() :].strip(" ,:;")
+        # "Use the docs at URL to find out X", "Open the shop at URL and count the teas".
+        goal = re.sub(r"^(?:to|and|then)\s+", "", text[token.end() :].strip(" ,:;"), flags=F)
         if not goal:
             return [a.Navigate(url)]
         rest = _parse_goal(goal, m)

@@ -135,6 +135,10 @@ D = "http://x.test/docs/"
         ),
         (f"visit the shop at {U}", [Navigate(U)]),
         (
+            f"Use the search at {D} to find out how to configure the cache",
+            [Navigate(D), Answer("how to configure the cache")],
+        ),
+        (
             f"On the Acme docs site ({D}), how do I configure the cache?",
             [Navigate(D), Answer("how do I configure the cache")],
         ),
