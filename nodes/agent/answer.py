@@ -281,6 +281,10 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
     return Found(shown, content.url, str(len(found)))
 
 
+_PLURAL_WHICH = re.compile(r"(?:which|what)\s+(?:of\s+the\s+)?[\w-]+s\b", re.IGNORECASE)
+MAX_ROWS = 20
+
+
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
     candidates = passages(content)
@@ -326,7 +330,13 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
         return None  # a "who" with no name, a "when" with no date, is no answer
     if not scored:
         return None
-    return Found(scored[0][3].shown(question), content.url)
+    best = scored[0]
+    if best[3].labelled and _PLURAL_WHICH.match(question.text):
+        # "which teas are from Japan": every row that answers as well as the best one.
+        chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best[0]}
+        rows = [p.text for p in candidates if id(p) in chosen]  # in the page's order
+        return Found("\n".join(dict.fromkeys(rows[:MAX_ROWS])), content.url)
+    return Found(best[3].shown(question), content.url)
 
 
 _FILE = re.compile(

@@ -403,6 +403,16 @@ def test_no_answer_rather_than_an_irrelevant_passage(question: str) -> None:
     assert find_answer(parse_question(question), SHOP) is None
 
 
+def test_which_in_the_plural_gives_every_row_that_answers() -> None:
+    found = find_answer(parse_question("Which teas are from Japan?"), SHOP)
+    assert found is not None and found.passage.splitlines() == [
+        "Tea: Sencha | Origin: Japan | Price: 12",
+        "Tea: Gyokuro | Origin: Japan | Price: 30",
+    ]
+    one = find_answer(parse_question("Which tea is from India?"), SHOP)
+    assert one is not None and one.passage == "Tea: Darjeeling | Origin: India | Price: 9"
+
+
 def test_a_number_written_next_to_what_is_counted_wins_over_a_list() -> None:
     page = PageContent(
         url="http://x.test/club",
