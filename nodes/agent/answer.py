@@ -242,9 +242,11 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
             t for t in question.required if t not in own and any(t in it for it in item_tokens)
         }
         matching = [i for i, it in zip(items, item_tokens, strict=True) if qualifiers <= it]
-        # What is counted ("staff users": users) has to be named by the list itself, not
-        # just by the page's title.
-        if not matching or question.target[-1] not in own | qualifiers:
+        # What is counted ("staff users": users) has to be named by the list itself (its
+        # heading, or every one of its items: "Green tea", "Black tea"), not just by the
+        # page's title or by some of its items ("ada User" among "Recent actions").
+        head = question.target[-1]
+        if not matching or (head not in own and not all(head in it for it in item_tokens)):
             continue
         covered = {t for t in question.required if t in own | title} | qualifiers
         if len(covered) < needed(len(question.required)):

@@ -507,6 +507,7 @@ ADMIN = PageContent(
             ),
         ),
         Collection("Filter — By staff status", ("All", "Yes", "No")),
+        Collection("Recent actions — My actions", ("Editors Group", "ada User")),
     ),
     links=(
         Link("Groups", "http://x.test/admin/auth/group/"),
