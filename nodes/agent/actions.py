@@ -287,6 +287,17 @@ class Extract(Action):
 
 
 @dataclass(frozen=True)
+class Answer(Action):
+    """Answer a question from the page, or from the pages of its site it leads to
+    (``ask``): the passage that answers it, and a value where one can be read."""
+
+    question: str
+
+    def describe(self) -> str:
+        return f'answer "{self.question}"'
+
+
+@dataclass(frozen=True)
 class Done(Action):
     """The planner is finished: ``text`` is the result (or why it failed)."""
 

@@ -17,6 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nodes.agent import actions as a
 from nodes.agent import interact, interact_more
+from nodes.agent.ask import answer_question
 from nodes.agent.budget import Budget
 from nodes.agent.effects import expect_effect, note_typing, typing_changed_page
 from nodes.agent.extract import extract
@@ -397,6 +398,7 @@ _HANDLERS: dict[type[a.Action], Callable[[Session, Any], str | None]] = {
     a.Summarize: _summarize,
     a.ReturnText: _return_text,
     a.Extract: _extract,
+    a.Answer: answer_question,
     a.OpenTab: _open_tab,
     a.SwitchTab: _switch_tab,
     a.CloseTab: _close_tab,

@@ -176,6 +176,7 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.Download: _download,
     a.LogIn: lambda x: f"Log in as {quote(x.user)} with password {PASSWORD_PLACEHOLDER}",
     a.FillForm: lambda x: f"Fill in the form with {_form_words(x.description)}",
+    a.Answer: lambda x: f"Answer {quote(x.question)}",
 }
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
-from nodes.agent import phrases, phrases_goals, phrases_input, phrases_more
+from nodes.agent import phrases, phrases_goals, phrases_input, phrases_more, phrases_questions
 from nodes.agent.actions import Action
 from nodes.agent.forms import phrases as forms_phrases
 from nodes.agent.resolve import RESOLVABLE, resolve
@@ -54,6 +54,9 @@ RULES: tuple[Rule, ...] = (
     phrases.return_text,
     phrases_goals.page_goal,
     phrases_input.download,
+    phrases_questions.site_prefix,
+    phrases_questions.reworded,
+    phrases_questions.question,
     phrases_input.click,
     phrases.bare_url,
 )

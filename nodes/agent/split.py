@@ -39,9 +39,11 @@ CLAUSE_VERBS: tuple[str, ...] = (
     "finally", "check", "uncheck", "tick", "untick", "turn", "close", "accept", "reject",
     "decline", "dismiss", "log", "sign", "list", "collect", "scrape",
     "clear", "upload", "attach",
-    "download", "login", "use", "order",
+    "download", "login", "use", "order", "find", "fetch", "count",
 )  # fmt: skip
 _VERB_ALT = "|".join(CLAUSE_VERBS)
+# A question starts a clause only after a comma: "click Who we are and what we do" is one.
+_QUESTION_ALT = "what|which|how|who|when|where"
 
 _SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n+")
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "vs", "cf", "approx", "etc"})
@@ -50,7 +52,7 @@ _CLAUSE_SEP = re.compile(
     r"\s*,\s*(?:and\s+)?then\b\s*"  # ", then" / ", and then"
     r"|\s+and\s+then\b\s*"
     r"|\s+then\s+"
-    rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT})\b)"
+    rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT}|{_QUESTION_ALT})\b)"
     rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)",
     re.IGNORECASE,
 )

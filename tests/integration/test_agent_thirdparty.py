@@ -95,3 +95,12 @@ def test_log_in_with_credentials_in_words(context: BrowserContext, admin: Django
     assert result.result.startswith("Site administration")
     reported = " ".join(f"{s.action} {s.url} {s.error}" for s in steps) + str(caught.value)
     assert admin.password not in reported
+
+
+def test_questions_find_their_page(run: Callable[[str], AgentResult]) -> None:
+    # From the admin's index, whose "Users" row is a menu and not an answer, to the list.
+    result = run("How many users are there? What is the email address of grace?")
+    count, email = result.result.split("\n\n")
+    assert count.splitlines()[:2] == ["3", "3 users"]
+    assert "Email address: grace@example.test" in email.splitlines()[0]
+    assert result.final_url.endswith("/admin/auth/user/")

@@ -39,8 +39,10 @@ def test_consecutive_clauses_the_rules_miss_are_one_sub_goal() -> None:
         ("rules", 'Click "Go"'),
     ]
     # Nothing understood: the whole instruction, in the user's words, is the model's.
-    only = segment_instruction("Find the cheapest tea. Then buy it!")
-    assert [(s.planner, s.goal) for s in only] == [("llm", "Find the cheapest tea. Then buy it!")]
+    only = segment_instruction("Hunt down the cheapest tea. Then buy it!")
+    assert [(s.planner, s.goal) for s in only] == [
+        ("llm", "Hunt down the cheapest tea. Then buy it!")
+    ]
     with pytest.raises(InstructionNotUnderstood, match="empty"):
         segment_instruction("  ")
 
@@ -112,7 +114,7 @@ def test_a_failed_rules_step_ends_the_run_and_a_failed_sub_goal_gives_up() -> No
 
     gave_up = a.Done("there is no green tea", success=False)
     planner = HybridPlanner(
-        segment_instruction("Find the green tea"),
+        segment_instruction("Compare the teas"),
         lambda g, c: ScriptedSubPlanner(g, c, [[gave_up]]),  # type: ignore[arg-type, return-value]
     )
     assert planner.next_actions(seen, []) == [gave_up]  # the runner raises TaskGaveUp

@@ -36,6 +36,8 @@ INSTRUCTIONS = [
     'Download "Annual report". Download https://example.com/a.pdf.',
     'Type \'He said "hi"\' into "Message". Click “Don\'t "panic"”.',
     'Clear the "Email" field. Clear the search field.',
+    "How many teas are listed on https://shop.example/? Using the docs at "
+    "https://docs.example/, find out how to configure the cache.",
 ]
 
 

@@ -1,0 +1,70 @@
+"""Questions about a page or a site, answered by the rules planner in a real Chromium:
+the passage and value on the page itself, a link followed, the site's search used, and
+a clear failure when nothing on the site answers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
+from shared.errors import ActionFailed
+
+
+def _run(context: BrowserContext, instruction: str, **kw: Any) -> AgentResult:
+    kw.setdefault("deadline", time.monotonic() + 45)
+    return run_agent(context, instruction, policy=ScreenshotPolicy(), **kw)
+
+
+def test_questions_on_the_page_and_reworded_results(context: BrowserContext, base_url: str) -> None:
+    result = _run(
+        context,
+        f"How many teas are listed on {base_url}/shop.html? What's the price of Sencha? "
+        f"Grab the title of {base_url}/index.html, please.",
+    )
+    count, price, title = result.result.split("\n\n")
+    assert count.splitlines()[0] == "2"  # the table's rows, not a number in its text
+    assert "Sencha" in count and "Darjeeling" in count
+    assert count.endswith(f"(source: {base_url}/shop.html)")
+    assert price.splitlines()[:2] == ["12", "Tea: Sencha | Origin: Japan | Price: 12"]
+    assert title == "Agent Test Home"
+
+
+def test_a_question_follows_the_best_link_then_asks_on_that_page(
+    context: BrowserContext, base_url: str
+) -> None:
+    result = _run(
+        context,
+        f"Using the docs at {base_url}/docs/index.html, find out how to configure the cache. "
+        "Who wrote it? How many cache backends are there?",
+    )
+    how, who, backends = result.result.split("\n\n")
+    assert how.startswith("The cache is configured in acme.toml")
+    assert how.endswith(f"(source: {base_url}/docs/caching.html)")
+    assert who.splitlines()[0] == "Grace Hopper"
+    assert backends.splitlines()[0] == "3"
+    assert result.final_url == f"{base_url}/docs/caching.html"
+
+
+def test_a_question_uses_the_sites_search_when_no_link_fits(
+    context: BrowserContext, base_url: str
+) -> None:
+    # The home page does not link the release notes; its search (results shown late) does.
+    result = _run(context, f"On {base_url}/docs/index.html, when was version 2.0 released?")
+    date, passage, source = result.result.splitlines()
+    assert date == "12 May 2025"
+    assert passage == "Version 2.0 was released on 12 May 2025. It drops Python 3.9."
+    assert source == f"(source: {base_url}/docs/releases.html)"
+
+
+def test_no_good_passage_fails_saying_what_was_looked_for(
+    context: BrowserContext, base_url: str
+) -> None:
+    with pytest.raises(ActionFailed) as caught:
+        _run(context, f"What is the price of Matcha at {base_url}/shop.html?")
+    assert caught.value.message == (
+        f'could not find an answer to "What is the price of Matcha" on {base_url}/shop.html'
+    )

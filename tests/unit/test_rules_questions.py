@@ -1,0 +1,612 @@
+"""Free phrasing in the rules planner, and the extractive answering behind questions:
+pure parsing and ranking, no browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodes.agent import Extract, Navigate, ReturnText, Summarize, TakeScreenshot, plan_instruction
+from nodes.agent.actions import Answer, Click, TypeText
+from nodes.agent.answer import (
+    Collection,
+    Link,
+    PageContent,
+    find_answer,
+    needed,
+    parse_question,
+    rank_links,
+)
+from nodes.agent.ranking import BM25, stem, tokens
+from nodes.agent.values import find_amount, find_count, find_date, find_person
+from shared.errors import InstructionNotUnderstood
+
+U = "http://x.test/shop.html"
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (f"How many teas are listed on {U}?", [Navigate(U), Answer("How many teas are listed")]),
+        (f"how many teas are there at {U}", [Navigate(U), Answer("how many teas are there")]),
+        (
+            f"What's the price of Sencha at {U}?",
+            [Navigate(U), Answer("What's the price of Sencha")],
+        ),
+        (
+            f"what is the price of Sencha on {U}",
+            [Navigate(U), Answer("what is the price of Sencha")],
+        ),
+        (
+            "whats the origin of Sencha at x.test/shop",
+            [Navigate("https://x.test/shop"), Answer("whats the origin of Sencha")],
+        ),
+        (
+            f"Which tea comes from India, on {U}?",
+            [Navigate(U), Answer("Which tea comes from India")],
+        ),
+        (f"Who wrote the article at {U}?", [Navigate(U), Answer("Who wrote the article")]),
+        (
+            f'Who wrote "Caching explained" at {U}',
+            [Navigate(U), Answer('Who wrote "Caching explained"')],
+        ),
+        (
+            f"When was the article at {U} published?",
+            [Navigate(U), Answer("When was the article published")],
+        ),
+        (f"where is the shop at {U}", [Navigate(U), Answer("where is the shop")]),
+        (f"how much does Sencha cost at {U}", [Navigate(U), Answer("how much does Sencha cost")]),
+        (f"At {U}, how many teas are listed?", [Navigate(U), Answer("how many teas are listed")]),
+        (f"According to {U}, who runs the shop?", [Navigate(U), Answer("who runs the shop")]),
+        (f"count the teas on {U}", [Navigate(U), Answer("how many teas")]),
+        (
+            f"what is the number of teas at {U}",
+            [Navigate(U), Answer("what is the number of teas")],
+        ),
+        (f"tell me the opening hours at {U}", [Navigate(U), Answer("the opening hours")]),
+        (f"find out the opening hours at {U}", [Navigate(U), Answer("the opening hours")]),
+        (f"Look up the price of Sencha on {U}", [Navigate(U), Answer("the price of Sencha")]),
+        (
+            f"I want to know who maintains the shop at {U}",
+            [Navigate(U), Answer("who maintains the shop")],
+        ),
+        (
+            f"Can you tell me when the shop opens at {U}?",
+            [Navigate(U), Answer("when the shop opens")],
+        ),
+        (
+            f"Please find out how to order at {U}, thanks",
+            [Navigate(U), Answer("how to order")],
+        ),
+        # On the page already open.
+        (
+            "Open x.test. How many teas are listed?",
+            [Navigate("https://x.test"), Answer("How many teas are listed")],
+        ),
+        (
+            "Open x.test, how many teas are listed?",
+            [Navigate("https://x.test"), Answer("how many teas are listed")],
+        ),
+        (
+            "open x.test and find the price of Sencha",
+            [Navigate("https://x.test"), Answer("the price of Sencha")],
+        ),
+        ("What's new in node.js?", [Answer("What's new in node.js")]),  # a file name, not a host
+    ],
+)
+def test_questions(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+D = "http://x.test/docs/"
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            f"Using the docs at {D}, find out how to configure the cache.",
+            [Navigate(D), Answer("how to configure the cache")],
+        ),
+        (
+            f"Using the docs at {D} find out how to configure the cache",
+            [Navigate(D), Answer("how to configure the cache")],
+        ),
+        (
+            f"Use the Acme documentation at {D}: how do I configure the cache?",
+            [Navigate(D), Answer("how do I configure the cache")],
+        ),
+        (
+            f"On {D}, what is the default backend?",
+            [Navigate(D), Answer("what is the default backend")],
+        ),
+        (
+            f"In the shop at {U}, how many teas are listed?",
+            [Navigate(U), Answer("how many teas are listed")],
+        ),
+        (f"On 'Acme docs' at {D}, click 'Caching'", [Navigate(D), Click("Caching")]),
+        (
+            f"Using {D}, type 'cache' into the search box",
+            [Navigate(D), TypeText("search", "cache")],
+        ),
+        (f"From the shop at {U} grab the title", [Navigate(U), ReturnText("title")]),
+        (
+            f"go to the docs at {D} and find out how to install it",
+            [Navigate(D), Answer("how to install it")],
+        ),
+        (f"visit the shop at {U}", [Navigate(U)]),
+        (
+            f"Use the search at {D} to find out how to configure the cache",
+            [Navigate(D), Answer("how to configure the cache")],
+        ),
+        (
+            f"On the Acme docs site ({D}), how do I configure the cache?",
+            [Navigate(D), Answer("how do I configure the cache")],
+        ),
+    ],
+)
+def test_site_prefixes(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (f"give me all the links on {U}", [Navigate(U), Extract("links")]),
+        (f"list the headings of {U}", [Navigate(U), Extract("headings")]),
+        (f"fetch the table from {U}", [Navigate(U), Extract("tables")]),
+        (f"grab the title of {U}", [Navigate(U), ReturnText("title")]),
+        (f"show me the text on {U}", [Navigate(U), ReturnText("text")]),
+        (f"get me the URL of {U}", [Navigate(U), ReturnText("url")]),
+        (f"fetch me a screenshot of {U}", [Navigate(U), TakeScreenshot()]),
+        (f"give me a summary of {U}", [Navigate(U), Summarize()]),
+        (f"pull out the form fields from {U}", [Navigate(U), Extract("fields")]),
+        (f"could you fetch the lists on {U} for me", [Navigate(U), Extract("lists")]),
+        (f"I'd like to get the headings of {U}", [Navigate(U), Extract("headings")]),
+        ("find the links on the page", [Extract("links")]),
+        ("grab the page title", [ReturnText("title")]),
+        ("fetch the text of this page", [ReturnText("text")]),
+        ("show me all the headings on this page", [Extract("headings")]),
+        ("Open x.test and find the links", [Navigate("https://x.test"), Extract("links")]),
+        (
+            f"Give me the links of {U} and the title",
+            [Navigate(U), Extract("links"), ReturnText("title")],
+        ),
+        (
+            "show me the title, the headings and the links",
+            [ReturnText("title"), Extract("headings"), Extract("links")],
+        ),
+        # Reordered: no verb, or the URL first.
+        (f"the links on {U}, please", [Navigate(U), Extract("links")]),
+        (f"the title of {U}", [Navigate(U), ReturnText("title")]),
+        (f"{U}: list the links", [Navigate(U), Extract("links")]),
+        (f"{U} - grab the title", [Navigate(U), ReturnText("title")]),
+        (f"{U}: how many teas are listed?", [Navigate(U), Answer("how many teas are listed")]),
+        # Questions that ask for one of the grammar's results get it.
+        (f"what are the links on {U}", [Navigate(U), Extract("links")]),
+        (f"which links are on {U}?", [Navigate(U), Extract("links")]),
+        (f"what's the title of {U}", [Navigate(U), ReturnText("title")]),
+    ],
+)
+def test_reworded_results(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "quoted"),
+    [
+        ("the page", "the page"),  # no verb and no URL: not guessed
+        ("find out", "find out"),
+        ("check whether it works", "check whether it works"),
+        ("tell me the title of the result", "tell me the title of the result"),
+        (f"fooble the links on {U}", f"fooble the links on {U}"),
+        (f"Using the docs at {D}, dance a little", "dance a little"),
+        (f"{U}: dance a little", f"{U}: dance a little"),
+        ("see the cache", "see the cache"),
+        ("give me the title and a hug", "a hug"),
+        # A goal with a deed in it: a passage cannot add anything to a basket.
+        ("find the cheapest green tea and add it to the basket", "add it to the basket"),
+        ("what is the cheapest tea and then buy it", "buy it"),
+    ],
+)
+def test_still_not_understood(instruction: str, quoted: str) -> None:
+    with pytest.raises(InstructionNotUnderstood) as caught:
+        plan_instruction(instruction)
+    assert caught.value.message == f'could not understand "{quoted}"'
+
+
+def test_answer_keeps_the_clause_and_describes_itself() -> None:
+    _, answer = plan_instruction(f"How many teas are listed on {U}?")
+    assert answer.clause == f"How many teas are listed on {U}"
+    assert answer.describe() == 'answer "How many teas are listed"'
+    # The step's name is a clause the planner reads back as the same action.
+    assert plan_instruction(answer.describe()) == [answer]
+    assert plan_instruction("Answer the question: 'who runs the shop'") == [
+        Answer("who runs the shop")
+    ]
+
+
+# The question's shape.
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "target"),
+    [
+        ("How many teas are listed", "count", ("tea",)),
+        ("how many green teas does the shop sell", "count", ("green", "tea")),
+        ("what is the number of members", "count", ("member",)),
+        ("count the members", "count", ("member",)),
+        ("When was version 2.0 released", "date", ()),
+        ("what year was Acme founded", "date", ()),
+        ("Who wrote the article", "person", ()),
+        ("whose book is it", "person", ()),
+        ("how much does Sencha cost", "amount", ()),
+        ("what's the price of Sencha", "amount", ()),
+        ("how to configure the cache", "text", ()),
+        ("where is the office", "text", ()),
+    ],
+)
+def test_question_kinds(text: str, kind: str, target: tuple[str, ...]) -> None:
+    question = parse_question(text)
+    assert (question.kind, question.target) == (kind, target)
+
+
+def test_question_words_and_stems() -> None:
+    question = parse_question("Who wrote the article about caching?")
+    assert question.required == ("cach",)  # "wrote" and "article" only help ranking
+    assert set(question.ranking) == {"author", "articl", "cach"}
+    assert question.keywords == ("wrote", "article", "caching")
+    assert stem("caching") == stem("cache") == stem("caches") == stem("cached")
+    assert stem("teas") == stem("Tea".lower()) and stem("written") == stem("author")
+    assert tokens("The cost of Sencha") == tokens("the PRICE of sencha") == ["pric", "sencha"]
+    assert [needed(n) for n in range(1, 6)] == [1, 2, 2, 3, 3]
+
+
+def test_bm25_prefers_the_rarer_and_denser_match() -> None:
+    docs = [tokens(t) for t in ("the cache is fast", "cache cache backends", "tea and cake")]
+    bm25 = BM25(docs)
+    scores = [bm25.score(tokens("cache backends"), i) for i in range(3)]
+    assert scores[1] > scores[0] > scores[2] == 0
+
+
+# Values in passages.
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Published on 3 March 2024 by Ada", "3 March 2024"),
+        ("Last updated: 2024-03-01", "2024-03-01"),
+        ("Released March 3rd, 2024.", "March 3rd, 2024"),
+        ("Posted 03/04/2024", "03/04/2024"),
+        ("Founded in 1998 in Leeds", "1998"),
+        ("Open daily from 9am to 5pm", "daily from 9am to 5pm"),
+        ("We close at 18:30", "18:30"),
+        ("Sencha costs 12", None),
+    ],
+)
+def test_find_date(text: str, date: str | None) -> None:
+    assert find_date(text) == date
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("By Grace Hopper, 3 March 2024", "Grace Hopper"),
+        ("Written by Ada Lovelace.", "Ada Lovelace"),
+        ("Author: Alan M. Turing", "Alan M. Turing"),
+        ("Maintainer - Ludwig van Beethoven", "Ludwig van Beethoven"),
+        ("“Premature optimisation…” — Donald Knuth", "Donald Knuth"),
+        ("Sorted by name", None),
+        ("the cache is configured in acme.toml", None),
+    ],
+)
+def test_find_person(text: str, name: str | None) -> None:
+    assert find_person(text) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("Sencha 12 EUR", "12 EUR"),
+        ("costs $4.50 each", "$4.50"),
+        ("Tea: Sencha | Price: 12", "12"),
+        ("£3", "£3"),
+        ("Open 9 to 17", None),  # two numbers, neither labelled: no guess
+    ],
+)
+def test_find_amount(text: str, amount: str | None) -> None:
+    assert find_amount(text) == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "count"),
+    [
+        ("We have 1,042 members in the club", {"member"}, "1042"),
+        ("42 active members", {"member"}, "42"),
+        ("Members: 7", {"member"}, "7"),
+        ("Members (12)", {"member"}, "12"),
+        ("three green teas", {"green", "tea"}, "3"),
+        ("four Rust editions are available", {"edition"}, "4"),
+        ("written with Rust 2024 Edition idioms", {"edition"}, None),  # a year in a name
+        ("the 2024 edition", {"edition"}, None),  # one edition, not 2024 of them
+        ("1 user", {"user"}, "1"),
+        ("Sencha is one of the best teas", {"tea"}, None),  # "one" is not the count
+        ("Open 9 to 17", {"member"}, None),
+    ],
+)
+def test_find_count(text: str, target: set[str], count: str | None) -> None:
+    assert find_count(text, target) == count
+
+
+# Finding the answer on a page.
+
+SHOP = PageContent(
+    url="http://x.test/shop.html",
+    title="Tea Shop",
+    text=(
+        "Home\nContact us\nTeas\nPrices in GBP.\nTea\tOrigin\tPrice\nSencha\tJapan\t12\n"
+        "Darjeeling\tIndia\t9\nGyokuro\tJapan\t30\nOpening hours: Monday to Friday, 9:00 to 17:00."
+        "\nRun by Ada Lovelace since 2019."
+    ),
+    headings=("Teas",),
+    collections=(
+        Collection("", ("Home", "Contact us")),
+        Collection(
+            "Teas",
+            table=True,
+            items=(
+                "Tea: Sencha | Origin: Japan | Price: 12",
+                "Tea: Darjeeling | Origin: India | Price: 9",
+                "Tea: Gyokuro | Origin: Japan | Price: 30",
+            ),
+        ),
+    ),
+    links=(
+        Link("Home", "http://x.test/index.html"),
+        Link("Contact us", "http://x.test/contact.html"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "passage"),
+    [
+        ("How many teas are listed", "3", "Teas: Tea: Sencha | "),
+        ("how many teas from Japan are there", "2", "Teas: Tea: Sencha | "),
+        ("count the teas", "3", "Teas"),
+        ("what is the price of Darjeeling", "9", "Tea: Darjeeling | Origin: India | Price: 9"),
+        ("how much does Gyokuro cost", "30", "Tea: Gyokuro | Origin: Japan | Price: 30"),
+        ("who runs the shop", "Ada Lovelace", "Run by Ada Lovelace since 2019."),
+        ("since when is the shop run by Ada", "2019", "Run by Ada Lovelace since 2019."),
+        ("which tea comes from India", None, "Tea: Darjeeling | Origin: India | Price: 9"),
+        ("what are the opening hours", None, "Opening hours: Monday to Friday, 9:00 to 17:00."),
+    ],
+)
+def test_find_answer(question: str, value: str | None, passage: str) -> None:
+    found = find_answer(parse_question(question), SHOP)
+    assert found is not None
+    assert found.value == value
+    assert found.passage.startswith(passage)
+    assert found.url == SHOP.url
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what is the price of Matcha",  # no passage names it
+        "how many coffees are listed",  # a list of teas is not a list of coffees
+        "how many green teas are listed",  # no tea is green: not all three
+        "who wrote the article",  # no one is named as its author
+        "when was the tea harvested",  # no passage has the harvest
+        "how many contact pages are there",  # a link's own text is not an answer
+        "how many are there",  # of what?
+    ],
+)
+def test_no_answer_rather_than_an_irrelevant_passage(question: str) -> None:
+    assert find_answer(parse_question(question), SHOP) is None
+
+
+def test_which_in_the_plural_gives_every_row_that_answers() -> None:
+    found = find_answer(parse_question("Which teas are from Japan?"), SHOP)
+    assert found is not None and found.passage.splitlines() == [
+        "Tea: Sencha | Origin: Japan | Price: 12",
+        "Tea: Gyokuro | Origin: Japan | Price: 30",
+    ]
+    one = find_answer(parse_question("Which tea is from India?"), SHOP)
+    assert one is not None and one.passage == "Tea: Darjeeling | Origin: India | Price: 9"
+
+
+def test_a_number_written_next_to_what_is_counted_wins_over_a_list() -> None:
+    page = PageContent(
+        url="http://x.test/club",
+        title="Club",
+        text="Members\nThe club has 42 members.\nAda\nGrace",
+        headings=("Members",),
+        collections=(Collection("Members", ("Ada", "Grace")),),
+    )
+    found = find_answer(parse_question("How many members does the club have?"), page)
+    assert found is not None and (found.value, found.passage) == ("42", "The club has 42 members.")
+    assert found.render() == "42\nThe club has 42 members.\n(source: http://x.test/club)"
+
+
+def test_a_heading_is_shown_when_it_carries_the_question() -> None:
+    page = PageContent(
+        url="http://x.test/r",
+        title="Releases",
+        text="Version 2.0\nPublished 12 May 2025.\nVersion 1.4\nPublished 2 January 2025.",
+        headings=("Version 2.0", "Version 1.4"),
+    )
+    found = find_answer(parse_question("When was version 2.0 published?"), page)
+    assert found is not None
+    assert (found.value, found.passage) == ("12 May 2025", "Version 2.0: Published 12 May 2025.")
+
+
+def test_what_a_page_is_about_is_its_description() -> None:
+    page = PageContent(
+        url="http://x.test/", title="Acme", text="Hi", description="A web framework."
+    )
+    found = find_answer(parse_question("What is this page about?"), page)
+    assert found is not None and found.passage == "A web framework."
+
+
+def test_links_worth_following() -> None:
+    page = PageContent(
+        url="http://x.test/docs/index.html",
+        title="Docs",
+        text="",
+        links=(
+            Link("Installing Acme", "http://x.test/docs/install.html"),
+            Link("Home", "http://x.test/docs/index.html#top"),
+            Link("Caching on GitHub", "https://github.test/acme/caching"),
+            Link("The cache guide (PDF)", "http://x.test/docs/cache.pdf"),
+            Link("Guides", "http://x.test/docs/cache/"),
+            Link("Configuring the cache", "http://x.test/docs/caching.html"),
+        ),
+    )
+    question = parse_question("how do I configure the cache")
+    ranked = rank_links(question, page, [page.url])
+    # Pages of the same site only (not a PDF), best match first; not the page itself again.
+    assert [link.url for link in ranked] == [
+        "http://x.test/docs/caching.html",
+        "http://x.test/docs/cache/",
+    ]
+    assert rank_links(question, page, [page.url, "http://x.test/docs/caching.html"])[0].url == (
+        "http://x.test/docs/cache/"
+    )
+    assert rank_links(parse_question("who is the CEO"), page, [page.url]) == []
+
+
+def test_counting_the_pages_own_links_and_headings() -> None:
+    page = PageContent(
+        url="http://x.test/",
+        title="Home",
+        text="Welcome",
+        headings=("Welcome", "News", "Contact"),
+        links=(Link("Home", "http://x.test/"), Link("About", "http://x.test/about"), Link("", "#")),
+    )
+    links = find_answer(parse_question("How many links are on the page?"), page)
+    headings = find_answer(parse_question("how many headings does it have"), page)
+    assert links is not None and (links.value, links.passage) == ("2", "Home; About")
+    assert headings is not None and headings.value == "3"
+    assert find_answer(parse_question("how many links to GitHub are there"), page) is None
+    rows = find_answer(parse_question("How many rows are in the table?"), SHOP)
+    assert rows is not None and rows.value == "3"  # the table's, not the menu's two items
+
+
+# Shapes seen on Django's admin site: menus made of tables, filters made of lists.
+
+ADMIN = PageContent(
+    url="http://x.test/admin/",
+    title="Site administration | Django site admin",
+    text="Site administration\nAuthentication and authorization\nGroups\t\nAdd\n\t\nChange\n",
+    headings=("Site administration",),
+    collections=(
+        Collection(
+            "Site administration — Authentication and authorization",
+            table=True,
+            items=(
+                "Model name: Groups | Add link: Add | Change link: Change",
+                "Model name: Users | Add link: Add | Change link: Change",
+            ),
+        ),
+        Collection("Filter — By staff status", ("All", "Yes", "No")),
+        Collection("Recent actions — My actions", ("Editors Group", "ada User")),
+    ),
+    links=(
+        Link("Groups", "http://x.test/admin/auth/group/"),
+        Link("Add", "http://x.test/admin/auth/group/add/"),
+        Link("Change", "http://x.test/admin/auth/group/"),
+        Link("Users", "http://x.test/admin/auth/user/"),
+        Link("Add", "http://x.test/admin/auth/user/add/"),
+        Link("Change", "http://x.test/admin/auth/user/"),
+        Link("Yes", "http://x.test/admin/auth/user/?is_staff__exact=1"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many users are there",  # the "Users" row names the kind: it is not one user
+        "which groups exist",  # a row of nothing but links is a menu, not an answer
+        "how many staff users are there",  # a staff filter's three choices are not users
+        "who is the superuser",  # no passage names anyone
+    ],
+)
+def test_menus_and_filters_are_not_answers(question: str) -> None:
+    assert find_answer(parse_question(question), ADMIN) is None
+
+
+def test_menus_lead_to_the_page_that_answers() -> None:
+    ranked = rank_links(parse_question("How many users are there"), ADMIN, [ADMIN.url])
+    assert ranked[0].url == "http://x.test/admin/auth/user/"
+    staff = rank_links(parse_question("how many staff users are there"), ADMIN, [ADMIN.url])
+    assert staff[0].url == "http://x.test/admin/auth/user/?is_staff__exact=1"  # by its query
+
+
+def test_when_takes_days_and_times() -> None:
+    found = find_answer(parse_question("When does the shop open?"), SHOP)
+    assert found is not None and found.value == "Monday to Friday, 9:00 to 17:00"
+
+
+# Shapes seen in the Rust book (mdBook): a table of contents of links, a site-wide topic.
+
+BOOK = PageContent(
+    url="http://x.test/book/index.html",
+    title="The Rust Programming Language",
+    text=(
+        "Introduction\n1.1. Installation\nGetting Started Installation Hello, World!\n"
+        "The Rust Programming Language\n"
+        "by Steve Klabnik, Carol Nichols, and Chris Krycho, with contributions from the "
+        "Rust Community\n"
+        "See the Installation section of Chapter 1 for instructions on installing Rust.\n"
+        "Select user to change\nADD USER"
+    ),
+    headings=("The Rust Programming Language", "Select user to change"),
+    collections=(
+        Collection("", ("12. An I/O Project: Reading a File 12.2. Reading a File",)),
+        Collection("Select user to change", ("ADD USER",)),
+    ),
+    links=(
+        Link("Introduction", "http://x.test/book/intro.html"),
+        Link("1.1. Installation", "http://x.test/book/ch01-01-installation.html"),
+        Link("Getting Started", "http://x.test/book/ch01-00.html"),
+        Link("Hello, World!", "http://x.test/book/ch01-02.html"),
+        Link("Installation", "http://x.test/book/ch01-01-installation.html"),
+        Link("12.2. Reading a File", "http://x.test/book/ch12-02-reading-a-file.html"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "Rust" is the whole book's topic (its title): "installing Rust" is not enough.
+        "how do I install Rust on Linux",
+        "how do I read a file",  # a table of contents entry is not an answer
+        "what is in Getting Started",  # nor is a bar of links
+        "how many users are there",  # "Add user" is an action, not a user
+    ],
+)
+def test_navigation_and_the_sites_topic_are_not_answers(question: str) -> None:
+    assert find_answer(parse_question(question), BOOK) is None
+
+
+def test_several_names_and_a_section_start() -> None:
+    who = find_answer(parse_question("Who wrote the book?"), BOOK)
+    assert who is not None and who.value == "Steve Klabnik, Carol Nichols, and Chris Krycho"
+    page = PageContent(
+        url="http://x.test/install.html",
+        title="Installation",
+        text=(
+            "Installing rustup on Linux or macOS\nOpen a terminal and enter this command:\n"
+            "$ curl https://sh.rustup.rs | sh\nRust is installed now. Great!\nOn Windows\nRun it."
+        ),
+        headings=("Installing rustup on Linux or macOS", "On Windows"),
+    )
+    found = find_answer(parse_question("how do I install Rust on Linux"), page)
+    # The heading is what matches: its section is shown from its start.
+    assert found is not None and found.passage == (
+        "Installing rustup on Linux or macOS: Open a terminal and enter this command: "
+        "$ curl https://sh.rustup.rs | sh Rust is installed now. Great!"
+    )
