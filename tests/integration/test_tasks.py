@@ -143,7 +143,8 @@ def test_unknown_instruction_fails_quoting_the_part(api, sites):
 
 
 def test_click_on_missing_element_fails_with_the_text(api, sites):
-    # The agent keeps looking for a late-rendered element until the action timeout (15 s).
+    # The agent keeps looking for a late-rendered element until the action timeout (the
+    # cluster's: 8 s).
     task_id = api.submit({"task": f'Open {sites}/index.html. Click "Nonexistent button".'})
     result = api.wait(task_id, 40)
     assert result["success"] is False and '"Nonexistent button"' in result["error"]
