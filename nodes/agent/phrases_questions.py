@@ -187,7 +187,9 @@ _DEED = re.compile(
     r"\b(?:and|then)\s+(?:then\s+)?(?:also\s+)?(?:"
     + "|".join(CLAUSE_VERBS)
     + r"|add|buy|purchase|pay|put|remove|delete|create|save|book|edit|change|set|post|"
-    r"reply|comment|rename|move|copy|share|like|follow|subscribe|apply|register|assign)\b",
+    r"reply|comment|rename|move|copy|share|like|follow|subscribe|apply|register|assign|"
+    r"sort|filter|rank|compare|print|email|mark|start|stop|enable|disable|update|fill|"
+    r"write|pick|visit|navigate|archive|approve|reject|cancel|close|reopen|send|invite)\b",
     re.IGNORECASE,
 )
 
