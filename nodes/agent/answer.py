@@ -120,6 +120,7 @@ class _Passage:
     heading: str  # ranked with the passage; shown before it unless ``labelled``
     labelled: bool = False  # a table row, whose cells carry their column names
     section: str = ""  # the start of the text under the same heading
+    lines: tuple[str, ...] = ()  # a pair of lines: each of them
 
     def shown(self, question: Question) -> str:
         """The passage, after its heading when the heading has words of the question
@@ -191,7 +192,7 @@ def passages(content: PageContent) -> list[_Passage]:
         found.append(_Passage(line, heading))
         sections.setdefault(heading, []).append(line)
         if previous is not None:
-            found.append(_Passage(f"{previous} {line}", heading))
+            found.append(_Passage(f"{previous} {line}", heading, lines=(previous, line)))
         previous = line
     for collection in content.collections:
         for item in collection.items:
@@ -287,6 +288,27 @@ _PLURAL_WHICH = re.compile(r"(?:which|what)\s+(?:of\s+the\s+)?[\w-]+s\b", re.IGN
 MAX_ROWS = 20
 
 
+_ASKED_FOR = re.compile(
+    r"(?:what|which)\s+(?P<noun>[^\W\d_][\w-]*)"
+    r"|how\s+(?!many\b|much\b|to\b|do\b|does\b|did\b|can\b|come\b)(?P<adj>[^\W\d_][\w-]*)"
+    r"\s+(?:is|are|was|were)\b",
+    re.IGNORECASE,
+)
+
+
+def _asked_for(question: Question) -> str | None:
+    """What a "what X ...", "which X ..." or "how X is ..." question asks for (the stem
+    of X: "priority", "urgent"), which its answer has to name; None for other questions
+    ("what is ...")."""
+    if question.kind != "text" or not (found := _ASKED_FOR.match(question.text)):
+        return None
+    noun = (found["noun"] or found["adj"]).lower()
+    if noun in STOPWORDS:
+        return None
+    stems = tokens(noun)
+    return stems[0] if stems else None
+
+
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
     candidates = passages(content)
@@ -309,8 +331,16 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
         ]
     bm25 = BM25(docs)
     need = needed(len(required))
+    asked = set(question.ranking)
+    named = _asked_for(question)
     scored = []
     for i, p in enumerate(candidates):
+        if any(not set(tokens(part)) - asked for part in p.lines or (p.text,)):
+            continue  # a line that only repeats the question ("priority") tells nothing
+        if named is not None and named not in (tokens(p.text) if p.labelled else docs[i]):
+            # "what priority does issue 1 have": a passage (a table row: one of its cells)
+            # that names no priority, whatever the table is about.
+            continue
         covered = _covered(required, set(docs[i]))
         score = bm25.score(question.ranking, i)
         if covered >= need and score > 0:

@@ -89,7 +89,10 @@ _CONTENT_JS = """
       // Column names as written: innerText would give them in CSS capitals.
       const head = hasHead
         ? (rows.shift(), Array.from(first.cells).map((c) => clean(c.textContent))) : null;
-      const items = rows.filter((r) => r.some(Boolean)).map((r) => r
+      // A row of one cell across a table of several columns heads a group of rows
+      // (Roundup's "critical"): it is not one of the items.
+      const items = rows.filter((r) => r.some(Boolean) && !(r.length === 1 && head
+        && head.length > 1)).map((r) => r
         .map((c, i) => (c && head && head[i] ? head[i] + ': ' : '') + c).filter(Boolean)
         .join(' | '));
       const caption = el.caption ? clean(el.caption.innerText) : '';

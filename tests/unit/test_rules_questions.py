@@ -3,6 +3,8 @@ pure parsing and ranking, no browser."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from nodes.agent import Extract, Navigate, ReturnText, Summarize, TakeScreenshot, plan_instruction
@@ -611,3 +613,42 @@ def test_several_names_and_a_section_start() -> None:
         "Installing rustup on Linux or macOS: Open a terminal and enter this command: "
         "$ curl https://sh.rustup.rs | sh Rust is installed now. Great!"
     )
+
+
+def test_an_answer_names_what_was_asked_for_and_says_more_than_the_question() -> None:
+    # Roundup's issue list, grouped by priority: the issue's row has no priority in it,
+    # and the group's heading is a lone word. Neither answers "what priority ...".
+    page = PageContent(
+        url="http://x.test/tracker/",
+        title="Tracker",
+        text="priority\nID: 1 | Title: Login page crashes | Status: chatting | Assigned To: ada",
+    )
+    assert find_answer(parse_question("What priority does issue 1 have?"), page) is None
+    page = dataclasses.replace(page, text=page.text + "\nIssue 1 priority: critical")
+    found = find_answer(parse_question("What priority does issue 1 have?"), page)
+    assert found is not None and found.passage == "Issue 1 priority: critical"
+
+
+def test_a_table_row_answers_what_it_names_not_what_its_table_is_about() -> None:
+    rows = ("ID: 1 | Title: Login page crashes | Status: chatting",)
+    page = PageContent(
+        url="http://x.test/tracker/",
+        title="Tracker",
+        text="",
+        collections=(Collection("Issues grouped by priority", rows, table=True),),
+    )
+    assert find_answer(parse_question("What priority does issue 1 have?"), page) is None
+    found = find_answer(parse_question("What status does issue 1 have?"), page)
+    assert found is not None and found.passage == rows[0]
+
+
+def test_how_urgent_needs_a_passage_that_says_how_urgent() -> None:
+    page = PageContent(
+        url="http://x.test/tracker/",
+        title="Tracker",
+        text="Login page crashes on empty password (reported by ada)",
+    )
+    assert find_answer(parse_question("How urgent is the login crash?"), page) is None
+    page = dataclasses.replace(page, text=page.text + "\nThe login crash is urgent: critical")
+    found = find_answer(parse_question("How urgent is the login crash?"), page)
+    assert found is not None and "critical" in found.passage
