@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
+
+from browsing.processes import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # where ``tests`` is importable
 
@@ -26,18 +27,13 @@ def serve_process(
             list(argv), stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
         )
         try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if proc.poll() is not None:
-                    log.flush()
-                    output = Path(log_path).read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"{name} exited: {output}")
-                with suppress(OSError):
-                    urllib.request.urlopen(ready_url, timeout=2)
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} did not answer in {timeout_s:g} s")
-                time.sleep(0.1)
+            try:
+                answers = lambda: urllib.request.urlopen(ready_url, timeout=2)  # noqa: E731
+                wait_until(name, answers, timeout_s, proc)
+            except RuntimeError:  # it exited: say why, from the end of its output
+                log.flush()
+                output = Path(log_path).read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{name} exited: {output}") from None
             yield
         finally:
             proc.terminate()
