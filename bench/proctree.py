@@ -17,7 +17,8 @@ from pathlib import Path
 
 from browsing.cluster import descendants
 
-CHROMIUM_NAMES = ("chromium", "chrome", "headless_shell")  # /proc/<pid>/comm
+# /proc/<pid>/comm, cut at 15 characters: "chromium-headle" is chromium-headless-shell.
+CHROMIUM_NAMES = ("chromium", "chrome", "headless_shell", "chromium-headle")
 
 
 @dataclass(frozen=True, kw_only=True)

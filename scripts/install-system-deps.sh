@@ -6,8 +6,15 @@ set -euo pipefail
 missing=()
 # Extra packages named on the command line (e.g. wrk for bench/submit.py).
 for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || missing+=("$extra"); done
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
-  || [ -n "${BROWSING_CHROMIUM_PATH:-}" ] || missing+=(chromium)
+# Chromium's headless shell where the distribution has it (Debian 12 and later): nodes run it
+# first, at a quarter of the full browser's CPU per task (nodes/browser.py); else chromium.
+if [ -z "${BROWSING_CHROMIUM_PATH:-}" ] && ! command -v chromium-headless-shell >/dev/null 2>&1; then
+  if command -v apt-cache >/dev/null 2>&1 && apt-cache show chromium-headless-shell >/dev/null 2>&1; then
+    missing+=(chromium-headless-shell)
+  elif ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    missing+=(chromium)
+  fi
+fi
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
