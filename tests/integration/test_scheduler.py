@@ -56,6 +56,11 @@ def racing(tmp_path_factory, sites: str) -> Iterator[LocalCluster]:
                 "BROWSING_GATEWAY_WORKERS": "1",
                 "BROWSING_SYNC_TIMEOUT_S": "300",
                 "BROWSING_EGRESS_ALLOW": allow(sites),
+                # A busy node's Celery queue holds one more attempt, assigned and not
+                # started (test_a_cancelled_queued_attempt_never_starts cancels one there;
+                # with no prefetch that state lasts only the milliseconds before the node
+                # claims it). The fair-share tests run the default, 0.
+                "BROWSING_NODE_PREFETCH": "1",
             },
             node_env={"node.de.02": slow, "node.de.03": slow, "node.fr.01": broken},
         )
