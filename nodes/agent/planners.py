@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nodes.agent.guard import Guard
 from nodes.agent.hybrid import HybridPlanner, segment_instruction
-from nodes.agent.llm_config import LLMSettings, llm_settings
-from nodes.agent.llm_planner import LLMPlanner
-from nodes.agent.llm_usage import LLMUsage
-from nodes.agent.rules import RulesPlanner
-from nodes.agent.runner import Limits
+from nodes.agent.llm.config import LLMSettings, llm_settings
+from nodes.agent.llm.planner import LLMPlanner
+from nodes.agent.llm.usage import LLMUsage
+from nodes.agent.loop.guard import Guard
+from nodes.agent.loop.runner import Limits
+from nodes.agent.rules.planner import RulesPlanner
 from nodes.agent.types import Planner
 from shared.errors import StepLimitReached
 
