@@ -16,8 +16,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nodes.agent import actions as a
-from nodes.agent.act import goals as interact_more
-from nodes.agent.act import interact
+from nodes.agent.act import goals, interact, text
 from nodes.agent.act.effects import expect_effect, note_typing, typing_changed_page
 from nodes.agent.act.tabs import close_tab, open_tab, switch_tab
 from nodes.agent.forms import fill as forms_fill
@@ -105,7 +104,7 @@ def _wait(s: Session, action: a.Wait) -> None:
 
 
 def _wait_for_text(s: Session, action: a.WaitForText) -> None:
-    interact_more.wait_for_text(s.page, action.text, action.gone, s.budget)
+    text.wait_for_text(s.page, action.text, action.gone, s.budget)
 
 
 def _press(s: Session, action: a.PressKey) -> None:
@@ -150,7 +149,7 @@ def _scroll(s: Session, action: a.Scroll) -> None:
 
 
 def _scroll_to(s: Session, action: a.ScrollTo) -> None:
-    interact_more.scroll_to(s.page, action.text, s.budget)
+    text.scroll_to(s.page, action.text, s.budget)
 
 
 def _summarize(s: Session, action: a.Summarize) -> str:
@@ -242,7 +241,7 @@ def _click_any(s: Session, action: a.ClickAny) -> None:
     expect_effect(
         s,
         action.describe(),
-        lambda: interact_more.click_any(s.page, action.goal, action.names, s.budget),
+        lambda: goals.click_any(s.page, action.goal, action.names, s.budget),
         click=True,
     )
     settle(s.page, s.budget)
@@ -252,7 +251,7 @@ def _choose_setting(s: Session, action: a.ChooseSetting) -> None:
     expect_effect(
         s,
         action.describe(),
-        lambda: interact_more.choose_setting(s.page, action.setting, action.value, s.budget),
+        lambda: goals.choose_setting(s.page, action.setting, action.value, s.budget),
         click=True,
     )
     settle(s.page, s.budget)
@@ -329,7 +328,7 @@ def _set_checked(s: Session, action: a.SetChecked) -> None:
         s,
         action,
         lambda el, timeout: el.set_checked(action.checked, timeout=timeout),
-        lambda: interact_more.set_checked(s.page, action.field, action.checked, s.budget),
+        lambda: interact.set_checked(s.page, action.field, action.checked, s.budget),
     )
 
 

@@ -1,7 +1,8 @@
-"""Checkboxes, goal phrases, and waiting for or scrolling to text.
+"""Goals rather than elements: "accept the cookies", "change the currency to EUR".
 
-Same contract as ``interact``: find the element the way a person would, and
-raise ActionFailed quoting the user's words when nothing fits.
+Each goal comes as the element texts that usually reach it; the first visible
+element whose text, label or title matches one of them is clicked. Same
+contract as ``interact``: raise ActionFailed quoting the user's words when nothing fits.
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ from nodes.agent.loop.script import run_script
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-_CHECKABLE = (
-    "input[type=checkbox], input[type=radio], [role=checkbox], [role=radio], [role=switch], "
-    "[role=menuitemcheckbox]"
-)
 GOAL_ATTRIBUTE = "data-agent-goal"
 
 # One pass over the clickable elements for all the names a goal may go by:
@@ -46,42 +43,6 @@ _FIND_GOAL_JS = """
   return null;
 }
 """
-
-
-def check_candidates(page: Page, field: str) -> list[Locator]:
-    checkable = page.locator(_CHECKABLE)
-    css = locate.css_string(field)
-    return [
-        page.get_by_role("checkbox", name=field, exact=True),
-        page.get_by_role("switch", name=field, exact=True),
-        page.get_by_role("radio", name=field, exact=True),
-        page.get_by_label(field, exact=True).and_(checkable),
-        page.locator(f"[name={css} i], [id={css} i]").and_(checkable),
-        page.get_by_label(field).and_(checkable),
-        page.get_by_role("checkbox", name=field),
-    ]
-
-
-def set_checked(page: Page, field: str, checked: bool, budget: Budget) -> None:
-    def probe(late: bool) -> Act | None:
-        target = locate.first_visible(iter(check_candidates(page, field)))
-        if target is not None:
-            return lambda: target.set_checked(checked, timeout=budget.timeout_ms())
-        if late:
-            # Styled checkboxes hide the input and show its label: press the label.
-            hidden = page.get_by_label(field).and_(page.locator(_CHECKABLE))
-            label = page.get_by_text(field, exact=True).filter(visible=True)
-            if hidden.count() > 0 and label.count() > 0:
-                if hidden.first.is_checked(timeout=budget.timeout_ms()) == checked:
-                    return lambda: None
-                return lambda: label.first.click(timeout=budget.timeout_ms())
-        return None
-
-    act = locate.poll(page, budget, probe)
-    if act is None:
-        verb = "check" if checked else "uncheck"
-        raise not_found(budget, f'could not {verb} "{field}": no checkbox with that label or name')
-    act()
 
 
 def click_any(page: Page, goal: str, names: tuple[str, ...], budget: Budget) -> None:
@@ -134,17 +95,3 @@ def choose_setting(page: Page, setting: str, value: str, budget: Budget) -> None
             budget, f'could not change the {setting} to "{value}": no such choice on the page'
         )
     act()
-
-
-def scroll_to(page: Page, text: str, budget: Budget) -> None:
-    target = locate.poll(
-        page, budget, lambda late: locate.first_visible(iter([page.get_by_text(text)]))
-    )
-    if target is None:
-        raise not_found(budget, f'could not scroll to "{text}": no such text on the page')
-    target.scroll_into_view_if_needed(timeout=budget.timeout_ms())
-
-
-def wait_for_text(page: Page, text: str, gone: bool, budget: Budget) -> None:
-    shown = page.get_by_text(text).filter(visible=True)
-    shown.first.wait_for(state="detached" if gone else "attached", timeout=budget.timeout_ms())

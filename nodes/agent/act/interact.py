@@ -1,4 +1,4 @@
-"""Clicking, typing, choosing options and switching languages on a page.
+"""Clicking, typing, choosing options, checking boxes and switching languages on a page.
 
 Each function finds its element with ``locate`` and raises ActionFailed
 quoting what the user asked for when nothing on the page fits.
@@ -164,4 +164,46 @@ def change_language(page: Page, language: str, budget: Budget) -> None:
         raise not_found(
             budget, f'could not change the language to "{language}": no language switcher found'
         )
+    act()
+
+
+_CHECKABLE = (
+    "input[type=checkbox], input[type=radio], [role=checkbox], [role=radio], [role=switch], "
+    "[role=menuitemcheckbox]"
+)
+
+
+def check_candidates(page: Page, field: str) -> list[Locator]:
+    checkable = page.locator(_CHECKABLE)
+    css = locate.css_string(field)
+    return [
+        page.get_by_role("checkbox", name=field, exact=True),
+        page.get_by_role("switch", name=field, exact=True),
+        page.get_by_role("radio", name=field, exact=True),
+        page.get_by_label(field, exact=True).and_(checkable),
+        page.locator(f"[name={css} i], [id={css} i]").and_(checkable),
+        page.get_by_label(field).and_(checkable),
+        page.get_by_role("checkbox", name=field),
+    ]
+
+
+def set_checked(page: Page, field: str, checked: bool, budget: Budget) -> None:
+    def probe(late: bool) -> Act | None:
+        target = locate.first_visible(iter(check_candidates(page, field)))
+        if target is not None:
+            return lambda: target.set_checked(checked, timeout=budget.timeout_ms())
+        if late:
+            # Styled checkboxes hide the input and show its label: press the label.
+            hidden = page.get_by_label(field).and_(page.locator(_CHECKABLE))
+            label = page.get_by_text(field, exact=True).filter(visible=True)
+            if hidden.count() > 0 and label.count() > 0:
+                if hidden.first.is_checked(timeout=budget.timeout_ms()) == checked:
+                    return lambda: None
+                return lambda: label.first.click(timeout=budget.timeout_ms())
+        return None
+
+    act = locate.poll(page, budget, probe)
+    if act is None:
+        verb = "check" if checked else "uncheck"
+        raise not_found(budget, f'could not {verb} "{field}": no checkbox with that label or name')
     act()

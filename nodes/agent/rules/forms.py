@@ -18,7 +18,7 @@ import re
 
 from nodes.agent import actions as a
 from nodes.agent.forms.describe import parse_description
-from nodes.agent.rules.pages import match
+from nodes.agent.rules.grammar import match
 from nodes.agent.rules.split import Masked
 from nodes.agent.rules.urls import parse_url
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nodes.agent import actions as a
 from nodes.agent.act.languages import is_known_language
-from nodes.agent.rules.pages import match
+from nodes.agent.rules.grammar import match
 from nodes.agent.rules.split import Masked
 
 # (pattern, the step's description, element texts in order of preference)

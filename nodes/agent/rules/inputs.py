@@ -1,13 +1,16 @@
-"""Clause rules for acting on page elements: click, type, keys, drop-downs, language.
+"""Clause rules for acting on page elements: click, type, keys, drop-downs, checkboxes,
+uploads, downloads, language.
 
-Same contract as ``phrases``: a masked clause in, actions or None out.
+Same contract as every rules module (see ``grammar``).
 """
 
 from __future__ import annotations
 
+import re
+
 from nodes.agent import actions as a
 from nodes.agent.act.languages import is_known_language
-from nodes.agent.rules.pages import is_quoted, match
+from nodes.agent.rules.grammar import is_quoted, match
 from nodes.agent.rules.split import Masked
 from nodes.agent.rules.urls import parse_url
 
@@ -158,3 +161,54 @@ def download(clause: str, m: Masked) -> list[a.Action] | None:
     if url is not None and (full or ("/" in what and not is_quoted(found["what"]))):
         return [a.Download(url=url)]
     return [a.Download(text=what)]
+
+
+_BOX_KIND = r"(?:\s+(?:checkbox|check\s*box|tick\s*box|box|option|toggle|switch|radio\s+button))?"
+
+
+def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
+    # "check that the page says X" is a question, not a checkbox.
+    if match(r"check\s+(?:that|if|whether)\b.*", clause):
+        return None
+    found = match(
+        r"(?P<verb>check|tick|mark|uncheck|untick|unmark|turn\s+on|turn\s+off|switch\s+on"
+        r"|switch\s+off|clear)\s+(?:the\s+)?(?:(?:checkbox|check\s*box|box|switch|toggle)\s+)?"
+        rf"(?P<field>.+?){_BOX_KIND}",
+        clause,
+    )
+    if not found:
+        return None
+    verb = " ".join(found["verb"].lower().split())
+    # "clear" alone more often means emptying a text field.
+    if verb == "clear" and not re.search(
+        r"(?:check\s*box|tick\s*box|toggle|switch)$", clause.strip(), re.I
+    ):
+        return None
+    checked = verb in ("check", "tick", "mark", "turn on", "switch on")
+    field = m.value(found["field"])
+    return [a.SetChecked(field, checked)] if field else None
+
+
+def clear_field(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:clear|empty)\s+(?:the\s+)?(?P<field>.+?)(?:\s+(?:field|input|box|text\s*box|textarea))?",
+        clause,
+    )
+    return [a.TypeText(m.value(found["field"]), "")] if found else None
+
+
+_MODIFIERS = {"ctrl": "Control", "control": "Control", "alt": "Alt", "shift": "Shift",
+              "meta": "Meta", "cmd": "Meta", "command": "Meta", "option": "Alt"}  # fmt: skip
+
+
+def key_combo(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "press Ctrl+A", "press F5": chords and function keys by their usual names."""
+    found = match(r"(?:press|hit|send|type)\s+(?:the\s+)?(?P<keys>[\w+\- ]+?)(?:\s+keys?)?", clause)
+    if not found:
+        return None
+    parts = [p.strip() for p in re.split(r"\s*[+-]\s*", found["keys"]) if p.strip()]
+    if len(parts) > 1 and all(p.lower() in _MODIFIERS for p in parts[:-1]) and len(parts[-1]) == 1:
+        return [a.PressKey("+".join([_MODIFIERS[p.lower()] for p in parts[:-1]] + [parts[-1]]))]
+    if len(parts) == 1 and re.fullmatch(r"f(?:[1-9]|1[0-2])", parts[0], re.I):
+        return [a.PressKey(parts[0].upper())]
+    return None

@@ -1,9 +1,7 @@
-"""Clause rules for opening pages, waiting and asking for results.
+"""Clause rules for opening pages, going back, reloading, scrolling and waiting.
 
-Each takes a masked clause (quoted strings replaced by placeholders, see
-``split``) and returns actions, or None when the clause is not of its kind.
-Matching is case-insensitive; values keep the user's own spelling.
-Rules that act on page elements are in ``phrases_input``.
+Same contract as every rules module (see ``grammar``). Rules that act on page
+elements are in ``inputs``; those that ask for results are in ``reading``.
 """
 
 from __future__ import annotations
@@ -11,22 +9,9 @@ from __future__ import annotations
 import re
 
 from nodes.agent import actions as a
-from nodes.agent.rules.split import PLACEHOLDER, Masked
+from nodes.agent.rules.grammar import F, is_quoted, match, word_list
+from nodes.agent.rules.split import Masked
 from nodes.agent.rules.urls import parse_url
-
-F = re.IGNORECASE | re.DOTALL
-
-
-def match(pattern: str, clause: str) -> re.Match[str] | None:
-    return re.fullmatch(pattern, clause.strip(), F)
-
-
-def word_list(fragment: str) -> list[str]:
-    return re.findall(r"[\w'’-]+", fragment.lower())
-
-
-def is_quoted(fragment: str) -> bool:
-    return PLACEHOLDER.fullmatch(fragment.strip()) is not None
 
 
 def open_urls(clause: str, m: Masked) -> list[a.Action] | None:
@@ -118,73 +103,30 @@ def wait_seconds(clause: str, m: Masked) -> list[a.Action] | None:
     return [a.Wait(value)]
 
 
-_SHOT_WORDS = frozenset({"screenshot", "screen-shot", "snapshot", "screencap"})
-_SHOT_FILLER = frozenset(
-    {"a", "an", "the", "full", "full-page", "page", "of", "this", "whole", "entire", "final",
-     "result", "site", "website", "it", "webpage", "web", "current", "resulting", "too",
-     "also", "me", "png", "screen", "shot", "capture", "page's", "full-size"}
-)  # fmt: skip
+_APPEAR = (
+    r"to\s+(?:appear|show\s+up|be\s+(?:visible|shown|displayed))"
+    r"|appears|shows\s+up|is\s+(?:visible|shown|displayed)"
+)
 
 
-def screenshot(clause: str, m: Masked) -> list[a.Action] | None:
+_GONE = r"to\s+(?:disappear|go\s+away|vanish)|disappears|goes\s+away|vanishes|is\s+gone"
+
+
+def wait_for_text(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
-        r"(?:(?:return|take|capture|make|get|grab|save|send|give|attach|provide|show|create"
-        r"|produce)\s+)?(?P<rest>.+)",
+        r"wait\s+(?:for|until|till)\s+(?:the\s+)?(?:(?:text|message|words?)\s+)?(?P<text>.+?)"
+        rf"(?:\s+(?P<appear>{_APPEAR})|\s+(?P<gone>{_GONE}))?",
         clause,
+    )
+    if not found or not (found["appear"] or found["gone"] or is_quoted(found["text"])):
+        return None
+    return [a.WaitForText(m.value(found["text"]), gone=bool(found["gone"]))]
+
+
+def scroll_to(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"scroll\s+(?:down\s+|up\s+)?(?:to|until\s+you\s+see)\s+(?:the\s+)?(?P<t>.+)", clause
     )
     if not found:
         return None
-    rest = re.sub(r"screen\s+(?:shot|capture)", "screenshot", found["rest"], flags=F)
-    words = word_list(rest)
-    if any(w in _SHOT_WORDS for w in words) and set(words) <= _SHOT_WORDS | _SHOT_FILLER:
-        return [a.TakeScreenshot()]
-    return None
-
-
-_SUMMARY_FILLER = frozenset(
-    {"the", "this", "that", "current", "web", "page", "site", "website", "content", "contents",
-     "result", "results", "text", "article", "it", "its", "main", "of", "for", "me", "page's",
-     "a", "an", "short", "brief", "quick", "summary", "briefly", "up"}
-)  # fmt: skip
-
-
-def summarize(clause: str, m: Masked) -> list[a.Action] | None:
-    verb = (
-        r"summari[sz]e|sum\s+up"
-        r"|(?:give|provide|write|make|produce|create|return|get|show|output)(?=.*\bsummary\b)"
-    )
-    found = match(rf"(?:{verb})(?P<rest>(?:\s+[\w'’-]+)*)", clause)
-    if found and set(word_list(found["rest"])) <= _SUMMARY_FILLER:
-        return [a.Summarize()]
-    return None
-
-
-_TITLE_WORDS = frozenset({"title", "headline"})
-_URL_WORDS = frozenset({"url", "address", "link", "location"})
-_RESULT_WORDS = frozenset({"result", "results"})
-_TEXT_WORDS = frozenset({"result", "results", "text", "content", "contents", "page", "body"})
-_RETURN_FILLER = frozenset(
-    {"the", "page", "page's", "current", "final", "resulting", "its", "of", "this", "site",
-     "website", "web", "visible", "full", "whole", "main", "entire", "me", "back", "it",
-     "webpage", "that", "opened", "new"}
-)  # fmt: skip
-
-
-def return_text(clause: str, m: Masked) -> list[a.Action] | None:
-    found = match(
-        r"(?:return|get|extract|show|give|output|print|tell|report|copy)(?P<rest>(?:\s+[\w'’-]+)+)",
-        clause,
-    )
-    if not found:
-        return None
-    words = set(word_list(found["rest"]))
-    if not words <= _RETURN_FILLER | _TITLE_WORDS | _URL_WORDS | _TEXT_WORDS:
-        return None
-    if words & _RESULT_WORDS and words & (_TITLE_WORDS | _URL_WORDS):
-        # "the title of the result" is a result's title, not the page's: not understood
-        # beats answering with the page's title.
-        return None
-    for keys, what in ((_TITLE_WORDS, "title"), (_URL_WORDS, "url"), (_TEXT_WORDS, "text")):
-        if words & keys:
-            return [a.ReturnText(what)]
-    return None
+    return [a.ScrollTo(m.value(found["t"]))]

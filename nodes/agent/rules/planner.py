@@ -13,12 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from nodes.agent.actions import Action
-from nodes.agent.rules import forms as forms_phrases
-from nodes.agent.rules import goals as phrases_goals
-from nodes.agent.rules import inputs as phrases_input
-from nodes.agent.rules import pages as phrases
-from nodes.agent.rules import questions as phrases_questions
-from nodes.agent.rules import tabs as phrases_more
+from nodes.agent.rules import forms, goals, inputs, pages, questions, reading, tabs
 from nodes.agent.rules.resolve import RESOLVABLE, resolve
 from nodes.agent.rules.split import Masked, mask_quotes, split_clauses
 from nodes.agent.types import Observation, StepRecord
@@ -27,42 +22,42 @@ from shared.errors import ActionFailed, InstructionNotUnderstood
 Rule = Callable[[str, Masked], "list[Action] | None"]
 
 RULES: tuple[Rule, ...] = (
-    forms_phrases.log_in,
-    forms_phrases.fill_form,
-    phrases_more.open_in_new_tab,
-    phrases.open_urls,
-    phrases_more.switch_tab,
-    phrases_more.close_tab,
-    phrases.go_back,
-    phrases.reload,
-    phrases.scroll,
-    phrases_more.scroll_to,
-    phrases.wait_for_load,
-    phrases.wait_seconds,
-    phrases_more.wait_for_text,
-    phrases_input.press_key,
-    phrases_more.key_combo,
-    phrases_input.select_from,
-    phrases_input.fill_with,
-    phrases_input.type_into,
-    phrases_input.upload_file,
-    phrases_input.search_for,
-    phrases_input.change_language,
-    phrases_more.set_checked,
-    phrases_more.clear_field,
-    phrases_goals.goal,
-    phrases_goals.choose_setting,
-    phrases.screenshot,
-    phrases.summarize,
-    phrases_more.extract_shape,
-    phrases.return_text,
-    phrases_goals.page_goal,
-    phrases_input.download,
-    phrases_questions.site_prefix,
-    phrases_questions.reworded,
-    phrases_questions.question,
-    phrases_input.click,
-    phrases.bare_url,
+    forms.log_in,
+    forms.fill_form,
+    tabs.open_in_new_tab,
+    pages.open_urls,
+    tabs.switch_tab,
+    tabs.close_tab,
+    pages.go_back,
+    pages.reload,
+    pages.scroll,
+    pages.scroll_to,
+    pages.wait_for_load,
+    pages.wait_seconds,
+    pages.wait_for_text,
+    inputs.press_key,
+    inputs.key_combo,
+    inputs.select_from,
+    inputs.fill_with,
+    inputs.type_into,
+    inputs.upload_file,
+    inputs.search_for,
+    inputs.change_language,
+    inputs.set_checked,
+    inputs.clear_field,
+    goals.goal,
+    goals.choose_setting,
+    reading.screenshot,
+    reading.summarize,
+    reading.extract_shape,
+    reading.return_text,
+    goals.page_goal,
+    inputs.download,
+    questions.site_prefix,
+    questions.reworded,
+    questions.question,
+    inputs.click,
+    pages.bare_url,
 )
 
 
@@ -95,7 +90,7 @@ def parse_clause(clause: str, masked: Masked) -> list[Action]:
     original = masked.restore(clause)
     actions = _apply_rules(clause, masked)
     if actions is None:
-        culprit = forms_phrases.hide_passwords(masked.restore(_culprit(clause, masked)))
+        culprit = forms.hide_passwords(masked.restore(_culprit(clause, masked)))
         raise InstructionNotUnderstood(f'could not understand "{culprit}"')
     return [dataclasses.replace(a, clause=original) for a in actions]
 

@@ -1,7 +1,7 @@
 """Clause rules for free phrasing: questions, "Using <site> at URL, <goal>" and
 result requests in other words ("grab the title of URL", "URL: list the links").
 
-Same contract as ``phrases``: a masked clause in, actions or None out. A
+Same contract as every rules module (see ``grammar``). A
 question becomes the ``answer`` action, run against the page when the plan gets
 there (``ask``); a result request in other words becomes the grammar's own
 result actions. A URL written in the clause ("... at URL", "URL: ...") is
@@ -14,9 +14,8 @@ import re
 
 from nodes.agent import actions as a
 from nodes.agent.questions.ranking import STOPWORDS, words
-from nodes.agent.rules import pages as phrases
-from nodes.agent.rules import tabs as phrases_more
-from nodes.agent.rules.pages import F, is_quoted, match
+from nodes.agent.rules import reading
+from nodes.agent.rules.grammar import F, is_quoted, match
 from nodes.agent.rules.split import CLAUSE_VERBS, Masked
 from nodes.agent.rules.urls import parse_url
 from shared.errors import InstructionNotUnderstood
@@ -120,11 +119,11 @@ _ON_THE_PAGE = re.compile(
 
 
 def _result(clause: str, m: Masked) -> list[a.Action] | None:
-    for rule in (phrases.summarize, phrases.screenshot, phrases_more.extract_shape):
+    for rule in (reading.summarize, reading.screenshot, reading.extract_shape):
         found = rule(clause, m)
         if found is not None:
             return found
-    return phrases.return_text(clause, m)
+    return reading.return_text(clause, m)
 
 
 def _as_result(clause: str, m: Masked, *, verbless: bool = True) -> list[a.Action] | None:

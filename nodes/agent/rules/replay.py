@@ -49,7 +49,7 @@ _SCROLLS = {"down": "Scroll down", "up": "Scroll up", "top": "Scroll to the top"
             "bottom": "Scroll to the bottom"}  # fmt: skip
 _RETURNS = {"text": "Return the text", "title": "Return the title", "url": "Return the url"}
 _TAB_WORDS = ("first", "last", "previous", "next", "new")
-# Playwright's key names as the rules' ``press the ... key`` reads them (phrases_input).
+# Playwright's key names as the rules' ``press the ... key`` reads them (``inputs``).
 _KEY_WORDS = {"enter": "Enter", "escape": "Escape", "backspace": "Backspace", "space": "space",
               "tab": "Tab", "delete": "Delete", "home": "Home", "end": "End",
               "pagedown": "page down", "pageup": "page up", "arrowdown": "arrow down",
