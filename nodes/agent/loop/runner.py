@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import Error as PlaywrightError
 
-from nodes.agent.act.execute import execute, guarded
+from nodes.agent.act.handlers import execute, guarded
 from nodes.agent.actions import (
     Action,
     ChooseSetting,
