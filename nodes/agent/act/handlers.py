@@ -1,4 +1,4 @@
-"""Carrying out one action in the current tab; Playwright errors stop here.
+"""The handlers that carry out actions in the current tab (``catalog`` says which is which).
 
 Every handler bounds its Playwright calls with the budget; ``guarded`` turns
 whatever Playwright raises into ActionFailed (or DeadlineExceeded when the
@@ -16,17 +16,13 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nodes.agent import actions as a
-from nodes.agent.act import goals, interact, text
+from nodes.agent.act import goals, interact, tabs, text
 from nodes.agent.act.effects import expect_effect, note_typing, typing_changed_page
-from nodes.agent.act.tabs import close_tab, open_tab, switch_tab
-from nodes.agent.forms import fill as forms_fill
-from nodes.agent.forms import login as forms_login
 from nodes.agent.loop.budget import Budget
 from nodes.agent.loop.script import run_script
 from nodes.agent.loop.session import Session
 from nodes.agent.observation.extract import extract
 from nodes.agent.observation.summary import format_summary, format_text, read_page
-from nodes.agent.questions.ask import answer_question
 from shared.errors import ActionFailed, DeadlineExceeded, ValidationError
 from shared.uploads import safe_file_name
 
@@ -71,13 +67,13 @@ def settle(page: Page, budget: Budget) -> None:
             raise budget.exceeded() from exc
 
 
-def _navigate(s: Session, action: a.Navigate) -> None:
+def navigate(s: Session, action: a.Navigate) -> None:
     s.guard.check_navigation(action.url)
     s.page.goto(action.url, wait_until="domcontentloaded", timeout=s.budget.timeout_ms())
     settle(s.page, s.budget)
 
 
-def _wait_for_load(s: Session, action: a.WaitForLoad) -> None:
+def wait_for_load(s: Session, action: a.WaitForLoad) -> None:
     budget = s.budget
     s.page.wait_for_load_state("load", timeout=budget.timeout_ms())
     try:
@@ -87,7 +83,7 @@ def _wait_for_load(s: Session, action: a.WaitForLoad) -> None:
         budget.check()
 
 
-def _wait(s: Session, action: a.Wait) -> None:
+def wait(s: Session, action: a.Wait) -> None:
     wanted_ms = action.seconds * 1000
     left_ms = s.budget.left_ms()
     if wanted_ms > left_ms:
@@ -103,11 +99,11 @@ def _wait(s: Session, action: a.Wait) -> None:
             s.downloads.enforce_cap()
 
 
-def _wait_for_text(s: Session, action: a.WaitForText) -> None:
+def wait_for_text(s: Session, action: a.WaitForText) -> None:
     text.wait_for_text(s.page, action.text, action.gone, s.budget)
 
 
-def _press(s: Session, action: a.PressKey) -> None:
+def press_key(s: Session, action: a.PressKey) -> None:
     # Through the focused element (the body if none) rather than page.keyboard: a
     # locator's press waits for a navigation it starts, such as Enter submitting a form.
     focused = s.page.locator(":focus").or_(s.page.locator("body")).last
@@ -125,12 +121,12 @@ def _press(s: Session, action: a.PressKey) -> None:
     settle(s.page, s.budget)
 
 
-def _go_back(s: Session, action: a.GoBack) -> None:
+def go_back(s: Session, action: a.GoBack) -> None:
     if s.page.go_back(wait_until="load", timeout=s.budget.timeout_ms()) is None:
         raise ActionFailed("could not go back: there is no previous page")
 
 
-def _reload(s: Session, action: a.Reload) -> None:
+def reload(s: Session, action: a.Reload) -> None:
     s.page.reload(wait_until="load", timeout=s.budget.timeout_ms())
 
 
@@ -142,21 +138,21 @@ _SCROLL_JS = {
 }
 
 
-def _scroll(s: Session, action: a.Scroll) -> None:
+def scroll(s: Session, action: a.Scroll) -> None:
     run_script(s.page, _SCROLL_JS[action.direction], budget=s.budget)
     # Lazy-loading pages fetch content on scroll; give them a moment.
     s.page.wait_for_timeout(s.budget.timeout_ms(cap_ms=300))
 
 
-def _scroll_to(s: Session, action: a.ScrollTo) -> None:
+def scroll_to(s: Session, action: a.ScrollTo) -> None:
     text.scroll_to(s.page, action.text, s.budget)
 
 
-def _summarize(s: Session, action: a.Summarize) -> str:
+def summarize(s: Session, action: a.Summarize) -> str:
     return format_summary(read_page(s.page, s.budget))
 
 
-def _return_text(s: Session, action: a.ReturnText) -> str:
+def return_text(s: Session, action: a.ReturnText) -> str:
     if action.what == "url":
         return s.page.url
     digest = read_page(s.page, s.budget)
@@ -169,7 +165,7 @@ def _return_text(s: Session, action: a.ReturnText) -> str:
     return found
 
 
-def _extract(s: Session, action: a.Extract) -> str:
+def extract_data(s: Session, action: a.Extract) -> str:
     if action.shape not in a.EXTRACT_SHAPES:
         raise ActionFailed(
             f"could not extract {action.shape!r}: ask for one of {', '.join(a.EXTRACT_SHAPES)}"
@@ -182,7 +178,7 @@ def _extract(s: Session, action: a.Extract) -> str:
     return found
 
 
-def _nothing(s: Session, action: a.Action) -> None:
+def nothing(s: Session, action: a.Action) -> None:
     # Screenshots are taken by the runner, which knows the policy; Done ends the run there.
     return None
 
@@ -221,7 +217,7 @@ def _frame_of(s: Session, index: int | None) -> list[Frame]:
     return [frame] if frame is not None and frame is not s.page.main_frame else []
 
 
-def _click(s: Session, action: a.Click) -> None:
+def click(s: Session, action: a.Click) -> None:
     expect_effect(
         s,
         action.describe(),
@@ -237,7 +233,7 @@ def _click(s: Session, action: a.Click) -> None:
     settle(s.page, s.budget)
 
 
-def _click_any(s: Session, action: a.ClickAny) -> None:
+def click_any(s: Session, action: a.ClickAny) -> None:
     expect_effect(
         s,
         action.describe(),
@@ -247,7 +243,7 @@ def _click_any(s: Session, action: a.ClickAny) -> None:
     settle(s.page, s.budget)
 
 
-def _choose_setting(s: Session, action: a.ChooseSetting) -> None:
+def choose_setting(s: Session, action: a.ChooseSetting) -> None:
     expect_effect(
         s,
         action.describe(),
@@ -257,12 +253,12 @@ def _choose_setting(s: Session, action: a.ChooseSetting) -> None:
     settle(s.page, s.budget)
 
 
-def _change_language(s: Session, action: a.ChangeLanguage) -> None:
+def change_language(s: Session, action: a.ChangeLanguage) -> None:
     interact.change_language(s.page, action.language, s.budget)
     settle(s.page, s.budget)
 
 
-def _type(s: Session, action: a.TypeText) -> None:
+def type_text(s: Session, action: a.TypeText) -> None:
     note_typing(s)
     _on_element(
         s,
@@ -295,7 +291,7 @@ def _upload_path(s: Session, action: a.UploadFile) -> Path:
     )
 
 
-def _upload(s: Session, action: a.UploadFile) -> None:
+def upload_file(s: Session, action: a.UploadFile) -> None:
     path = _upload_path(s, action)
     _on_element(
         s,
@@ -313,7 +309,7 @@ def _select_by_label_or_value(target: Locator, value: str, timeout: float, budge
         target.select_option(value, timeout=timeout)
 
 
-def _select(s: Session, action: a.SelectOption) -> None:
+def select_option(s: Session, action: a.SelectOption) -> None:
     _on_element(
         s,
         action,
@@ -323,7 +319,7 @@ def _select(s: Session, action: a.SelectOption) -> None:
     settle(s.page, s.budget)
 
 
-def _set_checked(s: Session, action: a.SetChecked) -> None:
+def set_checked(s: Session, action: a.SetChecked) -> None:
     _on_element(
         s,
         action,
@@ -336,7 +332,7 @@ def _set_checked(s: Session, action: a.SetChecked) -> None:
 DOWNLOAD_START_MS = 5000.0
 
 
-def _download(s: Session, action: a.Download) -> None:
+def download(s: Session, action: a.Download) -> None:
     collector = s.downloads
     what = action.url or f'"{action.text}"'
     if collector is None:
@@ -364,55 +360,13 @@ def _download(s: Session, action: a.Download) -> None:
         raise ActionFailed(f"could not download {what}: no download started")
 
 
-def _open_tab(s: Session, action: a.OpenTab) -> None:
-    open_tab(s, action.url)
+def open_tab(s: Session, action: a.OpenTab) -> None:
+    tabs.open_tab(s, action.url)
 
 
-def _switch_tab(s: Session, action: a.SwitchTab) -> None:
-    switch_tab(s, action.tab)
+def switch_tab(s: Session, action: a.SwitchTab) -> None:
+    tabs.switch_tab(s, action.tab)
 
 
-def _close_tab(s: Session, action: a.CloseTab) -> None:
-    close_tab(s, action.tab)
-
-
-_HANDLERS: dict[type[a.Action], Callable[[Session, Any], str | None]] = {
-    a.Navigate: _navigate,
-    a.WaitForLoad: _wait_for_load,
-    a.Wait: _wait,
-    a.WaitForText: _wait_for_text,
-    a.Click: _click,
-    a.ClickAny: _click_any,
-    a.Download: _download,
-    a.TypeText: _type,
-    a.PressKey: _press,
-    a.SelectOption: _select,
-    a.UploadFile: _upload,
-    a.SetChecked: _set_checked,
-    a.ChangeLanguage: _change_language,
-    a.ChooseSetting: _choose_setting,
-    a.GoBack: _go_back,
-    a.Reload: _reload,
-    a.Scroll: _scroll,
-    a.ScrollTo: _scroll_to,
-    a.Summarize: _summarize,
-    a.ReturnText: _return_text,
-    a.Extract: _extract,
-    a.Answer: answer_question,
-    a.OpenTab: _open_tab,
-    a.SwitchTab: _switch_tab,
-    a.CloseTab: _close_tab,
-    a.LogIn: forms_login.log_in,
-    a.FillForm: forms_fill.fill_form,
-    a.TakeScreenshot: _nothing,
-    a.Done: _nothing,
-}
-
-
-def execute(s: Session, action: a.Action) -> str | None:
-    """Run one action; returns the text it produced for the result, if any."""
-    handler = _HANDLERS.get(type(action))
-    if handler is None:
-        raise ActionFailed(f"could not {action.describe()}: this agent cannot do that")
-    s.budget.check()
-    return guarded(s.budget, action.describe(), lambda: handler(s, action))
+def close_tab(s: Session, action: a.CloseTab) -> None:
+    tabs.close_tab(s, action.tab)

@@ -46,12 +46,12 @@ def schema_instructions(output_schema: Mapping[str, Any]) -> str:
 
 def json_tool_list() -> str:
     lines = []
-    for name, (description, properties, required) in TOOLS.items():
+    for name, tool in TOOLS.items():
         params = ", ".join(
-            f"{p}: {spec['type']}{'' if p in required else ' (optional)'}"
-            for p, spec in properties.items()
+            f"{p}: {param.kind}{'' if param.required else ' (optional)'}"
+            for p, param in tool.params.items()
         )
-        lines.append(f"- {name}({params}): {description}")
+        lines.append(f"- {name}({params}): {tool.description}")
     return JSON_INSTRUCTIONS + "\n".join(lines)
 
 

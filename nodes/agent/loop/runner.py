@@ -16,15 +16,12 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import Error as PlaywrightError
 
-from nodes.agent.act.handlers import execute, guarded
+from nodes.agent.act.catalog import REGISTRY
+from nodes.agent.act.execute import execute
+from nodes.agent.act.handlers import guarded
 from nodes.agent.actions import (
     Action,
-    ChooseSetting,
-    Click,
-    ClickAny,
     Done,
-    Download,
-    PressKey,
     TakeScreenshot,
 )
 from nodes.agent.loop.budget import Budget
@@ -57,10 +54,10 @@ if TYPE_CHECKING:
 ERROR_PAGE_WAIT_MS = 1000
 
 # Actions that may open a tab: the page is asked whether they did (one call).
-_MAY_OPEN_TABS = (Click, ClickAny, ChooseSetting, PressKey)
+_MAY_OPEN_TABS = REGISTRY.flagged("opens_tabs")
 # A download's event may come a few ms after the click that started it; a run that
 # ends with one of these waits this long for it (only where downloads are caught).
-_MAY_DOWNLOAD = (Click, ClickAny, PressKey, Download)
+_MAY_DOWNLOAD = REGISTRY.flagged("downloads")
 LAST_DOWNLOAD_GRACE_MS = 150
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 
 from nodes.agent import actions as a
+from nodes.agent.act.catalog import REGISTRY
 from nodes.agent.act.locate import CLICK_ROLES
 from nodes.agent.types import Element, Observation
 
-RESOLVABLE = (a.Click, a.TypeText, a.SelectOption, a.SetChecked)
+# The actions whose declaration lets the rules planner point them at an observed element.
+RESOLVABLE = REGISTRY.flagged("resolvable")
 _FIELD_ROLES = ("textbox", "searchbox", "spinbutton")
 _SELECT_ROLES = ("combobox", "listbox")
 _CHECK_ROLES = ("checkbox", "switch", "radio", "menuitemcheckbox", "menuitemradio")
