@@ -38,7 +38,7 @@ class AgentConfig:
     allowed_domains: tuple[str, ...] = ()
     blocked_resource_types: tuple[str, ...] = ()
     max_tokens_total: int | None = None  # the LLM planner's token budget per task
-    vision: str = "off"  # the LLM planner's screenshots: off, on or auto (llm_vision.py)
+    vision: str = "off"  # the LLM planner's screenshots: off, on or auto (observation/vision.py)
 
     @property
     def chosen_planner(self) -> str:
