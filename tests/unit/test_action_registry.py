@@ -15,6 +15,7 @@ from nodes.agent.llm.prompt import json_tool_list
 from nodes.agent.llm.tools import TOOLS, to_actions, tool_definitions
 from nodes.agent.registry import ActionSpec, Param, Registry, Tool
 from nodes.agent.rules.planner import plan_instruction
+from nodes.agent.rules.replay import PASSWORD_PLACEHOLDER, phrase
 from nodes.agent.rules.resolve import RESOLVABLE
 from nodes.agent.types import Element, Observation
 
@@ -143,3 +144,26 @@ def test_a_tool_signature_marks_the_optional_parameters():
     )
     assert tool.signature() == "wait(seconds?, text)"
     assert tool.definition()["function"]["parameters"]["required"] == ["text"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "phrasing"),
+    [(spec, said) for spec in REGISTRY.specs for said in spec.phrasings],
+    ids=lambda x: x if isinstance(x, str) else x.action.__name__,
+)
+def test_every_phrasing_the_docs_show_replays_to_the_same_actions(spec, phrasing):
+    """The replay script writes every registered action back in the grammar it came from."""
+    planned = plan_instruction(phrasing)
+    again = [action for step in planned for action in plan_instruction(phrase(step))]
+    if spec.action is actions.LogIn:
+        # The replay never writes a password: it writes a placeholder in its place.
+        assert [a.user for a in again] == [a.user for a in planned]  # type: ignore[attr-defined]
+        assert {a.password for a in again} == {PASSWORD_PLACEHOLDER}  # type: ignore[attr-defined]
+    else:
+        assert again == planned
+
+
+def test_every_registered_action_but_done_shows_a_rules_phrasing():
+    """So the two tests above cover the whole grammar, both ways."""
+    phrased = {spec.action for spec in REGISTRY.specs for said in spec.phrasings}
+    assert phrased == set(REGISTRY.actions()) - {actions.Done}
