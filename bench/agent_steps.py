@@ -23,9 +23,9 @@ import time
 from playwright.sync_api import BrowserContext, sync_playwright
 
 from nodes.agent import RulesPlanner, ScreenshotPolicy, run_agent, run_planner
-from nodes.agent.budget import Budget
-from nodes.agent.observe import observe
-from nodes.agent.session import Session
+from nodes.agent.loop.budget import Budget
+from nodes.agent.loop.session import Session
+from nodes.agent.observation.observe import observe
 from nodes.browser import launch_chromium, new_context
 from tests.sites.server import serve_sites
 

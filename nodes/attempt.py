@@ -13,7 +13,7 @@ import redis
 
 from nodes import metrics
 from nodes.agent import AgentResult, run_agent
-from nodes.agent.llm_usage import LLMUsage
+from nodes.agent.llm.usage import LLMUsage
 from nodes.artifacts import AttemptArtifacts
 from nodes.browser import context_options
 from nodes.egress import describe_egress

@@ -38,12 +38,12 @@ from nodes.agent.actions import (
 )
 from nodes.agent.agent import run_agent
 from nodes.agent.hybrid import HybridPlanner
-from nodes.agent.llm_config import LLMSettings, llm_settings
-from nodes.agent.llm_planner import LLMPlanner
+from nodes.agent.llm.config import LLMSettings, llm_settings
+from nodes.agent.llm.planner import LLMPlanner
+from nodes.agent.loop.runner import Limits, run_planner
 from nodes.agent.planners import AgentConfig, agent_config, make_planner
-from nodes.agent.replay import render_replay
-from nodes.agent.rules import RulesPlanner, plan_instruction
-from nodes.agent.runner import Limits, run_planner
+from nodes.agent.rules.planner import RulesPlanner, plan_instruction
+from nodes.agent.rules.replay import render_replay
 from nodes.agent.types import (
     AgentResult,
     Element,

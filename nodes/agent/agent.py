@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from nodes.agent.actions import Extract
 from nodes.agent.hybrid import HybridPlanner
-from nodes.agent.llm_planner import LLMPlanner
-from nodes.agent.llm_usage import LLMUsage
+from nodes.agent.llm.planner import LLMPlanner
+from nodes.agent.llm.usage import LLMUsage
+from nodes.agent.loop.runner import run_planner
 from nodes.agent.planners import agent_config, make_planner, planner_name
-from nodes.agent.replay import render_replay
-from nodes.agent.runner import run_planner
+from nodes.agent.rules.replay import render_replay
 from nodes.agent.types import AgentResult, Planner, Screenshot, ScreenshotPolicy, StepRecord
 from shared.errors import PlannerFailed
 from shared.output_schema import json_values, mismatch

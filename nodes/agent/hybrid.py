@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.agent.actions import Action, Done
-from nodes.agent.llm_planner import LLMPlanner
-from nodes.agent.replay import Unphrasable, is_secret, phrase, redact
-from nodes.agent.resolve import RESOLVABLE, resolve
-from nodes.agent.rules import parse_clause
-from nodes.agent.split import mask_quotes, split_clauses
+from nodes.agent.llm.planner import LLMPlanner
+from nodes.agent.rules.planner import parse_clause
+from nodes.agent.rules.replay import Unphrasable, is_secret, phrase, redact
+from nodes.agent.rules.resolve import RESOLVABLE, resolve
+from nodes.agent.rules.split import mask_quotes, split_clauses
 from nodes.agent.types import Observation, StepRecord
 from shared.errors import ActionFailed, InstructionNotUnderstood
 

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nodes.agent.guard import Guard
 from nodes.agent.hybrid import HybridPlanner, segment_instruction
-from nodes.agent.llm_config import LLMSettings, llm_settings
-from nodes.agent.llm_planner import LLMPlanner
-from nodes.agent.llm_usage import LLMUsage
-from nodes.agent.rules import RulesPlanner
-from nodes.agent.runner import Limits
+from nodes.agent.llm.config import LLMSettings, llm_settings
+from nodes.agent.llm.planner import LLMPlanner
+from nodes.agent.llm.usage import LLMUsage
+from nodes.agent.loop.guard import Guard
+from nodes.agent.loop.runner import Limits
+from nodes.agent.rules.planner import RulesPlanner
 from nodes.agent.types import Planner
 from shared.errors import StepLimitReached
 
@@ -38,7 +38,7 @@ class AgentConfig:
     allowed_domains: tuple[str, ...] = ()
     blocked_resource_types: tuple[str, ...] = ()
     max_tokens_total: int | None = None  # the LLM planner's token budget per task
-    vision: str = "off"  # the LLM planner's screenshots: off, on or auto (llm_vision.py)
+    vision: str = "off"  # the LLM planner's screenshots: off, on or auto (observation/vision.py)
 
     @property
     def chosen_planner(self) -> str:

@@ -114,7 +114,7 @@ class Observation:
     extracted: tuple[str, ...] = ()  # what extract actions returned so far
     max_steps: int = 0
     uploads: tuple[str, ...] = ()  # names of the task's files the upload_file tool takes
-    # A data URL of the labelled viewport, for a planner that asks for one (llm_vision.py).
+    # A data URL of the labelled viewport, for a planner that asks for one (observation/vision.py).
     image: str | None = field(default=None, repr=False)
 
 

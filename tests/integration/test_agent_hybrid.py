@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext
 
 from nodes.agent import AgentResult, ScreenshotPolicy, run_agent
-from nodes.agent.llm_usage import LLMUsage
+from nodes.agent.llm.usage import LLMUsage
 from tests.support.llm_stub import (
     Message,
     call,

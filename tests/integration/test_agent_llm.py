@@ -22,7 +22,7 @@ from nodes.agent import (
     TaskGaveUp,
     run_agent,
 )
-from nodes.agent.llm_usage import LLMUsage
+from nodes.agent.llm.usage import LLMUsage
 from shared.errors import ActionFailed
 from tests.support.llm_stub import (
     HttpError,

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from nodes.agent import AgentResult, PlannerFailed, ScreenshotPolicy, run_agent
-from nodes.agent.llm_vision import MAX_IMAGE_BYTES
+from nodes.agent.observation.vision import MAX_IMAGE_BYTES
 from tests.support.llm_stub import (
     HttpError,
     Reply,

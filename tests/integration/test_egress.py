@@ -20,7 +20,7 @@ from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
 from nodes.agent import Navigate, ScreenshotPolicy, run_agent, run_planner
-from nodes.agent.guard import Guard
+from nodes.agent.loop.guard import Guard
 from nodes.browser import launch_chromium, new_context
 from nodes.egress.proxy import EgressProxy
 from nodes.runtime import NodeRuntime

@@ -125,7 +125,7 @@ def test_a_single_failed_attempt_gives_its_error(store):
 
 def test_a_failed_attempt_keeps_what_the_model_spent_in_info_llm(store):
     from gateway.views import task_info
-    from nodes.agent.llm_usage import LLMUsage
+    from nodes.agent.llm.usage import LLMUsage
     from nodes.attempt import llm_spent
 
     usage = LLMUsage()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.agent.guard import Guard, domain_allowed
+from nodes.agent.loop.guard import Guard, domain_allowed
 from shared.errors import ActionFailed
 
 

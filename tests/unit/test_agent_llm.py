@@ -30,11 +30,11 @@ from nodes.agent import (
     WaitForText,
     llm_settings,
 )
-from nodes.agent.llm_loops import LoopDetector
-from nodes.agent.llm_prompt import render_observation
-from nodes.agent.llm_reply import BadReply, parse_reply
-from nodes.agent.llm_tools import tool_definitions
-from nodes.agent.llm_usage import LLMUsage, TokenBudgetSpent
+from nodes.agent.llm.loops import LoopDetector
+from nodes.agent.llm.prompt import render_observation
+from nodes.agent.llm.reply import BadReply, parse_reply
+from nodes.agent.llm.tools import tool_definitions
+from nodes.agent.llm.usage import LLMUsage, TokenBudgetSpent
 from shared.errors import ConfigError, DeadlineExceeded
 from tests.support.llm_stub import HttpError, call, serve_llm_stub, text, tool_calls
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from nodes.agent import actions as a
-from nodes.agent.replay import PASSWORD_PLACEHOLDER, redact, render_replay
-from nodes.agent.rules import plan_instruction
+from nodes.agent.rules.planner import plan_instruction
+from nodes.agent.rules.replay import PASSWORD_PLACEHOLDER, redact, render_replay
 
 # Every family of the grammar (docs/agent.md), as a user would write it.
 INSTRUCTIONS = [

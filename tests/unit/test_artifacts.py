@@ -11,7 +11,7 @@ import pytest
 from gateway.validation import parse_task_request
 from gateway.views import payload
 from nodes.agent import Download
-from nodes.agent.rules import plan_instruction
+from nodes.agent.rules.planner import plan_instruction
 from shared.artifacts import ARTIFACT_NAME, TRACE_NAME, listed, safe_name
 from shared.config import Settings
 from shared.request import TaskRequest
@@ -103,7 +103,7 @@ def test_download_splits_as_a_clause_of_its_own():
 
 
 def test_the_llm_download_tool_clicks_an_element_or_opens_a_url():
-    from nodes.agent.llm_tools import BadReply, to_actions
+    from nodes.agent.llm.tools import BadReply, to_actions
     from nodes.agent.types import Element, Observation
 
     seen = Observation(

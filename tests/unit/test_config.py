@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nodes.agent.llm_config import llm_settings
+from nodes.agent.llm.config import llm_settings
 from shared import defaults, logs
 from shared.config import SECRETS, Settings, env_name, load_settings, parse_value
 from shared.errors import ConfigError

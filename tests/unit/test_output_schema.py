@@ -11,7 +11,7 @@ import pytest
 
 from browsing.cli.tasks import _print_result, output_schema_option
 from browsing.client import task_request
-from nodes.agent.llm_tools import tool_definitions
+from nodes.agent.llm.tools import tool_definitions
 from shared.errors import ValidationError
 from shared.output_schema import json_values, mismatch, parse_output_schema
 

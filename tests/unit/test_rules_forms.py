@@ -16,8 +16,8 @@ from nodes.agent.forms.describe import (
     normalize_time,
     parse_description,
 )
-from nodes.agent.redact import Redactor
-from nodes.agent.rules import plan_instruction
+from nodes.agent.loop.redact import Redactor
+from nodes.agent.rules.planner import plan_instruction
 from shared.errors import InstructionNotUnderstood
 
 URL = "http://localhost:8000/login"

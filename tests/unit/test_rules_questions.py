@@ -9,7 +9,7 @@ import pytest
 
 from nodes.agent import Extract, Navigate, ReturnText, Summarize, TakeScreenshot, plan_instruction
 from nodes.agent.actions import Answer, Click, TypeText
-from nodes.agent.answer import (
+from nodes.agent.questions.passages import (
     Collection,
     Link,
     PageContent,
@@ -18,8 +18,8 @@ from nodes.agent.answer import (
     parse_question,
     rank_links,
 )
-from nodes.agent.ranking import BM25, stem, tokens
-from nodes.agent.values import find_amount, find_count, find_date, find_person
+from nodes.agent.questions.ranking import BM25, stem, tokens
+from nodes.agent.questions.values import find_amount, find_count, find_date, find_person
 from shared.errors import InstructionNotUnderstood
 
 U = "http://x.test/shop.html"

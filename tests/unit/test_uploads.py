@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from nodes.agent import Element, Navigate, Observation, UploadFile, plan_instruction
-from nodes.agent.llm_prompt import render_observation
-from nodes.agent.llm_tools import BadReply, to_actions
+from nodes.agent.llm.prompt import render_observation
+from nodes.agent.llm.tools import BadReply, to_actions
 from shared.errors import InstructionNotUnderstood, ValidationError
 from shared.request import TaskRequest
 from shared.uploads import UploadRef, content_type_of, parse_upload_ids, safe_file_name

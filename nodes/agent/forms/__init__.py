@@ -2,7 +2,8 @@
 filling a whole form from a description ("a medium pizza with bacon for Ada, phone
 ..."), and typing into code editors and rich-text widgets.
 
-- ``phrases``: the rules planner's clauses for logging in and filling forms (pure);
 - ``describe``: the values a description names, and which form field each goes to (pure);
 - ``login``, ``fill``, ``editors``: carrying those out in a page.
+
+The rules planner's clauses for logging in and filling forms are in ``rules/forms.py``.
 """

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nodes.agent.split import PLACEHOLDER, mask_quotes
+from nodes.agent.rules.split import PLACEHOLDER, mask_quotes
 
 _I = re.IGNORECASE
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from nodes.agent.script import run_script
+from nodes.agent.loop.script import run_script
 from shared.errors import ActionFailed
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from nodes.agent.budget import Budget
+    from nodes.agent.loop.budget import Budget
 
 _FIND_JS = """
 (wanted) => {

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nodes.agent import actions as a
-from nodes.agent.effects import expect_effect
+from nodes.agent.act.effects import expect_effect
 from nodes.agent.forms.describe import Assignment, FormField, assign, parse_description
-from nodes.agent.script import run_script
+from nodes.agent.loop.script import run_script
 from shared.errors import ActionFailed
 
 if TYPE_CHECKING:
-    from nodes.agent.session import Session
+    from nodes.agent.loop.session import Session
 
 _READ_JS = """
 () => {

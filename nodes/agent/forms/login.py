@@ -19,15 +19,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nodes.agent import actions as a
-from nodes.agent import locate
-from nodes.agent.effects import expect_effect
-from nodes.agent.script import run_script
+from nodes.agent.act import locate
+from nodes.agent.act.effects import expect_effect
+from nodes.agent.loop.script import run_script
 from shared.errors import ActionFailed
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator
 
-    from nodes.agent.session import Session
+    from nodes.agent.loop.session import Session
 
 LOGIN_LINKS: tuple[str, ...] = ("Log in", "Sign in", "Login", "Log on", "Sign on", "Sign In")
 

@@ -1,0 +1,1 @@
+"""Carrying out actions in the browser: the executor, finding elements, checking effects."""

@@ -1,0 +1,1 @@
+"""Looking at a page: the indexed elements, its text and summary, extracts and screenshots."""

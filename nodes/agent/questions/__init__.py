@@ -1,0 +1,1 @@
+"""Answering questions from pages, extractively and without a model."""

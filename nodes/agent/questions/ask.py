@@ -1,0 +1,233 @@
+"""The ``answer`` action: read the page, and a few more of the site, for a question.
+
+The ranking is ``answer``'s (pure); this module reads pages and moves between
+them. When the current page has no passage good enough, the agent follows the
+link on the same site whose text or path best matches the question, or, when no
+link does, types the question's words into the site's search box; at most
+``MAX_HOPS`` times. Then it fails, saying what it looked for and where.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from nodes.agent import actions as a
+from nodes.agent.act import interact
+from nodes.agent.act.effects import expect_effect
+from nodes.agent.loop.script import run_script
+from nodes.agent.observation.summary import collapse_whitespace
+from nodes.agent.questions.passages import (
+    Collection,
+    Link,
+    PageContent,
+    Question,
+    find_answer,
+    parse_question,
+    rank_links,
+)
+from shared.errors import ActionFailed
+
+if TYPE_CHECKING:
+    from nodes.agent.loop.session import Session
+
+# Pages visited besides the first, by link or by the site's search.
+MAX_HOPS = 3
+MAX_TEXT_CHARS = 200_000
+# Links tried in turn when the best ones do not open as pages.
+MAX_LINK_TRIES = 3
+# How long a search results page may take to show results after it loaded.
+SEARCH_SETTLE_MS = 3000
+
+_SEARCH_BOX = (
+    "input[type=search], [role=searchbox], input[name=q], input[name=query], "
+    "input[name=search], input[name=s], input[placeholder*=search i], input[aria-label*=search i]"
+)
+
+# innerText keeps only rendered text and puts each block on its own line; a table's
+# rows come as tab-separated lines, which the labelled rows below replace.
+_CONTENT_JS = """
+({max, search}) => {
+  const clean = (s) => (s || '').replace(/\\s+/g, ' ').trim();
+  const shown = (el) => el.checkVisibility();
+  const meta = document.querySelector('meta[name="description" i]');
+  const headings = [];
+  const collections = [];
+  let heading = '';
+  const context = (el, own) => {
+    const before = el.previousElementSibling;
+    const lead = before && !/^(UL|OL|TABLE|H\\d)$/.test(before.tagName)
+      && clean(before.innerText).length <= 120 ? clean(before.innerText) : '';
+    return [heading, el.getAttribute('aria-label'), own, lead].filter(Boolean).join(' — ');
+  };
+  const articleParents = new Set();
+  for (const el of document.querySelectorAll('h1, h2, h3, h4, h5, h6, ul, ol, table, article')) {
+    if (!shown(el)) continue;
+    if (/^H\\d$/.test(el.tagName)) {
+      heading = clean(el.innerText);
+      headings.push(heading);
+      continue;
+    }
+    if (el.tagName === 'ARTICLE') {
+      if (el.parentElement && !articleParents.has(el.parentElement)) {
+        const items = Array.from(el.parentElement.children)
+          .filter((c) => c.tagName === 'ARTICLE' && shown(c)).map((c) => clean(c.innerText));
+        if (items.length > 1) collections.push({context: context(el.parentElement, ''), items});
+        articleParents.add(el.parentElement);
+      }
+      continue;
+    }
+    if (el.tagName === 'TABLE') {
+      const rows = Array.from(el.rows)
+        .map((r) => Array.from(r.cells).map((c) => clean(c.innerText)));
+      const first = el.rows[0];
+      const hasHead = (el.tHead && el.tHead.rows.length)
+        || (first && Array.from(first.cells).every((c) => c.tagName === 'TH'));
+      // Column names as written: innerText would give them in CSS capitals.
+      const head = hasHead
+        ? (rows.shift(), Array.from(first.cells).map((c) => clean(c.textContent))) : null;
+      // A row of one cell across a table of several columns heads a group of rows
+      // (Roundup's "critical"): it is not one of the items.
+      const items = rows.filter((r) => r.some(Boolean) && !(r.length === 1 && head
+        && head.length > 1)).map((r) => r
+        .map((c, i) => (c && head && head[i] ? head[i] + ': ' : '') + c).filter(Boolean)
+        .join(' | '));
+      const caption = el.caption ? clean(el.caption.innerText) : '';
+      // The column names are in each row already ("Price: 12").
+      collections.push({context: context(el, caption), items, table: true});
+      continue;
+    }
+    const items = Array.from(el.children).filter((c) => c.tagName === 'LI' && shown(c))
+      .map((c) => clean(c.innerText)).filter(Boolean);
+    if (items.length) collections.push({context: context(el, ''), items});
+  }
+  const links = Array.from(document.querySelectorAll('a[href]')).filter(shown).slice(0, 500)
+    .map((l) => ({text: clean(l.innerText || l.getAttribute('aria-label') || l.title),
+                  url: l.href}));
+  const box = Array.from(document.querySelectorAll(search)).find(shown);
+  return {
+    title: document.title || '',
+    description: meta ? clean(meta.getAttribute('content')) : '',
+    text: (document.body ? document.body.innerText : '').slice(0, max),
+    headings, collections: collections.slice(0, 100), links, search: !!box,
+  };
+}
+"""
+
+
+def read_content(s: Session) -> tuple[PageContent, bool]:
+    """The page as ``answer`` reads it, and whether it has a search box."""
+    raw: dict[str, Any] = run_script(
+        s.page, _CONTENT_JS, {"max": MAX_TEXT_CHARS, "search": _SEARCH_BOX}, budget=s.budget
+    )
+    text = "\n".join(
+        line if "\t" in line else collapse_whitespace(line)
+        for line in str(raw.get("text") or "").splitlines()
+    )
+    content = PageContent(
+        url=s.page.url,
+        title=collapse_whitespace(str(raw.get("title") or "")),
+        text=text,
+        headings=tuple(str(h) for h in raw.get("headings") or ()),
+        collections=tuple(
+            Collection(
+                str(c.get("context") or ""),
+                tuple(str(i) for i in c.get("items") or ()),
+                table=bool(c.get("table")),
+            )
+            for c in raw.get("collections") or ()
+        ),
+        links=tuple(
+            Link(str(k.get("text") or ""), str(k.get("url") or "")) for k in raw.get("links") or ()
+        ),
+        description=str(raw.get("description") or ""),
+    )
+    return content, bool(raw.get("search"))
+
+
+def _open(s: Session, url: str) -> None:
+    s.guard.check_navigation(url)
+    s.page.goto(url, wait_until="domcontentloaded", timeout=s.budget.timeout_ms())
+    try:
+        s.page.wait_for_load_state("load", timeout=s.budget.timeout_ms())
+    except PlaywrightTimeoutError:  # a page that never finishes loading can still be read
+        s.budget.check()
+
+
+def _open_first(s: Session, links: list[Link], visited: list[str]) -> bool:
+    """Open the first of ``links`` that opens as a page; one that does not (a file, an
+    error) is noted as visited and the next one tried."""
+    for link in links[:MAX_LINK_TRIES]:
+        try:
+            _open(s, link.url)
+            return True
+        except PlaywrightTimeoutError:
+            raise
+        except PlaywrightError:
+            s.budget.check()
+            visited.append(link.url)
+    return False
+
+
+def _search(s: Session, question: Question) -> None:
+    terms = " ".join(question.keywords)
+    interact.type_text(s.page, "search", terms, s.budget)
+    box = s.page.locator(":focus").or_(s.page.locator("body")).last
+    # Results may render late (an asynchronous widget): wait for the page to change.
+    expect_effect(
+        s,
+        f'search for "{terms}"',
+        lambda: box.press("Enter", timeout=s.budget.timeout_ms()),
+        click=False,
+    )
+    try:
+        s.page.wait_for_load_state("load", timeout=s.budget.timeout_ms())
+    except PlaywrightTimeoutError:
+        s.budget.check()
+
+
+def _read_results(s: Session, question: Question, visited: list[str]) -> tuple[PageContent, bool]:
+    """A search results page, once it shows something to go on: results often arrive
+    after the page has loaded, from a script."""
+    until = time.monotonic() + SEARCH_SETTLE_MS / 1000
+    while True:
+        content, has_search = read_content(s)
+        if time.monotonic() >= until or find_answer(question, content) is not None:
+            return content, has_search
+        if rank_links(question, content, [*visited, content.url]):
+            return content, has_search
+        s.page.wait_for_timeout(s.budget.timeout_ms(cap_ms=250))
+
+
+def answer_question(s: Session, action: a.Answer) -> str:
+    question = parse_question(action.question)
+    visited: list[str] = []
+    searched = just_searched = False
+    for hop in range(MAX_HOPS + 1):
+        content, has_search = (
+            _read_results(s, question, visited) if just_searched else read_content(s)
+        )
+        just_searched = False
+        visited.append(content.url)
+        found = find_answer(question, content)
+        if found is not None:
+            return found.render()
+        if hop == MAX_HOPS:
+            break
+        links = rank_links(question, content, visited)
+        if links and _open_first(s, links, visited):
+            continue
+        if has_search and not searched and question.keywords:
+            searched = just_searched = True
+            try:
+                _search(s, question)
+            except ActionFailed:
+                break  # the search showed nothing: the error below says what was looked for
+        else:
+            break
+    others = [u for u in dict.fromkeys(visited) if u != visited[0]]
+    also = f" (also looked at {', '.join(others)})" if others else ""
+    raise ActionFailed(f'could not find an answer to "{action.question}" on {visited[0]}{also}')

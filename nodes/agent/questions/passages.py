@@ -1,0 +1,399 @@
+"""Answering a question from a page's text, extractively and without a model.
+
+The page is cut into passages (lines of its visible text, pairs of lines, the
+rows of its tables, each with the heading above it), ranked against the
+question with BM25 (``ranking``), and the best passage is kept only if it
+covers enough of the question's words: an irrelevant passage must never pass
+for an answer. Some questions want a value besides the passage: a number for
+"how many" (counting the list or table that matches, or a number written next
+to the thing counted), a date for "when", a name for "who", an amount for
+"how much". Everything here is pure; ``ask`` reads the pages and moves between them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from nodes.agent.questions.ranking import BM25, STOPWORDS, stem, tokens, words
+from nodes.agent.questions.values import authored, find_amount, find_count, find_date, find_person
+
+# Words that name the page itself or a relation ("who wrote", "when updated"): they
+# help ranking but a passage need not contain them.
+_WEAK = frozenset(
+    stem(w)
+    for w in """page site website article post document blog story book guide manual tutorial
+    documentation docs table list author wrote written maintain maintained developed founded
+    published updated released posted modified date time year day price cost value number
+    total sell sold offer stock carry have contain include exist feature available last
+    latest recent recently first""".split()
+)
+
+_COUNT = re.compile(
+    r"(?:how\s+many|(?:what\s+is|what's|whats)\s+the\s+(?:total\s+)?(?:number|count)\s+of"
+    r"|count(?:\s+the)?)\s+(?P<target>.+?)"
+    r"(?:\s+(?:are|is|were|was|do|does|did|can|could|have|has|there|listed|shown|on|in|at|of"
+    r"|from|with|by|for|that|which|who|whose|per)\b.*)?$",
+    re.IGNORECASE,
+)
+_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), kind)
+    for p, kind in (
+        (r"^(?:when\b|(?:what|which)\s+(?:date|day|year|time)\b|since\s+when\b)", "date"),
+        (r"^(?:who|whom|whose)\b|^(?:what|which)\s+(?:person|people)\b", "person"),
+        (r"^how\s+much\b|\b(?:price|cost)s?\b", "amount"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # as the user wrote it, for messages
+    kind: str  # "count" | "date" | "person" | "amount" | "text"
+    required: tuple[str, ...]  # stems a passage has to cover (enough of)
+    ranking: tuple[str, ...]  # every stem, for BM25
+    target: tuple[str, ...] = ()  # "count": the stems of what is counted
+    keywords: tuple[str, ...] = ()  # the meaningful words as written, for a site search
+
+
+def parse_question(text: str) -> Question:
+    text = " ".join(text.split()).rstrip("?").strip()
+    kind, target = "text", ()
+    counted = _COUNT.match(text)
+    if counted:
+        kind, target = "count", tuple(tokens(counted["target"]))
+    else:
+        kind = next((k for pattern, k in _KINDS if pattern.search(text)), "text")
+    ranking = tuple(dict.fromkeys(tokens(text)))
+    required = tuple(t for t in ranking if t not in _WEAK or t in target)
+    keywords = tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
+    return Question(text, kind, required, ranking, target, keywords)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A list, a table's body rows or a run of sibling articles, and what it is about
+    (the heading above it, its caption or label, the line before it, a table's header)."""
+
+    context: str
+    items: tuple[str, ...]
+    table: bool = False  # a table's rows, each cell labelled with its column's name
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PageContent:
+    url: str
+    title: str
+    text: str  # the visible text, one block per line (table rows are in collections)
+    headings: tuple[str, ...] = ()
+    collections: tuple[Collection, ...] = ()
+    links: tuple[Link, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    passage: str
+    url: str
+    value: str | None = None
+
+    def render(self) -> str:
+        source = f"(source: {self.url})"
+        if self.value is None:
+            return f"{self.passage}\n{source}"
+        return f"{self.value}\n{self.passage}\n{source}"
+
+
+@dataclass(frozen=True)
+class _Passage:
+    text: str
+    heading: str  # ranked with the passage; shown before it unless ``labelled``
+    labelled: bool = False  # a table row, whose cells carry their column names
+    section: str = ""  # the start of the text under the same heading
+    lines: tuple[str, ...] = ()  # a pair of lines: each of them
+
+    def shown(self, question: Question) -> str:
+        """The passage, after its heading when the heading has words of the question
+        that the passage lacks ("Sencha: Price: 12"). The heading then answers more than
+        the line does, so the start of its section is shown, then the line."""
+        if self.labelled or not self.heading:
+            return self.text
+        missing = set(question.ranking) & set(tokens(self.heading)) - set(tokens(self.text))
+        if not missing:
+            return self.text
+        if not self.section or self.text in self.section:
+            return f"{self.heading}: {self.section or self.text}"
+        return f"{self.heading}: {self.section} … {self.text}"
+
+
+def needed(n: int) -> int:
+    """How many of ``n`` required stems a passage must contain: all of one or two,
+    then three in five."""
+    return n if n <= 2 else math.ceil(0.6 * n)
+
+
+SECTION_CHARS = 300
+
+
+def _mostly_links(line: str, labels: set[str]) -> bool:
+    """A line made of links' texts (a table of contents, a menu bar) is navigation."""
+    rest = line.lower()
+    inside = sorted((x for x in labels if len(x) >= 3 and x in rest), key=len, reverse=True)
+    if len(inside) < 2:
+        return False  # "3 users" next to a "Users" link is still text
+    for label in inside:
+        rest = rest.replace(label, " ")
+    return sum(c.isalpha() for c in rest) < 0.2 * sum(c.isalpha() for c in line)
+
+
+def _with_sections(found: list[_Passage], sections: dict[str, list[str]]) -> list[_Passage]:
+    starts: dict[str, str] = {}
+    for heading, lines in sections.items():
+        start = ""
+        for line in lines:
+            if start and len(start) + len(line) > SECTION_CHARS:
+                break
+            start = f"{start} {line}".strip()
+        starts[heading] = start
+    return [
+        p if p.labelled else dataclasses.replace(p, section=starts.get(p.heading, ""))
+        for p in found
+    ]
+
+
+def passages(content: PageContent) -> list[_Passage]:
+    headings = {h.lower() for h in content.headings}
+    # A link's own text is where to go next, not an answer ("Configuring the cache").
+    labels = {link.text.lower() for link in content.links}
+    found: list[_Passage] = []
+    sections: dict[str, list[str]] = {}
+    heading, previous = content.title, None
+    for raw in content.text.splitlines():
+        line = raw.strip()
+        if not line or "\t" in line:
+            previous = None
+            continue
+        if line.lower() in headings:
+            heading, previous = line, None
+            continue
+        if line.lower() in labels or _mostly_links(line, labels):
+            previous = None
+            continue
+        found.append(_Passage(line, heading))
+        sections.setdefault(heading, []).append(line)
+        if previous is not None:
+            found.append(_Passage(f"{previous} {line}", heading, lines=(previous, line)))
+        previous = line
+    for collection in content.collections:
+        for item in collection.items:
+            cells = [cell.split(": ", 1)[-1].lower() for cell in item.split(" | ")]
+            # A table's rows; not a row of nothing but links (a menu).
+            if collection.table and not all(cell in labels for cell in cells):
+                found.append(_Passage(item, collection.context, True))
+    return _with_sections(found, sections)
+
+
+def _covered(required: Sequence[str], text_tokens: set[str]) -> int:
+    return sum(1 for t in required if t in text_tokens)
+
+
+def _value(kind: str, text: str, question: Question) -> str | None:
+    if kind == "date":
+        return find_date(text)
+    if kind == "person":
+        return find_person(text, set(question.ranking))
+    if kind == "amount":
+        return find_amount(text)
+    if kind == "count":
+        return find_count(text, question.target)
+    return None
+
+
+_ACTION = re.compile(
+    r"(?:add|new|create|edit|delete|remove|view|show|see|change|manage|browse|more|all|back)\b",
+    re.IGNORECASE,
+)
+
+
+def _count_collections(question: Question, content: PageContent) -> Found | None:
+    """ "how many X": the list or table about X. Its items are filtered by the words of
+    the question that some items have and the context does not ("how many green teas")."""
+    title = set(tokens(content.title))
+    # An item with the very plural the question counts ("Users") names the kind, not one.
+    plurals = {w for w in words(question.text) if stem(w) in question.target and w.endswith("s")}
+    best: tuple[tuple[int, int], Found] | None = None
+    for collection in content.collections:
+        own = set(tokens(collection.context))
+        # "Add user", "View all teas": actions on the kind, not items of it.
+        items = tuple(i for i in collection.items if not _ACTION.match(i))
+        if not set(question.target) & own:
+            items = tuple(i for i in items if not plurals & set(words(i)))
+        item_tokens = [set(tokens(i)) for i in items]
+        qualifiers = {
+            t for t in question.required if t not in own and any(t in it for it in item_tokens)
+        }
+        matching = [i for i, it in zip(items, item_tokens, strict=True) if qualifiers <= it]
+        # What is counted ("staff users": users) has to be named by the list itself (its
+        # heading, or every one of its items: "Green tea", "Black tea"), not just by the
+        # page's title or by some of its items ("ada User" among "Recent actions").
+        head = question.target[-1]
+        if not matching or (head not in own and not all(head in it for it in item_tokens)):
+            continue
+        covered = {t for t in question.required if t in own | title} | qualifiers
+        if len(covered) < needed(len(question.required)):
+            continue
+        rank = (len(covered), -len(qualifiers))
+        if best is None or rank > best[0]:
+            shown = "; ".join(matching[:10]) + ("; …" if len(matching) > 10 else "")
+            about = f"{collection.context}: " if collection.context else ""
+            best = (rank, Found(f"{about}{shown}", content.url, str(len(matching))))
+    return best[1] if best else None
+
+
+_ROWS = frozenset(stem(w) for w in ("row", "record", "entry", "line"))
+_ITEMS = frozenset(stem(w) for w in ("item", "result", "hit", "element"))
+
+
+def _count_page_parts(question: Question, content: PageContent) -> Found | None:
+    """ "how many links are on the page", "how many rows are in the table", "how many
+    results are there": the page's own links or headings, its biggest table or list."""
+    if len(question.required) != 1:
+        return None
+    wanted = question.required[0]
+    found: list[str] = []
+    if wanted == stem("link"):
+        found = [k.text for k in content.links if k.text]
+    elif wanted == stem("heading"):
+        found = list(content.headings)
+    elif wanted in _ROWS | _ITEMS:
+        kinds = [c for c in content.collections if c.table or wanted in _ITEMS]
+        found = list(max(kinds, key=lambda c: len(c.items)).items) if kinds else []
+    if not found:
+        return None
+    shown = "; ".join(found[:10]) + ("; …" if len(found) > 10 else "")
+    return Found(shown, content.url, str(len(found)))
+
+
+_PLURAL_WHICH = re.compile(r"(?:which|what)\s+(?:of\s+the\s+)?[\w-]+s\b", re.IGNORECASE)
+MAX_ROWS = 20
+
+
+_ASKED_FOR = re.compile(
+    r"(?:what|which)\s+(?P<noun>[^\W\d_][\w-]*)"
+    r"|how\s+(?!many\b|much\b|to\b|do\b|does\b|did\b|can\b|come\b)(?P<adj>[^\W\d_][\w-]*)"
+    r"\s+(?:is|are|was|were)\b",
+    re.IGNORECASE,
+)
+
+
+def _asked_for(question: Question) -> str | None:
+    """What a "what X ...", "which X ..." or "how X is ..." question asks for (the stem
+    of X: "priority", "urgent"), which its answer has to name; None for other questions
+    ("what is ...")."""
+    if question.kind != "text" or not (found := _ASKED_FOR.match(question.text)):
+        return None
+    noun = (found["noun"] or found["adj"]).lower()
+    if noun in STOPWORDS:
+        return None
+    stems = tokens(noun)
+    return stems[0] if stems else None
+
+
+def find_answer(question: Question, content: PageContent) -> Found | None:
+    """The passage (and value) that answers ``question`` on this page, or None."""
+    candidates = passages(content)
+    # What the page's title says the page is about ("Rust" in the Rust book, "shop" on the
+    # "Tea Shop") is given: a passage need not repeat it. What is counted must be named.
+    title = set(tokens(content.title))
+    untitled = [t for t in question.required if t not in title or t in question.target]
+    # ... unless the title is all the question says ("how to configure the cache" on
+    # "Configuring the cache"): then the passage has to say it again.
+    required = untitled or list(question.required)
+    if not required and question.kind == "text":
+        # "what is this page about": the page's own description or first paragraph.
+        lead = content.description or next((p.text for p in candidates if len(p.text) >= 40), "")
+        return Found(lead, content.url) if lead else None
+    docs = [tokens(f"{p.heading} {p.text}") for p in candidates]
+    if question.kind == "person":
+        # "by Grace Hopper" says who wrote it, as "author" would.
+        docs = [
+            d + ["author"] if authored(p.text) else d for d, p in zip(docs, candidates, strict=True)
+        ]
+    bm25 = BM25(docs)
+    need = needed(len(required))
+    asked = set(question.ranking)
+    named = _asked_for(question)
+    scored = []
+    for i, p in enumerate(candidates):
+        if any(not set(tokens(part)) - asked for part in p.lines or (p.text,)):
+            continue  # a line that only repeats the question ("priority") tells nothing
+        if named is not None and named not in (tokens(p.text) if p.labelled else docs[i]):
+            # "what priority does issue 1 have": a passage (a table row: one of its cells)
+            # that names no priority, whatever the table is about.
+            continue
+        covered = _covered(required, set(docs[i]))
+        score = bm25.score(question.ranking, i)
+        if covered >= need and score > 0:
+            scored.append((covered, score, -len(p.text), p))
+    scored.sort(key=lambda s: s[:3], reverse=True)
+    if question.kind == "count":
+        if not question.target:
+            return None  # "how many are there": of what?
+        for *_, p in scored:
+            value = find_count(p.text, question.target)
+            if value is not None:
+                return Found(p.shown(question), content.url, value)
+        return _count_collections(question, content) or _count_page_parts(question, content)
+    for *_, p in scored[:8]:
+        value = _value(question.kind, p.shown(question), question)
+        if value is not None:
+            return Found(p.shown(question), content.url, value)
+    if question.kind in ("person", "date"):
+        return None  # a "who" with no name, a "when" with no date, is no answer
+    if not scored:
+        return None
+    best = scored[0]
+    if best[3].labelled and _PLURAL_WHICH.match(question.text):
+        # "which teas are from Japan": every row that answers as well as the best one.
+        chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best[0]}
+        rows = [p.text for p in candidates if id(p) in chosen]  # in the page's order
+        return Found("\n".join(dict.fromkeys(rows[:MAX_ROWS])), content.url)
+    return Found(best[3].shown(question), content.url)
+
+
+_FILE = re.compile(
+    r"\.(?:pdf|zip|gz|tgz|bz2|xz|7z|rar|tar|csv|xlsx?|docx?|pptx?|odt|ods|png|jpe?g|gif|svg"
+    r"|webp|mp[34]|mov|avi|exe|msi|dmg|deb|rpm|whl|iso|bin)$",
+    re.IGNORECASE,
+)
+
+
+def rank_links(question: Question, content: PageContent, visited: Sequence[str]) -> list[Link]:
+    """Links on the same site worth following for the question, most promising first."""
+    host = urlsplit(content.url).hostname
+    seen = {u.split("#")[0] for u in visited}
+    scored: list[tuple[int, int, Link]] = []
+    for order, link in enumerate(content.links):
+        parts = urlsplit(link.url)
+        target = link.url.split("#")[0]
+        if parts.scheme not in ("http", "https") or parts.hostname != host or target in seen:
+            continue
+        if _FILE.search(parts.path):
+            continue  # a download, not a page to read
+        # The query too: a filter's link is often only "Yes", to "?is_staff=1".
+        found = set(tokens(f"{link.text} {parts.path} {parts.query}".replace("_", " ")))
+        score = 2 * _covered(question.required, found) + _covered(question.ranking, found)
+        if score:
+            scored.append((score, -order, link))
+    scored.sort(key=lambda s: s[:2], reverse=True)
+    return list(dict.fromkeys(link for *_, link in scored))

@@ -1,0 +1,150 @@
+"""Pulling one value out of a passage: a date, a person's name, an amount, a count.
+
+Each returns None rather than a guess: the passage is still the answer then.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from nodes.agent.questions.ranking import STOPWORDS, stem
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATES = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b",  # ISO
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}\b",  # 3 March 2024
+        rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",  # March 3, 2024
+        r"\b\d{1,2}[/.]\d{1,2}[/.]\d{4}\b",  # 03/03/2024
+        rf"\b{_MONTH}\s+\d{{4}}\b",  # March 2024
+        r"\b(?:in|since|from|on|year)\s+(1[5-9]\d{2}|20\d{2})\b",  # in 1998
+        # Days and times, for "when does it open": "Monday to Friday, 9:00 to 17:00".
+        r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|weekdays|daily)\b"
+        r"(?:\s*(?:to|-|–|and)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)?"
+        r"(?:,?\s*(?:from\s+)?\d{1,2}(?::\d{2})?\s*(?:am|pm)?(?:\s*(?:to|-|–)\s*"
+        r"\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?)?",
+        r"\b\d{1,2}(?::\d{2})\s*(?:am|pm)?(?:\s*(?:to|-|–)\s*\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?",
+    )
+)
+
+
+def find_date(text: str) -> str | None:
+    for pattern in _DATES:
+        found = pattern.search(text)
+        if found:
+            return found.group(found.lastindex or 0)
+    return None
+
+
+# A name: capitalised words (initials too), with the particles names carry.
+_NAME = (
+    r"(?:[A-Z][\w'’.-]*\.?|(?:de|van|von|der|da|di|le|la|du|bin|al)(?=\s+[A-Z]))"
+    r"(?:\s+(?:[A-Z][\w'’.-]*\.?|(?:de|van|von|der|da|di|le|la|du|bin|al)(?=\s+[A-Z])))*"
+)
+_CUES = re.compile(
+    r"(?i:\b(?:written|posted|created|made|maintained|developed|founded|published|edited|run"
+    r"|led|managed|signed|designed|built|drawn|painted|composed|directed)\s+by"
+    r"|\bby|\b(?:author|authors|writer|maintainer|owner|founder|editor|creator|contact|ceo"
+    r"|director|manager|lead|chair|president|head)s?\s*[:\-–—]|(?<!\w)—|(?<!\w)–)"
+    # One name or several: "by Steve Klabnik, Carol Nichols, and Chris Krycho".
+    rf"\s+(?P<name>{_NAME}(?:\s*,\s*(?:and\s+)?{_NAME}|\s+and\s+{_NAME})*)"
+)
+_TITLE_CASE = re.compile(rf"(?<![\w.])(?P<name>{_NAME})")
+
+
+_AUTHORED = re.compile(
+    r"(?i:\b(?:written|posted|published|edited|authored)\s+by\b|^\s*by\s+(?-i:[A-Z])"
+    r"|\b(?:authors?|writer)\s*[:\-–—])"
+)
+
+
+def authored(text: str) -> bool:
+    """Whether the text says who wrote something: "Written by", "By Ada", "Author:"."""
+    return _AUTHORED.search(text) is not None
+
+
+def credited(text: str) -> str | None:
+    """A name the text credits: after "by", "Author:", "—" and the like."""
+    found = _CUES.search(text)
+    return found["name"].rstrip(".") if found else None
+
+
+def find_person(text: str, question_stems: Collection[str] = ()) -> str | None:
+    """A name the text credits; else one written as a name (two to four capitalised
+    words, not acronyms, not "The ...") that is not made of the question's own words."""
+    name = credited(text)
+    if name:
+        return name
+    for found in _TITLE_CASE.finditer(text):
+        parts = found["name"].split()
+        if not 2 <= len(parts) <= 4 or parts[0].lower() in STOPWORDS:
+            continue
+        if any(p.isupper() and len(p) > 2 for p in parts):
+            continue  # "HTML", "API": not a name
+        if not any(stem(p.lower()) in question_stems for p in parts):
+            return found["name"].rstrip(".")
+    return None
+
+
+_CURRENCY = r"(?:[$€£¥₹]|EUR|USD|GBP|CHF|JPY|dollars?|euros?|pounds?)"
+_NUMBER = r"\d[\d,.' ]*\d|\d"
+_AMOUNT = re.compile(
+    rf"{_CURRENCY}\s?(?:{_NUMBER})|(?:{_NUMBER})\s?{_CURRENCY}(?![A-Za-z])", re.IGNORECASE
+)
+_LABELLED = re.compile(
+    rf"\b(?:price|cost|total|fee|amount)\b[^\d\n]{{0,12}}(?P<n>{_NUMBER})", re.IGNORECASE
+)
+
+
+def find_amount(text: str) -> str | None:
+    found = _AMOUNT.search(text)
+    if found:
+        return found.group().strip()
+    labelled = _LABELLED.search(text)
+    if labelled:
+        return labelled["n"]
+    numbers = re.findall(r"\d+(?:[.,]\d+)?", text)
+    return numbers[0] if len(numbers) == 1 else None
+
+
+_WORD_NUMBERS = {
+    "no": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_IRREGULAR_PLURALS = frozenset(
+    "people children men women staff data media feet teeth mice geese sheep fish".split()
+)
+_COUNT_NUMBER = r"\d+(?:,\d{3})*(?!\d)|" + "|".join(_WORD_NUMBERS)
+
+
+def find_count(text: str, target: Collection[str]) -> str | None:
+    """A number written next to what is counted: "42 members", "42 active members",
+    "Members: 42", "members (42)", "three teas"."""
+    if not target:
+        return None
+    for found in re.finditer(
+        rf"\b(?P<n>{_COUNT_NUMBER})\s+(?P<what>[\w-]+(?:\s+[\w-]+)?)"
+        r"|\b(?P<what2>[\w-]+)\s*(?::|\(|=)\s*(?P<n2>\d[\d,]*)\b",
+        text,
+        re.IGNORECASE,
+    ):
+        n = (found["n"] or found["n2"]).lower()
+        following = (found["what"] or found["what2"]).split()
+        if found["n"] and re.fullmatch(r"1[89]\d\d|20\d\d", n) and following[0][:1].isupper():
+            continue  # "Rust 2024 Edition" is a year in a name
+        counted = next((w for w in reversed(following) if stem(w.lower()) in target), None)
+        if counted is None:
+            continue
+        # Two or more of a thing are written in the plural ("2024 edition idioms" is no
+        # count); "one of the teas" is not a count either.
+        value = str(_WORD_NUMBERS[n]) if n in _WORD_NUMBERS else n.replace(",", "")
+        plural = counted.lower().endswith("s") or counted.lower() in _IRREGULAR_PLURALS
+        if found["n"] and value not in ("0", "1") and not plural:
+            continue
+        return value
+    return None

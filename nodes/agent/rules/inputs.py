@@ -1,0 +1,214 @@
+"""Clause rules for acting on page elements: click, type, keys, drop-downs, checkboxes,
+uploads, downloads, language.
+
+Same contract as every rules module (see ``grammar``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from nodes.agent import actions as a
+from nodes.agent.act.languages import is_known_language
+from nodes.agent.rules.grammar import is_quoted, match
+from nodes.agent.rules.split import Masked
+from nodes.agent.rules.urls import parse_url
+
+_FIELD_KIND = (
+    r"(?:\s+(?:input\s+field|text\s+field|text\s+box|textbox|textarea|field|box|input|area))?"
+)
+
+
+# Key names that clearly mean a keyboard key even without the word "key";
+# "press Home" or "press Tab" more likely means a link or a tab on the page.
+_KEYS = {"enter": "Enter", "return": "Enter", "escape": "Escape", "esc": "Escape",
+         "backspace": "Backspace", "spacebar": "Space", "space": "Space", "tab": "Tab",
+         "delete": "Delete", "home": "Home", "end": "End", "page down": "PageDown",
+         "page up": "PageUp", "arrow down": "ArrowDown", "down arrow": "ArrowDown",
+         "arrow up": "ArrowUp", "up arrow": "ArrowUp"}  # fmt: skip
+_BARE_KEYS = frozenset({"enter", "return", "escape", "esc", "backspace", "spacebar"})
+
+
+def press_key(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(r"(?:press|hit|push)\s+(?:the\s+)?(?P<key>.+?)(?P<suffix>\s+key)?", clause)
+    if not found:
+        return None
+    name = " ".join(m.value(found["key"]).lower().split())
+    if name in _KEYS and (found["suffix"] or (name in _BARE_KEYS and not is_quoted(found["key"]))):
+        return [a.PressKey(_KEYS[name])]
+    return None
+
+
+def select_from(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:select|choose|pick)\s+(?:the\s+)?(?:option\s+)?(?P<value>.+?)\s+(?P<conn>from|in)\s+"
+        r"(?:the\s+)?(?P<field>.+?)(?:\s+(?:dropdown|drop-down|drop\s+down|list|menu|select"
+        r"|selector|combo\s*box|field|box))?",
+        clause,
+    )
+    if not found:
+        return None
+    # "select Sign in" is a click; "in" only separates a value from a field when quoted.
+    if found["conn"].lower() == "in" and not (
+        is_quoted(found["value"]) or is_quoted(found["field"])
+    ):
+        return None
+    return [a.SelectOption(m.value(found["field"]), m.value(found["value"]))]
+
+
+def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        rf"fill(?:\s+(?:in|out))?\s+(?:the\s+)?(?P<field>.+?){_FIELD_KIND}\s+with\s+(?P<text>.+)",
+        clause,
+    )
+    if not found:
+        return None
+    return [a.TypeText(m.value(found["field"]), m.value(found["text"]))]
+
+
+def type_into(clause: str, m: Masked) -> list[a.Action] | None:
+    verbs = r"(?:type|enter|fill\s+in|fill|input|write|put|insert)"
+    # "into" is unambiguous, so it is tried first: 'type Sign in into Login'.
+    for connector in (r"into", r"in|to|inside"):
+        found = match(
+            rf"{verbs}\s+(?P<text>.+?)\s+(?:{connector})\s+(?:the\s+)?(?P<field>.+?){_FIELD_KIND}",
+            clause,
+        )
+        if found:
+            return [a.TypeText(m.value(found["field"]), m.value(found["text"]))]
+    return None
+
+
+_FILE_FIELD_KIND = (
+    r"(?:\s+(?:file\s+)?(?:input|field|box|button|picker|chooser|control|upload|area))?"
+)
+
+
+def upload_file(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "Upload report.pdf into 'Attachment'", "upload the file report.pdf to the
+    Attachment field", "attach 'report.pdf' to 'CV'": one of the task's uploads, by
+    name, into the file input with that label, name or nearby text."""
+    found = match(
+        r"(?:upload|attach)\s+(?:the\s+)?(?:file\s+)?(?P<file>.+?)\s+"
+        r"(?:into|to|in|onto|for|using|via)\s+(?:the\s+)?(?P<field>.+?)" + _FILE_FIELD_KIND,
+        clause,
+    )
+    if not found:
+        return None
+    file, field = m.value(found["file"]).strip(), m.value(found["field"]).strip()
+    return [a.UploadFile(field, file)] if file and field else None
+
+
+def search_for(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause)
+    if not found:
+        return None
+    return [a.TypeText("search", m.value(found["text"])), a.PressKey("Enter")]
+
+
+def change_language(clause: str, m: Masked) -> list[a.Action] | None:
+    scope = r"(?:(?:the\s+)?(?:site|page|website|web\s*site|interface|ui|display)(?:'s|’s)?\s+)?"
+    found = match(
+        rf"(?:change|switch|set|toggle)\s+(?:the\s+)?{scope}(?:language|locale)\s+(?:to|into)\s+"
+        r"(?:the\s+)?(?P<lang>.+?)(?:\s+(?:language|version|locale))?",
+        clause,
+    )
+    if found:
+        return [a.ChangeLanguage(m.value(found["lang"]))]
+    # "switch to English", "translate the page into the German version"
+    found = match(
+        rf"(?:switch|change|translate)\s+{scope}(?:to|into)\s+(?:the\s+)?(?P<lang>.+?)"
+        r"(?P<suffix>\s+(?:language|version|locale))?",
+        clause,
+    )
+    if found and (found["suffix"] or is_known_language(m.value(found["lang"]))):
+        return [a.ChangeLanguage(m.value(found["lang"]))]
+    return None
+
+
+_CLICK_KIND = r"(?:link|button|tab|menu\s+item|item|option|icon|menu|entry|element)"
+
+
+def click(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:click|press|tap|hit|select|choose|pick|push)(?:\s+(?:on|at))?\s+(?:the\s+)?"
+        rf"(?:(?:link|button|tab)\s+)?(?P<target>.+?)(?:\s+{_CLICK_KIND})?",
+        clause,
+    )
+    if not found:
+        return None
+    target = m.value(found["target"]).strip()
+    return [a.Click(target)] if target else None
+
+
+def download(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "download 'Export CSV'", "download the file report.csv", "download
+    https://a.test/r.csv": a quoted or plain link text, or a URL (a full one, or an
+    unquoted host with a path)."""
+    found = match(
+        r"download\s+(?:the\s+)?(?:(?:file|link|report|document)\s+)?"
+        r"(?:(?:from|at|behind|under)\s+)?(?:the\s+)?(?:(?:link|button)\s+)?(?P<what>.+?)"
+        r"(?:\s+(?:link|button))?",
+        clause,
+    )
+    if not found:
+        return None
+    what = m.value(found["what"]).strip()
+    if not what:
+        return None
+    url = parse_url(what)
+    full = what.lower().startswith(("http://", "https://"))
+    if url is not None and (full or ("/" in what and not is_quoted(found["what"]))):
+        return [a.Download(url=url)]
+    return [a.Download(text=what)]
+
+
+_BOX_KIND = r"(?:\s+(?:checkbox|check\s*box|tick\s*box|box|option|toggle|switch|radio\s+button))?"
+
+
+def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
+    # "check that the page says X" is a question, not a checkbox.
+    if match(r"check\s+(?:that|if|whether)\b.*", clause):
+        return None
+    found = match(
+        r"(?P<verb>check|tick|mark|uncheck|untick|unmark|turn\s+on|turn\s+off|switch\s+on"
+        r"|switch\s+off|clear)\s+(?:the\s+)?(?:(?:checkbox|check\s*box|box|switch|toggle)\s+)?"
+        rf"(?P<field>.+?){_BOX_KIND}",
+        clause,
+    )
+    if not found:
+        return None
+    verb = " ".join(found["verb"].lower().split())
+    # "clear" alone more often means emptying a text field.
+    if verb == "clear" and not re.search(
+        r"(?:check\s*box|tick\s*box|toggle|switch)$", clause.strip(), re.I
+    ):
+        return None
+    checked = verb in ("check", "tick", "mark", "turn on", "switch on")
+    field = m.value(found["field"])
+    return [a.SetChecked(field, checked)] if field else None
+
+
+def clear_field(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:clear|empty)\s+(?:the\s+)?(?P<field>.+?)(?:\s+(?:field|input|box|text\s*box|textarea))?",
+        clause,
+    )
+    return [a.TypeText(m.value(found["field"]), "")] if found else None
+
+
+_MODIFIERS = {"ctrl": "Control", "control": "Control", "alt": "Alt", "shift": "Shift",
+              "meta": "Meta", "cmd": "Meta", "command": "Meta", "option": "Alt"}  # fmt: skip
+
+
+def key_combo(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "press Ctrl+A", "press F5": chords and function keys by their usual names."""
+    found = match(r"(?:press|hit|send|type)\s+(?:the\s+)?(?P<keys>[\w+\- ]+?)(?:\s+keys?)?", clause)
+    if not found:
+        return None
+    parts = [p.strip() for p in re.split(r"\s*[+-]\s*", found["keys"]) if p.strip()]
+    if len(parts) > 1 and all(p.lower() in _MODIFIERS for p in parts[:-1]) and len(parts[-1]) == 1:
+        return [a.PressKey("+".join([_MODIFIERS[p.lower()] for p in parts[:-1]] + [parts[-1]]))]
+    if len(parts) == 1 and re.fullmatch(r"f(?:[1-9]|1[0-2])", parts[0], re.I):
+        return [a.PressKey(parts[0].upper())]
+    return None

@@ -1,0 +1,136 @@
+"""The offline rules planner: a fixed English grammar compiled up front.
+
+The whole instruction is compiled before anything runs, so a clause the rules
+do not understand fails before a page is opened. Each rule is a function that
+returns actions for a masked clause (see ``split``) or None when it does not
+apply; the first rule that applies wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+
+from nodes.agent.actions import Action
+from nodes.agent.rules import forms, goals, inputs, pages, questions, reading, tabs
+from nodes.agent.rules.resolve import RESOLVABLE, resolve
+from nodes.agent.rules.split import Masked, mask_quotes, split_clauses
+from nodes.agent.types import Observation, StepRecord
+from shared.errors import ActionFailed, InstructionNotUnderstood
+
+Rule = Callable[[str, Masked], "list[Action] | None"]
+
+RULES: tuple[Rule, ...] = (
+    forms.log_in,
+    forms.fill_form,
+    tabs.open_in_new_tab,
+    pages.open_urls,
+    tabs.switch_tab,
+    tabs.close_tab,
+    pages.go_back,
+    pages.reload,
+    pages.scroll,
+    pages.scroll_to,
+    pages.wait_for_load,
+    pages.wait_seconds,
+    pages.wait_for_text,
+    inputs.press_key,
+    inputs.key_combo,
+    inputs.select_from,
+    inputs.fill_with,
+    inputs.type_into,
+    inputs.upload_file,
+    inputs.search_for,
+    inputs.change_language,
+    inputs.set_checked,
+    inputs.clear_field,
+    goals.goal,
+    goals.choose_setting,
+    reading.screenshot,
+    reading.summarize,
+    reading.extract_shape,
+    reading.return_text,
+    goals.page_goal,
+    inputs.download,
+    questions.site_prefix,
+    questions.reworded,
+    questions.question,
+    inputs.click,
+    pages.bare_url,
+)
+
+
+_LOOSE_SEP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", re.IGNORECASE)
+
+
+def _apply_rules(clause: str, masked: Masked) -> list[Action] | None:
+    for rule in RULES:
+        actions = rule(clause, masked)
+        if actions is not None:
+            return actions
+    return None
+
+
+def _culprit(clause: str, masked: Masked) -> str:
+    """The part of a clause to quote in the error.
+
+    " and " only splits before a known verb, so "open a.test and fooble it"
+    fails as a whole; quoting just "fooble it" tells the user what was wrong.
+    """
+    parts = [p for p in _LOOSE_SEP.split(clause) if p]
+    parsed = [_apply_rules(p, masked) is not None for p in parts]
+    if any(parsed) and not all(parsed):
+        return parts[parsed.index(False)]
+    return clause
+
+
+def parse_clause(clause: str, masked: Masked) -> list[Action]:
+    """Actions for one masked clause; raises InstructionNotUnderstood quoting it."""
+    original = masked.restore(clause)
+    actions = _apply_rules(clause, masked)
+    if actions is None:
+        culprit = forms.hide_passwords(masked.restore(_culprit(clause, masked)))
+        raise InstructionNotUnderstood(f'could not understand "{culprit}"')
+    return [dataclasses.replace(a, clause=original) for a in actions]
+
+
+def plan_instruction(instruction: str) -> list[Action]:
+    """Compile an instruction into actions without touching a browser."""
+    masked = mask_quotes(instruction)
+    clauses = split_clauses(masked.text)
+    if not clauses:
+        raise InstructionNotUnderstood("the instruction is empty")
+    actions: list[Action] = []
+    for clause in clauses:
+        actions.extend(parse_clause(clause, masked))
+    return actions
+
+
+class RulesPlanner:
+    """A ``Planner`` that hands out a precompiled plan one action at a time.
+
+    One action per call keeps the runner's loop the same as for a planner that
+    re-plans after every step from what it observes.
+    """
+
+    @property
+    def reads_page(self) -> bool:
+        """Whether the next action could use the page's elements (see ``resolve``):
+        the runner only distils the DOM for those, and gives the others the URL and
+        the last outcome, which is all a fixed plan looks at."""
+        return self._next < len(self.actions) and isinstance(self.actions[self._next], RESOLVABLE)
+
+    def __init__(self, instruction: str) -> None:
+        self.actions: tuple[Action, ...] = tuple(plan_instruction(instruction))
+        self._next = 0
+
+    def next_actions(self, observation: Observation, history: Sequence[StepRecord]) -> list[Action]:
+        if history and not history[-1].ok:
+            # A fixed plan has no other way to the goal: the failed step ends the run.
+            raise ActionFailed(history[-1].error or f"could not {history[-1].action}")
+        if self._next >= len(self.actions):
+            return []
+        action = self.actions[self._next]
+        self._next += 1
+        return [resolve(action, observation)]

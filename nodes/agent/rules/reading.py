@@ -1,0 +1,127 @@
+"""Clause rules for asking for results: screenshots, summaries, the title or text, extracts.
+
+Same contract as every rules module (see ``grammar``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from nodes.agent import actions as a
+from nodes.agent.rules.grammar import F, match, word_list
+from nodes.agent.rules.split import Masked
+
+_SHOT_WORDS = frozenset({"screenshot", "screen-shot", "snapshot", "screencap"})
+
+
+_SHOT_FILLER = frozenset(
+    {"a", "an", "the", "full", "full-page", "page", "of", "this", "whole", "entire", "final",
+     "result", "site", "website", "it", "webpage", "web", "current", "resulting", "too",
+     "also", "me", "png", "screen", "shot", "capture", "page's", "full-size"}
+)  # fmt: skip
+
+
+def screenshot(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:(?:return|take|capture|make|get|grab|save|send|give|attach|provide|show|create"
+        r"|produce)\s+)?(?P<rest>.+)",
+        clause,
+    )
+    if not found:
+        return None
+    rest = re.sub(r"screen\s+(?:shot|capture)", "screenshot", found["rest"], flags=F)
+    words = word_list(rest)
+    if any(w in _SHOT_WORDS for w in words) and set(words) <= _SHOT_WORDS | _SHOT_FILLER:
+        return [a.TakeScreenshot()]
+    return None
+
+
+_SUMMARY_FILLER = frozenset(
+    {"the", "this", "that", "current", "web", "page", "site", "website", "content", "contents",
+     "result", "results", "text", "article", "it", "its", "main", "of", "for", "me", "page's",
+     "a", "an", "short", "brief", "quick", "summary", "briefly", "up"}
+)  # fmt: skip
+
+
+def summarize(clause: str, m: Masked) -> list[a.Action] | None:
+    verb = (
+        r"summari[sz]e|sum\s+up"
+        r"|(?:give|provide|write|make|produce|create|return|get|show|output)(?=.*\bsummary\b)"
+    )
+    found = match(rf"(?:{verb})(?P<rest>(?:\s+[\w'’-]+)*)", clause)
+    if found and set(word_list(found["rest"])) <= _SUMMARY_FILLER:
+        return [a.Summarize()]
+    return None
+
+
+_TITLE_WORDS = frozenset({"title", "headline"})
+
+
+_URL_WORDS = frozenset({"url", "address", "link", "location"})
+
+
+_RESULT_WORDS = frozenset({"result", "results"})
+
+
+_TEXT_WORDS = frozenset({"result", "results", "text", "content", "contents", "page", "body"})
+
+
+_RETURN_FILLER = frozenset(
+    {"the", "page", "page's", "current", "final", "resulting", "its", "of", "this", "site",
+     "website", "web", "visible", "full", "whole", "main", "entire", "me", "back", "it",
+     "webpage", "that", "opened", "new"}
+)  # fmt: skip
+
+
+def return_text(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:return|get|extract|show|give|output|print|tell|report|copy)(?P<rest>(?:\s+[\w'’-]+)+)",
+        clause,
+    )
+    if not found:
+        return None
+    words = set(word_list(found["rest"]))
+    if not words <= _RETURN_FILLER | _TITLE_WORDS | _URL_WORDS | _TEXT_WORDS:
+        return None
+    if words & _RESULT_WORDS and words & (_TITLE_WORDS | _URL_WORDS):
+        # "the title of the result" is a result's title, not the page's: not understood
+        # beats answering with the page's title.
+        return None
+    for keys, what in ((_TITLE_WORDS, "title"), (_URL_WORDS, "url"), (_TEXT_WORDS, "text")):
+        if words & keys:
+            return [a.ReturnText(what)]
+    return None
+
+
+_SHAPES = {
+    "links": "links",
+    "link": "links",
+    "headings": "headings",
+    "headers": "headings",
+    "heading": "headings",
+    "tables": "tables",
+    "table": "tables",
+    "rows": "tables",
+    "table rows": "tables",
+    "table data": "tables",
+    "form fields": "fields",
+    "form values": "fields",
+    "form data": "fields",
+    "fields": "fields",
+    "field values": "fields",
+    "lists": "lists",
+    "list": "lists",
+    "list items": "lists",
+    "bullet points": "lists",
+}
+
+
+def extract_shape(clause: str, m: Masked) -> list[a.Action] | None:
+    found = match(
+        r"(?:extract|get|return|list|show|collect|give\s+me|output|scrape)\s+(?:me\s+)?(?:all\s+)?"
+        r"(?:of\s+)?(?:the\s+)?(?:page's\s+)?(?P<shape>[a-z]+(?:\s+[a-z]+)?)"
+        r"(?:\s+(?:on|from|of|in)\s+(?:the|this)\s+(?:page|site))?(?:\s+as\s+json)?",
+        clause,
+    )
+    shape = _SHAPES.get(" ".join(found["shape"].lower().split())) if found else None
+    return [a.Extract(shape)] if shape else None
