@@ -77,7 +77,7 @@ class Attempt:
     egress_refused: dict[str, Any] | None = None
     # What the attempt did with its session's browser state (shared/sessionstate.py).
     session: dict[str, Any] | None = None
-    # The language model's calls and tokens (nodes/agent/llm_usage.py); None if none.
+    # The language model's calls and tokens (nodes/agent/llm/usage.py); None if none.
     llm: dict[str, Any] | None = None
     # A successful run's planner, plan and replay script (nodes/agent/agent.py ``run_info``).
     agent: dict[str, Any] | None = None
