@@ -175,12 +175,31 @@ async ({token, url, waitMs, quietMs, click}) => {
 
 
 class _Watch:
-    """Events Playwright reports outside the page: navigations it starts, downloads."""
+    """Events Playwright reports outside the page: navigations it starts, downloads.
+
+    A navigation counts as an effect once it is under way, but the step waits for it to
+    land: its new document committed in the tab (``framenavigated``), or its request
+    ended without one (refused, failed, a 204, a download). Until then the tab still
+    shows the old document, already loaded, and the next step would read or act on the
+    page the action left (a login form posting, then redirecting, on a busy machine)."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.navigating = False
         self.downloaded = False
+        self._landed = False
+        self._ended = False
+
+    @property
+    def arrived(self) -> bool:
+        """The navigation started meanwhile has landed, or ended without a document."""
+        return self._landed or self._ended
+
+    def _main_navigation(self, request: Request) -> bool:
+        try:
+            return request.is_navigation_request() and request.frame == self.page.main_frame
+        except PlaywrightError:  # its frame is gone
+            return False
 
     def _on_request(self, request: Request) -> None:
         try:
@@ -189,18 +208,35 @@ class _Watch:
         except PlaywrightError:
             self.navigating = True
 
+    def _on_request_end(self, request: Request) -> None:
+        # A redirect's hop ends as its next request starts: that one is still on its way.
+        if self._main_navigation(request) and request.redirected_to is None:
+            self._ended = True
+
+    def _on_frame_navigated(self, frame: Frame) -> None:
+        if frame == self.page.main_frame:
+            self._landed = True
+
     def _on_download(self, download: Download) -> None:
         self.downloaded = True
 
+    _EVENTS = (
+        ("request", "_on_request"),
+        ("requestfinished", "_on_request_end"),
+        ("requestfailed", "_on_request_end"),
+        ("framenavigated", "_on_frame_navigated"),
+        ("download", "_on_download"),
+    )
+
     def __enter__(self) -> _Watch:
-        self.page.on("request", self._on_request)
-        self.page.on("download", self._on_download)
+        for event, handler in self._EVENTS:
+            self.page.on(event, getattr(self, handler))
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.page.remove_listener("request", self._on_request)
-            self.page.remove_listener("download", self._on_download)
+            for event, handler in self._EVENTS:
+                self.page.remove_listener(event, getattr(self, handler))
         except PlaywrightError:
             pass  # the page is gone
 
@@ -261,12 +297,25 @@ def _wait(
     first_effect: float | None = None
     state: dict[str, Any] = {}
     while True:
-        if page.is_closed() or watch.navigating or watch.downloaded:
+        if page.is_closed() or watch.downloaded:
             return None
         if len(s.context.pages) != tabs or (s.downloads is not None and s.downloads.pending):
             return None
         now = time.monotonic()
         left = budget.action_timeout_ms - (now - started) * 1000
+        if watch.navigating:
+            # An effect already; wait for its document to land (see ``_Watch``), for as
+            # long as the action timeout lasts: a slow server's page is still loading.
+            if watch.arrived or left <= 0:
+                return None
+            try:
+                page.wait_for_timeout(min(CHUNK_MS, left, budget.timeout_ms()))
+            except PlaywrightError as exc:
+                if _context_gone(exc):
+                    return None
+                raise
+            budget.check()
+            continue
         if first_effect is not None:
             left = min(left, SETTLE_CAP_MS - (now - first_effect) * 1000)
         if left <= 0:
