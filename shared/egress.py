@@ -30,6 +30,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
 
+# The header of the 502 a node's filtering proxy answers a plain-HTTP request with when
+# the destination (or the upstream proxy) could not be reached; the agent fails an
+# "open" step on it, as it would have without a proxy in between.
+UNREACHABLE_HEADER = "X-Browsing-Egress-Error"
+
 # Schemes that leave the browser; about:, data: and blob: never do.
 NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss"})
 LOCAL_SCHEMES = frozenset({"about", "data", "blob"})

@@ -42,6 +42,7 @@ from nodes.egress.http1 import (
 )
 from nodes.egress.upstream import Upstream
 from shared.egress import (
+    UNREACHABLE_HEADER,
     EgressPolicy,
     Resolver,
     Rules,
@@ -55,7 +56,14 @@ from shared.errors import EgressRefused
 log = logging.getLogger(__name__)
 
 HEAD_LIMIT_BYTES = 64 * 1024
-BAD_GATEWAY = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+# What a plain-HTTP request whose destination (or upstream proxy) could not be reached
+# gets. Chromium shows a proxy's 502 as a page, where a direct connection would have
+# failed; the header (shared/egress.py) lets the agent fail the step the same way.
+BAD_GATEWAY = (
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n"
+    + UNREACHABLE_HEADER.encode()
+    + b": unreachable\r\n\r\n"
+)
 # Idle upstream connections one client connection keeps, one per host:port.
 POOLED_PER_CLIENT = 4
 # How many refusals a process remembers (for the attempt running now); older ones are

@@ -386,3 +386,39 @@ def test_refusals_are_counted_for_the_attempt(node, site, untouched):
     info = json.loads(egress_refused_since(node, mark))
     assert info["count"] >= 1 and info["first"] == [f"127.0.0.1:{untouched['page'].port}"]
     assert egress_refused_since(node, node.refusals.mark()) == ""
+
+
+def test_an_allowed_site_that_cannot_be_reached_fails_the_open_step(node, site):
+    """The filter answers a plain-HTTP request it cannot forward with a 502, which
+    Chromium would show as a page; the step fails as it does without the filter, instead
+    of the task going on on an empty page."""
+    with socket.socket() as s:  # a port nothing listens on, allowed like a test site
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    allowed = f"{site.removeprefix('http://')},127.0.0.1:{closed}"
+    # A node of its own (its policy allows the closed port), on the module's Playwright.
+    runtime = NodeRuntime(settings=Settings(egress_allow=allowed), playwright=node.playwright)
+    runtime.start_browser()
+    try:
+        context = new_context(runtime.browser)
+        try:
+            url = f"http://127.0.0.1:{closed}/"
+            with pytest.raises(ActionFailed) as failed:
+                run_agent(
+                    context,
+                    f"Open {url}. Wait 5 seconds. Return the title.",
+                    policy=ScreenshotPolicy(),
+                    deadline=time.monotonic() + 30,
+                )
+            assert failed.value.message == f"could not open {url}: the site could not be reached"
+            assert runtime.refusals.find(f"127.0.0.1:{closed}") is None  # allowed, not refused
+            result = run_agent(
+                context, f"Open {site}/ and return the title", policy=ScreenshotPolicy(),
+                deadline=time.monotonic() + 30,
+            )  # fmt: skip
+            assert result.result == "Allowed Home"
+        finally:
+            context.close()
+    finally:
+        runtime.playwright = None  # the module's, stopped with it
+        runtime.stop_browser()

@@ -23,6 +23,7 @@ from nodes.agent.loop.script import run_script
 from nodes.agent.loop.session import Session
 from nodes.agent.observation.extract import extract
 from nodes.agent.observation.summary import format_summary, format_text, read_page
+from shared.egress import UNREACHABLE_HEADER
 from shared.errors import ActionFailed, DeadlineExceeded, ValidationError
 from shared.uploads import safe_file_name
 
@@ -67,10 +68,20 @@ def settle(page: Page, budget: Budget) -> None:
             raise budget.exceeded() from exc
 
 
-def navigate(s: Session, action: a.Navigate) -> None:
-    s.guard.check_navigation(action.url)
-    s.page.goto(action.url, wait_until="domcontentloaded", timeout=s.budget.timeout_ms())
+def open_url(s: Session, url: str) -> None:
+    """Open ``url`` in the current tab and let it load. A site the node could not reach
+    fails the step, as it does without the node's filtering proxy (which answers a
+    plain-HTTP request it could not forward with a 502 page that Chromium would show)."""
+    s.guard.check_navigation(url)
+    response = s.page.goto(url, wait_until="domcontentloaded", timeout=s.budget.timeout_ms())
+    if response is not None and response.status == 502:
+        if response.headers.get(UNREACHABLE_HEADER.lower()):
+            raise ActionFailed(f"could not open {url}: the site could not be reached")
     settle(s.page, s.budget)
+
+
+def navigate(s: Session, action: a.Navigate) -> None:
+    open_url(s, action.url)
 
 
 def wait_for_load(s: Session, action: a.WaitForLoad) -> None:

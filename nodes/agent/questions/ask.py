@@ -18,6 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from nodes.agent import actions as a
 from nodes.agent.act import interact
 from nodes.agent.act.effects import expect_effect
+from nodes.agent.act.handlers import open_url
 from nodes.agent.loop.script import run_script
 from nodes.agent.observation.summary import collapse_whitespace
 from nodes.agent.questions.passages import (
@@ -148,21 +149,12 @@ def read_content(s: Session) -> tuple[PageContent, bool]:
     return content, bool(raw.get("search"))
 
 
-def _open(s: Session, url: str) -> None:
-    s.guard.check_navigation(url)
-    s.page.goto(url, wait_until="domcontentloaded", timeout=s.budget.timeout_ms())
-    try:
-        s.page.wait_for_load_state("load", timeout=s.budget.timeout_ms())
-    except PlaywrightTimeoutError:  # a page that never finishes loading can still be read
-        s.budget.check()
-
-
 def _open_first(s: Session, links: list[Link], visited: list[str]) -> bool:
     """Open the first of ``links`` that opens as a page; one that does not (a file, an
     error) is noted as visited and the next one tried."""
     for link in links[:MAX_LINK_TRIES]:
         try:
-            _open(s, link.url)
+            open_url(s, link.url)
             return True
         except PlaywrightTimeoutError:
             raise
