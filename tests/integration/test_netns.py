@@ -38,7 +38,7 @@ REDIS_PASSWORD = "netns-redis-pass"
 DEAD_AFTER_S = 8.0
 SYNC = "/api/v1/browsing/sync"
 BURST = 200
-IMPAIRED_DRAIN_S = 10  # with the burst's own 20 s, enough for about ten tasks to finish on bad links
+IMPAIRED_DRAIN_S = 10  # with the burst's own 20 s: about ten tasks finish on the bad links
 
 
 def say(what: str) -> None:

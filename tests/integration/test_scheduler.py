@@ -8,6 +8,7 @@ that delays every request); in FR one node whose proxy is down and one fast node
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -56,11 +57,6 @@ def racing(tmp_path_factory, sites: str) -> Iterator[LocalCluster]:
                 "BROWSING_GATEWAY_WORKERS": "1",
                 "BROWSING_SYNC_TIMEOUT_S": "300",
                 "BROWSING_EGRESS_ALLOW": allow(sites),
-                # A busy node's Celery queue holds one more attempt, assigned and not
-                # started (test_a_cancelled_queued_attempt_never_starts cancels one there;
-                # with no prefetch that state lasts only the milliseconds before the node
-                # claims it). The fair-share tests run the default, 0.
-                "BROWSING_NODE_PREFETCH": "1",
             },
             node_env={"node.de.02": slow, "node.de.03": slow, "node.fr.01": broken},
         )
@@ -279,23 +275,37 @@ def test_cancel_stops_a_running_task_within_a_second(alice, sites):
     assert again.status_code == 409 and "already finished" in again.json()["error"]
 
 
-def test_a_cancelled_queued_attempt_never_starts(alice, sites):
-    hold = {
-        "task": f"Open {sites}/index.html. Wait 3 seconds.",
-        "filter": {"node_uid": "node.fr.02"},
-    }
-    busy = [alice.submit(hold)]  # node.fr.02 has one slot
-    assert wait_for_status(alice, busy[0], "running") == "running"
-    queued = alice.submit(
-        {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}}
-    )
-    assert wait_for_status(alice, queued, "assigned") == "assigned"  # in the node's queue
-    assert alice.post(f"/api/v1/browsing/cancel?task_id={queued}").status_code == 200
-    for task_id in busy:
-        alice.wait(task_id, 20)
-    time.sleep(1)  # the scenario: the node has had time to start it, had it been wrong
-    (attempt,) = alice.status(queued)["info"]["attempts"]
+def test_a_cancelled_assigned_attempt_never_starts(racing, alice, sites):
+    """An attempt cancelled while its message waits in the node's queue: the node takes
+    the message later and drops it unrun. The node's main process (its queue consumer) is
+    stopped meanwhile, which holds the message in its queue: a running node takes an
+    assigned attempt within milliseconds. Its heartbeat stops too, for well under the
+    dead-node window (3 s)."""
+    node = racing.procs["node.fr.02"]
+    os.kill(node.pid, signal.SIGSTOP)
+    try:
+        task_id = alice.submit(
+            {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}}
+        )
+        assert wait_for_status(alice, task_id, "assigned", timeout_s=2) == "assigned"
+        assert alice.post(f"/api/v1/browsing/cancel?task_id={task_id}").status_code == 200
+    finally:
+        os.kill(node.pid, signal.SIGCONT)
+    dropped = poll(lambda: ended(racing, "node.fr.02", task_id), 10, what="the node's drop")
+    assert dropped == ["dropped:finished"]
+    (attempt,) = alice.status(task_id)["info"]["attempts"]
     assert attempt["outcome"] == "cancelled" and attempt["started_at"] is None
+
+
+def ended(cluster: LocalCluster, queue: str, task_id: str) -> list[str]:
+    """The outcomes of a task's "attempt ended" log lines on a node (nodes/task.py)."""
+    found = []
+    for line in cluster.log_path(queue).read_text(errors="replace").splitlines():
+        if '"attempt ended"' in line and task_id in line:
+            entry = json.loads(line)
+            if entry.get("task_id") == task_id:
+                found.append(entry["outcome"])
+    return found
 
 
 def test_the_node_stops_the_agent_at_the_deadline(alice, sites):
