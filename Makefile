@@ -16,10 +16,14 @@ $(STAMP): setup.cfg pyproject.toml
 run: install
 	$(VENV)/bin/browsing up
 
+# Two pytest-xdist workers: while one waits on a cluster, the other uses the CPU.
+# tests/conftest.py groups the tests (a module, or every user of the session cluster).
+TEST_WORKERS ?= 2
+
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 unit: install
 	$(PY) -m pytest tests/unit

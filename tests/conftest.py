@@ -54,6 +54,49 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("cluster warnings", "\n".join(lines[-60:]) or "(none)"))
 
 
+# The longest groups, in the order ``make test`` hands them out first (longest first), so
+# the two workers end together instead of one running the netns burst alone at the end.
+LONG_GROUPS = (
+    "session-cluster",
+    "tests.integration.test_scheduler",
+    "tests.integration.test_netns",
+    "tests.integration.test_fair_cluster",
+    "tests.integration.test_failures",
+    "tests.integration.test_sessions",
+    "tests.integration.test_keys_cli",
+    "tests.integration.test_binding_faults",
+    "tests.integration.test_supervised_cluster",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for ``make test``'s two workers (pytest-xdist, ``--dist loadgroup``): a
+    module's tests stay together, so its module-scoped cluster starts once; and every
+    module that uses the session's ``cluster`` goes to one group, so that cluster starts
+    once. The long groups come first. Without xdist the marks do nothing, and only the
+    order changes."""
+    on_cluster = {item.module.__name__ for item in items if _uses_session_cluster(item)}
+    groups: dict[str, int] = {}
+    for item in items:
+        module = item.module.__name__
+        group = "session-cluster" if module in on_cluster else module
+        item.add_marker(pytest.mark.xdist_group(group))
+        groups.setdefault(group, len(groups))
+        item.stash[_GROUP] = group
+    rank = {g: LONG_GROUPS.index(g) if g in LONG_GROUPS else len(LONG_GROUPS) for g in groups}
+    items.sort(key=lambda item: (rank[item.stash[_GROUP]], groups[item.stash[_GROUP]]))
+
+
+_GROUP = pytest.StashKey[str]()
+
+
+def _uses_session_cluster(item: pytest.Item) -> bool:
+    """Whether the test uses this file's ``cluster``, not a module's own of that name."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("cluster", ()) if info is not None else ()
+    return bool(defs) and defs[-1].func is cluster.__wrapped__
+
+
 def alive(pids: list[int]) -> list[str]:
     """The command lines of those pids still running (zombies count as gone)."""
     out = []

@@ -6,40 +6,34 @@ each test gets a fresh context, closed afterwards.
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
-from browsing.processes import descendants
 from nodes.agent import AgentResult, ScreenshotPolicy, StepRecord, run_agent
 from nodes.browser import launch_chromium
 from shared.errors import ActionFailed, AttemptCancelled, DeadlineExceeded, InstructionNotUnderstood
+from tests.sites.browsing import chromium_children
 
 VIEWPORT_HEIGHT = 800
 
 
-def _descendants(root: int) -> dict[int, str]:
-    """pid -> command line of every process below ``root`` (Linux /proc)."""
-    found: dict[int, str] = {}
-    for pid in descendants(root):
-        try:
-            found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-    return found
+# Chromium processes below this one when the module began: a cluster another module
+# started in this process (the session's, under xdist) runs Chromium of its own.
+_OTHERS: set[int] = set()
 
 
 def _our_chromium_pids() -> set[int]:
-    return {pid for pid, cmd in _descendants(os.getpid()).items() if "chromium" in cmd.lower()}
+    return set(chromium_children()) - _OTHERS
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    _OTHERS.clear()
+    _OTHERS.update(chromium_children())
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:

@@ -60,18 +60,26 @@ def test_real_tasks_move_gateway_scheduler_and_node_metrics(cluster, api, sites)
 
 
 def settled(urls: dict[str, str]) -> dict:
-    """A scrape once an earlier test's last attempt on the node has been counted: the
-    node counts an attempt just after reporting it, so the figures may still move for
-    a moment after that test's answer. Two scrapes half a second apart must agree."""
-    node_figures = ("browsing_node_attempts_total", "browsing_node_agent_steps_total")
+    """A scrape once what earlier tests left in flight has been counted: the node counts
+    an attempt just after reporting it, and the scheduler fails or binds an earlier
+    test's tasks when it gets to them, so the figures may still move for a moment after
+    that test's answer. Two scrapes half a second apart must agree."""
+    figures = {
+        "node.de.01": ("browsing_node_attempts_total", "browsing_node_agent_steps_total"),
+        "scheduler": (
+            "browsing_scheduler_tasks_failed_total",
+            "browsing_scheduler_attempts_total",
+        ),
+    }
     deadline = time.monotonic() + 10
     last = {name: scrape(url) for name, url in urls.items()}
     while True:
         time.sleep(0.5)
         now = {name: scrape(url) for name, url in urls.items()}
         steady = all(
-            value(now["node.de.01"], figure) == value(last["node.de.01"], figure)
-            for figure in node_figures
+            value(now[name], figure) == value(last[name], figure)
+            for name, names in figures.items()
+            for figure in names
         )
         if steady or time.monotonic() > deadline:
             return now
