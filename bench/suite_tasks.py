@@ -557,7 +557,8 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="grammar",
         instruction="Go to {pydoc}/ and search for 'shlex'. Return the text.",
-        check=says("shlex - A lexical analyzer class for simple shell-like syntaxes."),
+        # The results page says "shlex- A lexical ..." (pydoc writes no space before "-").
+        check=says("A lexical analyzer class for simple shell-like syntaxes"),
     ),
     SuiteTask(
         name="pydoc-json-version",
@@ -657,7 +658,7 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="grammar",
         instruction="Open {pydoc}/. Search for 'textwrap'. Return the text.",
-        check=says("textwrap - Text wrapping and filling."),
+        check=says("Text wrapping and filling"),
         set="heldout",
     ),
     SuiteTask(
@@ -826,7 +827,8 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="free",
         instruction="according to {pydoc}/json.html, what does json.dumps return?",
-        check=says("JSON formatted", within=ANSWER_CHARS),
+        # json.dump's docstring says "JSON formatted stream" too: the str is dumps'.
+        check=says("dumps", "JSON formatted ``str``", within=ANSWER_CHARS),
         set="heldout",
     ),
     SuiteTask(

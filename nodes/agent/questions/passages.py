@@ -309,8 +309,129 @@ def _asked_for(question: Question) -> str | None:
     return stems[0] if stems else None
 
 
+MAX_PASSAGE_CHARS = 600
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])|\n+")
+_SUPERLATIVE = re.compile(
+    r"\b(?P<sup>most|fewest|least|largest|biggest|smallest|highest|lowest|greatest|maximum"
+    r"|minimum|oldest|newest|earliest|latest|longest|shortest|heaviest|lightest)\b"
+    r"(?:\s+(?:number\s+of\s+)?(?P<col>[^\W\d_][\w-]*))?",
+    re.IGNORECASE,
+)
+_SMALLEST = frozenset(
+    "fewest least smallest lowest minimum oldest earliest shortest lightest".split()
+)
+
+
+def _number(value: str) -> float | None:
+    found = re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", value.strip())
+    return float(found.group().replace(",", "")) if found else None
+
+
+def _superlative(question: Question, content: PageContent) -> Found | None:
+    """ "which planet has the most moons": the table row with the greatest number in the
+    column the question names. None when no table has such a column: a passage that
+    says "most" answers nothing."""
+    found = _SUPERLATIVE.search(question.text)
+    assert found is not None
+    wanted = set(tokens(found["col"] or ""))
+    if not wanted:
+        return None
+    for collection in content.collections:
+        if not collection.table:
+            continue
+        rows = []
+        for item in collection.items:
+            cells = dict(
+                (label.strip(), value.strip())
+                for label, sep, value in (c.partition(": ") for c in item.split(" | "))
+                if sep
+            )
+            column = next((k for k in cells if wanted & set(tokens(k.replace("_", " ")))), None)
+            number = _number(cells[column]) if column else None
+            if number is not None:
+                rows.append((number, item))
+        if len(rows) >= 2:
+            pick = min if found["sup"].lower() in _SMALLEST else max
+            best = pick(rows, key=lambda r: r[0])
+            if sum(r[0] == best[0] for r in rows) > 1:
+                return None  # a tie picks nothing
+            return Found(best[1], content.url)
+    return None
+
+
+def _focused(found: Found, question: Question) -> Found | None:
+    """A passage cut to the sentences that answer, when it is too long to be one (a
+    module's whole documentation on one line); None when no sentence has the question's
+    words."""
+    sentences = [x.strip() for x in _SENTENCE.split(found.passage) if x.strip()]
+    asked = set(question.ranking)
+    # Words as written count twice: "dumps" is not "dump", though both stem alike.
+    exact = {w for w in words(question.text) if w not in STOPWORDS}
+    scores = [len(asked & set(tokens(x))) + 2 * len(exact & set(words(x))) for x in sentences]
+    if not scores or max(scores) == 0:
+        return None
+    start = scores.index(max(scores))
+    shown = sentences[start][:MAX_PASSAGE_CHARS]
+    for more in sentences[start + 1 :]:
+        if len(shown) + len(more) + 1 > MAX_PASSAGE_CHARS:
+            break
+        shown = f"{shown} {more}"
+    if found.value is not None and found.value not in shown:
+        return None
+    return Found(("… " if start else "") + shown + " …", found.url, found.value)
+
+
+_VALUE_OF = re.compile(
+    r"\bvalues?\s+(?:of|for)\s+(?:the\s+)?(?:constant\s+|variable\s+)?(?P<name>[A-Za-z_][\w.]*\w)",
+    re.IGNORECASE,
+)
+
+
+def _assigned(question: Question, content: PageContent) -> Found | None:
+    """ "what is the value of math.pi": a line that sets it, "pi = 3.141592653589793"."""
+    found = _VALUE_OF.search(question.text)
+    if found is None:
+        return None
+    name = found["name"]
+    names = {name, name.rsplit(".", 1)[-1]}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    setting = re.compile(rf"(?<![\w.])(?:{alternatives})\s*=\s*(?P<v>[^\s,;]+)")
+    for line in content.text.splitlines():
+        hit = setting.search(line)
+        if hit:
+            start = max(0, hit.start() - 100)
+            return Found(line[start : hit.end() + 200].strip(), content.url, hit["v"])
+    return None
+
+
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
+    if _VALUE_OF.search(question.text):
+        # Only a line that sets it says a value; a passage that names it does not.
+        return _assigned(question, content)
+    if _SUPERLATIVE.search(question.text) and question.kind in ("text", "person"):
+        return _superlative(question, content)
+    found = _find_answer(question, content)
+    if found is None or max(map(len, found.passage.splitlines() or [""])) <= MAX_PASSAGE_CHARS:
+        return found  # rows and lines, each short already
+    return _focused(found, question)
+
+
+def _year_cell(question: Question, passage: _Passage) -> str | None:
+    """ "When was Cassini launched" on a table row "launched: 1997": the year in the
+    column the question names."""
+    if not passage.labelled:
+        return None
+    asked = set(question.ranking)
+    for cell in passage.text.split(" | "):
+        label, sep, value = cell.partition(": ")
+        if sep and re.fullmatch(r"1\d{3}|20\d{2}", value.strip()):
+            if asked & set(tokens(label.replace("_", " "))):
+                return value.strip()
+    return None
+
+
+def _find_answer(question: Question, content: PageContent) -> Found | None:
     candidates = passages(content)
     # What the page's title says the page is about ("Rust" in the Rust book, "shop" on the
     # "Tea Shop") is given: a passage need not repeat it. What is counted must be named.
@@ -356,6 +477,8 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
         return _count_collections(question, content) or _count_page_parts(question, content)
     for *_, p in scored[:8]:
         value = _value(question.kind, p.shown(question), question)
+        if value is None and question.kind == "date":
+            value = _year_cell(question, p)
         if value is not None:
             return Found(p.shown(question), content.url, value)
     if question.kind in ("person", "date"):
@@ -382,6 +505,9 @@ def rank_links(question: Question, content: PageContent, visited: Sequence[str])
     """Links on the same site worth following for the question, most promising first."""
     host = urlsplit(content.url).hostname
     seen = {u.split("#")[0] for u in visited}
+    numbered = [
+        (re.escape(w.lower()), n) for w, n in re.findall(r"([^\W\d_]+)\s*#?\s*(\d+)", question.text)
+    ]
     scored: list[tuple[int, int, Link]] = []
     for order, link in enumerate(content.links):
         parts = urlsplit(link.url)
@@ -393,6 +519,11 @@ def rank_links(question: Question, content: PageContent, visited: Sequence[str])
         # The query too: a filter's link is often only "Yes", to "?is_staff=1".
         found = set(tokens(f"{link.text} {parts.path} {parts.query}".replace("_", " ")))
         score = 2 * _covered(question.required, found) + _covered(question.ranking, found)
+        # "issue 1" is the page at .../issue1 or .../issue/1 (Roundup, most trackers).
+        path = parts.path.lower()
+        score += 4 * sum(
+            bool(re.search(rf"(?:^|/){w}[/_-]?{n}(?:$|[/.?])", path)) for w, n in numbered
+        )
         if score:
             scored.append((score, -order, link))
     scored.sort(key=lambda s: s[:2], reverse=True)
