@@ -260,6 +260,23 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     return best[1] if best else None
 
 
+_TOTAL = re.compile(r"(?<![\d.])(\d[\d,]*)\s+(?:rows|records|entries|results|items|matches)\b")
+
+
+def _count_of_page(question: Question, content: PageContent) -> Found | None:
+    """ "how many missions are listed" on a page whose title says missions ("missions:
+    8 rows"): the total the page states for its rows, which counts those not shown yet."""
+    if not question.target or question.target[-1] not in set(tokens(content.title)):
+        return None
+    if set(question.required) - set(question.target) - set(tokens(content.title)):
+        return None  # "how many missions went to Mars": some of them, not the page's total
+    for line in content.text.splitlines():
+        found = _TOTAL.search(line)
+        if found:
+            return Found(line.strip()[:300], content.url, found.group(1).replace(",", ""))
+    return None
+
+
 _ROWS = frozenset(stem(w) for w in ("row", "record", "entry", "line"))
 _ITEMS = frozenset(stem(w) for w in ("item", "result", "hit", "element"))
 
@@ -310,6 +327,7 @@ def _asked_for(question: Question) -> str | None:
 
 
 MAX_PASSAGE_CHARS = 600
+_SIGNATURE = re.compile(r"[\w.]+\s*\([^()]*\)(?:\s*->\s*[\w.\[\], ]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])|\n+")
 _SUPERLATIVE = re.compile(
     r"\b(?P<sup>most|fewest|least|largest|biggest|smallest|highest|lowest|greatest|maximum"
@@ -417,17 +435,29 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     return _focused(found, question)
 
 
-def _year_cell(question: Question, passage: _Passage) -> str | None:
-    """ "When was Cassini launched" on a table row "launched: 1997": the year in the
-    column the question names."""
-    if not passage.labelled:
+_CELL_VALUE = {
+    "date": re.compile(r"1\d{3}|20\d{2}"),
+    "person": re.compile(r"[^\W\d_][\w.@-]{1,39}"),
+}
+
+
+def _labelled_cell(question: Question, passage: _Passage) -> str | None:
+    """ "When was Cassini launched" on a row "launched: 1997", "who is issue 4 assigned
+    to" on a row "Assigned To | ada": the value of the cell the question's words label
+    (a year for "when", a single name for "who")."""
+    shape = _CELL_VALUE.get(question.kind)
+    if not passage.labelled or shape is None:
         return None
     asked = set(question.ranking)
-    for cell in passage.text.split(" | "):
-        label, sep, value = cell.partition(": ")
-        if sep and re.fullmatch(r"1\d{3}|20\d{2}", value.strip()):
-            if asked & set(tokens(label.replace("_", " "))):
-                return value.strip()
+    cells = [c.strip() for c in passage.text.split(" | ")]
+    pairs = [c.partition(": ")[::2] for c in cells if ": " in c]
+    # A row of label and value cells side by side ("Assigned To | ada | Keywords |").
+    pairs += list(zip(cells, cells[1:], strict=False))
+    for label, value in pairs:
+        if shape.fullmatch(value.strip()) and asked & set(tokens(label.replace("_", " "))):
+            if question.kind == "person" and asked & set(tokens(value)):
+                continue
+            return value.strip()
     return None
 
 
@@ -458,6 +488,8 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     for i, p in enumerate(candidates):
         if any(not set(tokens(part)) - asked for part in p.lines or (p.text,)):
             continue  # a line that only repeats the question ("priority") tells nothing
+        if _SIGNATURE.fullmatch(p.text.strip()):
+            continue  # "dedent(text)" names a function; the line after it says what it does
         if named is not None and named not in (tokens(p.text) if p.labelled else docs[i]):
             # "what priority does issue 1 have": a passage (a table row: one of its cells)
             # that names no priority, whatever the table is about.
@@ -474,11 +506,15 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             value = find_count(p.text, question.target)
             if value is not None:
                 return Found(p.shown(question), content.url, value)
-        return _count_collections(question, content) or _count_page_parts(question, content)
+        return (
+            _count_of_page(question, content)
+            or _count_collections(question, content)
+            or _count_page_parts(question, content)
+        )
     for *_, p in scored[:8]:
         value = _value(question.kind, p.shown(question), question)
-        if value is None and question.kind == "date":
-            value = _year_cell(question, p)
+        if value is None:
+            value = _labelled_cell(question, p)
         if value is not None:
             return Found(p.shown(question), content.url, value)
     if question.kind in ("person", "date"):
@@ -521,7 +557,7 @@ def rank_links(question: Question, content: PageContent, visited: Sequence[str])
         score = 2 * _covered(question.required, found) + _covered(question.ranking, found)
         # "issue 1" is the page at .../issue1 or .../issue/1 (Roundup, most trackers).
         path = parts.path.lower()
-        score += 4 * sum(
+        score += 10 * sum(
             bool(re.search(rf"(?:^|/){w}[/_-]?{n}(?:$|[/.?])", path)) for w, n in numbered
         )
         if score:

@@ -225,6 +225,14 @@ def _question_text(clause: str) -> str | None:
         return None
     if re.match(_WH, text, F):
         return text
+    listed = match(
+        r"(?:list|name|enumerate)\s+(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?"
+        r"(?P<x>[^\W\d_][\w-]*s)(?:\s+(?:that|which|who))?(?P<rest>(?:\s+.+)?)",
+        text,
+    )
+    if listed:
+        # "list the missions that went to Mars": which missions went to Mars.
+        return f"which {listed['x']}{listed['rest']}"
     counted = match(r"count\s+(?:the\s+)?(?:number\s+of\s+)?(?P<x>.+)", text)
     if counted:
         return f"how many {counted['x']}"
