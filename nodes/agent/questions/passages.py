@@ -490,7 +490,12 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             continue  # a line that only repeats the question ("priority") tells nothing
         if _SIGNATURE.fullmatch(p.text.strip()):
             continue  # "dedent(text)" names a function; the line after it says what it does
-        if named is not None and named not in (tokens(p.text) if p.labelled else docs[i]):
+        if (
+            named is not None
+            and named not in (tokens(p.text) if p.labelled else docs[i])
+            # The rows of the table a page is named for ("missions: 8 rows") are missions.
+            and not (p.labelled and _PLURAL_WHICH.match(question.text) and named in title)
+        ):
             # "what priority does issue 1 have": a passage (a table row: one of its cells)
             # that names no priority, whatever the table is about.
             continue
@@ -522,6 +527,8 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     if not scored:
         return None
     best = scored[0]
+    if _PLURAL_WHICH.match(question.text) and not best[3].labelled:
+        return None  # "which missions went to Mars": rows that say so, not one passage
     if best[3].labelled and _PLURAL_WHICH.match(question.text):
         # "which teas are from Japan": every row that answers as well as the best one.
         chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best[0]}
@@ -532,9 +539,12 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
 
 _FILE = re.compile(
     r"\.(?:pdf|zip|gz|tgz|bz2|xz|7z|rar|tar|csv|xlsx?|docx?|pptx?|odt|ods|png|jpe?g|gif|svg"
-    r"|webp|mp[34]|mov|avi|exe|msi|dmg|deb|rpm|whl|iso|bin)$",
+    r"|webp|mp[34]|mov|avi|exe|msi|dmg|deb|rpm|whl|iso|bin|json|xml|rss|atom|ya?ml)$",
     re.IGNORECASE,
 )
+
+
+_EXPORT = re.compile(r"(?:^|&)(?:_?format=(?:json|csv|xml)|@action=export)", re.IGNORECASE)
 
 
 def rank_links(question: Question, content: PageContent, visited: Sequence[str]) -> list[Link]:
@@ -550,8 +560,8 @@ def rank_links(question: Question, content: PageContent, visited: Sequence[str])
         target = link.url.split("#")[0]
         if parts.scheme not in ("http", "https") or parts.hostname != host or target in seen:
             continue
-        if _FILE.search(parts.path):
-            continue  # a download, not a page to read
+        if _FILE.search(parts.path) or _EXPORT.search(parts.query):
+            continue  # a download or a machine's format, not a page to read
         # The query too: a filter's link is often only "Yes", to "?is_staff=1".
         found = set(tokens(f"{link.text} {parts.path} {parts.query}".replace("_", " ")))
         score = 2 * _covered(question.required, found) + _covered(question.ranking, found)

@@ -21,7 +21,7 @@ from nodes.agent.rules.urls import parse_url
 
 _POINTER = re.compile(
     r"(?!(?:what|which|how|who|whom|whose|when|where|why|is|are|does|do)\b)(?:please\s+)?(?:"
-    r"(?:see|check|consult|try|visit|use|at|on|from|via|source|ref)"
+    r"(?:see|check|consult|try|visit|use|at|on|from|via)\b"
     r"|look\s+(?:it\s+|this\s+|that\s+|them\s+)?up\s+(?:at|on|in)"
     r"|look\s+(?:at|on|in)|(?:read|check|see)\s+(?:it\s+)?(?:at|on|in)"
     r"|(?:you(?:['’]ll|\s+will)?\s+(?:can\s+)?find\s+(?:it|them|this|that|the\s+[\w-]+)"

@@ -122,6 +122,8 @@ def log_in(clause: str, m: Masked) -> list[a.Action] | None:
         rest = re.sub(
             r"^(?!as\b|with\b|using\b)[\w' -]+?\s+(?=as\b|with\b|using\b|\()", "", rest, flags=_I
         )
+    # "use ada / s3cret to log in"
+    rest = re.sub(r"\s+to\s+(?:log|sign)\s*-?\s*(?:in|on)(?:\s+with)?\s*$", "", rest, flags=_I)
     credentials = parse_credentials(rest, m)
     if credentials is None and re.fullmatch(r"log\s*-?\s*in", found["verb"], _I):
         credentials = parse_credentials(f"user {rest}", m)  # "login admin, pass s3cret"

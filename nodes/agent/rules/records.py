@@ -144,7 +144,7 @@ def set_role(clause: str, m: Masked) -> list[a.Action] | None:
             return None
         return _flag_steps(m.value(found["who"]), role, True)
     found = match(
-        rf"(?P<verb>de-?activate|activate|disable|enable|suspend|block|unblock|reactivate)\s+"
+        rf"(?P<verb>de-?activate|activate|disable|enable|suspend|block|unblock|re-?activate)\s+"
         rf"(?:the\s+)?(?:(?:user|account|member)\s+(?:of\s+)?)?(?:(?:user|account|member)\s+)?"
         rf"{_WHO}(?:['’]s\s+account)?",
         clause,
