@@ -57,8 +57,7 @@ def test_credentials_before_any_page_are_used_on_the_first_page_opened(instructi
         "My credentials for https://x.example/admin/ are root, password hunter22. "
         "Return the title.",
         "Return the title. The site is at https://x.example/admin/, login root, pass hunter22",
-        "Go to https://x.example/admin/ (username: root, password: hunter22) and "
-        "return the title",
+        "Go to https://x.example/admin/ (username: root, password: hunter22) and return the title",
         "Return the title of https://x.example/admin/ - user root, password hunter22",
         "Sign in to https://x.example/admin/ using root / hunter22, then return the title",
     ],

@@ -301,7 +301,10 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
     return Found(shown, content.url, str(len(found)))
 
 
-_PLURAL_WHICH = re.compile(r"(?:which|what)\s+(?:of\s+the\s+)?[\w-]+s\b", re.IGNORECASE)
+_PLURAL_WHICH = re.compile(
+    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b",
+    re.IGNORECASE,
+)
 MAX_ROWS = 20
 
 
@@ -441,6 +444,13 @@ _CELL_VALUE = {
 }
 
 
+def _only_signature(lines: Sequence[str]) -> bool:
+    """Lines that name a function ("dedent(text)", "Functions dedent(text)") and say
+    nothing of what it does."""
+    rest = [line for line in lines if not _SIGNATURE.fullmatch(line.strip())]
+    return len(rest) < len(lines) and not any(len(line.split()) >= 3 for line in rest)
+
+
 def _labelled_cell(question: Question, passage: _Passage) -> str | None:
     """ "When was Cassini launched" on a row "launched: 1997", "who is issue 4 assigned
     to" on a row "Assigned To | ada": the value of the cell the question's words label
@@ -488,7 +498,7 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     for i, p in enumerate(candidates):
         if any(not set(tokens(part)) - asked for part in p.lines or (p.text,)):
             continue  # a line that only repeats the question ("priority") tells nothing
-        if _SIGNATURE.fullmatch(p.text.strip()):
+        if _only_signature(p.lines or (p.text,)):
             continue  # "dedent(text)" names a function; the line after it says what it does
         if (
             named is not None
