@@ -167,3 +167,31 @@ def test_exports_are_not_followed() -> None:
         ),
     )
     assert rank_links(parse_question("which missions went to Mars"), page, [page.url]) == []
+
+
+def test_a_line_of_code_that_sets_names_is_no_answer() -> None:
+    text = (
+        "Quoting helpers\nInstall with pip\nLicence: MIT\n__all__ = ['escape', 'unescape']\n"
+        "escape(s)\nReturn s with every quote doubled.\nunescape(s)\nUndo escape."
+    )
+    found = find_answer(parse_question("what does escape do"), _page(text))
+    assert found is not None and "every quote doubled" in found.passage
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("what does codec.decode do?", "Turn bytes back into text"),
+        ("What does decode() return", "Turn bytes back into text"),
+        ("what is encode for", "Turn text into bytes"),
+    ],
+)
+def test_what_a_function_does_is_the_text_after_its_signature(question: str, says: str) -> None:
+    text = (
+        "Module codec\nFunctions\nencode(text, errors='strict')\nTurn text into bytes.\n"
+        "decode(data, errors='strict')\nTurn bytes back into text, as encode's inverse.\n"
+        "Data\n__all__ = ['encode', 'decode']"
+    )
+    found = find_answer(parse_question(question), _page(text, title="codec"))
+    assert found is not None and says in found.passage
+    assert "__all__" not in found.passage

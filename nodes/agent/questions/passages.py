@@ -330,6 +330,7 @@ def _asked_for(question: Question) -> str | None:
 
 
 MAX_PASSAGE_CHARS = 600
+_ASSIGNMENT = re.compile(r"\s*[A-Za-z_][\w.]*\s*=\s*\S")
 _SIGNATURE = re.compile(r"[\w.]+\s*\([^()]*\)(?:\s*->\s*[\w.\[\], ]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])|\n+")
 _SUPERLATIVE = re.compile(
@@ -425,8 +426,52 @@ def _assigned(question: Question, content: PageContent) -> Found | None:
     return None
 
 
+_WHAT_DOES = re.compile(
+    r"what\s+(?:does|do|did|is)\s+(?:the\s+)?(?:function\s+|method\s+)?"
+    r"(?P<name>[A-Za-z_][\w.]*)(?:\(\))?\s+(?:do|does|return|returns|mean|for|used\s+for)\b",
+    re.IGNORECASE,
+)
+
+
+def _described(question: Question, content: PageContent) -> Found | None:
+    """ "what does textwrap.dedent do": the line where the page documents ``dedent(...)``
+    and what follows it (reference docs put the description after the signature)."""
+    found = _WHAT_DOES.match(question.text)
+    if found is None:
+        return None
+    name = found["name"].rsplit(".", 1)[-1]
+    signature = re.compile(rf"(?<![\w.]){re.escape(name)}\s*\(")
+    lines = content.text.splitlines()
+    for i, line in enumerate(lines):
+        hit = signature.search(line)
+        if hit is None or line[: hit.start()].strip(" :-•*") not in (
+            "",
+            found["name"][: -len(name)].rstrip("."),
+        ):
+            continue
+        shown = line[hit.start() :].strip()
+        for more in lines[i + 1 : i + 4]:
+            if (
+                len(shown) >= 200
+                or re.search(r"[.!?]$", shown)  # the description's first sentence is said
+                or signature.search(more)
+                or _SIGNATURE.match(more.strip())
+                or _ASSIGNMENT.match(more)
+                or len(more.split()) < 2  # the next section's heading ("Data")
+            ):
+                break
+            shown = f"{shown}\n{more.strip()}"
+        if len(shown.split()) < 4:
+            continue  # a signature with nothing after it
+        return Found(shown[:MAX_PASSAGE_CHARS], content.url)
+    return None
+
+
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
+    described = _described(question, content)
+    if described is not None:
+        return described
     if _VALUE_OF.search(question.text):
         # Only a line that sets it says a value; a passage that names it does not.
         return _assigned(question, content)
@@ -500,6 +545,8 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             continue  # a line that only repeats the question ("priority") tells nothing
         if _only_signature(p.lines or (p.text,)):
             continue  # "dedent(text)" names a function; the line after it says what it does
+        if all(_ASSIGNMENT.match(line) for line in p.lines or (p.text,)):
+            continue  # "__all__ = ['quote', ...]" sets names, it says what none of them does
         if (
             named is not None
             and named not in (tokens(p.text) if p.labelled else docs[i])
