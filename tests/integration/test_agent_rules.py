@@ -71,6 +71,13 @@ def test_search_box(run: Run, base_url: str) -> None:
     assert result.final_url.endswith("search.html?q=berry")
 
 
+def test_search_box_without_label_is_the_one_whose_form_says_search(
+    run: Run, base_url: str
+) -> None:
+    result = run(f"Go to {base_url}/search_unlabeled.html, search for plums and return the text")
+    assert "Searched for plums" in result.result
+
+
 def test_slow_script_and_slow_server(run: Run, base_url: str) -> None:
     result = run(
         f"Open {base_url}/slow.html. Wait until 'Loading…' disappears. "
