@@ -95,3 +95,22 @@ def test_a_role_after_credentials_in_a_sentence_of_their_own() -> None:
         "go to the users",
     ]
     assert "x y z" not in " ".join(steps)
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Open https://office.example/. Add a tag called 'needs review'. Return the title.",
+        "Open https://office.example/. Give dave admin rights",
+        "Open https://office.example/. Disable user hank. Accept the cookies",
+    ],
+)
+def test_the_replay_script_of_a_record_change_compiles_to_the_same_steps(
+    instruction: str,
+) -> None:
+    from nodes.agent.rules.replay import render_replay
+
+    actions = plan_instruction(instruction)
+    replay = render_replay(actions)
+    assert replay.replayable
+    assert plan_instruction(replay.script) == actions
