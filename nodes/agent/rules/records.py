@@ -95,9 +95,9 @@ def create_record(clause: str, m: Masked) -> list[a.Action] | None:
                 _plural(cap),
                 singular,
             ),
-        ),  # fmt: skip
+        ),
         a.ClickAny(
-            f"add a {kind}",
+            f"add {'an' if kind[:1] in 'aeiou' else 'a'} {kind}",
             (
                 f"Add {kind}",
                 f"New {kind}",
@@ -108,7 +108,7 @@ def create_record(clause: str, m: Masked) -> list[a.Action] | None:
                 "Create New",
                 "New",
             ),
-        ),  # fmt: skip
+        ),
         a.TypeText(field, name),
         a.ClickAny("save", SAVE_NAMES),
         a.WaitForText(name),
