@@ -1,6 +1,7 @@
 """The agent on real third-party applications: tasks phrased by the grammar and freely.
 
     .venv/bin/python -m bench.agent_suite [--subset fast] [--only style=free] [--only app=roundup]
+    .venv/bin/python -m bench.agent_suite --set heldout   # the held-out tasks
 
 Four applications, none written by us, run locally: Django's admin (PyPI), Datasette
 over a small SQLite database (PyPI), the Roundup issue tracker (PyPI) and Python's own
@@ -64,11 +65,14 @@ class Outcome:
 
 
 def select(
-    tasks: Iterable[SuiteTask], subset: str = "all", only: Sequence[str] = ()
+    tasks: Iterable[SuiteTask],
+    subset: str = "all",
+    only: Sequence[str] = (),
+    task_set: str = "original",
 ) -> list[SuiteTask]:
     """``subset`` fast or all; ``only``: ``key=value`` filters on the tasks' fields
     (style, difficulty, app, name), all of which must hold; a key given twice matches
-    either value."""
+    either value; ``task_set``: original or heldout (suite_tasks.py)."""
     wanted: dict[str, set[str]] = {}
     names = {f.name for f in fields(SuiteTask)}
     for item in only:
@@ -80,6 +84,7 @@ def select(
         task
         for task in tasks
         if (subset == "all" or task.fast)
+        and task.set == task_set
         and all(str(getattr(task, key)) in values for key, values in wanted.items())
     ]
 
@@ -199,9 +204,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="style=free, difficulty=hard, app=roundup, name=...; repeatable",
     )
+    parser.add_argument(
+        "--set",
+        choices=("original", "heldout"),
+        default="original",
+        help="the tasks the rules were improved against, or the held-out ones",
+    )
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
     args = parser.parse_args(argv)
-    tasks = select(TASKS, args.subset, args.only)
+    tasks = select(TASKS, args.subset, args.only, args.set)
     if not tasks:
         parser.error("no task matches")
     if args.list:

@@ -7,6 +7,11 @@ applications' base URLs (``{roundup}`` ends with ``/``), ``{django_password}`` a
 ``difficulty``: ``easy`` (one page, one read), ``medium`` (a click, a search, a login),
 ``hard`` (several steps, a form, or an answer to find). ``fast`` tasks run in
 ``make test`` (tests/integration/test_agent_suite.py).
+
+``set`` is ``original`` (the tasks the rules were improved against) or ``heldout``
+(written before those improvements, run first on the code as it was, and never tuned
+to: the figure that counts). Held-out tasks change the applications too (a group, a
+user, an issue), so each set runs on applications of its own.
 """
 
 from __future__ import annotations
@@ -46,11 +51,13 @@ class SuiteTask:
     instruction: str
     check: Check
     fast: bool = False
+    set: str = "original"  # original, heldout
 
     def __post_init__(self) -> None:
         assert self.app in ("django", "datasette", "roundup", "pydoc"), self.app
         assert self.difficulty in ("easy", "medium", "hard"), self.difficulty
         assert self.style in ("grammar", "free"), self.style
+        assert self.set in ("original", "heldout"), self.set
 
 
 def _planets(apps: Apps) -> list[str]:
@@ -176,6 +183,11 @@ def _issue_count(apps: Apps) -> str:
 
 def _json_version(apps: Apps) -> str:
     return json.__version__
+
+
+def _mission_count(apps: Apps) -> str:
+    assert apps.datasette
+    return str(apps.datasette.query("SELECT count(*) FROM missions")[0][0])
 
 
 DJANGO_LOGIN = (
@@ -545,7 +557,8 @@ TASKS: tuple[SuiteTask, ...] = (
         difficulty="medium",
         style="grammar",
         instruction="Go to {pydoc}/ and search for 'shlex'. Return the text.",
-        check=says("shlex - A lexical analyzer class for simple shell-like syntaxes."),
+        # The results page says "shlex- A lexical ..." (pydoc writes no space before "-").
+        check=says("A lexical analyzer class for simple shell-like syntaxes"),
     ),
     SuiteTask(
         name="pydoc-json-version",
@@ -588,5 +601,252 @@ TASKS: tuple[SuiteTask, ...] = (
         style="free",
         instruction="In the Python docs at {pydoc}/ , what is the value of math.pi?",
         check=says(repr(math.pi), within=ANSWER_CHARS),
+    ),
+    # --- Held-out tasks (set="heldout") ------------------------------------------------
+    # Written before the rules were improved against the tasks above, run first on the
+    # code as it was, and never tuned to: `--set heldout`.
+    SuiteTask(
+        name="ho-datasette-missions-title",
+        app="datasette",
+        difficulty="easy",
+        style="grammar",
+        instruction="Go to {datasette}/solar/missions and return the title.",
+        check=says(lambda apps: f"{_mission_count(apps)} rows"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-search-mars",
+        app="datasette",
+        difficulty="hard",
+        style="grammar",
+        instruction="Open {datasette}/solar/missions. Search for 'Mars'. "
+        "Extract the table as JSON.",
+        check=rows_hold(_fts("Mars"), exactly=True),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-django-add-group",
+        app="django",
+        difficulty="medium",
+        style="grammar",
+        instruction=DJANGO_LOGIN
+        + "Click 'Groups'. Click 'Add group'. Type 'Auditors' into 'Name'. Click 'Save'.",
+        check=django_group("Auditors"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-roundup-click-issue",
+        app="roundup",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {roundup}. Click 'Search ignores accents', then return the text.",
+        check=says("misses café"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-pydoc-title",
+        app="pydoc",
+        difficulty="easy",
+        style="grammar",
+        instruction="Visit {pydoc}/shlex.html and return the title.",
+        check=says(page_title(at("{pydoc}/shlex.html"))),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-pydoc-search",
+        app="pydoc",
+        difficulty="medium",
+        style="grammar",
+        instruction="Open {pydoc}/. Search for 'textwrap'. Return the text.",
+        check=says("Text wrapping and filling"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-count-missions",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="how many missions are listed at {datasette}/solar/missions?",
+        check=count_is(_mission_count, within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-venera-agency",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="Which agency launched Venera 7? Data: {datasette}/solar/missions",
+        check=picks(_mission("agency", "Venera 7"), _agencies, within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-saturn-moons",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="Could you tell me how many moons Saturn has? {datasette}/solar/planets",
+        check=count_is(_planet("moons", "Saturn"), within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-galileo-year",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="I need the year Galileo was launched, from {datasette}/solar/missions",
+        check=says(_mission("launched", "Galileo"), within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-neptune",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="According to {datasette}/solar/planets, what is Neptune's diameter?",
+        check=says(_planet("diameter_km", "Neptune"), within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-datasette-links",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="show me every link on {datasette}/solar/planets",
+        check=has_all_links(at("{datasette}/solar/planets")),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-django-new-group",
+        app="django",
+        difficulty="medium",
+        style="free",
+        instruction="Sign in to {django}/admin/ with admin / {django_password} and add a "
+        "new group named Editors",
+        check=django_group("Editors"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-django-staff-status",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction="My login for {django}/admin/ is admin, password {django_password}. "
+        "Please give grace staff status.",
+        check=django_user("grace", is_staff=1),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-django-ada-email",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction="Using the admin at {django}/admin/ (username: admin, password: "
+        "{django_password}), what is ada's email?",
+        check=says(_django_email("ada"), within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-django-superuser",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction="Credentials: admin / {django_password}. Go to {django}/admin/ and "
+        "make grace a superuser.",
+        check=django_user("grace", is_superuser=1),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-django-list-users",
+        app="django",
+        difficulty="medium",
+        style="free",
+        instruction="log into {django}/admin/login/ as admin with password "
+        "{django_password} and list the users",
+        check=says_all(_django_users),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-roundup-assignee",
+        app="roundup",
+        difficulty="medium",
+        style="free",
+        instruction="Who's assigned to issue 4 on {roundup}?",
+        check=picks(_issue("assignedto", "Search ignores"), _tracker_users, within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-roundup-priority",
+        app="roundup",
+        difficulty="medium",
+        style="free",
+        instruction="what priority is issue 3 at {roundup}",
+        check=picks(_issue("priority", "Add a dark"), _priorities, within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-roundup-dark-theme-status",
+        app="roundup",
+        difficulty="hard",
+        style="free",
+        instruction="what is the status of the dark theme issue at {roundup} ?",
+        check=picks(_issue("status", "Add a dark"), _statuses, within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-roundup-open-issue",
+        app="roundup",
+        difficulty="hard",
+        style="free",
+        instruction="Open a new issue called 'Emails arrive twice' on {roundup} - user ada, "
+        "password {ada_password}",
+        check=roundup_issue("Emails arrive twice", creator="ada"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-roundup-report-bug",
+        app="roundup",
+        difficulty="hard",
+        style="free",
+        instruction="Sign in to {roundup} as ada, password {ada_password}. Then report a "
+        "new bug: 'Sidebar overlaps the footer'.",
+        check=roundup_issue("Sidebar overlaps the footer", creator="ada"),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-pydoc-dedent",
+        app="pydoc",
+        difficulty="medium",
+        style="free",
+        instruction="What does textwrap.dedent do? see {pydoc}/textwrap.html",
+        check=says("common leading whitespace", within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-pydoc-dumps",
+        app="pydoc",
+        difficulty="medium",
+        style="free",
+        instruction="according to {pydoc}/json.html, what does json.dumps return?",
+        # json.dump's docstring says "JSON formatted stream" too: the str is dumps'.
+        check=says("dumps", "JSON formatted ``str``", within=ANSWER_CHARS),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-pydoc-links",
+        app="pydoc",
+        difficulty="easy",
+        style="free",
+        instruction="find the links on {pydoc}/shlex.html for me",
+        check=has_all_links(at("{pydoc}/shlex.html")),
+        set="heldout",
+    ),
+    SuiteTask(
+        name="ho-pydoc-math-e",
+        app="pydoc",
+        difficulty="hard",
+        style="free",
+        instruction="Check the docs at {pydoc}/ - what's the value of math.e?",
+        check=says(repr(math.e), within=ANSWER_CHARS),
+        set="heldout",
     ),
 )

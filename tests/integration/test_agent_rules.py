@@ -71,6 +71,30 @@ def test_search_box(run: Run, base_url: str) -> None:
     assert result.final_url.endswith("search.html?q=berry")
 
 
+def test_search_box_without_label_is_the_one_whose_form_says_search(
+    run: Run, base_url: str
+) -> None:
+    result = run(f"Go to {base_url}/search_unlabeled.html, search for plums and return the text")
+    assert "Searched for plums" in result.result
+
+
+def test_create_a_record_clicks_through_a_back_office(run: Run, base_url: str) -> None:
+    result = run(f"Open {base_url}/backoffice.html and create a new group named Reviewers")
+    assert result.final_url.endswith("backoffice.html?view=saved&name=Reviewers")
+    assert [step.action for step in result.steps][1:] == [
+        "go to the groups",
+        "add a group",
+        'type "Reviewers" into "name"',
+        "save",
+        'wait until "Reviewers" appears',
+    ]
+
+
+def test_a_record_the_form_refuses_fails_with_the_pages_reason(run: Run, base_url: str) -> None:
+    with pytest.raises(ActionFailed, match="the page says: A group with that name already"):
+        run(f"Open {base_url}/backoffice.html. Add a group called Admins.")
+
+
 def test_slow_script_and_slow_server(run: Run, base_url: str) -> None:
     result = run(
         f"Open {base_url}/slow.html. Wait until 'Loading…' disappears. "

@@ -65,8 +65,13 @@ def test_has_all_links_compares_with_the_page_itself(monkeypatch: pytest.MonkeyP
 
 
 def test_the_suite_is_large_enough_and_selects_by_field() -> None:
-    assert len(TASKS) >= 40 and len({t.name for t in TASKS}) == len(TASKS)
-    assert 2 * len(select(TASKS, only=["style=free"])) >= len(TASKS)
+    assert len({t.name for t in TASKS}) == len(TASKS)
+    original, heldout = select(TASKS), select(TASKS, task_set="heldout")
+    assert len(original) >= 40 and 2 * len(select(TASKS, only=["style=free"])) >= len(original)
+    # The held-out set: at least 16 free tasks and 6 grammar ones, on the same apps.
+    assert len(select(TASKS, only=["style=free"], task_set="heldout")) >= 16
+    assert len(select(TASKS, only=["style=grammar"], task_set="heldout")) >= 6
+    assert {t.app for t in heldout} == {t.app for t in original}
     assert len({t.app for t in TASKS}) >= 3
     fast = select(TASKS, "fast")
     assert 4 <= len(fast) <= 6

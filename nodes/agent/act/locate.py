@@ -44,6 +44,12 @@ _SEARCH_FIELDS: tuple[str, ...] = (
     "input[name=q], input[name=query], input[name=search]",
     "input[type=search], [role=searchbox]",
     "input:is([id*=search i], [placeholder*=search i], [aria-label*=search i])",
+    # A box with no label, name or placeholder that says search (pydoc's index): the text
+    # field of a search landmark, or of a form whose button says search.
+    "[role=search] input:is([type=text], :not([type]))",
+    "form:has(input[type=submit][value*=search i]) input:is([type=text], :not([type]))",
+    "form:has(button:text-matches('search', 'i')) input:is([type=text], :not([type]))",
+    "form:has(button[aria-label*=search i]) input:is([type=text], :not([type]))",
 )
 
 

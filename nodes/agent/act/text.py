@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from nodes.agent.act import locate
 from nodes.agent.act.interact import not_found
 from nodes.agent.loop.budget import Budget
+from shared.errors import ActionFailed
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -25,6 +29,40 @@ def scroll_to(page: Page, text: str, budget: Budget) -> None:
     target.scroll_into_view_if_needed(timeout=budget.timeout_ms())
 
 
+ERROR_GRACE_MS = 1000
+# Where applications say what went wrong with a form (Django's errornote, Roundup's
+# "Error: ..." paragraph, ARIA alerts).
+_ERRORS = (
+    "[role=alert], .errornote, .errorlist, .error-message, .alert-danger, .alert-error, "
+    ".error, .errors, p:text-matches('^\\s*Error:', 'i'), div:text-matches('^\\s*Error:', 'i')"
+)
+
+
+def page_error(page: Page) -> str:
+    """The first error message the page shows, or ""."""
+    try:
+        found = page.locator(_ERRORS).filter(visible=True)
+        return " ".join(found.first.inner_text(timeout=500).split())[:200] if found.count() else ""
+    except PlaywrightError:
+        return ""
+
+
 def wait_for_text(page: Page, text: str, gone: bool, budget: Budget) -> None:
     shown = page.get_by_text(text).filter(visible=True)
-    shown.first.wait_for(state="detached" if gone else "attached", timeout=budget.timeout_ms())
+    if gone:
+        shown.first.wait_for(state="detached", timeout=budget.timeout_ms())
+        return
+    # A page that shows an error instead (a form sent back) is judged after a second,
+    # not at the end of the action timeout.
+    rest_ms = max(1.0, budget.action_timeout_ms - ERROR_GRACE_MS)
+    for last, cap_ms in ((False, ERROR_GRACE_MS), (True, rest_ms)):
+        try:
+            shown.first.wait_for(state="attached", timeout=budget.timeout_ms(cap_ms=cap_ms))
+            return
+        except PlaywrightTimeoutError as exc:
+            said = "" if budget.expired() else page_error(page)
+            if said:
+                # "file a new issue titled X": the form came back with the app's reason.
+                raise ActionFailed(f'"{text}" did not appear; the page says: {said}') from exc
+            if last:
+                raise

@@ -105,6 +105,20 @@ _CONTENT_JS = """
       .map((c) => clean(c.innerText)).filter(Boolean);
     if (items.length) collections.push({context: context(el, ''), items});
   }
+  // A record's edit form says its values in its fields ("Email address" on a user's
+  // page): each filled field, with its label, is a labelled row.
+  const fields = [];
+  for (const f of document.querySelectorAll('input, select, textarea')) {
+    if (!shown(f) || /^(hidden|password|submit|button|reset|checkbox|radio|file|image|search)$/i
+      .test(f.type || '')) continue;
+    const value = f.tagName === 'SELECT'
+      ? clean(f.selectedOptions[0] ? f.selectedOptions[0].text : '') : clean(f.value);
+    if (!value || /^-.*-$/.test(value)) continue;
+    const label = clean((f.labels && f.labels[0] ? f.labels[0].innerText : '')
+      || f.getAttribute('aria-label') || f.placeholder || f.name).replace(/:$/, '');
+    if (label) fields.push(label + ': ' + value.slice(0, 300));
+  }
+  if (fields.length) collections.push({context: 'form', items: fields.slice(0, 100), table: true});
   const links = Array.from(document.querySelectorAll('a[href]')).filter(shown).slice(0, 500)
     .map((l) => ({text: clean(l.innerText || l.getAttribute('aria-label') || l.title),
                   url: l.href}));

@@ -260,6 +260,23 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     return best[1] if best else None
 
 
+_TOTAL = re.compile(r"(?<![\d.])(\d[\d,]*)\s+(?:rows|records|entries|results|items|matches)\b")
+
+
+def _count_of_page(question: Question, content: PageContent) -> Found | None:
+    """ "how many missions are listed" on a page whose title says missions ("missions:
+    8 rows"): the total the page states for its rows, which counts those not shown yet."""
+    if not question.target or question.target[-1] not in set(tokens(content.title)):
+        return None
+    if set(question.required) - set(question.target) - set(tokens(content.title)):
+        return None  # "how many missions went to Mars": some of them, not the page's total
+    for line in content.text.splitlines():
+        found = _TOTAL.search(line)
+        if found:
+            return Found(line.strip()[:300], content.url, found.group(1).replace(",", ""))
+    return None
+
+
 _ROWS = frozenset(stem(w) for w in ("row", "record", "entry", "line"))
 _ITEMS = frozenset(stem(w) for w in ("item", "result", "hit", "element"))
 
@@ -284,7 +301,10 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
     return Found(shown, content.url, str(len(found)))
 
 
-_PLURAL_WHICH = re.compile(r"(?:which|what)\s+(?:of\s+the\s+)?[\w-]+s\b", re.IGNORECASE)
+_PLURAL_WHICH = re.compile(
+    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b",
+    re.IGNORECASE,
+)
 MAX_ROWS = 20
 
 
@@ -309,8 +329,194 @@ def _asked_for(question: Question) -> str | None:
     return stems[0] if stems else None
 
 
+MAX_PASSAGE_CHARS = 600
+_ASSIGNMENT = re.compile(r"\s*[A-Za-z_][\w.]*\s*=\s*\S")
+_SIGNATURE = re.compile(r"[\w.]+\s*\([^()]*\)(?:\s*->\s*[\w.\[\], ]+)?")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])|\n+")
+_SUPERLATIVE = re.compile(
+    r"\b(?P<sup>most|fewest|least|largest|biggest|smallest|highest|lowest|greatest|maximum"
+    r"|minimum|oldest|newest|earliest|latest|longest|shortest|heaviest|lightest)\b"
+    r"(?:\s+(?:number\s+of\s+)?(?P<col>[^\W\d_][\w-]*))?",
+    re.IGNORECASE,
+)
+_SMALLEST = frozenset(
+    "fewest least smallest lowest minimum oldest earliest shortest lightest".split()
+)
+
+
+def _number(value: str) -> float | None:
+    found = re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", value.strip())
+    return float(found.group().replace(",", "")) if found else None
+
+
+def _superlative(question: Question, content: PageContent) -> Found | None:
+    """ "which planet has the most moons": the table row with the greatest number in the
+    column the question names. None when no table has such a column: a passage that
+    says "most" answers nothing."""
+    found = _SUPERLATIVE.search(question.text)
+    assert found is not None
+    wanted = set(tokens(found["col"] or ""))
+    if not wanted:
+        return None
+    for collection in content.collections:
+        if not collection.table:
+            continue
+        rows = []
+        for item in collection.items:
+            cells = dict(
+                (label.strip(), value.strip())
+                for label, sep, value in (c.partition(": ") for c in item.split(" | "))
+                if sep
+            )
+            column = next((k for k in cells if wanted & set(tokens(k.replace("_", " ")))), None)
+            number = _number(cells[column]) if column else None
+            if number is not None:
+                rows.append((number, item))
+        if len(rows) >= 2:
+            pick = min if found["sup"].lower() in _SMALLEST else max
+            best = pick(rows, key=lambda r: r[0])
+            if sum(r[0] == best[0] for r in rows) > 1:
+                return None  # a tie picks nothing
+            return Found(best[1], content.url)
+    return None
+
+
+def _focused(found: Found, question: Question) -> Found | None:
+    """A passage cut to the sentences that answer, when it is too long to be one (a
+    module's whole documentation on one line); None when no sentence has the question's
+    words."""
+    sentences = [x.strip() for x in _SENTENCE.split(found.passage) if x.strip()]
+    asked = set(question.ranking)
+    # Words as written count twice: "dumps" is not "dump", though both stem alike.
+    exact = {w for w in words(question.text) if w not in STOPWORDS}
+    scores = [len(asked & set(tokens(x))) + 2 * len(exact & set(words(x))) for x in sentences]
+    if not scores or max(scores) == 0:
+        return None
+    start = scores.index(max(scores))
+    shown = sentences[start][:MAX_PASSAGE_CHARS]
+    for more in sentences[start + 1 :]:
+        if len(shown) + len(more) + 1 > MAX_PASSAGE_CHARS:
+            break
+        shown = f"{shown} {more}"
+    if found.value is not None and found.value not in shown:
+        return None
+    return Found(("… " if start else "") + shown + " …", found.url, found.value)
+
+
+_VALUE_OF = re.compile(
+    r"\bvalues?\s+(?:of|for)\s+(?:the\s+)?(?:constant\s+|variable\s+)?(?P<name>[A-Za-z_][\w.]*\w)",
+    re.IGNORECASE,
+)
+
+
+def _assigned(question: Question, content: PageContent) -> Found | None:
+    """ "what is the value of math.pi": a line that sets it, "pi = 3.141592653589793"."""
+    found = _VALUE_OF.search(question.text)
+    if found is None:
+        return None
+    name = found["name"]
+    names = {name, name.rsplit(".", 1)[-1]}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    setting = re.compile(rf"(?<![\w.])(?:{alternatives})\s*=\s*(?P<v>[^\s,;]+)")
+    for line in content.text.splitlines():
+        hit = setting.search(line)
+        if hit:
+            start = max(0, hit.start() - 100)
+            return Found(line[start : hit.end() + 200].strip(), content.url, hit["v"])
+    return None
+
+
+_WHAT_DOES = re.compile(
+    r"what\s+(?:does|do|did|is)\s+(?:the\s+)?(?:function\s+|method\s+)?"
+    r"(?P<name>[A-Za-z_][\w.]*)(?:\(\))?\s+(?:do|does|return|returns|mean|for|used\s+for)\b",
+    re.IGNORECASE,
+)
+
+
+def _described(question: Question, content: PageContent) -> Found | None:
+    """ "what does textwrap.dedent do": the line where the page documents ``dedent(...)``
+    and what follows it (reference docs put the description after the signature)."""
+    found = _WHAT_DOES.match(question.text)
+    if found is None:
+        return None
+    name = found["name"].rsplit(".", 1)[-1]
+    signature = re.compile(rf"(?<![\w.]){re.escape(name)}\s*\(")
+    lines = content.text.splitlines()
+    for i, line in enumerate(lines):
+        hit = signature.search(line)
+        if hit is None or line[: hit.start()].strip(" :-•*") not in (
+            "",
+            found["name"][: -len(name)].rstrip("."),
+        ):
+            continue
+        shown = line[hit.start() :].strip()
+        for more in lines[i + 1 : i + 4]:
+            if (
+                len(shown) >= 200
+                or re.search(r"[.!?]$", shown)  # the description's first sentence is said
+                or signature.search(more)
+                or _SIGNATURE.match(more.strip())
+                or _ASSIGNMENT.match(more)
+                or len(more.split()) < 2  # the next section's heading ("Data")
+            ):
+                break
+            shown = f"{shown}\n{more.strip()}"
+        if len(shown.split()) < 4:
+            continue  # a signature with nothing after it
+        return Found(shown[:MAX_PASSAGE_CHARS], content.url)
+    return None
+
+
 def find_answer(question: Question, content: PageContent) -> Found | None:
     """The passage (and value) that answers ``question`` on this page, or None."""
+    described = _described(question, content)
+    if described is not None:
+        return described
+    if _VALUE_OF.search(question.text):
+        # Only a line that sets it says a value; a passage that names it does not.
+        return _assigned(question, content)
+    if _SUPERLATIVE.search(question.text) and question.kind in ("text", "person"):
+        return _superlative(question, content)
+    found = _find_answer(question, content)
+    if found is None or max(map(len, found.passage.splitlines() or [""])) <= MAX_PASSAGE_CHARS:
+        return found  # rows and lines, each short already
+    return _focused(found, question)
+
+
+_CELL_VALUE = {
+    "date": re.compile(r"1\d{3}|20\d{2}"),
+    "person": re.compile(r"[^\W\d_][\w.@-]{1,39}"),
+}
+
+
+def _only_signature(lines: Sequence[str]) -> bool:
+    """Lines that name a function ("dedent(text)", "Functions dedent(text)") and say
+    nothing of what it does."""
+    rest = [line for line in lines if not _SIGNATURE.fullmatch(line.strip())]
+    return len(rest) < len(lines) and not any(len(line.split()) >= 3 for line in rest)
+
+
+def _labelled_cell(question: Question, passage: _Passage) -> str | None:
+    """ "When was Cassini launched" on a row "launched: 1997", "who is issue 4 assigned
+    to" on a row "Assigned To | ada": the value of the cell the question's words label
+    (a year for "when", a single name for "who")."""
+    shape = _CELL_VALUE.get(question.kind)
+    if not passage.labelled or shape is None:
+        return None
+    asked = set(question.ranking)
+    cells = [c.strip() for c in passage.text.split(" | ")]
+    pairs = [c.partition(": ")[::2] for c in cells if ": " in c]
+    # A row of label and value cells side by side ("Assigned To | ada | Keywords |").
+    pairs += list(zip(cells, cells[1:], strict=False))
+    for label, value in pairs:
+        if shape.fullmatch(value.strip()) and asked & set(tokens(label.replace("_", " "))):
+            if question.kind == "person" and asked & set(tokens(value)):
+                continue
+            return value.strip()
+    return None
+
+
+def _find_answer(question: Question, content: PageContent) -> Found | None:
     candidates = passages(content)
     # What the page's title says the page is about ("Rust" in the Rust book, "shop" on the
     # "Tea Shop") is given: a passage need not repeat it. What is counted must be named.
@@ -337,7 +543,16 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     for i, p in enumerate(candidates):
         if any(not set(tokens(part)) - asked for part in p.lines or (p.text,)):
             continue  # a line that only repeats the question ("priority") tells nothing
-        if named is not None and named not in (tokens(p.text) if p.labelled else docs[i]):
+        if _only_signature(p.lines or (p.text,)):
+            continue  # "dedent(text)" names a function; the line after it says what it does
+        if all(_ASSIGNMENT.match(line) for line in p.lines or (p.text,)):
+            continue  # "__all__ = ['quote', ...]" sets names, it says what none of them does
+        if (
+            named is not None
+            and named not in (tokens(p.text) if p.labelled else docs[i])
+            # The rows of the table a page is named for ("missions: 8 rows") are missions.
+            and not (p.labelled and _PLURAL_WHICH.match(question.text) and named in title)
+        ):
             # "what priority does issue 1 have": a passage (a table row: one of its cells)
             # that names no priority, whatever the table is about.
             continue
@@ -353,9 +568,15 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
             value = find_count(p.text, question.target)
             if value is not None:
                 return Found(p.shown(question), content.url, value)
-        return _count_collections(question, content) or _count_page_parts(question, content)
+        return (
+            _count_of_page(question, content)
+            or _count_collections(question, content)
+            or _count_page_parts(question, content)
+        )
     for *_, p in scored[:8]:
         value = _value(question.kind, p.shown(question), question)
+        if value is None:
+            value = _labelled_cell(question, p)
         if value is not None:
             return Found(p.shown(question), content.url, value)
     if question.kind in ("person", "date"):
@@ -363,6 +584,8 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     if not scored:
         return None
     best = scored[0]
+    if _PLURAL_WHICH.match(question.text) and not best[3].labelled:
+        return None  # "which missions went to Mars": rows that say so, not one passage
     if best[3].labelled and _PLURAL_WHICH.match(question.text):
         # "which teas are from Japan": every row that answers as well as the best one.
         chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best[0]}
@@ -373,26 +596,37 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
 
 _FILE = re.compile(
     r"\.(?:pdf|zip|gz|tgz|bz2|xz|7z|rar|tar|csv|xlsx?|docx?|pptx?|odt|ods|png|jpe?g|gif|svg"
-    r"|webp|mp[34]|mov|avi|exe|msi|dmg|deb|rpm|whl|iso|bin)$",
+    r"|webp|mp[34]|mov|avi|exe|msi|dmg|deb|rpm|whl|iso|bin|json|xml|rss|atom|ya?ml)$",
     re.IGNORECASE,
 )
+
+
+_EXPORT = re.compile(r"(?:^|&)(?:_?format=(?:json|csv|xml)|@action=export)", re.IGNORECASE)
 
 
 def rank_links(question: Question, content: PageContent, visited: Sequence[str]) -> list[Link]:
     """Links on the same site worth following for the question, most promising first."""
     host = urlsplit(content.url).hostname
     seen = {u.split("#")[0] for u in visited}
+    numbered = [
+        (re.escape(w.lower()), n) for w, n in re.findall(r"([^\W\d_]+)\s*#?\s*(\d+)", question.text)
+    ]
     scored: list[tuple[int, int, Link]] = []
     for order, link in enumerate(content.links):
         parts = urlsplit(link.url)
         target = link.url.split("#")[0]
         if parts.scheme not in ("http", "https") or parts.hostname != host or target in seen:
             continue
-        if _FILE.search(parts.path):
-            continue  # a download, not a page to read
+        if _FILE.search(parts.path) or _EXPORT.search(parts.query):
+            continue  # a download or a machine's format, not a page to read
         # The query too: a filter's link is often only "Yes", to "?is_staff=1".
         found = set(tokens(f"{link.text} {parts.path} {parts.query}".replace("_", " ")))
         score = 2 * _covered(question.required, found) + _covered(question.ranking, found)
+        # "issue 1" is the page at .../issue1 or .../issue/1 (Roundup, most trackers).
+        path = parts.path.lower()
+        score += 10 * sum(
+            bool(re.search(rf"(?:^|/){w}[/_-]?{n}(?:$|[/.?])", path)) for w, n in numbered
+        )
         if score:
             scored.append((score, -order, link))
     scored.sort(key=lambda s: s[:2], reverse=True)

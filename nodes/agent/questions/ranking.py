@@ -68,7 +68,12 @@ def words(text: str) -> list[str]:
 
 def tokens(text: str) -> list[str]:
     """Stems of the words of ``text`` that carry meaning."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS]
+    # "who's", "what's": the question word, not a word of its own.
+    return [stem(w) for w in words(text) if w not in STOPWORDS and _bare(w) not in STOPWORDS]
+
+
+def _bare(word: str) -> str:
+    return re.sub(r"['’]s$", "", word)
 
 
 class BM25:

@@ -61,7 +61,7 @@ def parse_credentials(text: str, m: Masked) -> tuple[str, str] | None:
         rest = rest[: user.start()] + " " + rest[user.end() :]
     else:
         pair = re.search(
-            rf"(?:\bas\b|\bcredentials?\b|\b{_USER_KEY}\b|^)\s*:?\s*"
+            rf"(?:\bas\b|\bcredentials?\b|\b{_USER_KEY}\b|\bwith\b|\busing\b|^(?!\s*(?:the\s+)?credentials?\b))\s*:?\s*"
             rf"(?P<u>{_USER_VALUE})\s*[/:]\s*(?P<p>{_VALUE})",
             text,
             _I,
@@ -78,8 +78,25 @@ def parse_credentials(text: str, m: Masked) -> tuple[str, str] | None:
     return user_value, password_value
 
 
+_MY_LOGIN = re.compile(
+    r"(?:my|the|our|your)\s+(?:login|log-in|credentials?|account|user\s*name|details)"
+    r"\s+(?:for|at|on|to)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:at\s+)?(?P<url>\S+)"
+    r"\s+(?:is|are)\s*:?\s*(?P<rest>.+)",
+    _I | re.DOTALL,
+)
+_SITE_AT = re.compile(r"^(?:the\s+)?[\w' -]{0,60}?\b(?:at|on)\s+(?P<tok>\S+)\s*", _I)
+
+
 def log_in(clause: str, m: Masked) -> list[a.Action] | None:
     """A clause that logs in with credentials, optionally at a URL first."""
+    clause = clause.strip()
+    if clause.startswith("(") and clause.endswith(")"):
+        clause = clause[1:-1]
+    mine = _MY_LOGIN.fullmatch(clause)
+    if mine is not None and (url := parse_url(m.value(mine["url"]))) is not None:
+        rest = mine["rest"]
+        credentials = parse_credentials(rest, m) or parse_credentials(f"user {rest}", m)
+        return [a.Navigate(url), a.LogIn(*credentials)] if credentials else None
     found = match(
         rf"(?P<verb>{_LOGIN_VERB})\b\s*(?:(?:to|into|onto|on|at)\s+)?(?P<rest>.*)", clause
     )
@@ -90,14 +107,26 @@ def log_in(clause: str, m: Masked) -> list[a.Action] | None:
     rest = found["rest"]
     url = None
     first = rest.split(maxsplit=1)
+    site = _SITE_AT.match(rest)
     if first and (candidate := parse_url(m.value(first[0]))) is not None:
         url, rest = candidate, (first[1] if len(first) > 1 else "")
+    elif (
+        site
+        and "/" in m.value(site["tok"])
+        and (candidate := parse_url(m.value(site["tok"]))) is not None
+    ):
+        # "log in to the tracker at URL (user ada, password s3cret)"
+        url, rest = candidate, rest[site.end() :]
     elif found["verb"].lower() not in ("use", "using", "with", ""):
         # "log in to the admin site as ada / s3cret": the site's name says nothing more.
         rest = re.sub(
             r"^(?!as\b|with\b|using\b)[\w' -]+?\s+(?=as\b|with\b|using\b|\()", "", rest, flags=_I
         )
+    # "use ada / s3cret to log in"
+    rest = re.sub(r"\s+to\s+(?:log|sign)\s*-?\s*(?:in|on)(?:\s+with)?\s*$", "", rest, flags=_I)
     credentials = parse_credentials(rest, m)
+    if credentials is None and re.fullmatch(r"log\s*-?\s*in", found["verb"], _I):
+        credentials = parse_credentials(f"user {rest}", m)  # "login admin, pass s3cret"
     if credentials is None:
         return None
     actions: list[a.Action] = [a.Navigate(url)] if url else []
@@ -138,8 +167,16 @@ def hide_passwords(clause: str) -> str:
     """A clause to quote in an error, with what looks like a password masked: the value
     after a password key word, or after "as <user> /" and "credentials <user>:"."""
     clause = re.sub(rf"(\b{_PASS_KEY}\b{_IS}){_SHOWN_VALUE}", rf"\1{a.MASK}", clause, flags=_I)
-    return re.sub(
+    clause = re.sub(
         rf"(\b(?:as|credentials?)\s*:?\s*{_USER_VALUE}\s*[/:]\s*){_SHOWN_VALUE}",
+        rf"\1{a.MASK}",
+        clause,
+        flags=_I,
+    )
+    # "with admin / s3cret", "admin / s3cret": a pair written apart by " / " (a URL's
+    # slashes have no spaces around them).
+    return re.sub(
+        rf"(\b{_USER_VALUE}\s+/\s+)(?!{re.escape(a.MASK)}){_SHOWN_VALUE}",
         rf"\1{a.MASK}",
         clause,
         flags=_I,

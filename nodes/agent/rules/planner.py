@@ -13,7 +13,17 @@ import re
 from collections.abc import Callable, Sequence
 
 from nodes.agent.actions import Action
-from nodes.agent.rules import forms, goals, inputs, pages, questions, reading, tabs
+from nodes.agent.rules import (
+    context,
+    forms,
+    goals,
+    inputs,
+    pages,
+    questions,
+    reading,
+    records,
+    tabs,
+)
 from nodes.agent.rules.resolve import RESOLVABLE, resolve
 from nodes.agent.rules.split import Masked, mask_quotes, split_clauses
 from nodes.agent.types import Observation, StepRecord
@@ -23,7 +33,11 @@ Rule = Callable[[str, Masked], "list[Action] | None"]
 
 RULES: tuple[Rule, ...] = (
     forms.log_in,
+    context.pointer,
+    context.check_site,
     forms.fill_form,
+    records.create_record,
+    records.set_role,
     tabs.open_in_new_tab,
     pages.open_urls,
     tabs.switch_tab,
@@ -69,7 +83,8 @@ def _apply_rules(clause: str, masked: Masked) -> list[Action] | None:
         actions = rule(clause, masked)
         if actions is not None:
             return actions
-    return None
+    # "open a new issue called X on URL - user ada, password s3cret"
+    return context.with_credentials(clause, masked, _apply_rules)
 
 
 def _culprit(clause: str, masked: Masked) -> str:
@@ -101,10 +116,8 @@ def plan_instruction(instruction: str) -> list[Action]:
     clauses = split_clauses(masked.text)
     if not clauses:
         raise InstructionNotUnderstood("the instruction is empty")
-    actions: list[Action] = []
-    for clause in clauses:
-        actions.extend(parse_clause(clause, masked))
-    return actions
+    groups = [parse_clause(clause, masked) for clause in clauses]
+    return [action for group in context.in_order(groups) for action in group]
 
 
 class RulesPlanner:

@@ -50,10 +50,33 @@ def explicit_url(token: str, m: Masked) -> str | None:
     return url
 
 
+# "the title of example.com": what a page has, so the host is a page's.
+_PAGE_PARTS = frozenset(
+    "title titles link links heading headings text content contents url address table tables"
+    " summary page site screenshot list lists fields form images image headline headlines"
+    " source description".split()
+)
+
+
+def _written_as_url(value: str) -> bool:
+    return "://" in value or "/" in value or value.startswith("www.")
+
+
 def split_url(clause: str, m: Masked) -> tuple[str, str | None]:
     """The clause without its "at URL" part, and that URL (None when there is none)."""
-    for found in re.finditer(rf"(?:^|\s+){_URL_PREP}\s+{_PAGE_WORDS}(?P<tok>\S+)", clause, F):
+    for found in re.finditer(
+        rf"(?:^|\s+)(?P<prep>{_URL_PREP})\s+{_PAGE_WORDS}(?P<tok>\S+)", clause, F
+    ):
         url = explicit_url(found["tok"], m)
+        value = m.value(found["tok"]).lower()
+        before = clause[: found.start()].split()[-1:] or [""]
+        code_name = found["prep"].lower() in ("in", "for") or (
+            found["prep"].lower() == "of" and before[0].lower() not in _PAGE_PARTS
+        )
+        if url and code_name and not _written_as_url(value):
+            # "the value of math.pi", "the width of textwrap.wrap": a name in code, not a
+            # host, unless written as an address.
+            url = None
         if url:
             rest = f"{clause[: found.start()]} {clause[found.end() :]}"
             return " ".join(rest.split()).strip(" ,:;"), url
@@ -75,6 +98,7 @@ def _parse_goal(goal: str, m: Masked) -> list[a.Action] | None:
 
 _PREFIX_VERB = (
     r"(?:using|use|with|on|in|at|from|via|through|according\s+to|open|visit|go\s+to|head\s+to"
+    r"|check|see|consult|look\s+(?:at|in)|search"
     r"|navigate\s+to)"
 )
 # What may come before the URL: "Using the Acme docs at", "On", "In the shop (".
@@ -97,7 +121,7 @@ def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
         if not _PREFIX_HEAD.fullmatch(text[: token.start()]):
             return None
         # "Use the docs at URL to find out X", "Open the shop at URL and count the teas".
-        goal = re.sub(r"^(?:to|and|then)\s+", "", text[token.end() :].strip(" ,:;"), flags=F)
+        goal = re.sub(r"^(?:to|and|then)\s+", "", text[token.end() :].strip(" ,:;-–—"), flags=F)
         if not goal:
             return [a.Navigate(url)]
         rest = _parse_goal(goal, m)
@@ -170,6 +194,7 @@ _WH = r"(?:what|what's|whats|which|how|who|whom|whose|when|where|why)\b"
 _ASKING = (
     r"(?:find\s+out|figure\s+out|work\s+out|look\s+up|tell\s+me|let\s+me\s+know"
     r"|i(?:\s+(?:want|need|would\s+like)|['’]d\s+like)\s+to\s+know|answer(?:\s+the\s+question)?"
+    r"|i\s+(?:need|want|(?:would|['’]d)\s+like)(?=\s+(?:the|to\s+know)\b)"
     r"|find|determine|look\s+for|check|see|say)"
 )
 _SHAPE_QUESTION = re.compile(
@@ -200,6 +225,14 @@ def _question_text(clause: str) -> str | None:
         return None
     if re.match(_WH, text, F):
         return text
+    listed = match(
+        r"(?:list|name|enumerate)\s+(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?"
+        r"(?P<x>[^\W\d_][\w-]*s)(?:\s+(?:that|which|who))?(?P<rest>(?:\s+.+)?)",
+        text,
+    )
+    if listed:
+        # "list the missions that went to Mars": which missions went to Mars.
+        return f"which {listed['x']}{listed['rest']}"
     counted = match(r"count\s+(?:the\s+)?(?:number\s+of\s+)?(?P<x>.+)", text)
     if counted:
         return f"how many {counted['x']}"

@@ -118,7 +118,7 @@ _SHAPES = {
 
 def extract_shape(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
-        r"(?:extract|get|return|list|show|collect|give\s+me|output|scrape)\s+(?:me\s+)?(?:all\s+)?"
+        r"(?:extract|get|return|list|show|collect|give\s+me|output|scrape)\s+(?:me\s+)?(?:all\s+|every\s+|each\s+)?"
         r"(?:of\s+)?(?:the\s+)?(?:page's\s+)?(?P<shape>[a-z]+(?:\s+[a-z]+)?)"
         r"(?:\s+(?:on|from|of|in)\s+(?:the|this)\s+(?:page|site))?(?:\s+as\s+json)?",
         clause,

@@ -150,7 +150,7 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.GoBack: lambda x: "Go back",
     a.Reload: lambda x: "Reload the page",
     a.Click: lambda x: f"Click {name(x, x.text)}",
-    a.ClickAny: lambda x: x.goal[:1].upper() + x.goal[1:],
+    a.ClickAny: lambda x: _goal(x),
     a.TypeText: _type,
     a.PressKey: lambda x: _key(x.key),
     a.SelectOption: lambda x: f"Select {quote(x.value)} from the {name(x, x.field)} dropdown",
@@ -178,6 +178,23 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.FillForm: lambda x: f"Fill in the form with {_form_words(x.description)}",
     a.Answer: lambda x: f"Answer {quote(x.question)}",
 }
+
+
+def _goal(action: a.ClickAny) -> str:
+    """A goal phrase ("Accept the cookies"), when the rules read it back as the same
+    goal; the steps of a longer phrase ("go to the groups" of "create a group called
+    X") are written as that phrase instead (``_clause_instead``)."""
+    from nodes.agent.rules.planner import plan_instruction  # the planner's rules use this
+    from shared.errors import InstructionNotUnderstood
+
+    said = action.goal[:1].upper() + action.goal[1:]
+    try:
+        back = plan_instruction(said)
+    except InstructionNotUnderstood:
+        back = []
+    if back != [action]:
+        raise Unphrasable("the goal is a step of a longer phrase")
+    return said
 
 
 def _form_words(description: str) -> str:

@@ -40,6 +40,7 @@ CLAUSE_VERBS: tuple[str, ...] = (
     "decline", "dismiss", "log", "sign", "list", "collect", "scrape",
     "clear", "upload", "attach",
     "download", "login", "use", "order", "find", "fetch", "count",
+    "file", "deactivate", "activate", "promote", "grant", "demote",
 )  # fmt: skip
 _VERB_ALT = "|".join(CLAUSE_VERBS)
 # A question starts a clause only after a comma: "click Who we are and what we do" is one.
@@ -53,7 +54,9 @@ _CLAUSE_SEP = re.compile(
     r"|\s+and\s+then\b\s*"
     r"|\s+then\s+"
     rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT}|{_QUESTION_ALT})\b)"
-    rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)",
+    rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)"
+    # "... and add a new group named X"; "find the tea and add it to the basket" stays one.
+    r"|\s*,?\s+and\s+(?=add\s+(?:an?\s+)?new\b)",
     re.IGNORECASE,
 )
 _LEADING_FILLER = re.compile(

@@ -1,0 +1,197 @@
+"""The extractive answerer's newer shapes (nodes/agent/questions/passages.py), on pages
+built by hand: superlatives from a table's column, a value set in code, a row's labelled
+cell, a page's stated total, long passages cut to the answering sentences. Each also
+says when there is no answer: no passage beats a wrong one."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodes.agent.questions.passages import (
+    Collection,
+    Link,
+    PageContent,
+    find_answer,
+    parse_question,
+    rank_links,
+)
+from nodes.agent.questions.ranking import tokens
+
+U = "http://x.test/page"
+RIVERS = Collection(
+    "Rivers",
+    (
+        "River: Nile | Length (km): 6,650 | Countries: 11",
+        "River: Amazon | Length (km): 6,400 | Countries: 9",
+        "River: Yangtze | Length (km): 6,300 | Countries: 1",
+    ),
+    table=True,
+)
+
+
+def _page(text: str = "", *collections: Collection, title: str = "Page") -> PageContent:
+    return PageContent(url=U, title=title, text=text, collections=collections)
+
+
+@pytest.mark.parametrize(
+    ("question", "river"),
+    [
+        ("Which river has the longest length?", "Nile"),
+        ("Which river crosses the most countries", "Nile"),
+        ("which river crosses the fewest countries?", "Yangtze"),
+        ("what river has the greatest length", "Nile"),
+    ],
+)
+def test_a_superlative_picks_the_row_with_the_extreme_value(question: str, river: str) -> None:
+    found = find_answer(parse_question(question), _page("", RIVERS))
+    assert found is not None and f"River: {river} |" in found.passage
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["which river is the most beautiful", "which river has the most fish"],
+)
+def test_a_superlative_no_column_says_is_not_answered(question: str) -> None:
+    page = _page("The Nile is the most beautiful river and has the most fish.", RIVERS)
+    assert find_answer(parse_question(question), page) is None
+
+
+def test_a_tie_picks_nothing() -> None:
+    tied = Collection("", ("Team: A | Points: 3", "Team: B | Points: 3"), table=True)
+    assert find_answer(parse_question("which team has the most points"), _page("", tied)) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("what's the value of settings.TIMEOUT", "30"),
+        ("What is the value of MAX_RETRIES?", "5"),
+        ("what is the value of the constant tau", "6.283185307179586"),
+    ],
+)
+def test_the_value_of_a_name_is_read_from_a_line_that_sets_it(question: str, value: str) -> None:
+    text = (
+        "Settings\nTIMEOUT is used by every request.\nTIMEOUT = 30\nMAX_RETRIES = 5\n"
+        "tau = 6.283185307179586"
+    )
+    found = find_answer(parse_question(question), _page(text))
+    assert found is not None and found.value == value
+
+
+def test_a_value_nothing_sets_is_not_answered() -> None:
+    page = _page("The value of pi is used throughout this module.")
+    assert find_answer(parse_question("what is the value of math.pi"), page) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("Who is ticket 7 assigned to?", "maria"),
+        ("who's the owner of ticket 7", "maria"),
+        ("when was ticket 7 opened", "2019"),
+    ],
+)
+def test_a_cell_labelled_by_the_questions_words_gives_the_value(question: str, value: str) -> None:
+    rows = Collection(
+        "Tickets",
+        (
+            "Ticket: 7 | Subject: Printer jams | Assigned to: maria | Owner: maria | Opened: 2019",
+            "Ticket: 8 | Subject: No wifi | Assigned to: tom | Owner: tom | Opened: 2021",
+        ),
+        table=True,
+    )
+    found = find_answer(parse_question(question), _page("", rows))
+    assert found is not None and found.value == value
+
+
+def test_label_and_value_cells_side_by_side() -> None:
+    row = Collection("Ticket 9", ("Title | Paper jam", "Assigned To | lena | Keywords"), table=True)
+    found = find_answer(parse_question("who is ticket 9 assigned to"), _page("", row))
+    assert found is not None and found.value == "lena"
+
+
+def test_a_page_named_for_what_is_counted_gives_its_stated_total() -> None:
+    page = _page("books\n1,204 rows where genre = poetry", title="library: books: 1,204 rows")
+    found = find_answer(parse_question("how many books are there"), page)
+    assert found is not None and found.value == "1204"
+    # Some of them is not the total.
+    assert find_answer(parse_question("how many books are about Rome"), page) is None
+
+
+def test_a_long_passage_is_cut_to_the_sentences_that_answer() -> None:
+    filler = "Nothing to see in this sentence at all. " * 40
+    text = "\n".join(
+        ["Codecs", "How to install", "Changes in 2.0", "Licence: MIT", "Contact the team"]
+        + [filler + "The encode() function returns bytes in UTF-8. " + filler]
+    )
+    found = find_answer(parse_question("what does encode return"), _page(text))
+    assert found is not None and len(found.passage) < 700
+    assert "returns bytes in UTF-8" in found.passage
+
+
+def test_a_signature_line_alone_is_no_answer() -> None:
+    text = (
+        "Text helpers\nInstall with pip\nLicence: MIT\nFunctions\nstrip(text)\n"
+        "Remove the blanks at both ends of text.\nupper(text)\nCapitals, all of them."
+    )
+    found = find_answer(parse_question("what does strip do"), _page(text))
+    assert found is not None and "Remove the blanks" in found.passage
+
+
+def test_whos_is_a_question_word() -> None:
+    assert tokens("who's there") == tokens("there")
+
+
+def test_an_item_named_by_number_ranks_its_page_first() -> None:
+    page = PageContent(
+        url="http://t.test/",
+        title="Tracker",
+        text="",
+        links=(
+            Link("Export assigned CSV", "http://t.test/list?assigned=1&status=1,2,3,12"),
+            Link("Printer jams", "http://t.test/ticket12"),
+        ),
+    )
+    links = rank_links(parse_question("who is ticket 12 assigned to"), page, [page.url])
+    assert links[0].url == "http://t.test/ticket12"
+
+
+def test_exports_are_not_followed() -> None:
+    page = PageContent(
+        url="http://t.test/",
+        title="Data",
+        text="",
+        links=(
+            Link("missions json", "http://t.test/missions.json"),
+            Link("missions csv", "http://t.test/missions?_format=csv"),
+        ),
+    )
+    assert rank_links(parse_question("which missions went to Mars"), page, [page.url]) == []
+
+
+def test_a_line_of_code_that_sets_names_is_no_answer() -> None:
+    text = (
+        "Quoting helpers\nInstall with pip\nLicence: MIT\n__all__ = ['escape', 'unescape']\n"
+        "escape(s)\nReturn s with every quote doubled.\nunescape(s)\nUndo escape."
+    )
+    found = find_answer(parse_question("what does escape do"), _page(text))
+    assert found is not None and "every quote doubled" in found.passage
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("what does codec.decode do?", "Turn bytes back into text"),
+        ("What does decode() return", "Turn bytes back into text"),
+        ("what is encode for", "Turn text into bytes"),
+    ],
+)
+def test_what_a_function_does_is_the_text_after_its_signature(question: str, says: str) -> None:
+    text = (
+        "Module codec\nFunctions\nencode(text, errors='strict')\nTurn text into bytes.\n"
+        "decode(data, errors='strict')\nTurn bytes back into text, as encode's inverse.\n"
+        "Data\n__all__ = ['encode', 'decode']"
+    )
+    found = find_answer(parse_question(question), _page(text, title="codec"))
+    assert found is not None and says in found.passage
+    assert "__all__" not in found.passage
