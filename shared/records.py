@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -588,19 +589,26 @@ class TaskStore:
         ]
         return str(self._finish(keys=[keys.task(task_id)], args=args))
 
-    def fail(self, task_id: str, error: str, *, only_if_queued: bool = False) -> bool:
+    def fail(
+        self, task_id: str, error: str, *, only_if_queued: bool = False, call_id: str = ""
+    ) -> bool:
         """Fail an unfinished task and cancel its attempts; False if it had already
         finished (or, with ``only_if_queued``, had left the queued state)."""
-        return self.fail_many([(task_id, error)], only_if_queued=only_if_queued)[0]
+        return self.fail_many([(task_id, error)], only_if_queued=only_if_queued, call_id=call_id)[0]
 
     def fail_many(
-        self, failures: list[tuple[str, str]], *, only_if_queued: bool = False
+        self, failures: list[tuple[str, str]], *, only_if_queued: bool = False, call_id: str = ""
     ) -> list[bool]:
-        """``fail`` for each (task id, error), in one script call."""
+        """``fail`` for each (task id, error), in one script call. ``call_id`` names the
+        call (a new one by default): the same call sent again (redis-py resends a script
+        after a timeout or a dropped connection) answers as it did the first time, and
+        any other call finds the task finished, so each failure is counted once even when
+        two scheduler passes fail the same task in the same millisecond."""
         if not failures:
             return []
         args: list[Any] = [self.now_ms(), keys.PREFIX, self.record_ttl_s]
         args.append("1" if only_if_queued else "0")
+        args.append(call_id or uuid.uuid4().hex)
         for task_id, error in failures:
             args += [task_id, error]
         task_keys = [keys.task(task_id) for task_id, _ in failures]

@@ -4,6 +4,7 @@ pure parsing and ranking, no browser."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 
 import pytest
 
@@ -538,6 +539,18 @@ ADMIN = PageContent(
 )
 def test_menus_and_filters_are_not_answers(question: str) -> None:
     assert find_answer(parse_question(question), ADMIN) is None
+
+
+def test_one_recent_action_naming_a_user_is_no_count_of_users() -> None:
+    """Django's index after one edit: its "My actions" list holds "Changed: ada User"
+    alone. Counted, "how many users" came back 1 (the test order that showed it: a
+    user edited, nothing else done)."""
+    recent = Collection("Recent actions — My actions", ("Changed: ada User",))
+    page = replace(ADMIN, collections=(*ADMIN.collections[:2], recent))
+    assert find_answer(parse_question("How many users are there?"), page) is None
+    teas = replace(ADMIN, collections=(Collection("", ("Green tea", "Black tea")),))
+    found = find_answer(parse_question("how many teas are there"), teas)
+    assert found is not None and found.value == "2"  # two items that each name the kind
 
 
 def test_menus_lead_to_the_page_that_answers() -> None:

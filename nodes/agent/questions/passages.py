@@ -244,10 +244,12 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
         }
         matching = [i for i, it in zip(items, item_tokens, strict=True) if qualifiers <= it]
         # What is counted ("staff users": users) has to be named by the list itself (its
-        # heading, or every one of its items: "Green tea", "Black tea"), not just by the
-        # page's title or by some of its items ("ada User" among "Recent actions").
+        # heading, or every one of two or more items: "Green tea", "Black tea"), not just
+        # by the page's title or by some of its items ("ada User" among "Recent actions";
+        # one item alone, "Changed: ada User", says nothing about a list of users).
         head = question.target[-1]
-        if not matching or (head not in own and not all(head in it for it in item_tokens)):
+        named_by_items = len(item_tokens) > 1 and all(head in it for it in item_tokens)
+        if not matching or (head not in own and not named_by_items):
             continue
         covered = {t for t in question.required if t in own | title} | qualifiers
         if len(covered) < needed(len(question.required)):
