@@ -33,6 +33,7 @@ lint: install
 
 bench: install
 	$(PY) -m bench.e2e
+	$(PY) -m bench.contexts
 	$(PY) -m bench.egress
 	$(PY) -m bench.dispatch
 	$(PY) -m bench.placement
