@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import time
@@ -16,7 +17,35 @@ import redis
 POLL_S = 0.1
 
 
+# Ports handed to servers are drawn from here, below the kernel's ephemeral range.
+SERVER_PORTS_FROM = 10_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
 def free_port() -> int:
+    """A free loopback port for a server to listen on.
+
+    Drawn at random below the kernel's ephemeral range: a port the kernel hands out
+    (``bind`` to port 0) can be taken, before the server binds it, by any outgoing
+    connection's local end, which the kernel picks from that same range; with two test
+    clusters starting at once beside busy clients, a gateway found its port taken."""
+    low = _ephemeral_low()
+    if low - SERVER_PORTS_FROM >= 1_000:
+        for _ in range(50):
+            port = random.randrange(SERVER_PORTS_FROM, low)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue  # in use: draw again
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 import redis
 
+from browsing.processes import free_port
 from shared.config import Settings
 from shared.kombu_redis import SentinelTransport
 from shared.records import TaskStatus, TaskStore
@@ -54,12 +54,6 @@ client = redis_client(settings)
 def mark(key):
     client.set(key, "done")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:  # noqa: ANN401
