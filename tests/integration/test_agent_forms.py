@@ -1,7 +1,7 @@
 """Forms as people describe them, in a real Chromium: logging in with credentials
 written naturally (and the password nowhere in what the run reports), filling an
-order form from a description, and typing into a CodeMirror 5 editor and a
-contenteditable box.
+order form from a description, and typing into a CodeMirror 5 editor, a Monaco
+editor and a contenteditable box.
 """
 
 from __future__ import annotations
@@ -96,3 +96,28 @@ def test_type_into_a_code_editor_and_a_rich_text_box(
         "Type 'Ring twice' into the Notes box. Click 'Save' and return the text.",
     )
     assert 'Saved code: print("hi")\nSaved notes: Ring twice' in result.result
+
+
+def test_type_into_a_monaco_editor(context: BrowserContext, base_url: str) -> None:
+    code = "def f():\n    return 1"
+    steps: list[StepRecord] = []
+    seen: list[tuple[str, str]] = []
+
+    def read_back(step: StepRecord) -> None:
+        # The run closes its tab when it ends, so the page is read after each step.
+        steps.append(step)
+        page = context.pages[-1]
+        editor = "monaco.editor.getEditors()[0].getValue()"
+        seen.append((page.evaluate(editor), page.text_content("#saved") or ""))
+
+    result = _run(
+        context,
+        f"Open {base_url}/monaco.html. Type '{code}' into \"Code\". "
+        "Click 'Save' and return the text.",
+        on_step=read_back,
+    )
+    assert steps[1].action == f'type "{code}" into "Code"'
+    assert seen[1] == (code, "")
+    assert seen[2] == (code, f"Saved code: {code}")
+    # The text a run returns has its lines stripped; the page keeps the indent.
+    assert "Saved code: def f():\nreturn 1" in result.result
