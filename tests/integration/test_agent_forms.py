@@ -123,6 +123,27 @@ def test_type_into_a_monaco_editor(context: BrowserContext, base_url: str) -> No
     assert "Saved code: def f():\nreturn 1" in result.result
 
 
+def test_type_into_a_monaco_editor_without_its_global(
+    context: BrowserContext, base_url: str
+) -> None:
+    # No API to call: the keys go to Monaco's hidden textarea, after its own select-all,
+    # and the step reads the lines it draws.
+    code = "def f():\n    return 1"
+    saved: list[str] = []
+
+    def read_back(step: StepRecord) -> None:
+        saved.append(context.pages[-1].text_content("#saved") or "")
+
+    result = _run(
+        context,
+        f"Open {base_url}/monaco.html?bundled. Type '{code}' into \"Code\". "
+        "Click 'Save' and return the text.",
+        on_step=read_back,
+    )
+    assert saved[2] == f"Saved code: {code}"  # nothing of the old text left
+    assert "Saved code: def f():\nreturn 1" in result.result
+
+
 def test_type_into_a_codemirror6_editor(context: BrowserContext, base_url: str) -> None:
     # Longer than the viewport: CodeMirror 6 draws only the lines near it, so the
     # step must read the editor's state back, not its text on screen.

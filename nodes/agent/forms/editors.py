@@ -139,6 +139,13 @@ _READ_JS = """
       || e.getDomNode() === root || (e.getDomNode() && e.getDomNode().contains(root)));
     if (editor) return editor.getValue();
   }
+  // Monaco without its global: its lines, drawn in any order, each placed by its top.
+  const lines = kind === 'monaco' && root.querySelector('.view-lines');
+  if (lines) {
+    return Array.from(lines.children)
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((line) => line.textContent.replace(/\\u00a0/g, ' ')).join('\\n');
+  }
   // CodeMirror 6 draws only the lines near the viewport: its DOM misses the rest.
   const view = kind === 'codemirror6' && CM6_VIEW(root);
   if (view) return view.state.doc.toString();
@@ -163,6 +170,9 @@ def find_editor(page: Page, field: str, text: str, budget: Budget) -> Callable[[
         timeout = budget.timeout_ms()
         if not root.evaluate(_SET_BY_API_JS, [kind, text], timeout=timeout):
             root.evaluate(_SELECT_ALL_JS, timeout=timeout)
+            if kind == "monaco":
+                # Selecting its hidden textarea's text selects nothing in the editor.
+                page.keyboard.press("ControlOrMeta+A")
             page.keyboard.insert_text(text)
         typed = str(root.evaluate(_READ_JS, kind, timeout=timeout) or "")
         if not _same(typed, text):
