@@ -1,7 +1,7 @@
 """Forms as people describe them, in a real Chromium: logging in with credentials
 written naturally (and the password nowhere in what the run reports), filling an
-order form from a description, and typing into a CodeMirror 5 editor and a
-contenteditable box.
+order form from a description, and typing into CodeMirror 5, CodeMirror 6 and Monaco
+editors and a contenteditable box.
 """
 
 from __future__ import annotations
@@ -96,3 +96,76 @@ def test_type_into_a_code_editor_and_a_rich_text_box(
         "Type 'Ring twice' into the Notes box. Click 'Save' and return the text.",
     )
     assert 'Saved code: print("hi")\nSaved notes: Ring twice' in result.result
+
+
+def test_type_into_a_monaco_editor(context: BrowserContext, base_url: str) -> None:
+    code = "def f():\n    return 1"
+    steps: list[StepRecord] = []
+    seen: list[tuple[str, str]] = []
+
+    def read_back(step: StepRecord) -> None:
+        # The run closes its tab when it ends, so the page is read after each step.
+        steps.append(step)
+        page = context.pages[-1]
+        editor = "monaco.editor.getEditors()[0].getValue()"
+        seen.append((page.evaluate(editor), page.text_content("#saved") or ""))
+
+    result = _run(
+        context,
+        f"Open {base_url}/monaco.html. Type '{code}' into \"Code\". "
+        "Click 'Save' and return the text.",
+        on_step=read_back,
+    )
+    assert steps[1].action == f'type "{code}" into "Code"'
+    assert seen[1] == (code, "")
+    assert seen[2] == (code, f"Saved code: {code}")
+    # The text a run returns has its lines stripped; the page keeps the indent.
+    assert "Saved code: def f():\nreturn 1" in result.result
+
+
+def test_type_into_a_monaco_editor_without_its_global(
+    context: BrowserContext, base_url: str
+) -> None:
+    # No API to call: the keys go to Monaco's hidden textarea, after its own select-all,
+    # and the step reads the lines it draws.
+    code = "def f():\n    return 1"
+    saved: list[str] = []
+
+    def read_back(step: StepRecord) -> None:
+        saved.append(context.pages[-1].text_content("#saved") or "")
+
+    result = _run(
+        context,
+        f"Open {base_url}/monaco.html?bundled. Type '{code}' into \"Code\". "
+        "Click 'Save' and return the text.",
+        on_step=read_back,
+    )
+    assert saved[2] == f"Saved code: {code}"  # nothing of the old text left
+    assert "Saved code: def f():\nreturn 1" in result.result
+
+
+def test_type_into_a_codemirror6_editor(context: BrowserContext, base_url: str) -> None:
+    # Longer than the viewport: CodeMirror 6 draws only the lines near it, so the
+    # step must read the editor's state back, not its text on screen.
+    code = "\n".join(f"select {i} from dual;" for i in range(300))
+    steps: list[StepRecord] = []
+    seen: list[tuple[str, str]] = []
+
+    def read_back(step: StepRecord) -> None:
+        steps.append(step)
+        page = context.pages[-1]
+        # The page keeps its view to itself; the bundle's EditorView finds it.
+        doc = "CM.EditorView.findFromDOM(document.querySelector('.cm-editor')).state.doc"
+        seen.append((page.evaluate(f"{doc}.toString()"), page.text_content("#saved") or ""))
+
+    result = _run(
+        context,
+        # The caption names the editor; an aria-labelledby would make it a field to fill.
+        f"Open {base_url}/codemirror6.html. Type '{code}' into \"Code\". "
+        "Click 'Save' and return the text.",
+        on_step=read_back,
+    )
+    assert [s.error for s in steps] == [None, None, None, None]
+    assert seen[1] == (code, "")
+    assert seen[2] == (code, f"Saved code: {code}")
+    assert result.result.startswith("New query\nCode\n")  # the rest is the long editor

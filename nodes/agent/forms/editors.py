@@ -79,9 +79,21 @@ _FIND_JS = """
 }
 """
 
+# CodeMirror 6's view, from the DOM, put where a script says /* CM6_VIEW */: its content
+# node holds a ``cmTile`` (as in @codemirror/view 6.43) or a ``cmView`` (older releases) whose
+# ``view`` (or ``rootView.view``) is the EditorView.
+_CM6_VIEW_JS = """
+  const CM6_VIEW = (root) => {
+    const content = root.querySelector('.cm-content');
+    const tile = content && (content.cmTile || content.cmView);
+    const view = tile && (tile.view || (tile.rootView && tile.rootView.view));
+    return view && view.dispatch && view.state ? view : null;
+  };"""
+
 # Through the editor's API; false when the page does not expose one.
 _SET_BY_API_JS = """
 (root, [kind, text]) => {
+  /* CM6_VIEW */
   if (kind === 'codemirror5') {
     const cm = root.CodeMirror;
     cm.setValue(text);
@@ -94,17 +106,15 @@ _SET_BY_API_JS = """
     if (editor) { editor.setValue(text); return true; }
   }
   if (kind === 'codemirror6') {
-    const content = root.querySelector('.cm-content');
-    const view = content && content.cmView && (content.cmView.view || content.cmView.rootView
-      && content.cmView.rootView.view);
-    if (view && view.dispatch) {
+    const view = CM6_VIEW(root);
+    if (view) {
       view.dispatch({changes: {from: 0, to: view.state.doc.length, insert: text}});
       return true;
     }
   }
   return false;
 }
-"""
+""".replace("/* CM6_VIEW */", _CM6_VIEW_JS)
 
 _SELECT_ALL_JS = """
 (root) => {
@@ -122,16 +132,27 @@ _SELECT_ALL_JS = """
 
 _READ_JS = """
 (root, kind) => {
+  /* CM6_VIEW */
   if (kind === 'codemirror5') return root.CodeMirror.getValue();
   if (kind === 'monaco' && window.monaco && monaco.editor && monaco.editor.getEditors) {
     const editor = monaco.editor.getEditors().find((e) => root.contains(e.getDomNode())
       || e.getDomNode() === root || (e.getDomNode() && e.getDomNode().contains(root)));
     if (editor) return editor.getValue();
   }
+  // Monaco without its global: its lines, drawn in any order, each placed by its top.
+  const lines = kind === 'monaco' && root.querySelector('.view-lines');
+  if (lines) {
+    return Array.from(lines.children)
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((line) => line.textContent.replace(/\\u00a0/g, ' ')).join('\\n');
+  }
+  // CodeMirror 6 draws only the lines near the viewport: its DOM misses the rest.
+  const view = kind === 'codemirror6' && CM6_VIEW(root);
+  if (view) return view.state.doc.toString();
   const content = root.querySelector('.cm-content') || root;
   return content.innerText;
 }
-"""
+""".replace("/* CM6_VIEW */", _CM6_VIEW_JS)
 
 
 def _same(a: str, b: str) -> bool:
@@ -149,6 +170,9 @@ def find_editor(page: Page, field: str, text: str, budget: Budget) -> Callable[[
         timeout = budget.timeout_ms()
         if not root.evaluate(_SET_BY_API_JS, [kind, text], timeout=timeout):
             root.evaluate(_SELECT_ALL_JS, timeout=timeout)
+            if kind == "monaco":
+                # Selecting its hidden textarea's text selects nothing in the editor.
+                page.keyboard.press("ControlOrMeta+A")
             page.keyboard.insert_text(text)
         typed = str(root.evaluate(_READ_JS, kind, timeout=timeout) or "")
         if not _same(typed, text):
