@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
 import sys
@@ -152,6 +153,18 @@ def assert_no_secret_in_logs(cluster: LocalCluster, secrets: tuple[str, ...]) ->
         text = log.read_text(errors="replace")
         for secret in secrets:
             assert secret not in text, f"{log.name} shows a secret"
+
+
+def attempts_ended(cluster: LocalCluster, node: str, task_id: str) -> list[str]:
+    """The outcomes in a node's "attempt ended" log lines for a task (nodes/task.py): an
+    attempt that ran to an end, or was dropped unrun, logs one."""
+    found = []
+    for line in cluster.log_path(node).read_text(errors="replace").splitlines():
+        if '"attempt ended"' in line and task_id in line:
+            entry = json.loads(line)
+            if entry.get("task_id") == task_id:
+                found.append(entry["outcome"])
+    return found
 
 
 def chromium_count(pids: list[int]) -> int:

@@ -16,7 +16,7 @@ import redis
 
 from browsing.cluster import LocalCluster, free_port
 from shared.registry import NodeRegistry
-from tests.conftest import ALICE, Api, allow, running
+from tests.conftest import ALICE, Api, allow, attempts_ended, running
 
 ASYNC = "/api/v1/browsing/async"
 SYNC = "/api/v1/browsing/sync"
@@ -311,18 +311,6 @@ def _first_attempt_failed(alice, task_id: str, timeout_s: float) -> dict:
     return until(failed, timeout_s=timeout_s)
 
 
-def _attempts_ended(cluster: LocalCluster, queue: str, task_id: str) -> list[str]:
-    """The outcomes of a task's "attempt ended" log lines on a node (nodes/task.py): an
-    attempt that ran to an end, whatever its outcome, logs one."""
-    outcomes = []
-    for line in cluster.log_path(queue).read_text(errors="replace").splitlines():
-        if '"attempt ended"' in line and task_id in line:
-            entry = json.loads(line)
-            if entry.get("task_id") == task_id:
-                outcomes.append(entry["outcome"])
-    return outcomes
-
-
 KILLS = 10
 
 
@@ -351,8 +339,8 @@ def test_a_killed_worker_process_moves_its_attempt_within_seconds(fragile, alice
         assert "Agent Test Home" in json.loads(body["payload"])["result"]
         # The killed attempt never ended; its retry ended once (a twice-run task would
         # log two lines, the loser's "fenced" or "lost").
-        until(lambda: _attempts_ended(fragile, "node.de.01", task_id), 5)  # noqa: B023
-        assert _attempts_ended(fragile, "node.de.01", task_id) == ["won"]
+        until(lambda: attempts_ended(fragile, "node.de.01", task_id), 5)  # noqa: B023
+        assert attempts_ended(fragile, "node.de.01", task_id) == ["won"]
         timings.append((detected_s, done_s))
         print(f"kill {len(timings)}: failed after {detected_s:.1f} s, done after {done_s:.1f} s")
     print(

@@ -25,7 +25,7 @@ import redis
 
 from shared import keys
 from shared.registry import NodeRegistry
-from tests.conftest import ALICE, Api, running
+from tests.conftest import ALICE, Api, attempts_ended, running
 from tests.support import netns
 
 REASON = netns.unavailable()
@@ -104,17 +104,6 @@ def until(check, timeout_s: float, every_s: float = 0.1):
         time.sleep(every_s)
 
 
-def ended(cluster: netns.NetnsCluster, node: str, task_id: str) -> list[dict]:
-    """The node's "attempt ended" log lines for a task (nodes/task.py)."""
-    found = []
-    for line in cluster.log_path(node).read_text(errors="replace").splitlines():
-        if '"attempt ended"' in line and task_id in line:
-            entry = json.loads(line)
-            if entry.get("task_id") == task_id:
-                found.append(entry)
-    return found
-
-
 def screenshot_task(alice: Api, sites: str, node: str) -> tuple[dict, float]:
     started = time.monotonic()
     resp = alice.post(
@@ -188,9 +177,9 @@ def test_a_node_cut_off_past_the_dead_window_loses_its_attempt_and_its_late_resu
     assert DEAD_AFTER_S - 1 <= moved_s < DEAD_AFTER_S + 10, moved_s
 
     # The old node comes back: it runs its attempt to an end, which must not win.
-    late = until(lambda: ended(layout, old, task_id), 90, every_s=0.5)
+    late = until(lambda: attempts_ended(layout, old, task_id), 90, every_s=0.5)
     late_s = time.monotonic() - healed
-    assert [e["outcome"] for e in late] != ["won"] and len(late) == 1, late
+    assert late != ["won"] and len(late) == 1, late
     registry = NodeRegistry(store)
     until(lambda: registry.get(old).live(int(time.time() * 1000), 1000), 60)
     back_s = time.monotonic() - healed
@@ -201,7 +190,7 @@ def test_a_node_cut_off_past_the_dead_window_loses_its_attempt_and_its_late_resu
     say(
         f"node cut: attempt moved {moved_s:.1f} s after the cut (window {DEAD_AFTER_S:g} s), "
         f"task done on {other} at {done_s:.1f} s; after the link came back the old node's "
-        f"attempt ended '{late[0]['outcome']}' {late_s:.1f} s later, node live again "
+        f"attempt ended '{late[0]}' {late_s:.1f} s later, node live again "
         f"{back_s:.1f} s later; the record still shows {other}'s result"
     )
 

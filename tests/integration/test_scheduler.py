@@ -26,7 +26,7 @@ from shared import keys
 from shared.records import Placement, TaskStore
 from shared.registry import NodeRegistry
 from shared.request import TaskRequest
-from tests.conftest import ALICE, BOB, Api, allow, poll, running
+from tests.conftest import ALICE, BOB, Api, allow, attempts_ended, poll, running
 from tests.support.slow_proxy import slow_proxy
 
 # The slow nodes wait this long on every request; this VM is noisy, so keep a wide margin.
@@ -291,21 +291,12 @@ def test_a_cancelled_assigned_attempt_never_starts(racing, alice, sites):
         assert alice.post(f"/api/v1/browsing/cancel?task_id={task_id}").status_code == 200
     finally:
         os.kill(node.pid, signal.SIGCONT)
-    dropped = poll(lambda: ended(racing, "node.fr.02", task_id), 10, what="the node's drop")
+    dropped = poll(
+        lambda: attempts_ended(racing, "node.fr.02", task_id), 10, what="the node's drop"
+    )
     assert dropped == ["dropped:finished"]
     (attempt,) = alice.status(task_id)["info"]["attempts"]
     assert attempt["outcome"] == "cancelled" and attempt["started_at"] is None
-
-
-def ended(cluster: LocalCluster, queue: str, task_id: str) -> list[str]:
-    """The outcomes of a task's "attempt ended" log lines on a node (nodes/task.py)."""
-    found = []
-    for line in cluster.log_path(queue).read_text(errors="replace").splitlines():
-        if '"attempt ended"' in line and task_id in line:
-            entry = json.loads(line)
-            if entry.get("task_id") == task_id:
-                found.append(entry["outcome"])
-    return found
 
 
 def test_the_node_stops_the_agent_at_the_deadline(alice, sites):
