@@ -141,31 +141,37 @@ class LocalCluster:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ConfigError("redis-server is not installed (apt-get install redis-server)")
-        port = free_port()
         assert self.workdir is not None
-        self._spawn(
-            "redis",
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                *self._persistence_args(),
-                "--maxmemory-policy",
-                "noeviction",
-                "--dir",
-                str(self._redis_dir()),
-                "--maxclients",
-                "10000",
-                *(["--requirepass", self.redis_password] if self.redis_password else []),
-            ],
-        )
-        auth = f":{self.redis_password}@" if self.redis_password else ""
-        url = f"redis://{auth}127.0.0.1:{port}/0"
-        self._wait_redis(url)
+        for tries_left in (2, 1, 0):  # on a port another server took meanwhile: again
+            port = free_port()
+            self._spawn(
+                "redis",
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    *self._persistence_args(),
+                    "--maxmemory-policy",
+                    "noeviction",
+                    "--dir",
+                    str(self._redis_dir()),
+                    "--maxclients",
+                    "10000",
+                    *(["--requirepass", self.redis_password] if self.redis_password else []),
+                ],
+            )
+            auth = f":{self.redis_password}@" if self.redis_password else ""
+            url = f"redis://{auth}127.0.0.1:{port}/0"
+            try:
+                self._wait_redis(url)
+                break
+            except RuntimeError:  # it exited: its port was taken before it could bind it
+                if not tries_left:
+                    raise
         self.env["BROWSING_REDIS_URL"] = url
 
     def _redis_dir(self) -> Path:
@@ -203,7 +209,18 @@ class LocalCluster:
         self._wait_redis(self.redis_url)
 
     def _wait_redis(self, url: str) -> None:
-        wait_until("redis-server", lambda: redis_answers(url), 15, self.procs["redis"])
+        """Until the redis-server started here answers on its port: the one answering
+        must be that process, not another cluster's Redis that took the port first (this
+        one then fails to bind, and the two clusters would share a database)."""
+        proc = self.procs["redis"]
+
+        def ours() -> bool:
+            if not redis_answers(url):
+                return False
+            pid = int(redis.Redis.from_url(url, socket_timeout=2).info("server")["process_id"])
+            return pid == proc.pid
+
+        wait_until("redis-server", ours, 15, proc)
 
     def _wait_s3(self, url: str) -> None:
         wait_until(
