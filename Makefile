@@ -16,9 +16,10 @@ $(STAMP): setup.cfg pyproject.toml
 run: install
 	$(VENV)/bin/browsing up
 
-# Two pytest-xdist workers: while one waits on a cluster, the other uses the CPU.
-# tests/conftest.py groups the tests (a module, or every user of the session cluster).
-TEST_WORKERS ?= 2
+# One process by default. TEST_WORKERS=2: two pytest-xdist workers (about 6.5 min instead
+# of 10.5 on 2 cores), grouped by tests/conftest.py (a module, or every user of the session
+# cluster); two tests failed once each under it, not yet explained (see the closing note).
+TEST_WORKERS ?= 0
 
 test: install
 	$(VENV)/bin/ruff check .
