@@ -4,12 +4,14 @@ small waits the local launcher needs."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import random
 import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
@@ -20,6 +22,10 @@ POLL_S = 0.1
 # Ports handed to servers are drawn from here, below the kernel's ephemeral range.
 SERVER_PORTS_FROM = 10_000
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# Ports handed out on this machine in the last RESERVED_S seconds, by any process, and the
+# time of each: not handed out again meanwhile (see free_port).
+RESERVATIONS = Path(tempfile.gettempdir()) / "browsing-server-ports"
+RESERVED_S = 120.0
 
 
 def _ephemeral_low() -> int:
@@ -35,20 +41,63 @@ def free_port() -> int:
     Drawn at random below the kernel's ephemeral range: a port the kernel hands out
     (``bind`` to port 0) can be taken, before the server binds it, by any outgoing
     connection's local end, which the kernel picks from that same range; with two test
-    clusters starting at once beside busy clients, a gateway found its port taken."""
+    clusters starting at once beside busy clients, a gateway found its port taken.
+
+    A port is free when drawn, but the server binds it later. So that two processes
+    starting servers at once (two test workers, two ``browsing up``) never get the same
+    one in that gap, each port handed out is noted in a file every caller on the machine
+    reads under a lock, and not handed out again for RESERVED_S seconds. (Two workers once
+    got one port for their Redis servers: the second server failed to bind, its cluster
+    waited on the first one's, and the two clusters shared one database.)"""
     low = _ephemeral_low()
-    if low - SERVER_PORTS_FROM >= 1_000:
-        for _ in range(50):
-            port = random.randrange(SERVER_PORTS_FROM, low)
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    continue  # in use: draw again
+    with _reservations() as reserved:
+        if low - SERVER_PORTS_FROM >= 1_000:
+            for _ in range(50):
+                port = random.randrange(SERVER_PORTS_FROM, low)
+                if port in reserved or not _bindable(port):
+                    continue  # handed out lately, or in use: draw again
+                reserved[port] = time.time()
                 return port
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        reserved[port] = time.time()
+        return port
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _reservations() -> Iterator[dict[int, float]]:
+    """The ports handed out in the last RESERVED_S seconds (port: time), held under an
+    exclusive lock on the file that records them, and written back on exit. Without a
+    writable file (a read-only temp dir), an empty dict: nothing is shared then."""
+    try:
+        handle = open(RESERVATIONS, "a+")  # noqa: SIM115 - closed below
+    except OSError:
+        yield {}
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        handle.seek(0)
+        now = time.time()
+        reserved: dict[int, float] = {}
+        for line in handle.read().split("\n"):
+            port, _, when = line.partition(" ")
+            with contextlib.suppress(ValueError):
+                if now - float(when) < RESERVED_S:
+                    reserved[int(port)] = float(when)
+        yield reserved
+        handle.seek(0)
+        handle.truncate()
+        handle.write("".join(f"{port} {when}\n" for port, when in reserved.items()))
 
 
 def redis_answers(url: str) -> bool:

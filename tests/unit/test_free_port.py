@@ -30,3 +30,23 @@ def test_a_port_in_use_is_not_handed_out(monkeypatch) -> None:  # noqa: ANN001
         monkeypatch.setattr(processes, "_ephemeral_low", lambda: 65_000)
         port = free_port()
         assert port != taken and not first
+
+
+def test_a_port_handed_out_lately_is_not_handed_out_again(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    """Not even when free: its server may not have bound it yet, in another process."""
+    monkeypatch.setattr(processes, "RESERVATIONS", tmp_path / "ports")
+    monkeypatch.setattr(processes, "_ephemeral_low", lambda: 65_000)
+    first = free_port()
+    # What every process on the machine reads before drawing.
+    assert f"{first} " in (tmp_path / "ports").read_text()
+    real = processes.random.randrange
+    draws = [first]  # the next draw is that port again, free as it still is
+    monkeypatch.setattr(
+        processes.random, "randrange", lambda lo, hi: draws.pop() if draws else real(lo, hi)
+    )
+    second = free_port()
+    assert second != first and not draws
+    # Once RESERVED_S has passed, the port can be handed out again.
+    monkeypatch.setattr(processes.time, "time", lambda: 10**10)
+    draws.append(first)
+    assert free_port() == first
