@@ -4,8 +4,11 @@
 set -euo pipefail
 
 missing=()
-# Extra packages named on the command line (e.g. wrk for bench/submit.py).
-for extra in "$@"; do command -v "$extra" >/dev/null 2>&1 || missing+=("$extra"); done
+# Extra commands named on the command line, as COMMAND or COMMAND:PACKAGE (e.g. wrk for
+# bench/submit.py, promtool:prometheus for the alert rules' tests).
+for extra in "$@"; do
+  command -v "${extra%%:*}" >/dev/null 2>&1 || missing+=("${extra#*:}")
+done
 # Chromium's headless shell where the distribution has it (Debian 12 and later): nodes run it
 # first, at a quarter of the full browser's CPU per task (nodes/browser.py); else chromium.
 if [ -z "${BROWSING_CHROMIUM_PATH:-}" ] && ! command -v chromium-headless-shell >/dev/null 2>&1; then
