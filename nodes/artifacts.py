@@ -19,6 +19,7 @@ from typing import Any
 from nodes import metrics
 from nodes.downloads import DownloadCollector
 from nodes.recording import TraceRecorder
+from nodes.scratch import scratch_dir
 from shared.artifacts import StoredFile, artifact_part
 from shared.errors import StorageError
 from shared.storage import ScreenshotStorage
@@ -40,7 +41,7 @@ class AttemptArtifacts:
 
     @classmethod
     def open(cls, *, watch_dir: Path | None, max_bytes: int, trace: bool) -> AttemptArtifacts:
-        directory = Path(tempfile.mkdtemp(prefix="browsing-attempt-"))
+        directory = Path(tempfile.mkdtemp(prefix="browsing-attempt-", dir=scratch_dir()))
         collector = DownloadCollector(watch_dir=watch_dir, save_dir=directory, max_bytes=max_bytes)
         return cls(
             directory=directory,

@@ -20,7 +20,7 @@ from typing import Any
 from billiard.exceptions import WorkerLostError
 from celery import Celery, signals
 
-from nodes import processes, task
+from nodes import processes, scratch, task
 from nodes.identity import derive_identity
 from nodes.runtime import NodeRuntime
 from shared.egress import EgressPolicy
@@ -181,6 +181,10 @@ class NodeLifecycle:
         # Playwright must start after the fork (playwright-python#937).
         runtime.reset_clients()
         runtime.cancels.start()  # subscribe before the first attempt can be cancelled
+        # What killed pool processes left; then this one's files, the Playwright driver's
+        # and Chromium's included (they follow TMPDIR), go in a tree of its own.
+        scratch.sweep_gone()
+        os.environ["TMPDIR"] = str(scratch.scratch_dir())
         runtime.start_browser()
         runtime.prewarm()
         if runtime.identity is not None:
@@ -198,6 +202,7 @@ class NodeLifecycle:
         runtime = self.runtime
         self._presence_stop.set()
         runtime.stop_browser()
+        scratch.remove_own()
         mark_process_dead(os.getpid())
         if runtime.identity is not None:
             with contextlib.suppress(Exception):  # Redis may be gone at shutdown

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nodes import metrics
 from nodes.cancellation import CancelWatcher
 from nodes.identity import NodeIdentity
+from nodes.scratch import scratch_dir
 from shared.config import Settings
 from shared.records import TaskStore
 from shared.registry import NodeRegistry
@@ -130,7 +131,9 @@ class NodeRuntime:
             self.playwright = sync_playwright().start()
         metrics.BROWSER_LAUNCHES.inc()
         if self.downloads_dir is None:
-            self.downloads_dir = Path(tempfile.mkdtemp(prefix="browsing-downloads-"))
+            self.downloads_dir = Path(
+                tempfile.mkdtemp(prefix="browsing-downloads-", dir=scratch_dir())
+            )
         self.browser = launch_chromium(
             self.playwright,
             chromium_executable(self.settings.chromium_path or None),

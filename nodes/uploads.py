@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from nodes.scratch import scratch_dir
 from shared.errors import NotFoundError, StorageError, UploadUnavailable
 from shared.storage import ScreenshotStorage
 from shared.uploads import UploadRef, UploadStore
@@ -31,7 +32,7 @@ def staged_uploads(
         yield {}
         return
     store = UploadStore(storage)
-    directory = Path(tempfile.mkdtemp(prefix="browsing-uploads-"))
+    directory = Path(tempfile.mkdtemp(prefix="browsing-uploads-", dir=scratch_dir()))
     try:
         files: dict[str, Path] = {}
         for ref in uploads:

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from browsing.cluster import LocalCluster, free_port
+from nodes import scratch
 from shared.registry import NodeRegistry
 from tests.conftest import ALICE, Api, allow, attempts_ended, running
 
@@ -319,14 +320,18 @@ def test_a_killed_worker_process_moves_its_attempt_within_seconds(fragile, alice
     10 times in a row. Each task completes on its retry within 10 s of the kill, runs to
     an end once only, and no process is left behind."""
     timings = []
+    killed_pids = []
     for _ in range(KILLS):
         task_id = alice.submit(
             {"task": f"Open {sites}/index.html. Wait 1 second. Return the title."}
         )
         _running(alice, task_id)
         (worker,) = _pool_processes(fragile, "node.de.01")
+        # Its files (downloads directory, browser profile) are in its scratch tree.
+        assert list(scratch.BASE.glob(f"{scratch.PREFIX}{worker}-*/playwright*"))
         os.kill(worker, signal.SIGKILL)
         killed = time.monotonic()
+        killed_pids.append(worker)
         lost = _first_attempt_failed(alice, task_id, 10)
         detected_s = time.monotonic() - killed
         assert lost["error"] == "worker process lost (signal 9)"
@@ -356,6 +361,9 @@ def test_a_killed_worker_process_moves_its_attempt_within_seconds(fragile, alice
         left = _orphaned_browsers(fragile, "node.de.01")
         raise AssertionError([open(f"/proc/{p}/stat").read()[:80] for p in left]) from None
     assert len(_pool_processes(fragile, "node.de.01")) == 1
+    # The pool process started after each kill removed what the killed one left.
+    left = [p for w in killed_pids for p in scratch.BASE.glob(f"{scratch.PREFIX}{w}-*")]
+    assert not left, left
 
 
 def test_a_node_restarted_at_once_recovers_its_previous_run_s_attempt(fragile, alice, sites):

@@ -23,9 +23,10 @@ def upload(api: Api, name: str, data: bytes) -> dict:
 
 
 def staged_dirs(cluster: LocalCluster) -> list[Path]:
-    """The nodes' upload copies, in the cluster's own temporary directory (TMPDIR)."""
+    """The nodes' upload copies, in their pool processes' scratch trees (nodes/scratch.py)
+    in the cluster's own temporary directory (TMPDIR)."""
     assert cluster.workdir is not None
-    return sorted((cluster.workdir / "tmp").glob("browsing-uploads-*"))
+    return sorted((cluster.workdir / "tmp").glob("browsing-scratch-*/browsing-uploads-*"))
 
 
 def test_an_uploaded_file_reaches_the_sites_form(
@@ -53,7 +54,8 @@ def test_an_uploaded_file_reaches_the_sites_form(
     poll(lambda: staged_dirs(cluster) == [], 10, what="the node's copy of the upload removed")
     # The nodes do keep their temporary files there (Playwright's among them), so the
     # directory's having no copy left says something.
-    assert any((cluster.workdir / "tmp").glob("playwright*")), "the nodes' TMPDIR is not there"
+    playwright = (cluster.workdir / "tmp").glob("browsing-scratch-*/playwright*")
+    assert any(playwright), "the nodes' scratch trees are not there"
 
 
 def test_a_file_the_task_did_not_list_fails_the_task_clearly(api: Api, sites: str) -> None:
