@@ -3,8 +3,8 @@
 The context accepts downloads (nodes/browser.py) and Chromium writes each into the
 process's downloads directory, as ``<uuid>.crdownload`` while it runs. Playwright tells
 no size until a download is over, so the collector watches that directory: a partial
-file past ``BROWSING_MAX_DOWNLOAD_BYTES`` stops the downloads in flight (cancel, then
-the partial file is deleted), and the task goes on and says so. A finished download
+file past ``BROWSING_MAX_DOWNLOAD_BYTES`` stops that download (cancel, then the partial
+file is deleted) while the others run on, and the task goes on and says so. A finished download
 is copied into the attempt's own directory under a safe name (shared/artifacts.py),
 since Playwright deletes its copies with the context.
 
@@ -56,6 +56,17 @@ class CapturedFile:
 def content_type_of(name: str) -> str:
     guessed, _ = mimetypes.guess_type(name, strict=False)
     return guessed or "application/octet-stream"
+
+
+def _partial_name(download: Download) -> str | None:
+    """The name of the file Chromium writes ``download`` into while it runs: the name of
+    the file Playwright will give it, plus PARTIAL. Read from Playwright's own record of
+    the download (as its video class reads the same field); None if it is not there."""
+    try:
+        path = download._impl_obj._artifact._initializer["absolutePath"]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return Path(path).name + PARTIAL
 
 
 def pause(page: Page, ms: float = POLL_MS) -> None:
@@ -134,10 +145,10 @@ class DownloadCollector:
         return lines + stopped
 
     def enforce_cap(self) -> None:
-        """Stop the downloads in flight as soon as one passes the cap, without waiting
-        for them: for the time between the steps that settle downloads (a long wait, a
-        planner's call), in which a page can download on its own. The next ``settle``
-        reports what was stopped or kept."""
+        """Stop a download as soon as it passes the cap, without waiting for the others:
+        for the time between the steps that settle downloads (a long wait, a planner's
+        call), in which a page can download on its own. The next ``settle`` reports what
+        was stopped or kept."""
         if not self._pending or self.watch_dir is None or self.max_bytes <= 0:
             return
         too_big = [
@@ -146,12 +157,7 @@ class DownloadCollector:
             if name.endswith(PARTIAL) and size > self.max_bytes
         ]
         if too_big:
-            self._early.extend(
-                self._stop_all(
-                    f"larger than {self.max_bytes} bytes (BROWSING_MAX_DOWNLOAD_BYTES)",
-                    partial_files=too_big,
-                )
-            )
+            self._early.extend(self._stop_too_big(too_big))
 
     def _settle(self, page: Page, left_ms: Callable[[], float]) -> list[str]:
         if self.max_bytes <= 0:
@@ -164,10 +170,10 @@ class DownloadCollector:
             finished = [n for n in listing if not n.endswith(PARTIAL) and n not in self._seen]
             too_big = [n for n, size in partial.items() if size > self.max_bytes]
             if too_big:
-                return self._stop_all(
-                    f"larger than {self.max_bytes} bytes (BROWSING_MAX_DOWNLOAD_BYTES)",
-                    partial_files=too_big,
-                )
+                lines.extend(self._stop_too_big(too_big))
+                if not self._pending:
+                    return lines
+                continue
             if partial:
                 quiet_since = time.monotonic()
             elif len(finished) >= len(self._pending):
@@ -191,6 +197,22 @@ class DownloadCollector:
             if name.endswith(PARTIAL) and self.watch_dir is not None:
                 with contextlib.suppress(OSError):
                     (self.watch_dir / name).unlink()
+
+    def _stop_too_big(self, too_big: list[str]) -> list[str]:
+        """Stop the downloads whose partial files (``too_big``) are past the cap; the
+        others run on. Where a partial file cannot be told to a download (Playwright
+        does not say which file is whose), all the downloads in flight are stopped."""
+        why = f"larger than {self.max_bytes} bytes (BROWSING_MAX_DOWNLOAD_BYTES)"
+        by_partial = {_partial_name(d): d for d in self._pending}
+        if not all(name in by_partial for name in too_big):
+            return self._stop_all(why, partial_files=too_big)
+        doomed = [by_partial[name] for name in too_big]
+        self._pending = [d for d in self._pending if d not in doomed]
+        running, self._pending = self._pending, doomed
+        try:
+            return self._stop_all(why, partial_files=too_big)
+        finally:
+            self._pending = running
 
     def _take(self) -> list[Download]:
         taken, self._pending = self._pending, []

@@ -135,3 +135,18 @@ def test_the_cap_holds_during_a_long_wait(browser, downloads_dir, base_url, tmp_
     assert stopped_after and stopped_after[0] < 3.0, stopped_after
     collector.discard_partials()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cap_stops_only_the_download_past_it(browser, downloads_dir, base_url, tmp_path):
+    """Two downloads at once: the one past the cap is stopped; the other, still running
+    then, finishes and is kept."""
+    collector = DownloadCollector(watch_dir=downloads_dir, save_dir=tmp_path, max_bytes=100_000)
+    result = run(browser, f"Open {base_url}/two_downloads.html, click 'Download both'", collector)
+    assert result == (
+        "downloaded small.bin (90000 bytes, application/octet-stream)\n\n"
+        "download stopped: big.bin: larger than 100000 bytes (BROWSING_MAX_DOWNLOAD_BYTES)"
+    )
+    assert [f.name for f in collector.files] == ["small.bin"]
+    assert (tmp_path / "small.bin").read_bytes() == b"x" * 90_000
+    collector.discard_partials()
+    assert [p.name for p in downloads_dir.iterdir() if p.name.endswith(".crdownload")] == []

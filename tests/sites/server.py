@@ -4,7 +4,8 @@ Dynamic paths besides the files: ``/slow?ms=N`` answers after N ms (a slow serve
 not a slow script), ``/redirect?to=URL`` answers 302 to URL, ``/embed?src=URL`` is a
 page titled "Embedding Page" showing an image from URL, and two downloads (attachments,
 linked from export.html): ``/export.csv`` (``EXPORT_CSV``, named "report 2026.csv") and
-``/big.bin?bytes=N`` (N bytes, sent over a few seconds).
+``/big.bin?bytes=N`` (N bytes, sent over a few seconds; ``&name=`` names the file,
+``&seconds=S`` spreads a small one over S seconds).
 ``POST /upload`` takes a multipart form (upload.html's) and records each file part it
 receives in ``RECEIVED``, so a test can compare the bytes a browser sent.
 """
@@ -98,7 +99,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         elif url.path == "/export.csv":
             self._attachment(EXPORT_CSV, EXPORT_NAME, "text/csv; charset=utf-8")
         elif url.path == "/big.bin":
-            self._big(min(200_000_000, int(query.get("bytes", ["1000000"])[0])))
+            self._big(
+                min(200_000_000, int(query.get("bytes", ["1000000"])[0])),
+                name=query.get("name", ["big.bin"])[0],
+                seconds=float(query.get("seconds", ["0"])[0]),
+            )
         elif url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", query.get("to", ["/"])[0])
@@ -136,17 +141,19 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _big(self, size: int) -> None:
+    def _big(self, size: int, *, name: str = "big.bin", seconds: float = 0) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Disposition", 'attachment; filename="big.bin"')
+        self.send_header("Content-Disposition", f'attachment; filename="{name}"')
         self.send_header("Content-Length", str(size))
         self.end_headers()
         chunk = b"x" * 65_536
+        # Slow enough for the node to see it grow; ``seconds``: spread over that long.
+        pause = max(0.01, seconds / max(1, -(-size // len(chunk))))
         try:
             for start in range(0, size, len(chunk)):
                 self.wfile.write(chunk[: size - start])
-                time.sleep(0.01)  # slow enough for the node to see it grow
+                time.sleep(pause)
         except OSError:  # the browser stopped the download
             pass
 
