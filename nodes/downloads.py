@@ -4,9 +4,9 @@ The context accepts downloads (nodes/browser.py) and Chromium writes each into t
 process's downloads directory, as ``<uuid>.crdownload`` while it runs. Playwright tells
 no size until a download is over, so the collector watches that directory: a partial
 file past ``BROWSING_MAX_DOWNLOAD_BYTES`` stops that download (cancel, then the partial
-file is deleted) while the others run on, and the task goes on and says so. A finished download
-is copied into the attempt's own directory under a safe name (shared/artifacts.py),
-since Playwright deletes its copies with the context.
+file is deleted) while the others run on, and the task goes on and says so. A finished
+download is copied into the attempt's own directory under a safe name
+(shared/artifacts.py), since Playwright deletes its copies with the context.
 
 The agent asks after each step (``settle``), so a step that downloaded can report the
 file, and so the next step starts with the downloads of the last one finished.
@@ -207,8 +207,8 @@ class DownloadCollector:
         if not all(name in by_partial for name in too_big):
             return self._stop_all(why, partial_files=too_big)
         doomed = [by_partial[name] for name in too_big]
-        self._pending = [d for d in self._pending if d not in doomed]
-        running, self._pending = self._pending, doomed
+        running = [d for d in self._pending if d not in doomed]
+        self._pending = doomed  # what _stop_all stops
         try:
             return self._stop_all(why, partial_files=too_big)
         finally:
