@@ -73,6 +73,21 @@ def _stat(pid: int) -> tuple[int, str, str] | None:
     return int(fields[1]), fields[0], head.partition("(")[2]
 
 
+def gone(pid: int) -> bool:
+    """Whether no process runs under ``pid``, or only a zombie. Without /proc (not
+    Linux), asked with signal 0: a process of another user counts as running."""
+    if os.path.isdir("/proc/self"):
+        stat = _stat(pid)
+        return stat is None or stat[1] == "Z"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _executable(pid: int) -> str:
     try:
         return os.readlink(f"/proc/{pid}/exe")
@@ -128,5 +143,5 @@ def reap_orphans() -> list[int]:
 def prune_browsers(registry: NodeRegistry, node: str) -> None:
     """Forget the browsers of processes that are gone (a killed process never says)."""
     for pid in registry.browser_pids(node):
-        if _stat(pid) is None:
+        if gone(pid):
             registry.browser_down(node, pid)

@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from nodes.processes import gone
+
 PREFIX = "browsing-scratch-"
 # The machine's temporary directory, read before a pool process points TMPDIR at its own.
 BASE = Path(tempfile.gettempdir())
@@ -39,29 +41,13 @@ def remove_own() -> None:
         _mine = None
 
 
-def _gone(pid: int) -> bool:
-    """Whether no process runs under ``pid`` (or only a zombie, which writes nothing)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    return state == "Z"
-
-
 def sweep_gone() -> list[Path]:
     """Remove the directories of processes that are gone; returns them. A pid reused by
     another process since keeps its directory until that process is gone too."""
     removed = []
     for path in BASE.glob(PREFIX + "*"):
         pid = path.name[len(PREFIX) :].partition("-")[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or not _gone(int(pid)):
+        if not pid.isdigit() or int(pid) == os.getpid() or not gone(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)

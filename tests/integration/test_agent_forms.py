@@ -7,6 +7,7 @@ editors and a contenteditable box.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -98,17 +99,26 @@ def test_type_into_a_code_editor_and_a_rich_text_box(
     assert 'Saved code: print("hi")\nSaved notes: Ring twice' in result.result
 
 
-def test_type_into_a_monaco_editor(context: BrowserContext, base_url: str) -> None:
-    code = "def f():\n    return 1"
+def _reader(
+    context: BrowserContext, editor_js: str
+) -> tuple[list[StepRecord], list[tuple[str, str]], Callable[[StepRecord], None]]:
+    """The steps of a run, and after each the editor's value (``editor_js``) and the
+    page's "#saved" text, with the ``on_step`` callback that records them. The run
+    closes its tab when it ends, so the page is read after each step."""
     steps: list[StepRecord] = []
     seen: list[tuple[str, str]] = []
 
     def read_back(step: StepRecord) -> None:
-        # The run closes its tab when it ends, so the page is read after each step.
         steps.append(step)
         page = context.pages[-1]
-        editor = "monaco.editor.getEditors()[0].getValue()"
-        seen.append((page.evaluate(editor), page.text_content("#saved") or ""))
+        seen.append((page.evaluate(editor_js), page.text_content("#saved") or ""))
+
+    return steps, seen, read_back
+
+
+def test_type_into_a_monaco_editor(context: BrowserContext, base_url: str) -> None:
+    code = "def f():\n    return 1"
+    steps, seen, read_back = _reader(context, "monaco.editor.getEditors()[0].getValue()")
 
     result = _run(
         context,
@@ -148,15 +158,9 @@ def test_type_into_a_codemirror6_editor(context: BrowserContext, base_url: str) 
     # Longer than the viewport: CodeMirror 6 draws only the lines near it, so the
     # step must read the editor's state back, not its text on screen.
     code = "\n".join(f"select {i} from dual;" for i in range(300))
-    steps: list[StepRecord] = []
-    seen: list[tuple[str, str]] = []
-
-    def read_back(step: StepRecord) -> None:
-        steps.append(step)
-        page = context.pages[-1]
-        # The page keeps its view to itself; the bundle's EditorView finds it.
-        doc = "CM.EditorView.findFromDOM(document.querySelector('.cm-editor')).state.doc"
-        seen.append((page.evaluate(f"{doc}.toString()"), page.text_content("#saved") or ""))
+    # The page keeps its view to itself; the bundle's EditorView finds it.
+    doc = "CM.EditorView.findFromDOM(document.querySelector('.cm-editor')).state.doc"
+    steps, seen, read_back = _reader(context, f"{doc}.toString()")
 
     result = _run(
         context,
