@@ -332,6 +332,19 @@ def test_browsing_containers_keep_tini_and_read_config_and_secret() -> None:
         assert refs == {("configMapRef", "browsing-config"), ("secretRef", "browsing-secrets")}
 
 
+def test_no_pod_gets_a_service_account_token() -> None:
+    # None of our processes calls the Kubernetes API; a token mounted in a node pod is one
+    # a page that escapes Chromium could use against the cluster.
+    workloads = {**base_objects("Deployment"), **base_objects("StatefulSet")}
+    assert {"gateway", "scheduler", "redis", "node-de", "node-us"} <= set(workloads)
+    mounted = [
+        name
+        for name, w in workloads.items()
+        if w["spec"]["template"]["spec"].get("automountServiceAccountToken") is not False
+    ]
+    assert mounted == []
+
+
 def run_node_command(container: dict, hostname: str, tmp_path: Path) -> list[str]:
     """Run a node container's shell command with a stand-in `celery` that prints its args."""
     fake = tmp_path / "celery"
