@@ -46,6 +46,7 @@ URL_ENV = "BROWSING_URL"
 API_KEY_ENV = "BROWSING_API_KEY"
 DEFAULT_URL = "http://127.0.0.1:8080"
 API_PREFIX = "/api/v1/browsing"
+ADMIN_PREFIX = "/api/v1/admin"
 # Per HTTP request; /sync gets its own, longer limit.
 DEFAULT_TIMEOUT_S = 30.0
 # The gateway holds a /sync request up to BROWSING_SYNC_TIMEOUT_S (600 s by default).
@@ -383,6 +384,19 @@ class BrowsingClient:
         24 hours, so that receivers can switch to the new one meanwhile."""
         return str(self._json("POST", "/webhook-secret")["secret"])
 
+    # -- the operators' API (admin keys only) ------------------------------------------
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The registered nodes: uid, country, capacity, active, state, last heartbeat."""
+        return list(self._json("GET", "/nodes", prefix=ADMIN_PREFIX)["nodes"])
+
+    def set_drained(self, uid: str, drained: bool) -> dict[str, Any]:
+        """Drain a node (it takes no new task) or undrain it; its body after the change.
+        ClientError 404 when no such node is registered."""
+        action = "drain" if drained else "undrain"
+        path = f"/nodes/{urllib.parse.quote(uid, safe='')}/{action}"
+        return self._json("POST", path, prefix=ADMIN_PREFIX)
+
     def download_screenshot(
         self,
         task_id: str,
@@ -476,9 +490,17 @@ class BrowsingClient:
         timeout_s: float | None = None,
         headers: dict[str, str] | None = None,
         raw: tuple[bytes, str] | None = None,
+        prefix: str = API_PREFIX,
     ) -> dict[str, Any]:
         with self._open(
-            method, path, query=query, body=body, timeout_s=timeout_s, headers=headers, raw=raw
+            method,
+            path,
+            query=query,
+            body=body,
+            timeout_s=timeout_s,
+            headers=headers,
+            raw=raw,
+            prefix=prefix,
         ) as (url, resp):
             raw = resp.read()
         try:
@@ -499,9 +521,10 @@ class BrowsingClient:
         timeout_s: float | None = None,
         headers: dict[str, str] | None = None,
         raw: tuple[bytes, str] | None = None,
+        prefix: str = API_PREFIX,
     ) -> _Response:
         """``body`` is sent as JSON; ``raw`` is (bytes, their Content-Type) instead."""
-        url = self.base_url + API_PREFIX + path
+        url = self.base_url + prefix + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
         data, content_type = raw or (None, "")

@@ -35,19 +35,7 @@ def _registry() -> NodeRegistry:
 
 def _node_body(node: NodeInfo, now_ms: int) -> dict[str, Any]:
     dead_after_ms = int(services().settings.node_dead_after_s * 1000)
-    return {
-        "uid": node.uid,
-        "country": node.country,
-        "capacity": node.capacity,
-        "active": node.inflight,
-        "state": fleet.node_state(node, now_ms=now_ms, dead_after_ms=dead_after_ms),
-        "drained": node.drained,
-        "browsers": node.browsers,
-        "last_heartbeat": iso_utc(node.heartbeat_ms) if node.heartbeat_ms else None,
-        "started_at": iso_utc(node.started_ms) if node.started_ms else None,
-        "version": node.version,
-        "hostname": node.hostname,
-    }
+    return fleet.node_body(node, now_ms=now_ms, dead_after_ms=dead_after_ms)
 
 
 @bp.get("/nodes")

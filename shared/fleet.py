@@ -5,8 +5,10 @@ waits for a node, and the tasks that failed last. Read-only; a drain goes throug
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from shared import keys, scripts
+from shared.clock import iso_utc
 from shared.records import TaskStore
 from shared.registry import NodeInfo
 
@@ -34,6 +36,23 @@ def node_state(node: NodeInfo, *, now_ms: int, dead_after_ms: int) -> str:
     if node.drained:
         return "draining" if node.inflight else "drained"
     return "eligible" if node.ready else "starting"
+
+
+def node_body(node: NodeInfo, *, now_ms: int, dead_after_ms: int) -> dict[str, Any]:
+    """A node as GET /api/v1/admin/nodes gives it, and as ``browsing nodes`` prints it."""
+    return {
+        "uid": node.uid,
+        "country": node.country,
+        "capacity": node.capacity,
+        "active": node.inflight,
+        "state": node_state(node, now_ms=now_ms, dead_after_ms=dead_after_ms),
+        "drained": node.drained,
+        "browsers": node.browsers,
+        "last_heartbeat": iso_utc(node.heartbeat_ms) if node.heartbeat_ms else None,
+        "started_at": iso_utc(node.started_ms) if node.started_ms else None,
+        "version": node.version,
+        "hostname": node.hostname,
+    }
 
 
 def waiting_places(store: TaskStore, countries: list[str]) -> dict[str, int]:

@@ -1,4 +1,8 @@
-"""``browsing nodes``: list the nodes; ``drain UID`` and ``undrain UID``."""
+"""``browsing nodes``: list the nodes; ``drain UID`` and ``undrain UID``.
+
+By default it reads and writes the node registry in Redis (BROWSING_REDIS_URL, or the
+running local cluster's). With ``--url`` it goes through a gateway's operators' API
+(/api/v1/admin) instead, with an admin key, so an operator needs no access to Redis."""
 
 from __future__ import annotations
 
@@ -8,51 +12,86 @@ from datetime import datetime, timezone
 from typing import Any
 
 from browsing.cli.operators import operator_settings, reaching_redis
+from browsing.client import API_KEY_ENV, BrowsingClient, ClientError
+
+NOT_FOUND = 404
 
 
-def nodes(args: argparse.Namespace) -> int:
-    from shared.fleet import node_state  # the same words as GET /api/v1/admin/nodes
+def _through_redis(args: argparse.Namespace) -> list[dict[str, Any]] | None:
+    """The nodes (or None after a drain or undrain of an unknown node), from Redis."""
+    from shared.fleet import node_body
     from shared.registry import NodeRegistry
     from shared.services import redis_client
 
     settings = operator_settings()
     registry = NodeRegistry(redis_client(settings))
+    with reaching_redis(settings):
+        if args.action in ("drain", "undrain"):
+            return [] if registry.set_drained(args.uid, args.action == "drain") else None
+        now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+        dead_ms = int(settings.node_dead_after_s * 1000)
+        return [node_body(n, now_ms=now_ms, dead_after_ms=dead_ms) for n in registry.all()]
+
+
+def _through_gateway(args: argparse.Namespace) -> list[dict[str, Any]] | None:
+    """The same, through the gateway's operators' API."""
+    client = BrowsingClient(args.url, getattr(args, "api_key", None))
+    if not client.api_key:
+        raise ClientError(
+            0,
+            f"no API key: set {API_KEY_ENV} or pass --api-key (an admin key: operators "
+            "make one with `browsing keys create USER --admin`)",
+        )
     if args.action in ("drain", "undrain"):
-        with reaching_redis(settings):
-            found = registry.set_drained(args.uid, args.action == "drain")
-        if not found:
-            print(f"no node {args.uid}", file=sys.stderr)
-            return 1
+        try:
+            client.set_drained(args.uid, args.action == "drain")
+        except ClientError as exc:
+            if exc.status == NOT_FOUND:
+                return None
+            raise
+        return []
+    return client.nodes()
+
+
+def nodes(args: argparse.Namespace) -> int:
+    found = _through_gateway(args) if getattr(args, "url", None) else _through_redis(args)
+    if found is None:
+        print(f"no node {args.uid}", file=sys.stderr)
+        return 1
+    if args.action in ("drain", "undrain"):
         print(f"{args.uid}: {'drained' if args.action == 'drain' else 'accepting tasks'}")
         return 0
-    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
-    dead_ms = int(settings.node_dead_after_s * 1000)
-    with reaching_redis(settings):
-        listed = registry.all()
     print(
         f"{'UID':<16}{'COUNTRY':<9}{'CAPACITY':<10}{'ACTIVE':<8}{'BROWSERS':<10}{'STATE':<10}"
         "LAST HEARTBEAT"
     )
-    for n in listed:
-        state = node_state(n, now_ms=now_ms, dead_after_ms=dead_ms)
-        seen = (
-            datetime.fromtimestamp(n.heartbeat_ms / 1000, tz=timezone.utc).isoformat(
-                timespec="seconds"
-            )
-            if n.heartbeat_ms
-            else "never"
-        )
+    for n in found:
         print(
-            f"{n.uid:<16}{n.country:<9}{n.capacity:<10}{n.inflight:<8}{n.browsers:<10}"
-            f"{state:<10}{seen}"
+            f"{n['uid']:<16}{n['country']:<9}{n['capacity']:<10}{n['active']:<8}"
+            f"{n['browsers']:<10}{n['state']:<10}{n['last_heartbeat'] or 'never'}"
         )
     return 0
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("nodes", help="list, drain or undrain browsing nodes")
+    # On `nodes` and on each action, so that `--url` may come before or after it; the
+    # actions' copies leave what `nodes` parsed alone unless given (SUPPRESS).
+    gateway = argparse.ArgumentParser(add_help=False)
+    gateway.add_argument(
+        "--url",
+        default=argparse.SUPPRESS,
+        help="use this gateway's operators' API (an admin key) instead of Redis",
+    )
+    gateway.add_argument(
+        "--api-key",
+        default=argparse.SUPPRESS,
+        help=f"admin API key for --url (default ${API_KEY_ENV})",
+    )
+    parser = sub.add_parser(
+        "nodes", parents=[gateway], help="list, drain or undrain browsing nodes"
+    )
     actions = parser.add_subparsers(dest="action")
     for action in ("drain", "undrain"):
-        p = actions.add_parser(action)
+        p = actions.add_parser(action, parents=[gateway])
         p.add_argument("uid")
     parser.set_defaults(func=nodes)

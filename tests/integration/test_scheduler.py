@@ -32,6 +32,7 @@ from tests.support.slow_proxy import slow_proxy
 # The slow nodes wait this long on every request; this VM is noisy, so keep a wide margin.
 SLOW_S = 5.0
 SYNC = "/api/v1/browsing/sync"
+OPS = "ops-admin-key-4c1d9e02b7"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,8 @@ def racing(tmp_path_factory, sites: str) -> Iterator[LocalCluster]:
             workdir=tmp_path_factory.mktemp("racing"),
             reuse_services=False,
             env_overrides={
-                "BROWSING_API_KEYS": f"alice:{ALICE},bob:{BOB}",
+                "BROWSING_API_KEYS": f"alice:{ALICE},bob:{BOB},ops:{OPS}",
+                "BROWSING_ADMIN_USERS": "ops",
                 "BROWSING_NODE_HEARTBEAT_INTERVAL_S": "0.5",
                 "BROWSING_NODE_DEAD_AFTER_S": "3",
                 "BROWSING_REAPER_GRACE_S": "1",
@@ -91,16 +93,26 @@ def outcomes(result: dict) -> dict[str, str]:
     return {a["node_uid"]: a["outcome"] for a in result["info"]["attempts"]}
 
 
-def browsing_cli(cluster: LocalCluster, *args: str) -> str:
+def browsing_cli(cluster: LocalCluster, *args: str, env: dict[str, str] | None = None) -> str:
     out = subprocess.run(
         [sys.executable, "-m", "browsing.cli", *args],
-        env=cluster.env,
+        env=env or cluster.env,
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+def without_redis(cluster: LocalCluster, api_key: str) -> dict[str, str]:
+    """The environment of an operator who can reach the gateway but not Redis."""
+    env = {k: v for k, v in cluster.env.items() if not k.startswith("BROWSING_")}
+    return {
+        **env,
+        "BROWSING_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "BROWSING_API_KEY": api_key,
+    }
 
 
 def test_fanout_three_takes_the_fastest_node_and_stops_the_losers(alice, sites):
@@ -243,6 +255,50 @@ def test_drained_node_takes_no_new_tasks(racing, alice, sites):
         assert result["success"] is False and "node_uid=node.fr.02" in result["error"]
     finally:
         browsing_cli(racing, "nodes", "undrain", "node.fr.02")
+
+
+def test_an_operator_without_redis_drains_through_the_gateway(racing, alice, sites):
+    # `browsing nodes --url` with an admin key: the operators' API, no Redis reached.
+    ops = without_redis(racing, OPS)
+    url = racing.base_url
+    listed = browsing_cli(racing, "nodes", "--url", url, env=ops).splitlines()
+    rows = {line.split()[0]: line.split() for line in listed[1:]}
+    assert set(rows) == {"node.de.01", "node.de.02", "node.de.03", "node.fr.01", "node.fr.02"}
+    assert rows["node.fr.02"][1:3] == ["FR", "1"] and rows["node.fr.02"][5] == "eligible"
+
+    assert "drained" in browsing_cli(racing, "nodes", "--url", url, "drain", "node.fr.02", env=ops)
+    try:
+        drained = browsing_cli(racing, "nodes", "--url", url, env=ops)
+        assert any(
+            line.split()[0] == "node.fr.02" and "drained" in line.split()
+            for line in drained.splitlines()
+        )
+        result = sync(
+            alice, {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}}
+        )
+        assert result["success"] is False and "node_uid=node.fr.02" in result["error"]
+    finally:
+        browsing_cli(racing, "nodes", "undrain", "node.fr.02", "--url", url, env=ops)
+    result = sync(alice, {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}})
+    assert result["success"] is True, result
+
+    # A plain key is refused with the API's reason; an unknown node is exit code 1.
+    plain = subprocess.run(
+        [sys.executable, "-m", "browsing.cli", "nodes", "--url", url],
+        env=without_redis(racing, ALICE),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert plain.returncode == 2 and "not an admin key" in plain.stderr and not plain.stdout
+    unknown = subprocess.run(
+        [sys.executable, "-m", "browsing.cli", "nodes", "--url", url, "drain", "node.xx.09"],
+        env=ops,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert unknown.returncode == 1 and "no node node.xx.09" in unknown.stderr
     assert (
         sync(alice, {"task": f"Open {sites}/index.html", "filter": {"node_uid": "node.fr.02"}})[
             "success"
