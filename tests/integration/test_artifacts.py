@@ -332,14 +332,23 @@ def test_a_losing_attempts_files_are_not_kept(alice, sites, artifact_cluster):
     task_id = body["task_id"]
     winner = next(a for a in body["info"]["attempts"] if a["outcome"] == "won")["attempt"]
 
-    def settled() -> list[str] | None:
-        attempts = alice.status(task_id)["info"]["attempts"]
-        if any(a["outcome"] in ("assigned", "running") for a in attempts):
-            return None
-        return stored_keys(artifact_cluster, task_id)
-
-    keys = poll(settled, timeout_s=30, what="the losing attempt ended")
-    assert keys == [
+    expected = [
         f"screenshots/{task_id}/{winner}/files/report_2026.csv",
         f"screenshots/{task_id}/{winner}/files/trace.zip",
     ]
+    stored: list[list[str]] = []
+
+    def only_the_winners() -> bool:
+        attempts = alice.status(task_id)["info"]["attempts"]
+        if any(a["outcome"] in ("assigned", "running") for a in attempts):
+            return False
+        stored.append(stored_keys(artifact_cluster, task_id))
+        return stored[-1] == expected
+
+    # The loser deletes its files right after the report that ends it (or after the
+    # winner's report cancels it mid-upload), so they can outlive its outcome in the
+    # status by a moment: what is checked is that they go, not when the status changes.
+    try:
+        poll(only_the_winners, timeout_s=30, what="only the winner's files are kept")
+    except AssertionError:
+        raise AssertionError(f"stored after the race: {stored[-1:]}, want {expected}") from None
