@@ -249,14 +249,14 @@ def screenshot(task_id: str, file: str) -> Any:
         raise NotFoundError("screenshot not found: file names look like screenshot-01.png")
     svc = services()
     record = _owned_task(task_id)
-    winner = record.winning_attempt
+    shown = record.shown_attempt  # the winner's, or a failed task's last failure's
     attempt = _screenshot_attempt(record)
-    if attempt is None and (winner is None or file not in winner.files):
+    if attempt is None and (shown is None or file not in shown.files):
         raise NotFoundError(f"task {task_id} has no screenshot {file}")
     _within_retention(record, "screenshot")
     if attempt is None:
-        assert winner is not None
-        attempt = winner.number
+        assert shown is not None
+        attempt = shown.number
     obj = svc.storage.open(svc.storage.key(task_id, attempt, file))
     return Response(
         obj.body,
@@ -321,9 +321,10 @@ def rotate_webhook_secret() -> Any:
 
 def _screenshot_attempt(record: TaskRecord) -> int | None:
     """``?attempt=N``: a screenshot of attempt N, which a step event named while the
-    task ran (gateway/events.py); None without it (the winner's files). Stored under
-    the attempt's own prefix, it is there once the event is; a losing attempt's files
-    are deleted when it ends."""
+    task ran (gateway/events.py); None without it (the shown attempt's files). Stored
+    under the attempt's own prefix, it is there once the event is; the files of an
+    attempt that lost a race, was cancelled or was lost with its node are deleted when it
+    ends, those of one that failed are kept."""
     raw = request.args.get("attempt")
     if raw is None:
         return None

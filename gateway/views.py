@@ -94,36 +94,45 @@ def session_info(record: TaskRecord, producer: Attempt | None) -> dict[str, Any]
     }
 
 
-def payload(record: TaskRecord) -> str | None:
+def screenshot_urls(record: TaskRecord) -> list[dict[str, str]]:
+    """The shown attempt's screenshots (``TaskRecord.shown_attempt``), as the contract
+    lists them."""
+    shown = record.shown_attempt
+    files = shown.files if shown is not None else ()
+    return [{"url": SCREENSHOT_URL.format(task_id=record.task_id, name=f)} for f in files]
+
+
+def payload(record: TaskRecord) -> str:
     """The payload as the contract shows it: the winning node's result document, with
     the winner's screenshot files listed as URLs after ``result``, JSON-encoded as nodes
     did when they built the URLs themselves. A record a node wrote that way (it holds
-    ``screenshots`` already) is passed through unchanged."""
+    ``screenshots`` already) is passed through unchanged. A failed task's has no result
+    (null) and the screenshots its failed attempt took, the last of the page as the
+    failure left it."""
     stored = record.payload
-    if stored is None:
-        return None
+    if not record.success or stored is None:
+        return json.dumps({"result": None, "screenshots": screenshot_urls(record)})
     try:
         document = json.loads(stored)
     except ValueError:
         return stored
     if not isinstance(document, dict) or "screenshots" in document:
         return stored
-    winner = record.winning_attempt
-    files = winner.files if winner is not None else ()
-    shots = [{"url": SCREENSHOT_URL.format(task_id=record.task_id, name=f)} for f in files]
-    body = {"result": document.pop("result", None), "screenshots": shots, **document}
+    body = {"result": document.pop("result", None), "screenshots": screenshot_urls(record)}
+    body |= document
     with_urls(record.task_id, body)  # downloaded files and the trace (gateway/files.py)
     return json.dumps(body, ensure_ascii=False)
 
 
 def result_fields(record: TaskRecord) -> dict[str, Any]:
+    """``payload`` whichever way the task ended (the contract's /sync answer has it,
+    and adds ``error`` to a failure's)."""
     body: dict[str, Any] = {
         "success": bool(record.success),
+        "payload": payload(record),
         "execution_time_ms": (record.finished_ms or record.created_ms) - record.created_ms,
     }
-    if record.success:
-        body["payload"] = payload(record)
-    else:
+    if not record.success:
         body["error"] = record.error or "failed"
     return body
 

@@ -77,7 +77,9 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
     steps.started()
     with contextlib.ExitStack() as staging:  # the task's uploads, removed when it ends
         outcome = _run_claimed(runtime, task_id, attempt, steps, staging)
-    if outcome != "won":
+    if outcome not in ("won", "failed"):
+        # A failed attempt keeps its pictures: the task shows them if its failure is the
+        # task's (gateway/views.py), and its step events named them.
         steps.discard_uploads()
     return outcome
 
@@ -170,6 +172,7 @@ def _run_claimed(
             attempt,
             success=False,
             error=error,
+            files=steps.names(),  # the failed task shows them (its payload)
             egress_refused=refused,
             llm=llm_spent(usage, request.template),
         )

@@ -13,7 +13,7 @@ from nodes.agent.types import Screenshot, StepRecord
 from nodes.runtime import NodeRuntime
 from shared.errors import StorageError
 from shared.events import EventLog, StepEvent
-from shared.storage import screenshot_name
+from shared.storage import screenshot_name, screenshot_number
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,10 @@ class StepReporter:
             self.events.add_step(self.task_id, event)
         except redis.RedisError as exc:
             log.warning("could not record a step event", extra={"error": str(exc)})
+
+    def names(self) -> tuple[str, ...]:
+        """The screenshots stored under this attempt, in the order they were taken."""
+        return tuple(sorted(self.uploaded, key=screenshot_number))
 
     def discard_uploads(self) -> None:
         """The attempt did not win: its pictures are not kept (as a losing success's)."""

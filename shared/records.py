@@ -108,6 +108,17 @@ class TaskRecord:
     def winning_attempt(self) -> Attempt | None:
         return self.attempts[self.winner - 1] if self.winner else None
 
+    @property
+    def shown_attempt(self) -> Attempt | None:
+        """The attempt whose screenshots the task shows: the winner; for a failed task,
+        the attempt that failed last (the page as its failure left it)."""
+        if self.winner:
+            return self.winning_attempt
+        if self.status is not TaskStatus.FAILED:
+            return None
+        failed = [a for a in self.attempts if a.state is AttemptState.FAILED]
+        return max(failed, key=lambda a: (a.finished_ms or 0, a.number), default=None)
+
 
 def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None

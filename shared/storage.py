@@ -42,6 +42,11 @@ def screenshot_name(index: int) -> str:
     return f"screenshot-{index:02d}.png"
 
 
+def screenshot_number(name: str) -> int:
+    """screenshot-01.png -> 1"""
+    return int(name.removeprefix("screenshot-").removesuffix(".png"))
+
+
 @dataclass(frozen=True)
 class StoredObject:
     body: Iterator[bytes]

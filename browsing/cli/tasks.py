@@ -55,6 +55,10 @@ def _print_result(body: dict[str, Any]) -> int:
     """The result on stdout (the error on stderr); the exit code it deserves."""
     if body.get("status") != "completed" or not body.get("success"):
         print(f"failed: {body.get('error') or body.get('status')}", file=sys.stderr)
+        names = screenshot_names(body) if body.get("status") == "failed" else []
+        if names:  # the failed attempt's, the last of the page as the failure left it
+            print("screenshots: " + " ".join(names), file=sys.stderr)
+            print(f"download them: browsing screenshots {body['task_id']} -o DIR", file=sys.stderr)
         return EXIT_FAILED
     payload = decoded_payload(body)
     result = payload.get("result") if isinstance(payload, dict) else payload

@@ -42,8 +42,9 @@ if success == '1' then
   finalize(task_key, prefix, task_id, ttl_s)
   return 'won'
 end
+-- A failure keeps the names of the screenshots its attempt stored: a failed task shows them.
 redis.call('HSET', task_key, p .. 'state', 'failed', p .. 'error', err, p .. 'finished_ms', now_ms,
-  p .. 'reported', '1')
+  p .. 'files', files, p .. 'reported', '1')
 if not is_terminal(h[1]) then
   settle(task_key, prefix, task_id, now_ms, ttl_s)
 end

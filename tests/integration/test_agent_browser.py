@@ -174,6 +174,59 @@ def test_missing_element(run: Callable[..., AgentResult], base_url: str, text: s
     assert steps[1].error and f'"{text}"' in steps[1].error
 
 
+@pytest.mark.parametrize(
+    ("mode", "full_page", "sizes"),
+    [
+        # final_only's one picture is the page as the failure left it, full page or not.
+        ("final_only", True, [(1280, 4000)]),
+        ("final_only", False, [(1280, VIEWPORT_HEIGHT)]),
+        # every_step: the step that opened the page, then the failed step's page.
+        ("every_step", True, [(1280, VIEWPORT_HEIGHT), (1280, VIEWPORT_HEIGHT)]),
+        (None, True, []),  # no mode, no pictures
+    ],
+)
+def test_a_failed_run_shows_the_page_it_failed_on(
+    run: Callable[..., AgentResult],
+    base_url: str,
+    mode: str | None,
+    full_page: bool,
+    sizes: list[tuple[int, int]],
+) -> None:
+    shots: list[tuple[int, int, int, str]] = []  # (number, step, height, url)
+
+    def on_screenshot(shot, number: int) -> None:  # noqa: ANN001 - a Screenshot
+        shots.append((number, shot.step, png_size(shot.png), shot.url))
+
+    with pytest.raises(ActionFailed, match='could not click "Sign up"'):
+        run(
+            f'Open {base_url}/tall.html and click "Sign up"',
+            mode,
+            full_page=full_page,
+            on_screenshot=on_screenshot,
+            action_timeout_ms=2000,
+        )
+    assert [size for _, _, size, _ in shots] == sizes
+    assert [number for number, *_ in shots] == list(range(1, len(sizes) + 1))
+    if shots:  # the last is of the failed step (2), on the page it failed on
+        assert shots[-1][1] == 2 and shots[-1][3] == f"{base_url}/tall.html"
+
+
+def test_a_cancelled_run_takes_no_failure_picture(
+    run: Callable[..., AgentResult], base_url: str
+) -> None:
+    steps: list[StepRecord] = []
+    shots: list[int] = []
+    with pytest.raises(AttemptCancelled):
+        run(
+            f'Open {base_url}/index.html. Click "Links".',
+            "final_only",
+            on_step=steps.append,
+            should_stop=lambda: bool(steps),  # cancelled once the page is open
+            on_screenshot=lambda shot, number: shots.append(number),
+        )
+    assert len(steps) == 1 and shots == []
+
+
 def test_unreachable_url(run: Callable[..., AgentResult]) -> None:
     with pytest.raises(ActionFailed, match="could not open http://127.0.0.1:9/"):
         run("Open http://127.0.0.1:9/")

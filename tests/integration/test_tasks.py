@@ -139,15 +139,31 @@ def test_unknown_instruction_fails_quoting_the_part(api, sites):
     result = sync(api, {"task": f"Open {sites}/index.html and fly to the moon"})
     assert result["success"] is False
     assert '"fly to the moon"' in result["error"]
-    assert "payload" not in result
+    # The contract's /sync answer has a payload whichever way the task ended.
+    assert json.loads(result["payload"]) == {"result": None, "screenshots": []}
 
 
-def test_click_on_missing_element_fails_with_the_text(api, sites):
+def test_click_on_missing_element_fails_with_the_text_and_shows_the_page(api, sites):
     # The agent keeps looking for a late-rendered element until the action timeout (the
     # cluster's: 8 s).
-    task_id = api.submit({"task": f'Open {sites}/index.html. Click "Nonexistent button".'})
+    task_id = api.submit(
+        {
+            "task": f'Open {sites}/index.html. Click "Links". Click "Nonexistent button".',
+            "screenshots": {"mode": "every_step"},
+        }
+    )
     result = api.wait(task_id, 40)
     assert result["success"] is False and '"Nonexistent button"' in result["error"]
+    # Its screenshots are kept and listed: each step's, then the page the failure left
+    # (links.html, where the click failed), served without naming the attempt.
+    payload = json.loads(result["payload"])
+    assert payload["result"] is None
+    names = [shot["url"].rsplit("/", 1)[1] for shot in payload["screenshots"]]
+    assert names == ["screenshot-01.png", "screenshot-02.png", "screenshot-03.png"]
+    home, links, failed = screenshots(api, result)
+    assert [png_size(p) for p in (home, links, failed)] == [(1280, 800)] * 3
+    assert home != links
+    assert failed != home
 
 
 @pytest.mark.parametrize("uid", ["node.de.01", "node.us.01"])

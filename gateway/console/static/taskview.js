@@ -149,18 +149,23 @@ export function render(main, params) {
     clearTimeout(refreshTimer);
     resultShown = true;
     const parts = [h("h2", { id: "h-result" }, status.status === "failed" ? "Error" : "Result")];
+    let doc = null;
+    try {
+      doc = JSON.parse(status.payload);
+    } catch {
+      doc = null;
+    }
+    const shots = (doc && Array.isArray(doc.screenshots) && doc.screenshots) || [];
     if (status.status === "failed") {
       parts.push(h("p", { class: "message error", role: "alert" }, status.error || "failed"));
-    } else {
-      let doc = null;
-      try {
-        doc = JSON.parse(status.payload);
-      } catch {
-        doc = null;
+      // The failed attempt's pictures, the last of the page as the failure left it.
+      if (shots.length) {
+        parts.push(h("h3", {}, "Screenshots"));
+        parts.push(h("ul", { class: "gallery" }, shots.map((s, i) => h("li", {}, thumb(s.url, `Screenshot ${i + 1} of the failed attempt`)))));
       }
+    } else {
       const value = doc && typeof doc === "object" ? doc.result : status.payload;
       parts.push(resultText(value));
-      const shots = (doc && doc.screenshots) || [];
       if (shots.length) {
         parts.push(h("h3", {}, "Screenshots"));
         parts.push(h("ul", { class: "gallery" }, shots.map((s, i) => h("li", {}, thumb(s.url, `Result screenshot ${i + 1}`)))));

@@ -40,7 +40,14 @@ from nodes.agent.types import (
     StepRecord,
 )
 from nodes.downloads import pause
-from shared.errors import ActionFailed, AttemptCancelled, StepLimitReached, TaskGaveUp
+from shared.errors import (
+    ActionFailed,
+    AgentError,
+    AttemptCancelled,
+    DeadlineExceeded,
+    StepLimitReached,
+    TaskGaveUp,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -287,6 +294,20 @@ class _Run:
         if self.on_screenshot is not None:
             self.on_screenshot(shot, len(self.shots))
 
+    def shoot_failure(self) -> None:
+        """The run failed: the page as it was then, where the mode takes pictures and
+        its last one is not of the last step already (final_only's one picture, or a
+        failed step's, which every_step and on_navigation skip). It goes the way of the
+        other screenshots (``on_screenshot``), and the failed task shows them. Best
+        effort: a page that is gone or out of time leaves the failure as it was."""
+        mode = self.policy.mode
+        if mode is None or (self.shots and self.shots[-1].step == len(self.steps)):
+            return
+        full_page = self.policy.full_page if mode == "final_only" else False
+        with suppress(Exception):
+            if not self.session.page.is_closed():
+                self._shoot(len(self.steps), full_page=full_page)
+
     def _finish(self, done: Done | None) -> AgentResult:
         if done is not None and not done.success:
             raise TaskGaveUp(done.text or None)
@@ -352,7 +373,13 @@ def run_planner(
             session.downloads = downloads
         try:
             run = _Run(session, policy, limits or Limits(), should_stop, on_step, on_screenshot)
-            return run.run(planner)
+            try:
+                return run.run(planner)
+            except AgentError as exc:
+                # Not when cancelled (nobody is waiting) or out of time (none is left).
+                if not isinstance(exc, AttemptCancelled | DeadlineExceeded):
+                    run.shoot_failure()
+                raise
         finally:
             if downloads is not None:
                 downloads.detach()
