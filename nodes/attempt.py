@@ -21,7 +21,7 @@ from nodes.runtime import NodeRuntime
 from nodes.sessionstate import SessionRun
 from nodes.steps import StepReporter
 from nodes.uploads import staged_uploads
-from shared.errors import AgentError, StorageError
+from shared.errors import AgentError, DeadlineExceeded, StorageError
 from shared.storage import screenshot_name
 from shared.templates import load_template
 
@@ -160,6 +160,10 @@ def _run_claimed(
         if runtime.browser is not None and not runtime.browser.is_connected():
             # Whatever step was running failed because Chromium went away under it.
             error = BROWSER_CRASHED
+        elif isinstance(exc, DeadlineExceeded):
+            # The task's timeout, as the scheduler words it: counted from the task's
+            # creation, not from this attempt's start.
+            error = f"timed out after {request.timeout_ms} ms"
         elif isinstance(exc, AgentError):
             error = exc.message
         else:
