@@ -42,7 +42,17 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (a JSON number is finite)")
+
+
+# NaN, Infinity and -Infinity are Python's extensions, not JSON: refused like any other.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys, parse_constant=_not_json)
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value of the request as JSON writes it (true, "1000", 1.5), cut to ``limit``."""
+    return json.dumps(value, ensure_ascii=False)[:limit]
 
 
 def _depth(value: Any) -> int:
@@ -82,6 +92,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _whole(value: Any) -> Any:
+    """A whole number written as a float (1000.0, 1e3) as the int it is: JSON has one
+    number type, and a client that computed the value may send it so. Anything else
+    as it came."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _screenshots(raw: Any) -> ScreenshotPolicy:
     if raw is None:
         return NO_SCREENSHOTS
@@ -95,7 +114,7 @@ def _screenshots(raw: Any) -> ScreenshotPolicy:
         )
     if mode not in SCREENSHOT_MODES:
         raise ValidationError(
-            f"screenshots.mode must be one of {', '.join(SCREENSHOT_MODES)}, got {mode!r}"
+            f"screenshots.mode must be one of {', '.join(SCREENSHOT_MODES)}, got {shown(mode)}"
         )
     full_page = raw.get("full_page", True)
     if full_page is None:
@@ -127,12 +146,12 @@ def _filter(raw: Any) -> NodeFilter:
 def _bounded_int(
     body: dict[str, Any], name: str, default: int, low: int, high: int, unit: str
 ) -> int:
-    value = body.get(name)
+    value = _whole(body.get(name))
     if value is None:
         return default
     if not _is_int(value) or not low <= value <= high:
         raise ValidationError(
-            f"{name} must be an integer from {low} to {high}{unit}, got {value!r}"
+            f"{name} must be an integer from {low} to {high}{unit}, got {shown(value)}"
         )
     return value
 
@@ -165,7 +184,7 @@ def parse_task_request(body: Any, settings: Settings) -> TaskRequest:
     if session_persist is not None and not isinstance(session_persist, bool):
         raise ValidationError(
             "session_persist must be true or false (false: the task neither loads nor "
-            f"saves its session's browser state), got {json.dumps(session_persist)[:40]}"
+            f"saves its session's browser state), got {shown(session_persist)}"
         )
     template = body.get("template")
     if template is None:

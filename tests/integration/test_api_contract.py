@@ -203,11 +203,25 @@ def _raw_post(client, body: bytes) -> TestResponse:  # noqa: ANN001 - Flask's cl
         (b'{"task": "x", "timeout": ' + b"9" * 5000 + b"}", 400, "invalid JSON"),
         (b'{"task": "x", "timeout": ' + b"9" * 4000 + b"}", 400, "timeout must be an integer"),
         (b'{"task": "x", "timeout": 1e999}', 400, "timeout must be an integer"),
+        # Python's json would take these; JSON has no such numbers.
+        (b'{"task": "x", "timeout": NaN}', 400, "NaN is not JSON"),
+        (b'{"task": "x", "extra": -Infinity}', 400, "-Infinity is not JSON"),
+        (b'{"task": "x", "timeout": true}', 400, "timeout must be an integer from 1 to "),
+        (b'{"task": "x", "fanout": "2"}', 400, 'got "2"'),
         (b'{"task": "x", "session_key": "a\\u0000b"}', 400, "session_key must not contain NUL"),
     ],
 )
 def test_hostile_json_bodies_get_a_json_400(client, body, status, fragment):
     assert_error(_raw_post(client, body), status, fragment)
+
+
+def test_whole_numbers_written_as_floats_are_taken(client):
+    resp = _raw_post(client, b'{"task": "Open https://example.com", "timeout": 6e4, "fanout": 2.0}')
+    assert resp.status_code == 200, resp.text
+    task_id = resp.get_json()["task_id"]
+    request = client.get(STATUS, query_string={"task_id": task_id}, headers=AS_ALICE).get_json()
+    assert (request["request"]["timeout"], request["request"]["fanout"]) == (60_000, 2)
+    assert_error(_raw_post(client, b'{"task": "x", "fanout": 2.5}'), 400, "got 2.5")
 
 
 def test_a_bom_and_a_duplicate_free_body_are_accepted(client):
