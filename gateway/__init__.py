@@ -15,7 +15,13 @@ from werkzeug.exceptions import HTTPException
 from gateway.services import GatewayServices
 from shared import logs
 from shared.config import Settings, load_settings
-from shared.errors import BackendUnavailable, LimitExceeded, RequestError, StorageError
+from shared.errors import (
+    AuthError,
+    BackendUnavailable,
+    LimitExceeded,
+    RequestError,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +34,13 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestError)
     def request_error(exc: RequestError) -> Any:
         return _error(exc.message, exc.status_code)
+
+    @app.errorhandler(AuthError)
+    def unauthorized(exc: AuthError) -> Any:
+        # RFC 9110: a 401 names the scheme it wants.
+        response, status = _error(exc.message, exc.status_code)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="browsing"'
+        return response, status
 
     @app.errorhandler(LimitExceeded)
     def limited(exc: LimitExceeded) -> Any:

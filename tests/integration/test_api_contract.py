@@ -39,13 +39,15 @@ def submit(client, body: dict, key: str = ALICE) -> str:  # noqa: ANN001 - Flask
 
 
 def test_missing_key_is_401(client):
-    assert_error(client.post(ASYNC, json={"task": "x"}), 401, "missing API key")
+    resp = client.post(ASYNC, json={"task": "x"})
+    assert_error(resp, 401, "missing API key")
+    assert resp.headers["WWW-Authenticate"] == 'Bearer realm="browsing"'  # RFC 9110
 
 
 def test_wrong_key_is_401(client):
-    assert_error(
-        client.post(ASYNC, json={"task": "x"}, headers=bearer("not-a-key")), 401, "invalid API key"
-    )
+    resp = client.post(ASYNC, json={"task": "x"}, headers=bearer("not-a-key"))
+    assert_error(resp, 401, "invalid API key")
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_basic_auth_scheme_is_401(client):
