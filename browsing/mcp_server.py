@@ -198,7 +198,11 @@ class _Tools:
                 await self._cancel_quietly(task_id)
             raise
         if body.get("status") != "completed" or not body.get("success"):
-            raise ToolError(f"task {task_id} failed: {body.get('error') or body.get('status')}")
+            names = _names_or_none(body)  # the failed attempt's, the last of its failure
+            shots = f" (screenshots: {', '.join(names)})" if names else ""
+            raise ToolError(
+                f"task {task_id} failed: {body.get('error') or body.get('status')}{shots}"
+            )
         return CallToolResult(content=[*_result_blocks(body), *await self._images(body)])
 
     async def task_status(

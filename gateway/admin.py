@@ -49,7 +49,8 @@ def _set_drained(uid: str, drained: bool) -> Any:
     if not registry.set_drained(uid, drained):
         raise NotFoundError(f"no node {uid[:80]!r} is registered")
     node = registry.get(uid)
-    assert node is not None
+    if node is None:  # it deregistered (stopped) just after the change
+        raise NotFoundError(f"no node {uid[:80]!r} is registered")
     return jsonify(_node_body(node, services().store.now_ms()))
 
 

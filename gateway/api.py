@@ -322,9 +322,9 @@ def rotate_webhook_secret() -> Any:
 def _screenshot_attempt(record: TaskRecord) -> int | None:
     """``?attempt=N``: a screenshot of attempt N, which a step event named while the
     task ran (gateway/events.py); None without it (the shown attempt's files). Stored
-    under the attempt's own prefix, it is there once the event is; the files of an
-    attempt that lost a race, was cancelled or was lost with its node are deleted when it
-    ends, those of one that failed are kept."""
+    under the attempt's own prefix, it is there once the event is; the node deletes the
+    files of an attempt that lost a race or was cancelled when it ends, and keeps those
+    of one that failed (a node that died deletes nothing: retention does)."""
     raw = request.args.get("attempt")
     if raw is None:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from types import SimpleNamespace
 from typing import Any
@@ -46,8 +47,18 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (a JSON number is finite)")
 
 
-# NaN, Infinity and -Infinity are Python's extensions, not JSON: refused like any other.
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys, parse_constant=_not_json)
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: valid JSON, but no float holds it
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
+# NaN, Infinity and -Infinity are Python's extensions, not JSON: refused like any other;
+# so is a number too large for a float, which Python would read as Infinity.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicate_keys, parse_constant=_not_json, parse_float=_finite
+)
 
 
 def shown(value: Any, limit: int = 40) -> str:

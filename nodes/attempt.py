@@ -79,7 +79,7 @@ def run_attempt(runtime: NodeRuntime, task_id: str, attempt: int) -> str:
         outcome = _run_claimed(runtime, task_id, attempt, steps, staging)
     if outcome not in ("won", "failed"):
         # A failed attempt keeps its pictures: the task shows them if its failure is the
-        # task's (gateway/views.py), and its step events named them.
+        # task's (TaskRecord.shown_attempt), and its step events named all but the last.
         steps.discard_uploads()
     return outcome
 
@@ -160,9 +160,10 @@ def _run_claimed(
         if runtime.browser is not None and not runtime.browser.is_connected():
             # Whatever step was running failed because Chromium went away under it.
             error = BROWSER_CRASHED
-        elif isinstance(exc, DeadlineExceeded):
+        elif isinstance(exc, DeadlineExceeded) and time.monotonic() >= deadline:
             # The task's timeout, as the scheduler words it: counted from the task's
-            # creation, not from this attempt's start.
+            # creation, not from this attempt's start. (A step that gave up early, as a
+            # wait longer than the time left, says so in its own words.)
             error = f"timed out after {request.timeout_ms} ms"
         elif isinstance(exc, AgentError):
             error = exc.message

@@ -85,7 +85,8 @@ class StepReporter:
         return tuple(sorted(self.uploaded, key=screenshot_number))
 
     def discard_uploads(self) -> None:
-        """The attempt did not win: its pictures are not kept (as a losing success's)."""
+        """The attempt lost a race or was stopped: its pictures are not kept (as a losing
+        success's). A failed attempt's are: its task may show them."""
         if not self.uploaded:
             return
         storage = self.runtime.storage

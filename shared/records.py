@@ -111,13 +111,16 @@ class TaskRecord:
     @property
     def shown_attempt(self) -> Attempt | None:
         """The attempt whose screenshots the task shows: the winner; for a failed task,
-        the attempt that failed last (the page as its failure left it)."""
+        the attempt that failed last among those that left pictures (one lost with its
+        node left none), else the one that failed last."""
         if self.winner:
             return self.winning_attempt
         if self.status is not TaskStatus.FAILED:
             return None
         failed = [a for a in self.attempts if a.state is AttemptState.FAILED]
-        return max(failed, key=lambda a: (a.finished_ms or 0, a.number), default=None)
+        return max(
+            failed, key=lambda a: (bool(a.files), a.finished_ms or 0, a.number), default=None
+        )
 
 
 def _int(value: str | None) -> int | None:

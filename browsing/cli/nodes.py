@@ -46,15 +46,20 @@ def _through_gateway(args: argparse.Namespace) -> list[dict[str, Any]] | None:
         try:
             client.set_drained(args.uid, args.action == "drain")
         except ClientError as exc:
-            if exc.status == NOT_FOUND:
-                return None
+            if exc.status == NOT_FOUND and "is registered" in exc.message:
+                return None  # the API's "no node X is registered", not a wrong URL
             raise
         return []
     return client.nodes()
 
 
 def nodes(args: argparse.Namespace) -> int:
-    found = _through_gateway(args) if getattr(args, "url", None) else _through_redis(args)
+    url = getattr(args, "url", None)
+    if url is None and getattr(args, "api_key", None) is not None:
+        raise ClientError(0, "--api-key goes with --url: without a gateway, Redis is read")
+    if url == "":
+        raise ClientError(0, "--url needs the gateway's URL, e.g. http://127.0.0.1:8080")
+    found = _through_gateway(args) if url else _through_redis(args)
     if found is None:
         print(f"no node {args.uid}", file=sys.stderr)
         return 1

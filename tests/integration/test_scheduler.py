@@ -355,19 +355,29 @@ def test_a_cancelled_assigned_attempt_never_starts(racing, alice, sites):
     assert attempt["outcome"] == "cancelled" and attempt["started_at"] is None
 
 
-def test_the_node_stops_the_agent_at_the_deadline(alice, sites):
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        # Runs into the deadline: the task's timeout, counted from its creation, as the
+        # scheduler's reaper words it; not the agent's own time, which starts later.
+        ('Wait for "Nothing like this" to appear.', "timed out after 2000 ms"),
+        # Gives up at once, since it could only end at the deadline: says so.
+        ("Wait 10 seconds.", "timed out: cannot wait 10 s with "),
+    ],
+)
+def test_the_node_stops_the_agent_at_the_deadline(alice, sites, step, error):
     start = time.monotonic()
     result = sync(
         alice,
         {
-            "task": f"Open {sites}/index.html. Wait 10 seconds.",
+            "task": f"Open {sites}/index.html. {step}",
             "timeout": 2000,
             "filter": {"node_uid": "node.de.01"},
         },
     )
-    # The task's timeout, counted from its creation, as the scheduler's reaper says it;
-    # not the agent's own time, which starts later.
-    assert result["success"] is False and result["error"] == "timed out after 2000 ms", result
+    assert result["success"] is False and result["error"].startswith(error), result
+    (attempt,) = result["info"]["attempts"]
+    assert attempt["outcome"] == "failed", attempt  # the node's report, not the reaper's
     assert time.monotonic() - start < 5
 
 

@@ -2,6 +2,7 @@
 names, the gateway lists the files as URLs, byte for byte as nodes used to."""
 
 import json
+from dataclasses import replace
 
 from gateway.views import payload, status_body, sync_body
 from shared.records import Attempt, AttemptState, TaskRecord, TaskStatus
@@ -71,3 +72,55 @@ def test_a_payload_written_with_urls_by_an_earlier_node_is_answered_unchanged():
         {"result": "r", "screenshots": [{"url": "/api/v1/browsing/screenshots/x/a.png"}]}
     )
     assert payload(record(stored, ("screenshot-01.png",))) == stored
+
+
+def failed_attempt(number: int, finished_ms: int, files: tuple[str, ...]) -> Attempt:
+    return replace(
+        record("{}").attempts[0],
+        number=number,
+        state=AttemptState.FAILED,
+        finished_ms=finished_ms,
+        error="failed",
+        files=files,
+    )
+
+
+def failed(*attempts: Attempt) -> TaskRecord:
+    return replace(
+        record("{}"),
+        status=TaskStatus.FAILED,
+        success=False,
+        payload=None,
+        error="all failed",
+        winner=None,
+        attempts=attempts,
+    )
+
+
+def urls(*names: str) -> list[dict[str, str]]:
+    return [{"url": f"/api/v1/browsing/screenshots/{TASK_ID}/{n}"} for n in names]
+
+
+def test_a_failed_task_shows_the_pictures_of_its_last_failure_that_left_some():
+    one = failed_attempt(1, 10, ("screenshot-01.png", "screenshot-02.png"))
+    two = failed_attempt(2, 20, ("screenshot-01.png",))
+    assert failed(one, two).shown_attempt == two  # the last to fail
+    body = sync_body(failed(one, two))
+    assert json.loads(body["payload"]) == {"result": None, "screenshots": urls("screenshot-01.png")}
+    assert body["error"] == "all failed" and body["success"] is False
+    # An attempt lost with its node fails with no pictures: the other's are shown.
+    lost = failed_attempt(2, 30, ())
+    assert failed(one, lost).shown_attempt == one
+    assert json.loads(status_body(failed(one, lost))["payload"])["screenshots"] == urls(
+        "screenshot-01.png", "screenshot-02.png"
+    )
+    # None anywhere: the payload still says so, in the contract's shape.
+    assert json.loads(payload(failed(lost))) == {"result": None, "screenshots": []}
+
+
+def test_an_unfinished_task_shows_no_attempt_and_no_payload():
+    running = replace(
+        failed(failed_attempt(1, 10, ("screenshot-01.png",))), status=TaskStatus.RUNNING
+    )
+    assert running.shown_attempt is None
+    assert "payload" not in status_body(running)

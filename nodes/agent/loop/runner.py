@@ -66,6 +66,8 @@ _MAY_OPEN_TABS = REGISTRY.flagged("opens_tabs")
 # ends with one of these waits this long for it (only where downloads are caught).
 _MAY_DOWNLOAD = REGISTRY.flagged("downloads")
 LAST_DOWNLOAD_GRACE_MS = 150
+# The longest a failed run's picture of its page may take (``_Run.shoot_failure``).
+FAILURE_SHOT_MS = 3000
 
 
 def _never() -> bool:
@@ -280,13 +282,13 @@ class _Run:
         if self.on_step is not None:
             self.on_step(record)
 
-    def _shoot(self, step: int, *, full_page: bool) -> None:
+    def _shoot(self, step: int, *, full_page: bool, cap_ms: float | None = None) -> None:
         page = self.session.page
         png = guarded(
             self.budget,
             "take a screenshot",
             lambda: page.screenshot(
-                type="png", full_page=full_page, timeout=self.budget.timeout_ms()
+                type="png", full_page=full_page, timeout=self.budget.timeout_ms(cap_ms)
             ),
         )
         shot = Screenshot(png=png, step=step, url=page.url)
@@ -301,12 +303,17 @@ class _Run:
         other screenshots (``on_screenshot``), and the failed task shows them. Best
         effort: a page that is gone or out of time leaves the failure as it was."""
         mode = self.policy.mode
-        if mode is None or (self.shots and self.shots[-1].step == len(self.steps)):
-            return
+        if (
+            mode is None
+            or not self.steps
+            or (self.shots and self.shots[-1].step == len(self.steps))
+        ):
+            return  # no mode; nothing opened yet (a blank tab); or taken already
         full_page = self.policy.full_page if mode == "final_only" else False
         with suppress(Exception):
             if not self.session.page.is_closed():
-                self._shoot(len(self.steps), full_page=full_page)
+                # A page that just failed may be hung: the report must not wait long.
+                self._shoot(len(self.steps), full_page=full_page, cap_ms=FAILURE_SHOT_MS)
 
     def _finish(self, done: Done | None) -> AgentResult:
         if done is not None and not done.success:
