@@ -12,6 +12,7 @@ from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from gateway import cors
 from gateway.services import GatewayServices
 from shared import logs
 from shared.config import Settings, load_settings
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
 
     app.register_blueprint(console_bp)
     _register_error_handlers(app)
+    cors.install(app, settings.cors_origins)
     wsgi_app = app.wsgi_app
 
     def unbinding(environ: dict[str, Any], start_response: Any) -> Any:

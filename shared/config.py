@@ -13,6 +13,7 @@ import functools
 import os
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,7 @@ class Settings:
     log_format: str = defaults.log_format
     api_keys: str = _secret(defaults.api_keys)
     admin_users: str = defaults.admin_users
+    cors_origins: str = defaults.cors_origins
     user_max_active: int = defaults.user_max_active
     user_max_queued: int = defaults.user_max_queued
     user_rate: float = defaults.user_rate
@@ -232,6 +234,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     from shared.apikeys import parse_admin_users
 
     parse_admin_users(settings.admin_users)
+    parse_cors_origins(settings.cors_origins)  # likewise
     from shared.sessionstate import parse_state_key
 
     parse_state_key(settings.state_key)  # likewise
@@ -259,3 +262,33 @@ def environ(name: str, env: Mapping[str, str] | None = None) -> str:
     """One variable the operator names (not one of ours), e.g. a template's
     ``llm.api_key_env``; empty if unset."""
     return (os.environ if env is None else env).get(name, "")
+
+
+ANY_ORIGIN = "*"
+
+
+def parse_cors_origins(spec: str) -> frozenset[str]:
+    """'https://app.example.com,http://localhost:3000' (or '*') -> the allowed origins.
+    An origin is a scheme, a host and maybe a port: nothing after them."""
+    origins = frozenset(filter(None, (part.strip() for part in spec.split(","))))
+    for origin in origins - {ANY_ORIGIN}:
+        parts = urllib.parse.urlsplit(origin)
+        try:
+            port_ok = parts.port is not None or not parts.netloc.endswith(":")
+        except ValueError:  # a port that is not a number
+            port_ok = False
+        if (
+            not port_ok
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or origin != origin.lower()
+        ):
+            raise ConfigError(
+                "BROWSING_CORS_ORIGINS must list origins like https://app.example.com "
+                f"(scheme, host, optional port; lower case), or *, got {origin[:80]!r}"
+            )
+    return origins

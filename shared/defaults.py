@@ -55,6 +55,8 @@ gateway_connections = 4000
 log_format = "json"
 api_keys = ""  # "alice:KEY1,bob:KEY2"
 admin_users = ""  # "ops,alice": users whose static keys (api_keys) may use /api/v1/admin
+# Browser apps on these origins may call the API ("https://app.example.com,..." or "*").
+cors_origins = ""
 
 # Per-user limits (README, "Fair share and limits"); 0 means no limit. Each can be set
 # per user: BROWSING_USER_LIMITS, or `browsing keys create USER --max-active N ...`.
