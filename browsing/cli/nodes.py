@@ -11,7 +11,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from browsing.cli.operators import operator_settings, reaching_redis
+from browsing.cli.operators import operator_settings, reaching_redis, without_password
 from browsing.client import API_KEY_ENV, BrowsingClient, ClientError
 
 NOT_FOUND = 404
@@ -30,7 +30,15 @@ def _through_redis(args: argparse.Namespace) -> list[dict[str, Any]] | None:
             return [] if registry.set_drained(args.uid, args.action == "drain") else None
         now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
         dead_ms = int(settings.node_dead_after_s * 1000)
-        return [node_body(n, now_ms=now_ms, dead_after_ms=dead_ms) for n in registry.all()]
+        listed = [node_body(n, now_ms=now_ms, dead_after_ms=dead_ms) for n in registry.all()]
+    if not listed:  # say where it looked: a Redis with no nodes is often the wrong one
+        print(
+            f"no node is registered in the Redis at {without_password(settings.redis_url)} "
+            "(a local cluster started with BROWSING_DATA_DIR is found with the same "
+            "variable; another cluster's Redis: BROWSING_REDIS_URL)",
+            file=sys.stderr,
+        )
+    return listed
 
 
 def _through_gateway(args: argparse.Namespace) -> list[dict[str, Any]] | None:

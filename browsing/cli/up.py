@@ -14,6 +14,7 @@ from browsing.state import (
     OPERATOR_SETTINGS,
     ClusterState,
     data_dir,
+    default_data_dir,
     read_state,
     remove_state,
     state_path,
@@ -126,8 +127,9 @@ def _print_ready(cluster: Any, state_file: Path | None) -> None:
 
 def _hint_for(data: Path | None) -> str:
     """What another terminal needs to find the state file in a data directory that is
-    not the one it would look in."""
-    if data is None or data == data_dir(None):
+    not the one it would look in: the default, since this terminal's BROWSING_DATA_DIR
+    (which chose ``data``) is not another's."""
+    if data is None or data == default_data_dir():
         return ""
     return f" (with BROWSING_DATA_DIR={data})"
 
