@@ -279,7 +279,7 @@ def artifact(task_id: str, name: str) -> Any:
     if not ARTIFACT_NAME.match(name):
         raise NotFoundError(files.BAD_NAME)
     record = _owned_task(task_id)
-    attempt, stored = files.winning_file(record, name)
+    attempt, stored = files.shown_file(record, name)
     _within_retention(record, "file")
     storage = services().storage
     obj = storage.open(storage.key(task_id, attempt, artifact_part(name)), what="file")

@@ -2,7 +2,8 @@
 files its page downloaded and its trace (shared/artifacts.py).
 
 The node lists them in the result document by name; here they get their URLs, and
-``GET /files/<task_id>/<name>`` finds the one asked for in the winner's listing.
+``GET /files/<task_id>/<name>`` finds the one asked for in the listing of the attempt
+the task shows (the winner's, or a failed task's failure's).
 """
 
 from __future__ import annotations
@@ -40,20 +41,23 @@ def with_urls(task_id: str, document: dict[str, Any]) -> None:
         document["trace"] = {"name": trace["name"], "url": url, **trace}
 
 
-def winning_file(record: TaskRecord, name: str) -> tuple[int, StoredFile]:
-    """The winning attempt's number and its listing of ``name``; 404 when the task's
-    result does not list that file (no winner, a loser's file, a name never stored)."""
-    winner = record.winning_attempt
+def shown_file(record: TaskRecord, name: str) -> tuple[int, StoredFile]:
+    """The number of the attempt the task shows (the winner, or a failed task's failure:
+    ``TaskRecord.shown_attempt``) and its listing of ``name``; 404 when the task does not
+    list that file (a loser's file, a name never stored, a task not finished)."""
+    shown = record.shown_attempt
     document: Any = None
-    if winner is not None and record.payload:
+    if shown is not None and record.success and record.payload:
         try:
             document = json.loads(record.payload)
         except ValueError:
             document = None
+    elif shown is not None:
+        document = shown.artifacts  # a failure's, as its report listed them
     found = listed(document, name) if isinstance(document, dict) else None
-    if winner is None or found is None:
+    if shown is None or found is None:
         raise NotFoundError(f"task {record.task_id} has no file {name}")
-    return winner.number, found
+    return shown.number, found
 
 
 def file_response(obj: StoredObject, stored: StoredFile) -> Response:

@@ -107,11 +107,16 @@ def payload(record: TaskRecord) -> str:
     the winner's screenshot files listed as URLs after ``result``, JSON-encoded as nodes
     did when they built the URLs themselves. A record a node wrote that way (it holds
     ``screenshots`` already) is passed through unchanged. A failed task's has no result
-    (null) and the screenshots its failed attempt took, the last of the page as the
-    failure left it."""
+    (null), the screenshots its failed attempt took, the last of the page as the failure
+    left it, and the files it downloaded and its trace where there are any."""
     stored = record.payload
     if not record.success or stored is None:
-        return json.dumps({"result": None, "screenshots": screenshot_urls(record)})
+        failure: dict[str, Any] = {"result": None, "screenshots": screenshot_urls(record)}
+        shown = record.shown_attempt
+        if not record.success and shown is not None and shown.artifacts:
+            failure |= {k: v for k, v in shown.artifacts.items() if k not in failure}
+            with_urls(record.task_id, failure)
+        return json.dumps(failure, ensure_ascii=False)
     try:
         document = json.loads(stored)
     except ValueError:

@@ -4,7 +4,8 @@ and its trace (nodes/recording.py).
 
 The result document lists what was stored (names, sizes, content types) and what was
 not (``files_error``, ``trace_error``); the gateway adds the URLs (gateway/files.py).
-A losing attempt's uploads are deleted, as its screenshots are (nodes/attempt.py).
+A losing attempt's uploads are deleted, as its screenshots are; a failed attempt's are kept
+and listed by its report, for the failed task to show (nodes/attempt.py).
 """
 
 from __future__ import annotations

@@ -125,37 +125,46 @@ def _run_claimed(
             )
             if artifacts.trace is not None:
                 artifacts.trace.start(context)
-            with watcher.watch(task_id, attempt, context):
-                result = run_agent(
-                    context,
-                    request.task,
-                    policy=request.screenshots,
-                    deadline=deadline,
-                    should_stop=watcher.cancelled,
-                    on_step=steps.on_step,
-                    on_screenshot=steps.on_screenshot,
-                    action_timeout_ms=runtime.settings.action_timeout_ms,
-                    page=page,
-                    template=template,
-                    refusals=runtime.refusals,
-                    files=files,
-                    downloads=artifacts.downloads,
-                    usage=usage,
-                    output_schema=request.output_schema,
-                )
-            if artifacts.trace is not None:
-                artifacts.trace.stop()
+            try:
+                with watcher.watch(task_id, attempt, context):
+                    result = run_agent(
+                        context,
+                        request.task,
+                        policy=request.screenshots,
+                        deadline=deadline,
+                        should_stop=watcher.cancelled,
+                        on_step=steps.on_step,
+                        on_screenshot=steps.on_screenshot,
+                        action_timeout_ms=runtime.settings.action_timeout_ms,
+                        page=page,
+                        template=template,
+                        refusals=runtime.refusals,
+                        files=files,
+                        downloads=artifacts.downloads,
+                        usage=usage,
+                        output_schema=request.output_schema,
+                    )
+            finally:
+                # While the context is open, whichever way the run ended: a failed
+                # run's trace is the one its user most wants. Not once cancelled.
+                if artifacts.trace is not None and not watcher.cancelled():
+                    try:
+                        artifacts.trace.stop()
+                    except Exception:  # never in place of the run's own error
+                        log.warning("trace not stopped", exc_info=True)
             if session is not None and not watcher.cancelled():
                 session.capture(context)
         finally:
             context.close()
     except Exception as exc:
-        if artifacts is not None:
-            artifacts.close()
         if watcher.cancelled():
+            if artifacts is not None:
+                artifacts.close()
             # Whatever the agent was doing failed because its context was closed under it.
             store.mark_stopped(task_id, attempt)
             return "cancelled"
+        # What the failed run downloaded and recorded is kept, as its screenshots are.
+        stored = failure_artifacts(runtime, task_id, attempt, artifacts)
         refused = egress_refused_since(runtime, mark)
         if runtime.browser is not None and not runtime.browser.is_connected():
             # Whatever step was running failed because Chromium went away under it.
@@ -178,6 +187,7 @@ def _run_claimed(
             success=False,
             error=error,
             files=steps.names(),  # the failed task shows them (its payload)
+            artifacts=stored,
             egress_refused=refused,
             llm=llm_spent(usage, request.template),
         )
@@ -205,6 +215,24 @@ def _run_claimed(
         return outcome
     finally:
         artifacts.close()
+
+
+def failure_artifacts(
+    runtime: NodeRuntime, task_id: str, attempt: int, artifacts: AttemptArtifacts | None
+) -> str:
+    """A failed attempt's downloaded files and trace, stored as a success's are; the
+    document listing them as JSON ("" for none), which its report keeps. Never fails:
+    the failure's own report matters more."""
+    if artifacts is None:
+        return ""
+    try:
+        listed = artifacts.upload(runtime.storage, task_id, attempt)
+    except Exception:
+        log.warning("a failed attempt's artifacts were not stored", exc_info=True)
+        listed = {}
+    finally:
+        artifacts.close()
+    return json.dumps(listed, ensure_ascii=False) if listed else ""
 
 
 def report(runtime: NodeRuntime, deadline: float, task_id: str, attempt: int, **outcome) -> str:

@@ -82,6 +82,8 @@ class Attempt:
     llm: dict[str, Any] | None = None
     # A successful run's planner, plan and replay script (nodes/agent/agent.py ``run_info``).
     agent: dict[str, Any] | None = None
+    # A failed run's downloaded files and trace, listed as a success's payload lists them.
+    artifacts: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +163,7 @@ def _parse(task_id: str, h: dict[str, str]) -> TaskRecord:
                 session=_json_object(h.get(p + "session")),
                 llm=_json_object(h.get(p + "llm")),
                 agent=_json_object(h.get(p + "agent")),
+                artifacts=_json_object(h.get(p + "artifacts")),
             )
         )
     success = h.get("success")
@@ -581,11 +584,13 @@ class TaskStore:
         egress_refused: str = "",
         llm: str = "",
         agent: str = "",
+        artifacts: str = "",
     ) -> str:
         """Report an attempt's outcome: 'won', 'failed' or 'fenced' (see finish.lua).
         ``egress_refused``: the attempt's ``info.egress_refused`` as JSON, or ""; ``llm``:
         its ``info.llm`` (model calls and tokens) as JSON, or ""; ``agent``: a success's
-        planner, plan and replay script as JSON, or ""."""
+        planner, plan and replay script as JSON, or ""; ``artifacts``: a failure's
+        downloaded files and trace as JSON (a success lists them in its payload), or ""."""
         args = [
             task_id,
             attempt,
@@ -600,6 +605,7 @@ class TaskStore:
             egress_refused,
             llm,
             agent,
+            artifacts,
         ]
         return str(self._finish(keys=[keys.task(task_id)], args=args))
 

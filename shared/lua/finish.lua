@@ -2,7 +2,8 @@
 -- ARGV: task_id, attempt, node, success ('1'/'0'), now_ms, prefix, payload, error, files_json, ttl_s,
 -- egress_refused_json ('' when the egress policy refused nothing), llm_json (the language
 -- model's calls and tokens; '' when none was called), agent_json (a success's planner, plan and
--- replay script; '' for none).
+-- replay script; '' for none), artifacts_json (a failure's downloaded files and trace; '' for
+-- none: a success lists them in its payload).
 -- Returns 'won', 'failed', or 'fenced' (not this node's running attempt: never claimed,
 -- cancelled, lost with its node, or already reported).
 -- An attempt still running never belongs to a finished task: every script that ends a
@@ -21,6 +22,7 @@ local payload, err, files, ttl_s = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local egress_refused = ARGV[11] or ''
 local llm = ARGV[12] or ''
 local agent = ARGV[13] or ''
+local artifacts = ARGV[14] or ''
 local p = 'a' .. n .. ':'
 local h = redis.call('HMGET', task_key, 'status', p .. 'state', p .. 'node', 'winner',
   p .. 'reported', p .. 'error')
@@ -45,6 +47,7 @@ end
 -- A failure keeps the names of the screenshots its attempt stored: a failed task shows them.
 redis.call('HSET', task_key, p .. 'state', 'failed', p .. 'error', err, p .. 'finished_ms', now_ms,
   p .. 'files', files, p .. 'reported', '1')
+if artifacts ~= '' then redis.call('HSET', task_key, p .. 'artifacts', artifacts) end
 if not is_terminal(h[1]) then
   settle(task_key, prefix, task_id, now_ms, ttl_s)
 end

@@ -257,6 +257,40 @@ def test_a_trace_zip_is_stored_served_and_lists_the_steps(alice, bob, sites, art
     assert bob.get(trace["url"]).status_code == 403
 
 
+def test_a_failed_task_keeps_what_it_downloaded_and_its_trace(alice, bob, sites, artifact_cluster):
+    # The download works, then the next step fails (a page the egress policy refuses).
+    resp = alice.post(
+        SYNC,
+        {
+            "task": f"Open {sites}/export.html and click 'Export CSV'. Open http://127.0.0.1:9/",
+            "record": {"trace": True},
+            "screenshots": {"mode": "final_only"},
+            "timeout": 60_000,
+        },
+        timeout=90,
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["status"] == "failed" and "127.0.0.1:9" in body["error"], body
+    task_id = body["task_id"]
+    payload = json.loads(body["payload"])
+    assert payload["result"] is None
+    assert [f["name"] for f in payload["files"]] == ["report_2026.csv"]
+    assert payload["trace"]["url"] == f"{FILES}/{task_id}/trace.zip"
+    assert len(payload["screenshots"]) == 1  # final_only: the page the failure left
+
+    served = alice.get(payload["files"][0]["url"])
+    assert served.status_code == 200 and served.content == EXPORT_CSV
+    trace = alice.get(payload["trace"]["url"])
+    assert trace.status_code == 200, trace.text
+    names = zipfile.ZipFile(io.BytesIO(trace.content)).namelist()
+    assert "trace.trace" in names and "trace.network" in names
+    assert bob.get(payload["trace"]["url"]).status_code == 403  # the owner's only
+    # The status answers the same, and the listing of a file never stored is a 404.
+    assert json.loads(alice.status(task_id)["payload"]) == payload
+    assert alice.get(f"{FILES}/{task_id}/other.csv").status_code == 404
+
+
 def test_no_trace_unless_asked(alice, sites, artifact_cluster):
     body = sync(alice, {"task": f"Open {sites}/index.html"})
     payload = json.loads(body["payload"])
