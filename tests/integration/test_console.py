@@ -422,3 +422,29 @@ def test_a_task_with_a_file_and_a_trace_shows_its_download_and_trace(page, api, 
     assert got.value.suggested_filename == "report_2026.csv"
     assert Path(got.value.path()).read_bytes() == EXPORT_CSV
     accessible(page, "task detail page with files")
+
+
+def test_a_failed_task_shows_its_error_its_last_page_and_its_files(page, api, sites):
+    # A CSV is downloaded, then the next page is refused: the task fails, and keeps both
+    # the picture of its last page and what it downloaded, with the trace.
+    task_id = api.submit(
+        {
+            "task": f"Open {sites}/export.html and click 'Export CSV'. Open http://127.0.0.1:9/",
+            "screenshots": {"mode": "final_only"},
+            "record": {"trace": True},
+        }
+    )
+    assert api.wait(task_id, timeout_s=60)["status"] == "failed"
+    sign_in(page, ALICE)
+    page.goto(f"/#/task/{task_id}")
+    expect(page.locator("#h-result")).to_have_text("Error", timeout=WAIT_MS)
+    expect(page.get_by_role("alert")).to_contain_text("127.0.0.1:9")
+    shot = page.get_by_role("button", name="Open Screenshot 1 of the failed attempt at full size")
+    expect(shot.locator("img")).not_to_have_class(re.compile("loading"), timeout=WAIT_MS)
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Download report_2026\.csv"))
+    ).to_be_visible()
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Download Playwright trace"))
+    ).to_be_visible()
+    accessible(page, "task detail page of a failed task")

@@ -173,12 +173,15 @@ export function render(main, params) {
       if (doc && typeof doc === "object" && doc.data !== undefined) {
         parts.push(h("h3", {}, "Data (matches the output schema)"), h("pre", { class: "json", tabindex: "0" }, JSON.stringify(doc.data, null, 2)));
       }
-      const files = doc && Array.isArray(doc.files) ? doc.files : [];
-      const trace = doc && doc.trace && doc.trace.url ? [{ ...doc.trace, label: "Playwright trace" }] : [];
-      if (files.length || trace.length) {
-        parts.push(h("h3", {}, "Files"));
-        parts.push(h("ul", { class: "files" }, [...files, ...trace].map((f) => h("li", {}, fileButton(f)))));
-      }
+    }
+    // What the page downloaded and the trace: a failed task keeps its failure's too.
+    const files = doc && Array.isArray(doc.files) ? doc.files : [];
+    const trace = doc && doc.trace && doc.trace.url ? [{ ...doc.trace, label: "Playwright trace" }] : [];
+    if (files.length || trace.length) {
+      parts.push(h("h3", {}, "Files"));
+      parts.push(h("ul", { class: "files" }, [...files, ...trace].map((f) => h("li", {}, fileButton(f)))));
+    }
+    if (status.status !== "failed") {
       const shown = new Set(["result", "screenshots", "files", "trace", "data"]);
       const extra = doc && typeof doc === "object" ? Object.fromEntries(Object.entries(doc).filter(([k]) => !shown.has(k))) : {};
       if (Object.keys(extra).length) {
