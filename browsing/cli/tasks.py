@@ -59,6 +59,9 @@ def _print_result(body: dict[str, Any]) -> int:
         if names:  # the failed attempt's, the last of the page as the failure left it
             print("screenshots: " + " ".join(names), file=sys.stderr)
             print(f"download them: browsing screenshots {body['task_id']} -o DIR", file=sys.stderr)
+        failure = decoded_payload(body) if body.get("status") == "failed" else None
+        if isinstance(failure, dict):  # what it downloaded before failing, and its trace
+            _print_artifacts(failure, out=sys.stderr)
         return EXIT_FAILED
     payload = decoded_payload(body)
     result = payload.get("result") if isinstance(payload, dict) else payload
@@ -76,15 +79,20 @@ def _print_result(body: dict[str, Any]) -> int:
     return 0
 
 
-def _print_artifacts(payload: dict[str, Any]) -> None:
+def _print_artifacts(payload: dict[str, Any], out: Any = None) -> None:
     """The files the page downloaded and the trace, with their URLs (README, "Downloads
-    and traces"); what was stopped or lost on stderr."""
+    and traces"), on ``out`` (stdout; a failure's on stderr); what was stopped or lost
+    on stderr."""
+    out = out or sys.stdout
     for entry in payload.get("files") or ():
         if isinstance(entry, dict):
-            print(f"file: {entry.get('name')} ({entry.get('size')} bytes) {entry.get('url')}")
+            print(
+                f"file: {entry.get('name')} ({entry.get('size')} bytes) {entry.get('url')}",
+                file=out,
+            )
     trace = payload.get("trace")
     if isinstance(trace, dict):
-        print(f"trace: {trace.get('url')} ({trace.get('size')} bytes)")
+        print(f"trace: {trace.get('url')} ({trace.get('size')} bytes)", file=out)
     for problem in ("files_error", "trace_error"):
         if payload.get(problem):
             print(f"{problem}: {payload[problem]}", file=sys.stderr)

@@ -151,6 +151,15 @@ def test_browsing_run_trace_shows_the_files_and_the_trace(sites, artifact_cluste
     assert lines[1].startswith(f"file: report_2026.csv ({len(EXPORT_CSV)} bytes) {FILES}/web:")
     assert lines[2].startswith(f"trace: {FILES}/web:") and "/trace.zip (" in lines[2]
 
+    # A failure (a refused page after the download) says so, then what it kept, on stderr.
+    failed = browsing("run", f"{task}. Open http://127.0.0.1:9/", "--trace",
+                      url=artifact_cluster.base_url, key=ALICE)  # fmt: skip
+    assert failed.returncode == 1 and failed.stdout == "", failed
+    errors = failed.stderr.splitlines()
+    assert any(e.startswith("failed: ") and "127.0.0.1:9" in e for e in errors), errors
+    assert any(e.startswith("file: report_2026.csv (") for e in errors), errors
+    assert any(e.startswith(f"trace: {FILES}/web:") for e in errors), errors
+
 
 def test_download_by_url_in_the_rules_grammar_reports_the_file(alice, sites):
     body = sync(alice, {"task": f"Download {sites}/export.csv, then return the url"})
