@@ -16,10 +16,12 @@ $(STAMP): setup.cfg pyproject.toml
 run: install
 	$(VENV)/bin/browsing up
 
-# One process by default. TEST_WORKERS=2: two pytest-xdist workers (about 6.5 min instead
-# of 10.5 on 2 cores), grouped by tests/conftest.py (a module, or every user of the session
-# cluster). Two such runs each failed one test once, before free_port reserved the ports it
-# hands out across processes (browsing/processes.py); the default stays one process.
+# One process by default. TEST_WORKERS=2: two pytest-xdist workers (about 9 min instead
+# of 13 on 2 cores), grouped by tests/conftest.py (a module, or every user of the session
+# cluster). Until 2026-12-02 the groups were silently lost (pytest 9.2 with xdist's
+# loadgroup, and the order of the collection hooks): a module's tests were spread over both
+# workers, which explains that mode's occasional failures; tests/unit/test_xdist_groups.py
+# now checks them. The default stays one process until that mode has more clean runs.
 TEST_WORKERS ?= 0
 
 test: install

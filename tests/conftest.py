@@ -70,12 +70,18 @@ LONG_GROUPS = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Groups for ``make test``'s two workers (pytest-xdist, ``--dist loadgroup``): a
     module's tests stay together, so its module-scoped cluster starts once; and every
     module that uses the session's ``cluster`` goes to one group, so that cluster starts
     once. The long groups come first. Without xdist the marks do nothing, and only the
-    order changes."""
+    order changes.
+
+    First among the hooks (tryfirst): xdist's worker reads the marks in its own
+    collection hook, which otherwise ran before this one, saw none, and spread a
+    module's tests over both workers, each with a cluster of its own and only part of
+    the module's earlier tests (test_sessions' bob had no session on the other one)."""
     on_cluster = {item.module.__name__ for item in items if _uses_session_cluster(item)}
     groups: dict[str, int] = {}
     for item in items:
