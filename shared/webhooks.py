@@ -29,12 +29,13 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
-
-import redis
-from redis.client import Pipeline
+from typing import TYPE_CHECKING, Any
 
 from shared import keys
+
+if TYPE_CHECKING:  # the signing half (``verify``) is the Python client's: no redis there
+    import redis
+    from redis.client import Pipeline
 
 SECRET_PREFIX = "whsec_"
 # Standard Webhooks: keys of 24 to 64 bytes.

@@ -4,10 +4,11 @@ API keys and nodes."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from browsing.cli import keys, listing, mcp, nodes, tasks, up
-from browsing.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE
+from browsing.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE
 from browsing.client import ClientError
 from shared.errors import BrowsingError
 
@@ -28,12 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
+        return code
     except ClientError as exc:
         print(f"browsing: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader stopped early (`browsing tasks list | head`): no traceback. What is
+        # still buffered goes nowhere, and the exit code is the shell's for SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except BrowsingError as exc:
         print(f"browsing: {exc.message}", file=sys.stderr)
         return EXIT_USAGE

@@ -260,6 +260,24 @@ def test_cli_templates(cluster):
     assert run.returncode == 0 and "default" in run.stdout.split()
 
 
+def test_cli_output_to_a_reader_that_went_away_is_no_traceback(cluster):
+    # `browsing tasks list | head`: the reader is gone before the command writes.
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run(
+        browsing_argv() + ["templates"],
+        env=cli_env(cluster.base_url, ALICE),
+        cwd=ROOT,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    os.close(write)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141  # 128 + SIGPIPE, as shell tools end
+
+
 def test_cli_without_api_key_exits_2():
     run = browsing("status", "web:x", url=f"http://127.0.0.1:{free_port()}", key=None)
     assert run.returncode == 2

@@ -46,3 +46,20 @@ def test_client_reads_names_from_urls_or_bare_names():
         "screenshot-02.png",
     ]
     assert screenshot_names({"status": "failed", "error": "x"}) == []
+
+
+def test_the_python_client_needs_only_the_standard_library() -> None:
+    # README: the client is standard-library HTTP; a user's script imports it without
+    # the server's packages (Redis, Flask, Celery, boto3, Playwright) installed.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import browsing.client; "
+        "print(sorted(m for m in ('redis', 'flask', 'celery', 'boto3', 'playwright', "
+        "'kombu', 'prometheus_client') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
