@@ -41,20 +41,29 @@ def with_urls(task_id: str, document: dict[str, Any]) -> None:
         document["trace"] = {"name": trace["name"], "url": url, **trace}
 
 
-def shown_file(record: TaskRecord, name: str) -> tuple[int, StoredFile]:
-    """The number of the attempt the task shows (the winner, or a failed task's failure:
-    ``TaskRecord.shown_attempt``) and its listing of ``name``; 404 when the task does not
-    list that file (a loser's file, a name never stored, a task not finished)."""
+def shown_listing(record: TaskRecord) -> dict[str, Any] | None:
+    """The document that lists the files and trace of the attempt the task shows
+    (``TaskRecord.shown_attempt``): a success's result document, or the listing a failed
+    attempt's report kept; None when there is none."""
     shown = record.shown_attempt
-    document: Any = None
-    if shown is not None and record.success and record.payload:
-        try:
-            document = json.loads(record.payload)
-        except ValueError:
-            document = None
-    elif shown is not None:
-        document = shown.artifacts  # a failure's, as its report listed them
-    found = listed(document, name) if isinstance(document, dict) else None
+    if shown is None:
+        return None
+    if not record.success:
+        return shown.artifacts
+    try:
+        document = json.loads(record.payload or "")
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def shown_file(record: TaskRecord, name: str) -> tuple[int, StoredFile]:
+    """The number of the attempt the task shows (the winner, or a failed task's failure)
+    and its listing of ``name``; 404 when the task does not list that file (a loser's
+    file, a name never stored, a task not finished)."""
+    document = shown_listing(record)
+    found = listed(document, name) if document is not None else None
+    shown = record.shown_attempt
     if shown is None or found is None:
         raise NotFoundError(f"task {record.task_id} has no file {name}")
     return shown.number, found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.files import with_urls
+from gateway.files import shown_listing, with_urls
 from shared.clock import iso_utc
 from shared.records import Attempt, TaskRecord
 from shared.request import TaskRequest
@@ -112,10 +112,9 @@ def payload(record: TaskRecord) -> str:
     stored = record.payload
     if not record.success or stored is None:
         failure: dict[str, Any] = {"result": None, "screenshots": screenshot_urls(record)}
-        shown = record.shown_attempt
-        if not record.success and shown is not None and shown.artifacts:
-            failure |= {k: v for k, v in shown.artifacts.items() if k not in failure}
-            with_urls(record.task_id, failure)
+        listing = shown_listing(record) if not record.success else None
+        failure |= {k: v for k, v in (listing or {}).items() if k not in failure}
+        with_urls(record.task_id, failure)  # its downloaded files and trace, if any
         return json.dumps(failure, ensure_ascii=False)
     try:
         document = json.loads(stored)
