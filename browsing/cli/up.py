@@ -117,12 +117,21 @@ def _print_ready(cluster: Any, state_file: Path | None) -> None:
         f"-H 'Authorization: Bearer {cluster.api_key}' -H 'Content-Type: application/json' "
         """-d '{"task": "Open %s/ and summarize the page"}'""" % (site or "https://example.com")
     )
-    _say(
-        "egress: the nodes refuse loopback and private addresses, this machine's included; "
-        "to browse a site on this machine, start it and allow its port, e.g. "
+    _say(_egress_line(cluster.env.get("BROWSING_EGRESS_ALLOW", "")))
+    _say("a process that exits is restarted; Ctrl-C stops everything")
+
+
+def _egress_line(allow: str) -> str:
+    """What the nodes may reach: the refusal and how to lift it, or, when the operator
+    has already allowed entries, which ones."""
+    refused = "egress: the nodes refuse loopback and private addresses, this machine's included"
+    entries = ", ".join(e.strip() for e in allow.split(",") if e.strip())
+    if entries:
+        return f"{refused}, except BROWSING_EGRESS_ALLOW: {entries}"
+    return (
+        f"{refused}; to browse a site on this machine, start it and allow its port, e.g. "
         "BROWSING_EGRESS_ALLOW=127.0.0.1:8000 make run (comma-separated host:port entries)"
     )
-    _say("a process that exits is restarted; Ctrl-C stops everything")
 
 
 def _hint_for(data: Path | None) -> str:
