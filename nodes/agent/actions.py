@@ -267,10 +267,14 @@ class Summarize(Action):
 
 @dataclass(frozen=True)
 class ReturnText(Action):
-    what: str = "text"  # "text" | "title" | "url"
+    what: str = "text"  # "text" | "title" | "url" | "heading" | "paragraph"
 
     def describe(self) -> str:
-        return f"return the {self.what}"
+        return f"return the {RETURN_NAMES.get(self.what, self.what)}"
+
+
+# How a step names what it returned, where the field's value is not the words.
+RETURN_NAMES = {"heading": "main heading", "paragraph": "first paragraph"}
 
 
 EXTRACT_SHAPES: tuple[str, ...] = ("text", "links", "headings", "tables", "fields", "lists")
@@ -295,6 +299,19 @@ class Answer(Action):
 
     def describe(self) -> str:
         return f'answer "{self.question}"'
+
+
+@dataclass(frozen=True)
+class CheckText(Action):
+    """Whether the page shows ``text`` (case and spacing aside): answered yes or no; or,
+    when ``expect`` ("make sure the page says ..."), a failure when it does not."""
+
+    text: str
+    expect: bool = False
+
+    def describe(self) -> str:
+        verb = "verify that" if self.expect else "check whether"
+        return f'{verb} the page contains "{self.text}"'
 
 
 @dataclass(frozen=True)

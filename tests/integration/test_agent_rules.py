@@ -193,3 +193,54 @@ def test_blocked_resource_types(run: Run, base_url: str, blocked: list[str], tit
     template = {"planner": "rules", "blocked_resource_types": blocked}
     result = run(f"Open {base_url}/image.html. Wait 0.3 seconds. Return the title.", template)
     assert result.result == title
+
+
+def test_a_url_inside_a_clause_is_opened_first(run: Run, base_url: str) -> None:
+    # Before, the field was "search box on URL" and the text "berry on URL", on a blank page.
+    result = run(f"Search for 'berry' on {base_url}/search.html, then return the text")
+    assert '1 results for "berry"' in result.result and "Blackberry" in result.result
+    summary = run(f"Summarize {base_url}/index.html")
+    assert summary.final_url == f"{base_url}/index.html"
+    assert "Welcome to the test site" in summary.result
+
+
+def test_whether_a_page_shows_a_text(run: Run, base_url: str) -> None:
+    yes = run(f"Check if {base_url}/index.html contains the words 'welcome   TO the test'")
+    assert yes.result == f'yes: "welcome   TO the test" is on the page at {base_url}/index.html'
+    no = run(f"Open {base_url}/index.html. Does the page mention 'Blackberry'?")
+    assert no.result == f'no: "Blackberry" is not on the page at {base_url}/index.html'
+    # "make sure" is a condition of success: a no fails the task.
+    with pytest.raises(ActionFailed, match='"Blackberry" is not on the page at'):
+        run(f"Open {base_url}/index.html and make sure the page says 'Blackberry'")
+    sure = run(f"Open {base_url}/search.html and make sure the page says 'fruit'")
+    assert sure.result == f'yes: "fruit" is on the page at {base_url}/search.html'  # the <h1>
+
+
+def test_plain_requests_for_a_part_of_the_page(run: Run, base_url: str) -> None:
+    heading = run(f"What's the h1 on {base_url}/index.html?")
+    assert heading.result == "Welcome to the test site"
+    first = run(f"Grab the first paragraph from {base_url}/index.html")
+    assert first.result == "This page exists so the agent has something predictable to read."
+    about = run(f"What is {base_url}/index.html about?")
+    assert about.result.startswith("Title: Agent Test Home")
+    assert "the quick brown fox" in about.result.lower()
+    # A page with no h1 says so instead of answering with something else.
+    with pytest.raises(ActionFailed, match="has no h1 heading"):
+        run(f"Open {base_url}/tall.html and extract the main heading")
+
+
+def test_submit_and_click_n_times(run: Run, base_url: str) -> None:
+    sent = run(f"Open {base_url}/form.html, type Ada into Full name and submit the form")
+    assert "/form_result.html?name=Ada" in sent.final_url
+    counted = run(f"Open {base_url}/counter.html, click Add item 3 times and read the page")
+    assert "Items: 3" in counted.result and "Item 3" in counted.result
+
+
+def test_every_price_of_a_table_not_the_first(run: Run, base_url: str) -> None:
+    # Before: "12" and Sencha's row alone, claimed as the prices.
+    prices = run(f"Extract the prices from {base_url}/shop.html")
+    rows = prices.result.splitlines()
+    assert rows[:2] == [
+        "Tea: Sencha | Origin: Japan | Price: 12",
+        "Tea: Darjeeling | Origin: India | Price: 9",
+    ], prices.result

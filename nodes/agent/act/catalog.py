@@ -264,7 +264,12 @@ REGISTRY = Registry(
         action=a.ReturnText,
         handler=h.return_text,
         docs_row="extract",
-        phrasings=("Return the text", "Return the title"),
+        phrasings=(
+            "Return the text",
+            "Return the title",
+            "Get the main heading",
+            "Print the first paragraph",
+        ),
     ),
     ActionSpec(
         action=a.Extract,
@@ -284,6 +289,17 @@ REGISTRY = Registry(
         docs_row="summarize",
         llm_note="(none: a model writes its own)",
         phrasings=("Summarize the page",),
+    ),
+    ActionSpec(
+        action=a.CheckText,
+        handler=h.check_text,
+        docs_row="check for a text",
+        llm_note="(none: a model reads the page itself)",
+        phrasings=(
+            "Check whether the page contains 'Free shipping'",
+            "Does example.com mention 'domain'?",
+            "Make sure the page says 'Thank you'",
+        ),
     ),
     ActionSpec(
         action=a.Answer,

@@ -163,9 +163,31 @@ def summarize(s: Session, action: a.Summarize) -> str:
     return format_summary(read_page(s.page, s.budget))
 
 
+# The page's main heading (its first visible h1) or first paragraph with text.
+_FIRST_TEXT_JS = """(what) => {
+  const selector = what === 'heading' ? 'h1, [role=heading][aria-level="1"]' : 'p';
+  for (const el of document.querySelectorAll(selector)) {
+    const text = (el.innerText || '').replace(/[ \\t]+/g, ' ').trim();
+    if (text && el.checkVisibility()) return text;
+  }
+  return '';
+}"""
+
+
 def return_text(s: Session, action: a.ReturnText) -> str:
     if action.what == "url":
         return s.page.url
+    if action.what in a.RETURN_NAMES:
+        settle(s.page, s.budget)
+        found = guarded(
+            s.budget, action.describe(), lambda: s.page.evaluate(_FIRST_TEXT_JS, action.what)
+        )
+        if not found:
+            name = "h1 heading" if action.what == "heading" else "paragraph with text"
+            raise ActionFailed(
+                f"could not {action.describe()}: the page at {s.page.url} has no {name}"
+            )
+        return str(found)
     digest = read_page(s.page, s.budget)
     found = digest.title if action.what == "title" else format_text(digest)
     if not found:
@@ -174,6 +196,21 @@ def return_text(s: Session, action: a.ReturnText) -> str:
             f"could not {action.describe()}: the page at {digest.url} has no {action.what}"
         )
     return found
+
+
+_PAGE_TEXT_JS = "() => [document.title, document.body ? document.body.innerText : ''].join(' ')"
+
+
+def check_text(s: Session, action: a.CheckText) -> str:
+    """ "yes" or "no", with the text and the page; a "verify that" fails on a no."""
+    settle(s.page, s.budget)
+    shown = guarded(s.budget, action.describe(), lambda: s.page.evaluate(_PAGE_TEXT_JS))
+    wanted = " ".join(action.text.split()).casefold()
+    if wanted in " ".join(str(shown).split()).casefold():
+        return f'yes: "{action.text}" is on the page at {s.page.url}'
+    if action.expect:
+        raise ActionFailed(f'"{action.text}" is not on the page at {s.page.url}')
+    return f'no: "{action.text}" is not on the page at {s.page.url}'
 
 
 def extract_data(s: Session, action: a.Extract) -> str:

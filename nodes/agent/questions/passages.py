@@ -304,10 +304,19 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
 
 
 _PLURAL_WHICH = re.compile(
-    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b",
+    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b"
+    # "what are the diameters of the planets": every one, not one passage
+    r"|(?:which|what)\s+(?:are|were)\s+(?:all\s+)?(?:of\s+)?the\s+[\w-]+s\b",
     re.IGNORECASE,
 )
 MAX_ROWS = 20
+# "which prices", "what are the prices", "the prices of the teas": every value of a kind,
+# not the first one found.
+_PLURAL_VALUES = re.compile(
+    r"^(?:(?:which|what)\s+(?:are\s+|were\s+)?)?(?:all\s+)?(?:of\s+)?(?:the\s+)?"
+    r"(?:prices|costs|dates|years|authors|names|values|amounts)\b",
+    re.IGNORECASE,
+)
 
 
 _ASKED_FOR = re.compile(
@@ -541,7 +550,7 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     need = needed(len(required))
     asked = set(question.ranking)
     named = _asked_for(question)
-    scored = []
+    scored: list[tuple[int, float, int, _Passage]] = []
     for i, p in enumerate(candidates):
         if any(not set(tokens(part)) - asked for part in p.lines or (p.text,)):
             continue  # a line that only repeats the question ("priority") tells nothing
@@ -575,6 +584,9 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             or _count_collections(question, content)
             or _count_page_parts(question, content)
         )
+    if _PLURAL_VALUES.match(question.text) and any(s[3].labelled for s in scored):
+        # "what are the prices": each row's, as "which teas are from Japan" below.
+        return _rows(scored, candidates, content)
     for *_, p in scored[:8]:
         value = _value(question.kind, p.shown(question), question)
         if value is None:
@@ -590,10 +602,18 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         return None  # "which missions went to Mars": rows that say so, not one passage
     if best[3].labelled and _PLURAL_WHICH.match(question.text):
         # "which teas are from Japan": every row that answers as well as the best one.
-        chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best[0]}
-        rows = [p.text for p in candidates if id(p) in chosen]  # in the page's order
-        return Found("\n".join(dict.fromkeys(rows[:MAX_ROWS])), content.url)
+        return _rows(scored, candidates, content)
     return Found(best[3].shown(question), content.url)
+
+
+def _rows(
+    scored: list[tuple[int, float, int, _Passage]], candidates: list[_Passage], content: PageContent
+) -> Found:
+    """Every table row that answers as well as the best row, in the page's order."""
+    best = max(covered for covered, *_, p in scored if p.labelled)
+    chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best}
+    rows = [p.text for p in candidates if id(p) in chosen]
+    return Found("\n".join(dict.fromkeys(rows[:MAX_ROWS])), content.url)
 
 
 _FILE = re.compile(

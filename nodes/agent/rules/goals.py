@@ -34,6 +34,12 @@ _FIXED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (r"(?:log|sign)\s*(?:out|off)", "log out", ("Log out", "Sign out", "Logout", "Log off")),
     (
+        r"(?:submit|send)(?:\s+(?:the|this|my)\s+(?:form|order|request|message|application))?"
+        r"|submit\s+it",
+        "submit the form",
+        ("Submit", "Send", "Submit order", "Place order", "Save", "Continue", "OK"),
+    ),
+    (
         r"(?:go\s+to|open|show|load)\s+(?:the\s+)?next\s+page(?:\s+of\s+results)?|next\s+page",
         "go to the next page",
         ("Next", "Next page", "Next ›", "Next »", "›", "»", "→", "Older", "More results"),

@@ -12,7 +12,7 @@ from nodes.agent import actions as a
 from nodes.agent.act.languages import is_known_language
 from nodes.agent.rules.grammar import is_quoted, match
 from nodes.agent.rules.split import Masked
-from nodes.agent.rules.urls import parse_url
+from nodes.agent.rules.urls import SEARCH_SITE_NAMES, parse_url, search_url
 
 _FIELD_KIND = (
     r"(?:\s+(?:input\s+field|text\s+field|text\s+box|textbox|textarea|field|box|input|area))?"
@@ -99,6 +99,21 @@ def upload_file(clause: str, m: Masked) -> list[a.Action] | None:
     return [a.UploadFile(field, file)] if file and field else None
 
 
+def search_site(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "search Wikipedia for Alan Turing", "look up 'Ada Lovelace' on Wikipedia": the
+    named site's own search page (see ``urls.SEARCH_SITES``)."""
+    site = rf"(?:the\s+)?(?P<site>{SEARCH_SITE_NAMES})(?:\s+(?:site|website))?"
+    found = match(rf"(?:search|query)\s+{site}\s+(?:for|about)\s+(?P<text>.+)", clause) or match(
+        rf"(?:search|look\s+up|query|find)\s+(?:for\s+)?(?P<text>.+?)\s+(?:on|in|using|with|via)"
+        rf"\s+{site}",
+        clause,
+    )
+    if not found:
+        return None
+    words = m.value(found["text"]).strip()
+    return [a.Navigate(search_url(found["site"], words))] if words else None
+
+
 def search_for(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause)
     if not found:
@@ -137,8 +152,33 @@ def click(clause: str, m: Masked) -> list[a.Action] | None:
     )
     if not found:
         return None
-    target = m.value(found["target"]).strip()
-    return [a.Click(target)] if target else None
+    target = found["target"].strip()
+    times = re.fullmatch(
+        r"(?P<t>.+?)\s+(?:(?P<n>\d{1,2})\s+times|(?P<w>once|twice|three\s+times|four\s+times"
+        r"|five\s+times))",
+        target,
+        re.IGNORECASE,
+    )
+    count = 1
+    if times:
+        word = " ".join((times["w"] or "").lower().split())
+        count = int(times["n"]) if times["n"] else _TIMES[word]
+        target = re.sub(rf"\s+{_CLICK_KIND}$", "", times["t"], flags=re.IGNORECASE)
+    target = m.value(target).strip()
+    if not target or not 1 <= count <= MAX_REPEAT or _ORDINAL.search(clause):
+        # "click the first link": an ordinal is not a name to look for on the page.
+        return None
+    return [a.Click(target) for _ in range(count)]
+
+
+_TIMES = {"once": 1, "twice": 2, "three times": 3, "four times": 4, "five times": 5}
+MAX_REPEAT = 20
+_ORDINAL = re.compile(
+    r"^\S+(?:\s+(?:on|at))?\s+(?:the\s+)?(?:very\s+)?(?:first|second|third|fourth|fifth|last"
+    r"|\d+(?:st|nd|rd|th))\s+(?:one|results?|links?|buttons?|items?|entry|entries|options?"
+    r"|search\s+results?)\b",
+    re.IGNORECASE,
+)
 
 
 def download(clause: str, m: Masked) -> list[a.Action] | None:
@@ -167,8 +207,14 @@ _BOX_KIND = r"(?:\s+(?:checkbox|check\s*box|tick\s*box|box|option|toggle|switch|
 
 
 def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
-    # "check that the page says X" is a question, not a checkbox.
-    if match(r"check\s+(?:that|if|whether)\b.*", clause):
+    # "check that the page says X" is a question, not a checkbox; nor is "check the
+    # title" or "check the price of X".
+    if match(r"check\s+(?:that|if|whether)\b.*", clause) or match(
+        r"check\s+(?:out\s+)?(?:the\s+)?(?:page'?s?\s+)?(?:title|text|url|address|links?|headings?"
+        r"|price|prices|content|contents|status|result|results|value|date|time|number|name"
+        r"|summary)\b.*",
+        clause,
+    ):
         return None
     found = match(
         r"(?P<verb>check|tick|mark|uncheck|untick|unmark|turn\s+on|turn\s+off|switch\s+on"

@@ -16,8 +16,10 @@ from nodes.agent.rules.urls import parse_url
 
 def open_urls(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
-        r"(?:open|go\s+to|navigate\s+to|visit|load|browse\s+to|head\s+to)\s+(?:up\s+)?"
-        r"(?:the\s+)?(?:(?:web\s*)?(?:page|site|website|url|address|link)\s+)?(?P<urls>.+)",
+        r"(?:open|go\s+to|navigate\s+to|visit|load|browse\s+to|head\s+(?:over\s+)?to|read|fetch|check\s+out"
+        r"|look\s+at|pull\s+up|bring\s+up|go\s+on|surf\s+to|scrape|crawl)\s+(?:up\s+)?"
+        r"(?:the\s+)?(?:(?:web\s*)?(?:page|site|website|url|address|link)\s+)?(?P<urls>.+?)"
+        r"(?:\s+(?:in|with|using)\s+(?:the\s+|a\s+)?(?:web\s+)?(?:browser|chrome|chromium))?",
         clause,
     )
     if not found:

@@ -32,6 +32,7 @@ from shared.errors import ActionFailed, InstructionNotUnderstood
 Rule = Callable[[str, Masked], "list[Action] | None"]
 
 RULES: tuple[Rule, ...] = (
+    questions.check_text,
     forms.log_in,
     context.pointer,
     context.check_site,
@@ -55,6 +56,7 @@ RULES: tuple[Rule, ...] = (
     inputs.fill_with,
     inputs.type_into,
     inputs.upload_file,
+    inputs.search_site,
     inputs.search_for,
     inputs.change_language,
     inputs.set_checked,
@@ -72,6 +74,7 @@ RULES: tuple[Rule, ...] = (
     questions.question,
     inputs.click,
     pages.bare_url,
+    questions.url_in_clause,
 )
 
 
@@ -82,6 +85,11 @@ def _apply_rules(clause: str, masked: Masked) -> list[Action] | None:
     for rule in RULES:
         actions = rule(clause, masked)
         if actions is not None:
+            if rule is not questions.url_in_clause and questions.swallows_url(
+                clause, masked, actions
+            ):
+                # "click About on URL": open the URL, then the clause without it.
+                return questions.url_in_clause(clause, masked)
             return actions
     # "open a new issue called X on URL - user ada, password s3cret"
     return context.with_credentials(clause, masked, _apply_rules)

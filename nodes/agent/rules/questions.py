@@ -62,8 +62,26 @@ def _written_as_url(value: str) -> bool:
     return "://" in value or "/" in value or value.startswith("www.")
 
 
+# Top-level domains common enough that a bare "name.tld" in a question is a site.
+_COMMON_TLDS = frozenset(
+    "com org net io dev edu gov co uk de fr es it nl eu ch at be se no dk fi pl cz ru jp cn in"
+    " br au ca us info app ai me tv test example local".split()
+)
+
+
+def _plainly_a_site(value: str) -> bool:
+    host = re.split(r"[/:?#]", value.rstrip(".,;:!?"), maxsplit=1)[0]
+    return _written_as_url(value) or host.rsplit(".", 1)[-1].lower() in _COMMON_TLDS
+
+
 def split_url(clause: str, m: Masked) -> tuple[str, str | None]:
     """The clause without its "at URL" part, and that URL (None when there is none)."""
+    rest, url, _ = _split_url(clause, m)
+    return rest, url
+
+
+def _split_url(clause: str, m: Masked) -> tuple[str, str | None, str]:
+    """``split_url``, and the URL as written in the clause ("" without one)."""
     for found in re.finditer(
         rf"(?:^|\s+)(?P<prep>{_URL_PREP})\s+{_PAGE_WORDS}(?P<tok>\S+)", clause, F
     ):
@@ -79,8 +97,22 @@ def split_url(clause: str, m: Masked) -> tuple[str, str | None]:
             url = None
         if url:
             rest = f"{clause[: found.start()]} {clause[found.end() :]}"
-            return " ".join(rest.split()).strip(" ,:;"), url
-    return clause, None
+            return " ".join(rest.split()).strip(" ,:;"), url, m.value(found["tok"])
+    return clause, None, ""
+
+
+def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
+    """Whether a rule read the clause's "on URL" as part of an element or a text: "type
+    'x' into the search box on URL" as a field named "search box on URL", "search for
+    'cats' on URL" as typing "cats on URL". A value that is the URL alone was meant."""
+    _, url, written = _split_url(clause, m)
+    urls = {written} if url else set()
+    urls |= {t for t in clause.split() if "://" in t and explicit_url(t, m)}
+    for action in actions:
+        for value in vars(action).values():
+            if isinstance(value, str) and any(u in value and value.strip() != u for u in urls):
+                return True
+    return False
 
 
 def _opened(url: str | None, actions: list[a.Action]) -> list[a.Action]:
@@ -127,6 +159,33 @@ def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
         rest = _parse_goal(goal, m)
         return _opened(url, rest) if rest is not None else None
     return None
+
+
+def url_in_clause(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "Summarize URL", "Scroll down on URL", "take a full page screenshot of URL": a
+    clause no other rule read, with one URL in it, as the URL opened and then the clause
+    without it; None unless that rest is itself understood."""
+    rest, url = split_url(clause, m)
+    # Or right after the verb: "summarize URL", "screenshot URL for me".
+    direct = None if url else re.fullmatch(r"(?P<verb>[\w-]+)\s+(?P<tok>\S+)(?P<rest>.*)", clause)
+    if direct and not re.fullmatch(_OPENING, direct["verb"], F):
+        url = explicit_url(direct["tok"], m)
+        rest = f"{direct['verb']}{direct['rest']}"
+    if url is None:
+        return None
+    rest = " ".join(rest.strip(" ,:;").split())
+    if not rest or re.search(r"\b(?:and|then)\b", rest, F):
+        return None  # only a URL (bare_url), or more than one goal around it
+    if any(explicit_url(t, m) for t in rest.split()):
+        return None  # another URL: not guessed which is meant
+    found = _parse_goal(rest, m)
+    if found is None or any(isinstance(x, a.ClickAny | a.Navigate) for x in found):
+        return None  # a guessed way to a goal, or a page to open: not on top of a URL
+    return _opened(url, found)
+
+
+# Verbs that open their object: a URL after them is read by the rules that open pages.
+_OPENING = r"open|visit|load|browse|navigate|go|head|goto|use|using|see|check"
 
 
 _VERB = re.compile(
@@ -197,6 +256,53 @@ _ASKING = (
     r"|i\s+(?:need|want|(?:would|['’]d)\s+like)(?=\s+(?:the|to\s+know)\b)"
     r"|find|determine|look\s+for|check|see|say)"
 )
+_HAS = r"(?:contains?|has|have|includes?|mentions?|says?|shows?|displays?|lists?)"
+_SUBJECT = (
+    r"(?P<subj>(?:the|this)\s+(?:current\s+)?(?:web\s*)?(?:page|site|website|result)"
+    r"|it|\S+\.\S+)"
+)
+_WORDING = r"(?:(?:the\s+)?(?:words?|text|phrase|string|term|sentence|message)\s+)?"
+_CHECKS = (
+    (False, rf"(?:check|see|find\s+out|tell\s+me|let\s+me\s+know|determine)\s+(?:if|whether)"
+     rf"\s+{_SUBJECT}\s+(?:still\s+|actually\s+|really\s+)?{_HAS}\s+{_WORDING}(?P<text>.+)"),
+    (False, rf"(?:does|do)\s+{_SUBJECT}\s+{_HAS}\s+{_WORDING}(?P<text>.+)"),
+    (True, rf"(?:verify|make\s+sure|ensure|assert|confirm|check)\s+(?:that\s+)?"
+     rf"{_SUBJECT}\s+{_HAS}\s+{_WORDING}(?P<text>.+)"),
+    (False, rf"(?:check|scan|search|look\s+through)\s+{_SUBJECT}\s+for\s+(?:the\s+|any\s+)?"
+     r"(?:words?|text|phrase|string|term|mentions?\s+of)\s+(?P<text>.+)"),
+)  # fmt: skip
+
+
+def check_text(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "Check if URL contains the word 'domain'", "does the page mention 'Free
+    shipping'?" (yes or no), "make sure the page says 'Thank you'" (fails on a no)."""
+    text, url = split_url(_POLITE_END.sub("", _POLITE_START.sub("", clause.strip())), m)
+    for expect, pattern in _CHECKS:
+        found = match(pattern, text)
+        if found is None:
+            continue
+        if (
+            expect
+            and found.group(0).lower().startswith("check")
+            and not re.match(r"check\s+that\b", text, F)
+        ):
+            return None  # "check the page has ..." reads as a checkbox too often
+        subject = found["subj"]
+        site = explicit_url(subject, m) if "." in subject else None
+        if "." in subject and (site is None or url is not None):
+            return None  # "does node.js have ..." is not a page
+        wanted = m.value(found["text"]) if is_quoted(found["text"]) else m.restore(found["text"])
+        wanted = wanted.strip(" .,;:!?")
+        if not wanted:
+            return None
+        return _opened(site or url, [a.CheckText(wanted, expect=expect)])
+    return None
+
+
+# "give me his birth date", "get the price of the first book": a fact asked for with a
+# result verb, once the grammar's results (title, links, ...) did not read it; only with
+# a definite object ("give me a hug" is not a question).
+_FETCHING = r"(?:(?:give|show|get|fetch|grab|send)\s+me|get|fetch|grab|retrieve|look\s+up)"
 _SHAPE_QUESTION = re.compile(
     r"(?:what|which)\s+(?P<shape>links|headings|tables|lists|form\s+fields|fields)\s+"
     r"(?:are|is|does|do|can)\b.*",
@@ -204,6 +310,7 @@ _SHAPE_QUESTION = re.compile(
 )
 # Read as a page's title or address, never searched for in its text.
 _RESULT_ONLY = frozenset({"title", "url", "address", "result", "results", "link"})
+_PAGE_ITSELF = frozenset({"page", "site", "website", "web", "webpage", "current"})
 
 
 # "find the cheapest tea and add it to the basket" is a goal with a deed in it, not a
@@ -226,7 +333,9 @@ def _question_text(clause: str) -> str | None:
     if re.match(_WH, text, F):
         return text
     listed = match(
-        r"(?:list|name|enumerate)\s+(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?"
+        r"(?:list|name|enumerate|extract|collect|scrape|gather"
+        r"|(?:(?:give|show)\s+me|get|fetch|grab|find)(?=\s+(?:all|every)\b))"
+        r"\s+(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?"
         r"(?P<x>[^\W\d_][\w-]*s)(?:\s+(?:that|which|who))?(?P<rest>(?:\s+.+)?)",
         text,
     )
@@ -236,13 +345,19 @@ def _question_text(clause: str) -> str | None:
     counted = match(r"count\s+(?:the\s+)?(?:number\s+of\s+)?(?P<x>.+)", text)
     if counted:
         return f"how many {counted['x']}"
-    asked = match(rf"{_ASKING}\s*:?\s+(?:about\s+)?(?P<q>.+)", text)
+    asked = match(rf"{_ASKING}\s*:?\s+(?:about\s+)?(?P<q>.+)", text) or match(
+        rf"{_FETCHING}\s+(?P<q>(?:the|his|her|its|their)\s+(?:(?!\band\b).)+)", text
+    )
     if not asked or re.match(r"(?:if|whether|that)\b", asked["q"], F):
         return None  # yes/no questions and "check that ..." are not answered by a passage
     if re.match(_WH, asked["q"], F):
         return asked["q"]
     meaning = {w for w in words(asked["q"]) if w not in STOPWORDS}
-    if not meaning or meaning & _RESULT_ONLY or asked.group(0).lower().startswith(("see", "say")):
+    # "the title of the result" is read, not searched for; "the title of the cheapest
+    # book" and "the email address" are searched for.
+    if not meaning - _RESULT_ONLY - _PAGE_ITSELF:
+        return None
+    if asked.group(0).lower().startswith(("see", "say")):
         return None
     return asked["q"]
 
@@ -252,9 +367,24 @@ def question(clause: str, m: Masked) -> list[a.Action] | None:
     how to configure the cache", "tell me the opening hours"."""
     text = _POLITE_END.sub("", clause.strip())
     rest, url = split_url(text, m)
+    if url is None:
+        # "What does example.com say?", "how many links does https://a.test have": the
+        # URL is the page asked about.
+        for token in re.finditer(r"\S+", rest):
+            url = explicit_url(token.group(), m)
+            if url is not None and not _plainly_a_site(m.value(token.group())):
+                url = None  # "the value of os.sep": a name in code
+            if url is not None:
+                rest = f"{rest[: token.start()]}the page{rest[token.end() :]}"
+                break
+        if url is not None and reading.summarize(rest, m):
+            return _opened(url, [a.Summarize()])
     asked = _question_text(rest)
     if asked is None:
         return None
+    if not {w for w in words(asked) if w not in STOPWORDS} - {"there", "here"}:
+        # "What is on URL?", "what's there at URL": the page itself, summarized.
+        return _opened(url, [a.Summarize()]) if url else None
     shape = _SHAPE_QUESTION.fullmatch(asked)
     as_result = _result(f"get the {shape['shape']}", m) if shape else _as_result(asked, m)
     if as_result is not None and (shape or re.match(r"what\b|what's|whats", asked, F)):

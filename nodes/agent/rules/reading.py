@@ -39,17 +39,36 @@ def screenshot(clause: str, m: Masked) -> list[a.Action] | None:
 _SUMMARY_FILLER = frozenset(
     {"the", "this", "that", "current", "web", "page", "site", "website", "content", "contents",
      "result", "results", "text", "article", "it", "its", "main", "of", "for", "me", "page's",
-     "a", "an", "short", "brief", "quick", "summary", "briefly", "up"}
+     "a", "an", "short", "brief", "quick", "summary", "briefly", "up", "description",
+     "overview", "what", "you", "see", "in", "words", "few"}
 )  # fmt: skip
+
+
+_ABOUT_SUBJECT = r"(?:it|this|that|(?:the|this)\s+(?:web\s*)?(?:page|site|website|article|post))"
+# "what is this page about", "tell me what the site says", "what do you see".
+_ABOUT = re.compile(
+    r"(?:(?:tell\s+me|explain|say|describe)\s+)?(?:"
+    rf"what(?:'s|\s+is|\s+are)?\s+{_ABOUT_SUBJECT}(?:\s+(?:is|are))?\s+(?:all\s+)?about"
+    rf"|what\s+(?:does|do)\s+{_ABOUT_SUBJECT}\s+(?:say|show|contain|tell\s+(?:me|us))"
+    rf"|what\s+{_ABOUT_SUBJECT}\s+(?:says|shows|contains)"
+    r"|what\s+(?:do\s+)?you\s+(?:can\s+)?see(?:\s+(?:on|in)\s+(?:it|the\s+page))?"
+    r"|what(?:'s|\s+is)\s+on\s+(?:the|this)\s+(?:page|screen)"
+    rf"|tell\s+me\s+(?:something\s+|more\s+)?about\s+{_ABOUT_SUBJECT}"
+    r")",
+    re.IGNORECASE,
+)
 
 
 def summarize(clause: str, m: Masked) -> list[a.Action] | None:
     verb = (
-        r"summari[sz]e|sum\s+up"
-        r"|(?:give|provide|write|make|produce|create|return|get|show|output)(?=.*\bsummary\b)"
+        r"summari[sz]e|sum\s+up|describe"
+        r"|(?:give|provide|write|make|produce|create|return|get|show|output)"
+        r"(?=.*\b(?:summary|description|overview)\b)"
     )
     found = match(rf"(?:{verb})(?P<rest>(?:\s+[\w'’-]+)*)", clause)
     if found and set(word_list(found["rest"])) <= _SUMMARY_FILLER:
+        return [a.Summarize()]
+    if _ABOUT.fullmatch(clause.strip()):
         return [a.Summarize()]
     return None
 
@@ -69,18 +88,26 @@ _TEXT_WORDS = frozenset({"result", "results", "text", "content", "contents", "pa
 _RETURN_FILLER = frozenset(
     {"the", "page", "page's", "current", "final", "resulting", "its", "of", "this", "site",
      "website", "web", "visible", "full", "whole", "main", "entire", "me", "back", "it",
-     "webpage", "that", "opened", "new"}
+     "webpage", "that", "opened", "new", "all"}
 )  # fmt: skip
+_HEADING_WORDS = frozenset({"heading", "h1", "header"})
+_PARAGRAPH_WORDS = frozenset({"paragraph"})
+# "the text of the first paragraph", "the h1 text", "the top heading"
+_FIRST_FILLER = frozenset({"first", "top", "opening", "text", "main", "primary", "big", "page"})
 
 
 def return_text(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
-        r"(?:return|get|extract|show|give|output|print|tell|report|copy)(?P<rest>(?:\s+[\w'’-]+)+)",
+        r"(?:return|get|extract|show|give|output|print|tell|report|copy|read)"
+        r"(?P<rest>(?:\s+[\w'’-]+)+)",
         clause,
     )
     if not found:
         return None
     words = set(word_list(found["rest"]))
+    for keys, what in ((_HEADING_WORDS, "heading"), (_PARAGRAPH_WORDS, "paragraph")):
+        if words & keys and words <= _RETURN_FILLER | _FIRST_FILLER | keys:
+            return [a.ReturnText(what)]
     if not words <= _RETURN_FILLER | _TITLE_WORDS | _URL_WORDS | _TEXT_WORDS:
         return None
     if words & _RESULT_WORDS and words & (_TITLE_WORDS | _URL_WORDS):

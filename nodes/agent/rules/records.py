@@ -116,7 +116,11 @@ def create_record(clause: str, m: Masked) -> list[a.Action] | None:
 
 
 _ROLE = r"(?P<role>[a-z][\w-]*)"
-_WHO = r"(?P<who>\x00\d+\x00|[\w.@-]+)"
+# A user's name, never a pronoun: "give me the text" asks for a result.
+_WHO = (
+    r"(?!(?:me|us|you|him|her|them|it|everyone|everybody)\b)"
+    r"(?P<who>\x00\d+\x00|[\w.@-]+)"
+)
 _ROLE_TAIL = r"(?:\s+(?:member|user|account|status|rights|access|permissions?|privileges|role))*"
 
 

@@ -47,7 +47,9 @@ _EXTRACT_PHRASES = {
 }
 _SCROLLS = {"down": "Scroll down", "up": "Scroll up", "top": "Scroll to the top",
             "bottom": "Scroll to the bottom"}  # fmt: skip
-_RETURNS = {"text": "Return the text", "title": "Return the title", "url": "Return the url"}
+_RETURNS = {"text": "Return the text", "title": "Return the title", "url": "Return the url",
+            "heading": "Return the main heading",
+            "paragraph": "Return the first paragraph"}  # fmt: skip
 _TAB_WORDS = ("first", "last", "previous", "next", "new")
 # Playwright's key names as the rules' ``press the ... key`` reads them (``inputs``).
 _KEY_WORDS = {"enter": "Enter", "escape": "Escape", "backspace": "Backspace", "space": "space",
@@ -177,6 +179,9 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.LogIn: lambda x: f"Log in as {quote(x.user)} with password {PASSWORD_PLACEHOLDER}",
     a.FillForm: lambda x: f"Fill in the form with {_form_words(x.description)}",
     a.Answer: lambda x: f"Answer {quote(x.question)}",
+    a.CheckText: lambda x: (
+        f"{'Make sure' if x.expect else 'Check whether'} the page contains {quote(x.text)}"
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_plus
 
 _FULL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
 # A bare host needs a dotted name with an alphabetic TLD (so "1.5" or "e.g" are
@@ -46,3 +47,28 @@ def parse_url(token: str) -> str | None:
     # Local development hosts rarely speak TLS; public ones almost always do.
     scheme = "http" if _LOCAL_HOST.fullmatch(bare.group("host")) else "https"
     return f"{scheme}://{token}"
+
+
+# Sites a user names instead of writing a URL ("search Wikipedia for X"): their own
+# search pages, which take the words in the URL. (Google often answers a headless
+# browser with a consent page or a captcha; the task then says what it found there.)
+SEARCH_SITES = {
+    "google": "https://www.google.com/search?q={q}",
+    "wikipedia": "https://en.wikipedia.org/w/index.php?search={q}",
+    "duckduckgo": "https://html.duckduckgo.com/html/?q={q}",
+    "bing": "https://www.bing.com/search?q={q}",
+    "github": "https://github.com/search?q={q}",
+    "youtube": "https://www.youtube.com/results?search_query={q}",
+    "stack overflow": "https://stackoverflow.com/search?q={q}",
+    "stackoverflow": "https://stackoverflow.com/search?q={q}",
+    "pypi": "https://pypi.org/search/?q={q}",
+    "npm": "https://www.npmjs.com/search?q={q}",
+    "amazon": "https://www.amazon.com/s?k={q}",
+}
+SEARCH_SITE_NAMES = "|".join(n.replace(" ", r"\s+") for n in SEARCH_SITES)
+
+
+def search_url(site: str, words: str) -> str:
+    """The URL of a named site's search for ``words`` (``site`` as matched, any case)."""
+    template = SEARCH_SITES[" ".join(site.lower().split())]
+    return template.format(q=quote_plus(words))

@@ -1,0 +1,332 @@
+"""Requests as a new user writes them, which the grammar used to refuse or misread: a URL
+inside another clause, a named site to search, whether a page shows a text, the page's
+heading or first paragraph, what a page is about, submitting, clicking N times. Pure
+parsing, no browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodes.agent import (
+    Click,
+    Navigate,
+    PressKey,
+    Scroll,
+    SelectOption,
+    Summarize,
+    TakeScreenshot,
+    TypeText,
+    plan_instruction,
+)
+from nodes.agent.actions import Answer, CheckText, ClickAny, Download, Extract, ReturnText
+from nodes.agent.questions.passages import Collection, PageContent, find_answer, parse_question
+from nodes.agent.rules.replay import render_replay
+from shared.errors import InstructionNotUnderstood
+
+E = "https://example.com"
+W = "https://en.wikipedia.org/w/index.php?search="
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (f"Summarize {E}", [Navigate(E), Summarize()]),
+        ("summarise x.test/blog/1 for me", [Navigate("https://x.test/blog/1"), Summarize()]),
+        (f"Screenshot {E}", [Navigate(E), TakeScreenshot()]),
+        (f"Scroll down on {E}", [Navigate(E), Scroll("down")]),
+        (
+            f"Scroll down on {E} and take a full page screenshot",
+            [Navigate(E), Scroll("down"), TakeScreenshot()],
+        ),
+        (f"take a screenshot of {E}", [Navigate(E), TakeScreenshot()]),
+    ],
+)
+def test_a_url_inside_another_clause_is_opened_first(
+    instruction: str, expected: list[object]
+) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # Before: the field was "search box on https://duckduckgo.com", never found.
+        (
+            "Type 'playwright' into the search box on https://duckduckgo.com and press Enter",
+            [
+                Navigate("https://duckduckgo.com"),
+                TypeText("search", "playwright"),
+                PressKey("Enter"),
+            ],
+        ),
+        # Before: it typed "cats on https://duckduckgo.com" into the current page.
+        (
+            "Search for 'cats' on https://duckduckgo.com",
+            [Navigate("https://duckduckgo.com"), TypeText("search", "cats"), PressKey("Enter")],
+        ),
+        (f"click the About link on {E}", [Navigate(E), Click("About")]),
+        (
+            "select 'Large' from the Size menu at https://shop.test/form",
+            [Navigate("https://shop.test/form"), SelectOption("Size", "Large")],
+        ),
+    ],
+)
+def test_an_element_is_not_named_after_the_url_it_is_on(
+    instruction: str, expected: list[object]
+) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # A URL that is the value itself stays a value.
+        ("type https://a.test into Website", [TypeText("Website", "https://a.test")]),
+        ("type 'on https://a.test' into Notes", [TypeText("Notes", "on https://a.test")]),
+        (
+            "download the report from https://x.test/r.csv",
+            [Download(url="https://x.test/r.csv")],
+        ),
+        # An opening verb keeps its own rules: no second guess around them.
+        ("Open https://a.test and fooble the page", None),
+        (f"frobnicate {E}", None),
+        (f"compare {E} with https://example.org", None),
+    ],
+)
+def test_urls_that_are_values_or_unknown_clauses_stay_as_they_were(
+    instruction: str, expected: list[object] | None
+) -> None:
+    if expected is None:
+        with pytest.raises(InstructionNotUnderstood):
+            plan_instruction(instruction)
+    else:
+        assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            "Search Wikipedia for Alan Turing and give me his birth date",
+            [Navigate(W + "Alan+Turing"), Answer("his birth date")],
+        ),
+        ("search for Ada Lovelace on wikipedia", [Navigate(W + "Ada+Lovelace")]),
+        (
+            'look up "C++ & Rust" on Wikipedia, then summarize the page',
+            [Navigate(W + "C%2B%2B+%26+Rust"), Summarize()],
+        ),
+        (
+            "search Stack Overflow for celery prefetch",
+            [Navigate("https://stackoverflow.com/search?q=celery+prefetch")],
+        ),
+        (
+            "search github for playwright python",
+            [Navigate("https://github.com/search?q=playwright+python")],
+        ),
+        # No site named: the current page's own search box, as before.
+        ("search for cats", [TypeText("search", "cats"), PressKey("Enter")]),
+    ],
+)
+def test_a_named_site_is_searched_on_its_own_search_page(
+    instruction: str, expected: list[object]
+) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("give me the price of the first book", [Answer("the price of the first book")]),
+        ("find the email address", [Answer("the email address")]),
+        (
+            "find the title of the most expensive book on the first page",
+            [Answer("the title of the most expensive book on the first page")],
+        ),
+        ("fetch me their opening hours", [Answer("their opening hours")]),
+    ],
+)
+def test_a_fact_asked_for_with_a_result_verb_is_a_question(
+    instruction: str, expected: list[object]
+) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    "instruction", ["give me a hug", "get started", "give me the title of the result"]
+)
+def test_result_verbs_without_a_definite_fact_are_not_questions(instruction: str) -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction(instruction)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            f"Check if {E} contains the word 'domain'",
+            [Navigate(E), CheckText("domain")],
+        ),
+        (
+            'open example.com and check whether the page mentions "illustrative examples"',
+            [Navigate(E), CheckText("illustrative examples")],
+        ),
+        ("Does example.com mention domain?", [Navigate(E), CheckText("domain")]),
+        ("does the page say 'Out of stock'", [CheckText("Out of stock")]),
+        ("Make sure the page says 'Thank you'", [CheckText("Thank you", expect=True)]),
+        (
+            "verify that the site at https://a.test/x lists 'Sencha'",
+            [Navigate("https://a.test/x"), CheckText("Sencha", expect=True)],
+        ),
+        ("check that the page says hello", [CheckText("hello", expect=True)]),
+    ],
+)
+def test_whether_a_page_shows_a_text(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ["check the page has a logo", "does node.js have a logo", "check whether the page contains"],
+)
+def test_checks_that_are_not_about_a_text(instruction: str) -> None:
+    # "check ..." without "that" ticks boxes; a dotted name that is not a site, or no
+    # text at all, is not guessed.
+    try:
+        actions = plan_instruction(instruction)
+    except InstructionNotUnderstood:
+        return
+    assert not any(isinstance(x, CheckText) for x in actions), actions
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_a_check_replays_as_itself(expect: bool) -> None:
+    steps = [Navigate(E), CheckText("it's here", expect=expect)]
+    replay = render_replay(steps)
+    assert replay.replayable and replay.why is None
+    assert plan_instruction(replay.script) == steps
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("Read https://example.com", [Navigate(E)]),
+        ("Fetch example.com", [Navigate(E)]),
+        ("Open https://example.com in the browser", [Navigate(E)]),
+        ("Head over to https://example.com", [Navigate(E)]),
+        ("Pull up example.com and give me the main heading", [Navigate(E), ReturnText("heading")]),
+        (f"What's the h1 on {E}?", [Navigate(E), ReturnText("heading")]),
+        ("get the H1 text", [ReturnText("heading")]),
+        ("extract the main heading", [ReturnText("heading")]),
+        (f"Grab the first paragraph from {E}", [Navigate(E), ReturnText("paragraph")]),
+        ("copy the text of the first paragraph", [ReturnText("paragraph")]),
+        ("extract all text", [ReturnText("text")]),
+        ("describe it", [Summarize()]),
+        ("give me a brief description", [Summarize()]),
+        (f"Describe {E}", [Navigate(E), Summarize()]),
+        (f"Tell me about {E}", [Navigate(E), Summarize()]),
+        (f"What does {E} say?", [Navigate(E), Summarize()]),
+        (f"What is on {E}?", [Navigate(E), Summarize()]),
+        ("what is this page about", [Summarize()]),
+        ("tell me what you see", [Summarize()]),
+        ("get the page title and description", [ReturnText("title"), Summarize()]),
+        (f"Check {E} for the word 'domain'", [Navigate(E), CheckText("domain")]),
+        (
+            "fill in the customer name with 'John', and submit the form",
+            [TypeText("customer name", "John"), ClickAny("submit the form", ())],
+        ),
+        # "element", like "button", names the kind (as in "click Add Element" alone).
+        ("click Add Element 3 times", [Click("Add")] * 3),
+        ("press the More information button twice", [Click("More information")] * 2),
+        (
+            'Find "Alan Turing" on Wikipedia and tell me when he was born',
+            [Navigate(W + "Alan+Turing"), Answer("when he was born")],
+        ),
+        (
+            "Extract the prices from https://shop.test/teas",
+            [Navigate("https://shop.test/teas"), Answer("which prices")],
+        ),
+    ],
+)
+def test_plain_requests(instruction: str, expected: list[object]) -> None:
+    got = plan_instruction(instruction)
+    # A goal's element names are the registry's business; its description is the step.
+    got = [ClickAny(x.goal, ()) if isinstance(x, ClickAny) else x for x in got]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Click the first link on https://example.com",  # an ordinal is not a name
+        "click the second result",
+        "what is the value of os.sep?",  # a name in code, not a site: not opened
+    ],
+)
+def test_not_misread(instruction: str) -> None:
+    try:
+        actions = plan_instruction(instruction)
+    except InstructionNotUnderstood:
+        return
+    assert not any(isinstance(x, Click | Navigate) for x in actions), actions
+    assert not any("SetChecked" == type(x).__name__ for x in actions), actions
+
+
+@pytest.mark.parametrize("what", ["heading", "paragraph"])
+def test_heading_and_paragraph_replay_as_themselves(what: str) -> None:
+    steps = [Navigate(E), ReturnText(what)]
+    replay = render_replay(steps)
+    assert replay.replayable and plan_instruction(replay.script) == steps
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # Before: "go to the users", click "me", check "text", save (a role for user "me").
+        ("give me the text", [ReturnText("text")]),
+        ("give me the title", [ReturnText("title")]),
+        (f"Open {E} and give me all the links", [Navigate(E), Extract("links")]),
+        # A user's name still gets the role.
+        ("give grace staff status", None),
+    ],
+)
+def test_give_me_is_a_request_not_a_user(instruction: str, expected: list[object] | None) -> None:
+    got = plan_instruction(instruction)
+    if expected is None:
+        assert any(isinstance(x, Click) and x.text == "grace" for x in got), got
+    else:
+        assert got == expected
+
+
+TABLE = Collection(
+    "planets",
+    (
+        "name: Mercury | moons: 0 | diameter: 4879",
+        "name: Venus | moons: 0 | diameter: 12104",
+    ),
+    table=True,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # Every row, not the first one found.
+        ("What are the diameters of the planets", TABLE.items),
+        ("what are the prices", None),  # no row names a price: no answer
+    ],
+)
+def test_a_plural_question_is_answered_by_every_row_or_not_at_all(
+    question: str, expected: tuple[str, ...] | None
+) -> None:
+    content = PageContent(
+        url="http://x.test/planets",
+        title="planets",
+        # A passage that names the diameters but gives none of them (a schema).
+        text="CREATE TABLE planets (name TEXT, moons INTEGER, diameter INTEGER, price INTEGER)",
+        collections=(TABLE,),
+    )
+    found = find_answer(parse_question(question), content)
+    if expected is None:
+        assert found is None or "CREATE TABLE" not in found.passage, found
+    else:
+        assert found is not None and found.passage.splitlines() == list(expected)
