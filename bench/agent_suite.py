@@ -206,9 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--set",
-        choices=("original", "heldout"),
+        choices=("original", "heldout", "plain"),
         default="original",
-        help="the tasks the rules were improved against, or the held-out ones",
+        help="the tasks the rules were improved against, the held-out ones, or the plain"
+        " requests (bench/suite_tasks.py)",
     )
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
     args = parser.parse_args(argv)

@@ -11,7 +11,11 @@ applications' base URLs (``{roundup}`` ends with ``/``), ``{django_password}`` a
 ``set`` is ``original`` (the tasks the rules were improved against) or ``heldout``
 (written before those improvements, run first on the code as it was, and never tuned
 to: the figure that counts). Held-out tasks change the applications too (a group, a
-user, an issue), so each set runs on applications of its own.
+user, an issue), so each set runs on applications of its own. ``plain`` (2026-12-02):
+requests as a new user writes them to any site (a URL inside the clause, "describe",
+"does ... mention", "the h1", "what are the ..."), written after a phrasing panel on
+generic pages had driven the rules' changes, and run on the code before and after them
+without changing a task.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ class SuiteTask:
         assert self.app in ("django", "datasette", "roundup", "pydoc"), self.app
         assert self.difficulty in ("easy", "medium", "hard"), self.difficulty
         assert self.style in ("grammar", "free"), self.style
-        assert self.set in ("original", "heldout"), self.set
+        assert self.set in ("original", "heldout", "plain"), self.set
 
 
 def _planets(apps: Apps) -> list[str]:
@@ -848,5 +852,105 @@ TASKS: tuple[SuiteTask, ...] = (
         instruction="Check the docs at {pydoc}/ - what's the value of math.e?",
         check=says(repr(math.e), within=ANSWER_CHARS),
         set="heldout",
+    ),
+    # --- Plain requests (set="plain") -------------------------------------------------
+    SuiteTask(
+        name="pl-datasette-describe",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="Describe {datasette}/solar/planets",
+        check=says("planets", within=4000),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-datasette-mention",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="Does {datasette}/solar/planets mention 'Neptune'?",
+        check=says('yes: "Neptune"'),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-datasette-search-on",
+        app="datasette",
+        difficulty="medium",
+        style="free",
+        instruction="Search for 'Mars' on {datasette}/solar/missions and give me the text",
+        check=says_all(_fts("Mars")),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-datasette-h1",
+        app="datasette",
+        difficulty="easy",
+        style="free",
+        instruction="What's the h1 on {datasette}/solar/missions?",
+        check=says("missions", within=200),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-datasette-diameters",
+        app="datasette",
+        difficulty="hard",
+        style="free",
+        instruction="What are the diameters of the planets at {datasette}/solar/planets?",
+        check=says_all(lambda apps: [_planet("diameter_km", n)(apps) for n in _planets(apps)]),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-pydoc-mention",
+        app="pydoc",
+        difficulty="easy",
+        style="free",
+        instruction="Check whether {pydoc}/json.html mentions 'JSONDecodeError'",
+        check=says('yes: "JSONDecodeError"'),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-pydoc-search-on",
+        app="pydoc",
+        difficulty="medium",
+        style="free",
+        instruction="Search for 'textwrap' on {pydoc}/ and return the text",
+        check=says("textwrap"),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-roundup-about",
+        app="roundup",
+        difficulty="easy",
+        style="free",
+        instruction="Tell me about {roundup}issue1",
+        check=says(_issue("title", "")),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-roundup-check",
+        app="roundup",
+        difficulty="medium",
+        style="free",
+        instruction="Open {roundup}issue2 and make sure the page says 'ada'",
+        check=says('yes: "ada"'),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-django-mention",
+        app="django",
+        difficulty="medium",
+        style="free",
+        instruction=DJANGO_LOGIN + "Does the page mention 'Groups'?",
+        check=says('yes: "Groups"'),
+        set="plain",
+    ),
+    SuiteTask(
+        name="pl-django-about",
+        app="django",
+        difficulty="hard",
+        style="free",
+        instruction=DJANGO_LOGIN + "Click 'Users' and tell me what the page is about",
+        check=says("grace"),
+        set="plain",
     ),
 )
