@@ -116,6 +116,30 @@ class ClickAny(Action):
         return self.goal
 
 
+NTH_KINDS: tuple[str, ...] = ("link", "button", "result")
+_ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+
+
+def ordinal(n: int) -> str:
+    """ "first", "second", ... "last" (-1), "12th"."""
+    if n in _ORDINAL_WORDS:
+        return _ORDINAL_WORDS[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True)
+class ClickNth(Action):
+    """The n-th (1-based; -1: the last) visible link, button or result of the page's
+    content, not of its header, navigation or footer ("click the first result")."""
+
+    kind: str  # one of NTH_KINDS
+    n: int
+
+    def describe(self) -> str:
+        return f"click the {ordinal(self.n)} {self.kind}"
+
+
 @dataclass(frozen=True)
 class TypeText(_ByIndex, Action):
     field: str

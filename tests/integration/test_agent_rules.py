@@ -244,3 +244,21 @@ def test_every_price_of_a_table_not_the_first(run: Run, base_url: str) -> None:
         "Tea: Sencha | Origin: Japan | Price: 12",
         "Tea: Darjeeling | Origin: India | Price: 9",
     ], prices.result
+
+
+def test_the_nth_link_result_or_button_of_the_content(run: Run, base_url: str) -> None:
+    page = f"{base_url}/results.html"
+    # Not the header's "Home page", the navigation, the search form nor "Skip to results".
+    first = run(f"Open {page} and click the first result")
+    assert first.final_url == f"{base_url}/shop.html?from=result"
+    # A result's second link to the same address is not the next result.
+    second = run(f"Click the second search result on {page}")
+    assert second.final_url == f"{base_url}/contact.html?from=result"
+    last = run(f"Open {page}, click the last link")
+    assert last.final_url == f"{base_url}/index.html?from=result"  # not the footer's
+    pressed = run(f"Open {page}, click the first button and return the text")
+    assert "Subscribed" in pressed.result
+    with pytest.raises(
+        ActionFailed, match="could not click the fifth result: the page at .* has 3 results"
+    ):
+        run(f"Open {page} and click the fifth result")

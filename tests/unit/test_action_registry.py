@@ -92,10 +92,10 @@ def test_flags_are_read_from_the_declarations():
     assert set(RESOLVABLE) == {actions.Click, actions.TypeText, actions.SelectOption,
                                actions.SetChecked}  # fmt: skip
     assert set(REGISTRY.flagged("opens_tabs")) == {
-        actions.Click, actions.ClickAny, actions.ChooseSetting, actions.PressKey
+        actions.Click, actions.ClickNth, actions.ClickAny, actions.ChooseSetting, actions.PressKey
     }  # fmt: skip
     assert set(REGISTRY.flagged("downloads")) == {
-        actions.Click, actions.ClickAny, actions.PressKey, actions.Download
+        actions.Click, actions.ClickNth, actions.ClickAny, actions.PressKey, actions.Download
     }  # fmt: skip
     with pytest.raises(ValueError, match="no flag"):
         REGISTRY.flagged("fast")

@@ -18,7 +18,7 @@ from nodes.agent import (
     TypeText,
     plan_instruction,
 )
-from nodes.agent.actions import Answer, CheckText, ClickAny, Download, Extract, ReturnText
+from nodes.agent.actions import Answer, CheckText, ClickAny, ClickNth, Download, Extract, ReturnText
 from nodes.agent.questions.passages import Collection, PageContent, find_answer, parse_question
 from nodes.agent.rules.replay import render_replay
 from shared.errors import InstructionNotUnderstood
@@ -257,8 +257,6 @@ def test_plain_requests(instruction: str, expected: list[object]) -> None:
 @pytest.mark.parametrize(
     "instruction",
     [
-        "Click the first link on https://example.com",  # an ordinal is not a name
-        "click the second result",
         "what is the value of os.sep?",  # a name in code, not a site: not opened
     ],
 )
@@ -330,3 +328,28 @@ def test_a_plural_question_is_answered_by_every_row_or_not_at_all(
         assert found is None or "CREATE TABLE" not in found.passage, found
     else:
         assert found is not None and found.passage.splitlines() == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("click the first link", [ClickNth("link", 1)]),
+        ("Open the second search result", [ClickNth("result", 2)]),
+        ("follow the last link", [ClickNth("link", -1)]),
+        ("click the 3rd result", [ClickNth("result", 3)]),
+        ("click the first button", [ClickNth("button", 1)]),
+        (f"Click the first link on {E}", [Navigate(E), ClickNth("link", 1)]),
+        # A name that is an ordinal word, alone, is still a name.
+        ("click First", [Click("First")]),
+    ],
+)
+def test_the_nth_link_result_or_button(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    "step", [ClickNth("result", 1), ClickNth("link", -1), ClickNth("button", 12)]
+)
+def test_nth_clicks_replay_as_themselves(step: object) -> None:
+    replay = render_replay([Navigate(E), step])  # type: ignore[list-item]
+    assert replay.replayable and plan_instruction(replay.script) == [Navigate(E), step]

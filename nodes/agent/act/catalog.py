@@ -89,6 +89,15 @@ REGISTRY = Registry(
         downloads=True,
     ),
     ActionSpec(
+        action=a.ClickNth,
+        handler=h.click_nth,
+        docs_row="click",
+        llm_note="(by `click`)",
+        phrasings=("Click the first link", "Open the second search result"),
+        opens_tabs=True,
+        downloads=True,
+    ),
+    ActionSpec(
         action=a.ClickAny,
         handler=h.click_any,
         docs_row="reach a goal by a click",

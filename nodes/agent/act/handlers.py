@@ -281,6 +281,59 @@ def click(s: Session, action: a.Click) -> None:
     settle(s.page, s.budget)
 
 
+# The content's links, buttons or results in document order (not the header's, the
+# navigation's, the footer's nor a search form's); the n-th one is marked for the click.
+# A result is a link with at least two words, once per address.
+_NTH_JS = """([kind, n, mark]) => {
+  const chrome = 'header, nav, footer, aside, [role=navigation], [role=banner], '
+    + '[role=contentinfo], [role=search]';
+  const selector = kind === 'button'
+    ? 'button, [role=button], input[type=submit], input[type=button]' : 'a[href]';
+  const name = (el) => (el.innerText || el.value || el.getAttribute('aria-label') || '').trim();
+  const here = location.href.split('#')[0];
+  const seen = new Set();
+  const found = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (!el.checkVisibility() || !name(el) || el.closest(chrome)) continue;
+    if (kind !== 'button') {
+      const to = el.href.split('#')[0];
+      if (to === here || /^(javascript|mailto|tel):/i.test(el.href)) continue;
+      if (kind === 'result') {
+        if (name(el).split(/\\s+/).length < 2 || seen.has(to)) continue;
+        seen.add(to);
+      }
+    }
+    found.push(el);
+  }
+  document.querySelectorAll('[' + mark + ']').forEach((el) => el.removeAttribute(mark));
+  const el = found[n > 0 ? n - 1 : found.length + n];
+  if (!el) return [found.length, null];
+  el.setAttribute(mark, '');
+  return [found.length, name(el).slice(0, 80)];
+}"""
+_NTH_MARK = "data-browsing-nth"
+
+
+def click_nth(s: Session, action: a.ClickNth) -> str | None:
+    what = action.describe()
+    settle(s.page, s.budget)
+    count, name = guarded(
+        s.budget, what, lambda: s.page.evaluate(_NTH_JS, [action.kind, action.n, _NTH_MARK])
+    )
+    if name is None:
+        kinds = action.kind if count == 1 else f"{action.kind}s"
+        raise ActionFailed(f"could not {what}: the page at {s.page.url} has {count} {kinds}")
+    target = s.page.locator(f"[{_NTH_MARK}]").first
+    expect_effect(
+        s,
+        what,
+        lambda: guarded(s.budget, what, lambda: target.click(timeout=s.budget.timeout_ms())),
+        click=True,
+    )
+    settle(s.page, s.budget)
+    return None
+
+
 def click_any(s: Session, action: a.ClickAny) -> None:
     expect_effect(
         s,

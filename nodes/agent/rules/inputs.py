@@ -144,6 +144,29 @@ def change_language(clause: str, m: Masked) -> list[a.Action] | None:
 _CLICK_KIND = r"(?:link|button|tab|menu\s+item|item|option|icon|menu|entry|element)"
 
 
+_NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+_NTH_KIND = {"link": "link", "button": "button", "result": "result", "search result": "result",
+             "article": "result", "post": "result", "story": "result", "entry": "result",
+             "item": "result", "hit": "result"}  # fmt: skip
+
+
+def click_nth(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "click the first link", "open the second search result", "follow the last
+    link": the n-th of the page's content (not of its header or navigation)."""
+    found = match(
+        r"(?:click|tap|press|open|follow|visit|select|choose|pick|go\s+to)(?:\s+(?:on|into))?"
+        r"\s+(?:the\s+)?(?:very\s+)?(?P<nth>first|second|third|fourth|fifth|last|\d{1,2}(?:st|nd|rd|th))"
+        r"\s+(?P<kind>link|button|result|search\s+result|article|post|story|entry|item|hit)"
+        r"(?:\s+(?:in\s+the\s+list|on\s+the\s+page|in\s+the\s+results))?",
+        clause,
+    )
+    if not found:
+        return None
+    word = found["nth"].lower()
+    n = _NTH.get(word) or int(re.sub(r"\D", "", word))
+    return [a.ClickNth(_NTH_KIND[" ".join(found["kind"].lower().split())], n)] if n else None
+
+
 def click(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
         r"(?:click|press|tap|hit|select|choose|pick|push)(?:\s+(?:on|at))?\s+(?:the\s+)?"

@@ -40,6 +40,7 @@ RULES: tuple[Rule, ...] = (
     records.create_record,
     records.set_role,
     tabs.open_in_new_tab,
+    inputs.click_nth,
     pages.open_urls,
     tabs.switch_tab,
     tabs.close_tab,
