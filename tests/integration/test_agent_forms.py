@@ -173,3 +173,24 @@ def test_type_into_a_codemirror6_editor(context: BrowserContext, base_url: str) 
     assert seen[1] == (code, "")
     assert seen[2] == (code, f"Saved code: {code}")
     assert result.result.startswith("New query\nCode\n")  # the rest is the long editor
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        # Unquoted, as the-internet.herokuapp.com's tomsmith / SuperSecretPassword! is
+        # written in every tutorial: the "!" is the password's, not the sentence's.
+        "Log in to {base}/login.html with username grace and password cobol-1959!",
+        "Go to {base}/login.html, enter grace as the username and cobol-1959! as the "
+        "password, then click Sign in",
+    ],
+)
+def test_a_password_ending_in_an_exclamation_mark(
+    context: BrowserContext, base_url: str, instruction: str
+) -> None:
+    steps: list[StepRecord] = []
+    result = _run(
+        context, instruction.format(base=base_url) + ". Return the text.", on_step=steps.append
+    )
+    assert result.result.startswith("Welcome back, Grace"), result.result
+    assert "cobol-1959" not in _reported(steps, result.result, result.final_url)

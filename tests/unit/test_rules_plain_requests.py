@@ -18,7 +18,17 @@ from nodes.agent import (
     TypeText,
     plan_instruction,
 )
-from nodes.agent.actions import Answer, CheckText, ClickAny, ClickNth, Download, Extract, ReturnText
+from nodes.agent.actions import (
+    Answer,
+    CheckText,
+    ClickAny,
+    ClickNth,
+    Download,
+    Extract,
+    GoBack,
+    LogIn,
+    ReturnText,
+)
 from nodes.agent.questions.passages import Collection, PageContent, find_answer, parse_question
 from nodes.agent.rules.replay import render_replay
 from shared.errors import InstructionNotUnderstood
@@ -353,3 +363,68 @@ def test_the_nth_link_result_or_button(instruction: str, expected: list[object])
 def test_nth_clicks_replay_as_themselves(step: object) -> None:
     replay = render_replay([Navigate(E), step])  # type: ignore[list-item]
     assert replay.replayable and plan_instruction(replay.script) == [Navigate(E), step]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            "enter tomsmith as the username and SuperSecretPassword! as the password",
+            [TypeText("username", "tomsmith"), TypeText("password", "SuperSecretPassword!")],
+        ),
+        (
+            "enter 'Ada Lovelace' as the full name, 555 as phone",
+            [TypeText("full name", "Ada Lovelace"), TypeText("phone", "555")],
+        ),
+        ("Press the down arrow three times", [PressKey("ArrowDown")] * 3),
+        ("hit Enter twice", [PressKey("Enter")] * 2),
+        ("press the left arrow", [PressKey("ArrowLeft")]),
+        (
+            "click the link that says More information",
+            [Click("More information")],
+        ),
+        ("click the button labelled 'Save draft'", [Click("Save draft")]),
+        ("Go back two pages", [GoBack(), GoBack()]),
+    ],
+)
+def test_typing_keys_clicks_and_going_back(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "password"),
+    [
+        ("Log in with username tomsmith and password SuperSecretPassword!", "SuperSecretPassword!"),
+        (
+            "log in with username tomsmith and password SuperSecretPassword!.",
+            "SuperSecretPassword!",
+        ),
+        ("Sign in as ada / s3cret?! Then return the title", "s3cret?!"),
+        ("Log in with username ada and password 's3cret.'", "s3cret."),
+        # A "." stays the sentence's.
+        ("Log in with username ada and password s3cret. Return the title", "s3cret"),
+    ],
+)
+def test_a_password_keeps_its_exclamation_mark(instruction: str, password: str) -> None:
+    login = next(x for x in plan_instruction(instruction) if isinstance(x, LogIn))
+    assert login.password == password
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Open a.test! Then return the title.",  # an exclamation, not a password's
+        "Open https://a.test/wow! Then return the title",
+    ],
+)
+def test_other_exclamation_marks_still_end_a_sentence(instruction: str) -> None:
+    assert [type(x) for x in plan_instruction(instruction)] == [Navigate, ReturnText]
+
+
+@pytest.mark.parametrize("instruction", ["type hello as well", "check the page for broken links"])
+def test_not_a_field_nor_a_checkbox(instruction: str) -> None:
+    try:
+        actions = plan_instruction(instruction)
+    except InstructionNotUnderstood:
+        return
+    assert not any(type(x).__name__ in ("TypeText", "SetChecked") for x in actions), actions

@@ -98,6 +98,21 @@ def click_candidates(page: Page, text: str) -> Iterator[Locator]:
     yield page.locator(f"{_CLICKABLE}[aria-label*={css_string(text)} i]")
 
 
+_USER_FIELDS = (
+    "input[autocomplete=username]",
+    "input[name*=user i]:not([type=hidden])",
+    "input[id*=user i]:not([type=hidden])",
+    "input[name*=login i]:not([type=hidden])",
+    "input[type=email]",
+)
+_FIELDS_FOR = {
+    **dict.fromkeys(("username", "user name", "user", "login", "user id"), _USER_FIELDS),
+    **dict.fromkeys(("email", "e mail", "email address"), ("input[type=email]",
+                                                          "input[autocomplete=email]")),
+    **dict.fromkeys(("password", "pass", "pwd"), ("input[type=password]",)),
+}  # fmt: skip
+
+
 def field_candidates(page: Page, field: str) -> Iterator[Locator]:
     fillable = page.locator(_FILLABLE)
     css = css_string(field)
@@ -112,6 +127,10 @@ def field_candidates(page: Page, field: str) -> Iterator[Locator]:
         yield candidate.and_(fillable)
     for candidate in (page.get_by_label(field), page.get_by_placeholder(field)):
         yield candidate.and_(fillable)
+    # "the username" on a form labelled "Email or user name", "the password" on any:
+    # what the field is for, as the page declares it.
+    for selector in _FIELDS_FOR.get(" ".join(field.lower().replace("-", " ").split()), ()):
+        yield page.locator(selector)
     if "search" in field.lower():
         for selector in _SEARCH_FIELDS:
             yield page.locator(selector)

@@ -9,7 +9,8 @@ Credentials come in many shapes, all understood with or without quotes:
     login: ada, pass: s3cret                    log in with the credentials ada:s3cret
     use the account ada (password s3cret)
 
-A password with spaces or sentence punctuation at its end must be quoted.
+A password with spaces, or ending in ".", must be quoted; a "!" or "?" at its end is
+the password's ("password SuperSecretPassword!"), not the end of the sentence.
 """
 
 from __future__ import annotations

@@ -25,17 +25,42 @@ _KEYS = {"enter": "Enter", "return": "Enter", "escape": "Escape", "esc": "Escape
          "backspace": "Backspace", "spacebar": "Space", "space": "Space", "tab": "Tab",
          "delete": "Delete", "home": "Home", "end": "End", "page down": "PageDown",
          "page up": "PageUp", "arrow down": "ArrowDown", "down arrow": "ArrowDown",
-         "arrow up": "ArrowUp", "up arrow": "ArrowUp"}  # fmt: skip
-_BARE_KEYS = frozenset({"enter", "return", "escape", "esc", "backspace", "spacebar"})
+         "arrow up": "ArrowUp", "up arrow": "ArrowUp", "arrow left": "ArrowLeft",
+         "left arrow": "ArrowLeft", "arrow right": "ArrowRight",
+         "right arrow": "ArrowRight"}  # fmt: skip
+_ARROWS = frozenset(k for k in _KEYS if "arrow" in k)
+_BARE_KEYS = frozenset({"enter", "return", "escape", "esc", "backspace", "spacebar"}) | _ARROWS
+
+
+_TIMES = {"once": 1, "twice": 2, "three times": 3, "four times": 4, "five times": 5}
+MAX_REPEAT = 20
+_REPEATED = re.compile(
+    r"(?P<rest>.+?)\s+(?:(?P<n>\d{1,2})\s+times|(?P<w>once|twice|(?:three|four|five)\s+times))",
+    re.IGNORECASE,
+)
+
+
+def repeated(clause: str) -> tuple[str, int]:
+    """The clause without its "3 times" / "twice", and the count (1 without one); a count
+    past MAX_REPEAT or of 0 is 0, which no rule accepts."""
+    found = _REPEATED.fullmatch(clause.strip())
+    if not found:
+        return clause, 1
+    if found["n"]:
+        count = int(found["n"])
+    else:
+        count = _TIMES[" ".join(found["w"].lower().split())]
+    return found["rest"], count if 1 <= count <= MAX_REPEAT else 0
 
 
 def press_key(clause: str, m: Masked) -> list[a.Action] | None:
+    clause, count = repeated(clause)
     found = match(r"(?:press|hit|push)\s+(?:the\s+)?(?P<key>.+?)(?P<suffix>\s+key)?", clause)
-    if not found:
+    if not found or not count:
         return None
     name = " ".join(m.value(found["key"]).lower().split())
     if name in _KEYS and (found["suffix"] or (name in _BARE_KEYS and not is_quoted(found["key"]))):
-        return [a.PressKey(_KEYS[name])]
+        return [a.PressKey(_KEYS[name])] * count
     return None
 
 
@@ -64,6 +89,25 @@ def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     return [a.TypeText(m.value(found["field"]), m.value(found["text"]))]
+
+
+def type_as(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "enter tomsmith as the username and 'x y' as the password": each value (one
+    word, or quoted) into the field the words after "as" name."""
+    found = match(r"(?:type|enter|input|put|fill\s+in)\s+(?P<pairs>.+)", clause)
+    if not found:
+        return None
+    typed: list[a.Action] = []
+    for pair in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", found["pairs"], flags=re.IGNORECASE):
+        one = match(
+            r"(?P<value>\x00\d+\x00|[^\s\x00]+)\s+as\s+(?:the\s+|my\s+|your\s+)?"
+            rf"(?P<field>[^\x00]+?){_FIELD_KIND}",
+            pair,
+        )
+        if not one or one["field"].lower() in ("well", "usual", "before", "above", "follows"):
+            return None
+        typed.append(a.TypeText(m.value(one["field"]), m.value(one["value"])))
+    return typed
 
 
 def type_into(clause: str, m: Masked) -> list[a.Action] | None:
@@ -175,27 +219,25 @@ def click(clause: str, m: Masked) -> list[a.Action] | None:
     )
     if not found:
         return None
-    target = found["target"].strip()
-    times = re.fullmatch(
-        r"(?P<t>.+?)\s+(?:(?P<n>\d{1,2})\s+times|(?P<w>once|twice|three\s+times|four\s+times"
-        r"|five\s+times))",
+    target, count = repeated(found["target"].strip())
+    if count != 1:
+        target = re.sub(rf"\s+{_CLICK_KIND}$", "", target, flags=re.IGNORECASE)
+    # "the link that says More information", "the button labelled Save"
+    said = re.fullmatch(
+        rf"(?:{_CLICK_KIND}\s+)?(?:that\s+says|saying|that\s+reads|labell?ed|called|named"
+        r"|with\s+the\s+(?:text|label))\s+(?P<t>.+)",
         target,
         re.IGNORECASE,
     )
-    count = 1
-    if times:
-        word = " ".join((times["w"] or "").lower().split())
-        count = int(times["n"]) if times["n"] else _TIMES[word]
-        target = re.sub(rf"\s+{_CLICK_KIND}$", "", times["t"], flags=re.IGNORECASE)
+    if said:
+        target = said["t"]
     target = m.value(target).strip()
-    if not target or not 1 <= count <= MAX_REPEAT or _ORDINAL.search(clause):
+    if not target or not count or _ORDINAL.search(clause):
         # "click the first link": an ordinal is not a name to look for on the page.
         return None
-    return [a.Click(target) for _ in range(count)]
+    return [a.Click(target)] * count
 
 
-_TIMES = {"once": 1, "twice": 2, "three times": 3, "four times": 4, "five times": 5}
-MAX_REPEAT = 20
 _ORDINAL = re.compile(
     r"^\S+(?:\s+(?:on|at))?\s+(?:the\s+)?(?:very\s+)?(?:first|second|third|fourth|fifth|last"
     r"|\d+(?:st|nd|rd|th))\s+(?:one|results?|links?|buttons?|items?|entry|entries|options?"
@@ -232,11 +274,15 @@ _BOX_KIND = r"(?:\s+(?:checkbox|check\s*box|tick\s*box|box|option|toggle|switch|
 def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
     # "check that the page says X" is a question, not a checkbox; nor is "check the
     # title" or "check the price of X".
-    if match(r"check\s+(?:that|if|whether)\b.*", clause) or match(
-        r"check\s+(?:out\s+)?(?:the\s+)?(?:page'?s?\s+)?(?:title|text|url|address|links?|headings?"
-        r"|price|prices|content|contents|status|result|results|value|date|time|number|name"
-        r"|summary)\b.*",
-        clause,
+    if (
+        match(r"check\s+(?:that|if|whether)\b.*", clause)
+        or match(
+            r"check\s+(?:out\s+)?(?:the\s+)?(?:page'?s?\s+)?(?:title|text|url|address|links?|headings?"
+            r"|price|prices|content|contents|status|result|results|value|date|time|number|name"
+            r"|summary)\b.*",
+            clause,
+        )
+        or match(r"check\s+(?:the\s+|this\s+)?(?:page|site|website|url|link)s?\s+for\b.*", clause)
     ):
         return None
     found = match(

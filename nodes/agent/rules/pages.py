@@ -38,6 +38,9 @@ def bare_url(clause: str, m: Masked) -> list[a.Action] | None:
     return [a.Navigate(url)] if url else None
 
 
+_PAGES_BACK = {"one": 1, "a": 1, "two": 2, "three": 3, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
 def go_back(clause: str, m: Masked) -> list[a.Action] | None:
     if match(
         r"(?:go|navigate)\s+back(?:\s+to\s+the\s+previous\s+page)?"
@@ -45,7 +48,10 @@ def go_back(clause: str, m: Masked) -> list[a.Action] | None:
         clause,
     ):
         return [a.GoBack()]
-    return None
+    found = match(
+        r"(?:go|navigate)\s+back\s+(?P<n>one|a|two|three|[2-5])\s+(?:pages?|steps?)", clause
+    )
+    return [a.GoBack()] * _PAGES_BACK[found["n"].lower()] if found else None
 
 
 def reload(clause: str, m: Masked) -> list[a.Action] | None:

@@ -55,6 +55,7 @@ RULES: tuple[Rule, ...] = (
     inputs.key_combo,
     inputs.select_from,
     inputs.fill_with,
+    inputs.type_as,
     inputs.type_into,
     inputs.upload_file,
     inputs.search_site,

@@ -55,7 +55,8 @@ _TAB_WORDS = ("first", "last", "previous", "next", "new")
 _KEY_WORDS = {"enter": "Enter", "escape": "Escape", "backspace": "Backspace", "space": "space",
               "tab": "Tab", "delete": "Delete", "home": "Home", "end": "End",
               "pagedown": "page down", "pageup": "page up", "arrowdown": "arrow down",
-              "arrowup": "arrow up"}  # fmt: skip
+              "arrowup": "arrow up", "arrowleft": "arrow left",
+              "arrowright": "arrow right"}  # fmt: skip
 _CHORD = re.compile(r"(?:(?:Control|Shift|Alt|Meta)\+)+\S|F(?:[1-9]|1[0-2])")
 
 

@@ -112,7 +112,33 @@ def mask_quotes(text: str) -> Masked:
         out.append(f"\x00{len(quotes)}\x00")
         quotes.append((text[i + 1 : end], text[i : end + 1]))
         i = end + 1
-    return Masked("".join(out), tuple(quotes))
+    return _keep_password_marks("".join(out), quotes)
+
+
+# An unquoted password that ends in "!" or "?" ("password SuperSecretPassword!",
+# "SuperSecretPassword! as the password"): the marks are the password's, not the end of
+# a sentence, so the value is masked like a quoted one. (A "." after it stays the
+# sentence's: a password ending in "." must be quoted.)
+_MARKED = r"(?P<v>[^\s,;()\x00]*[^\s,;()\x00!?.][!?]+)(?=[\s,;).]|$)"
+_PASSWORD_WORD = r"(?:password|passwort|passcode|pass|pwd|pw)"
+_MARKED_PASSWORDS = (
+    re.compile(rf"\b{_PASSWORD_WORD}\b\s*(?:[:=]|\bis\b)?\s*{_MARKED}", re.IGNORECASE),
+    re.compile(rf"(?:^|\s){_MARKED}\s+as\s+(?:the\s+|my\s+)?{_PASSWORD_WORD}\b", re.IGNORECASE),
+    # "as ada / s3cret!", "credentials: ada/s3cret!"
+    re.compile(rf"\b(?:as|credentials?:?|login:?|with)\s+[^\s/:]+\s*/\s*{_MARKED}", re.IGNORECASE),
+)
+
+
+def _keep_password_marks(text: str, quotes: list[tuple[str, str]]) -> Masked:
+    for pattern in _MARKED_PASSWORDS:
+        parts: list[str] = []
+        last = 0
+        for found in pattern.finditer(text):
+            parts += [text[last : found.start("v")], f"\x00{len(quotes)}\x00"]
+            quotes.append((found["v"], found["v"]))
+            last = found.end("v")
+        text = "".join(parts) + text[last:]
+    return Masked(text, tuple(quotes))
 
 
 def _sentences(text: str) -> list[str]:
