@@ -141,6 +141,16 @@ class ClickNth(Action):
 
 
 @dataclass(frozen=True)
+class Hover(Action):
+    """The mouse over an element named by its text (a menu that opens on hover)."""
+
+    text: str
+
+    def describe(self) -> str:
+        return f'hover over "{self.text}"'
+
+
+@dataclass(frozen=True)
 class TypeText(_ByIndex, Action):
     field: str
     text: str

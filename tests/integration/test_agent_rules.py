@@ -262,3 +262,10 @@ def test_the_nth_link_result_or_button_of_the_content(run: Run, base_url: str) -
         ActionFailed, match="could not click the fifth result: the page at .* has 3 results"
     ):
         run(f"Open {page} and click the fifth result")
+
+
+def test_hover_opens_a_menu(run: Run, base_url: str) -> None:
+    result = run(f"Open {base_url}/hover.html, hover over the Products menu and click Teas")
+    assert result.final_url == f"{base_url}/shop.html?from=menu"
+    with pytest.raises(ActionFailed, match='could not click "Teas"'):  # hidden until then
+        run(f"Open {base_url}/hover.html and click Teas", action_timeout_ms=1000)

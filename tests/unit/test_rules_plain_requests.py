@@ -26,6 +26,7 @@ from nodes.agent.actions import (
     Download,
     Extract,
     GoBack,
+    Hover,
     LogIn,
     ReturnText,
 )
@@ -428,3 +429,18 @@ def test_not_a_field_nor_a_checkbox(instruction: str) -> None:
     except InstructionNotUnderstood:
         return
     assert not any(type(x).__name__ in ("TypeText", "SetChecked") for x in actions), actions
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("Hover over the Products menu", [Hover("Products")]),
+        ("move the mouse over 'Help' and click Contact", [Hover("Help"), Click("Contact")]),
+        ("mouse over Settings", [Hover("Settings")]),
+    ],
+)
+def test_hover(instruction: str, expected: list[object]) -> None:
+    actions = plan_instruction(instruction)
+    assert actions == expected
+    replay = render_replay(actions)
+    assert replay.replayable and plan_instruction(replay.script) == expected

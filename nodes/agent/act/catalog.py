@@ -98,6 +98,12 @@ REGISTRY = Registry(
         downloads=True,
     ),
     ActionSpec(
+        action=a.Hover,
+        handler=h.hover,
+        docs_row="hover",
+        phrasings=("Hover over 'Products'", "Move the mouse over the Help menu"),
+    ),
+    ActionSpec(
         action=a.ClickAny,
         handler=h.click_any,
         docs_row="reach a goal by a click",

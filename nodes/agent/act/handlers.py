@@ -334,6 +334,15 @@ def click_nth(s: Session, action: a.ClickNth) -> str | None:
     return None
 
 
+# How long a menu that opens on hover may take to show.
+HOVER_SETTLE_MS = 300
+
+
+def hover(s: Session, action: a.Hover) -> None:
+    interact.hover(s.page, action.text, s.budget)
+    s.page.wait_for_timeout(min(HOVER_SETTLE_MS, s.budget.timeout_ms()))
+
+
 def click_any(s: Session, action: a.ClickAny) -> None:
     expect_effect(
         s,

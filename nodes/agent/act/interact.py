@@ -38,6 +38,26 @@ def select_index(select: Locator, index: int, budget: Budget) -> Act:
     return act
 
 
+def hover(page: Page, text: str, budget: Budget) -> None:
+    """Move the mouse over the element a click on ``text`` would find, or any visible
+    element with that text (a menu's label is often a plain span)."""
+
+    def probe(late: bool) -> Act | None:
+        candidates = locate.click_candidates(page, text)
+        target = locate.first_visible(candidates)
+        if target is None and late:
+            target = locate.first_visible(iter([page.get_by_text(text, exact=True)]))
+        if target is not None:
+            found = target
+            return lambda: found.hover(timeout=budget.timeout_ms())
+        return None
+
+    act = locate.poll(page, budget, probe)
+    if act is None:
+        raise not_found(budget, f'could not hover over "{text}": nothing on the page says so')
+    act()
+
+
 def click(page: Page, text: str, budget: Budget) -> None:
     def probe(late: bool) -> Act | None:
         target = locate.first_visible(locate.click_candidates(page, text))

@@ -194,6 +194,21 @@ _NTH_KIND = {"link": "link", "button": "button", "result": "result", "search res
              "item": "result", "hit": "result"}  # fmt: skip
 
 
+def hover(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "hover over Products", "move the mouse over the 'Help' menu", "mouse over X"."""
+    found = match(
+        r"(?:hover(?:\s+(?:the\s+)?(?:mouse|cursor|pointer))?(?:\s+(?:over|on|above))?"
+        r"|(?:move|put|place)\s+(?:the\s+)?(?:mouse|cursor|pointer)\s+(?:over|on|onto|above)"
+        r"|mouse\s*over)\s+(?:the\s+)?(?P<target>.+?)"
+        r"(?:\s+(?:menu|link|button|tab|item|icon|entry))?",
+        clause,
+    )
+    if not found:
+        return None
+    target = m.value(found["target"]).strip()
+    return [a.Hover(target)] if target else None
+
+
 def click_nth(clause: str, m: Masked) -> list[a.Action] | None:
     """ "click the first link", "open the second search result", "follow the last
     link": the n-th of the page's content (not of its header or navigation)."""

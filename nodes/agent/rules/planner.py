@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     records.set_role,
     tabs.open_in_new_tab,
     inputs.click_nth,
+    inputs.hover,
     pages.open_urls,
     tabs.switch_tab,
     tabs.close_tab,

@@ -155,6 +155,7 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.Click: lambda x: f"Click {name(x, x.text)}",
     a.ClickAny: lambda x: _goal(x),
     a.ClickNth: lambda x: f"Click the {a.ordinal(x.n)} {x.kind}",
+    a.Hover: lambda x: f"Hover over {quote(x.text)}",
     a.TypeText: _type,
     a.PressKey: lambda x: _key(x.key),
     a.SelectOption: lambda x: f"Select {quote(x.value)} from the {name(x, x.field)} dropdown",

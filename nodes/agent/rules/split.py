@@ -41,7 +41,7 @@ CLAUSE_VERBS: tuple[str, ...] = (
     "clear", "upload", "attach",
     "download", "login", "use", "order", "find", "fetch", "count",
     "file", "deactivate", "activate", "promote", "grant", "demote",
-    "describe", "submit", "verify", "ensure", "copy", "read",
+    "describe", "submit", "verify", "ensure", "copy", "read", "hover",
 )  # fmt: skip
 _VERB_ALT = "|".join(CLAUSE_VERBS)
 # A question starts a clause only after a comma: "click Who we are and what we do" is one.
