@@ -209,6 +209,9 @@ def test_whether_a_page_shows_a_text(run: Run, base_url: str) -> None:
     assert yes.result == f'yes: "welcome   TO the test" is on the page at {base_url}/index.html'
     no = run(f"Open {base_url}/index.html. Does the page mention 'Blackberry'?")
     assert no.result == f'no: "Blackberry" is not on the page at {base_url}/index.html'
+    # Whole words: the page says "riverbank", not "river".
+    part = run(f"Open {base_url}/index.html. Does the page mention 'river'?")
+    assert part.result.startswith('no: "river" is not on the page')
     # "make sure" is a condition of success: a no fails the task.
     with pytest.raises(ActionFailed, match='"Blackberry" is not on the page at'):
         run(f"Open {base_url}/index.html and make sure the page says 'Blackberry'")

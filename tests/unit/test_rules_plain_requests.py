@@ -5,6 +5,8 @@ parsing, no browser."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from nodes.agent import (
@@ -29,6 +31,7 @@ from nodes.agent.actions import (
     Hover,
     LogIn,
     ReturnText,
+    SetChecked,
 )
 from nodes.agent.questions.passages import Collection, PageContent, find_answer, parse_question
 from nodes.agent.rules.replay import render_replay
@@ -188,7 +191,8 @@ def test_result_verbs_without_a_definite_fact_are_not_questions(instruction: str
             "verify that the site at https://a.test/x lists 'Sencha'",
             [Navigate("https://a.test/x"), CheckText("Sencha", expect=True)],
         ),
-        ("check that the page says hello", [CheckText("hello", expect=True)]),
+        ("check that the page says 'hello'", [CheckText("hello", expect=True)]),
+        ("Check if the page contains the text hello", [CheckText("hello")]),
     ],
 )
 def test_whether_a_page_shows_a_text(instruction: str, expected: list[object]) -> None:
@@ -444,3 +448,93 @@ def test_hover(instruction: str, expected: list[object]) -> None:
     assert actions == expected
     replay = render_replay(actions)
     assert replay.replayable and plan_instruction(replay.script) == expected
+
+
+# Found by a review of the changes above, each read wrongly by a first version of them.
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # A bare host opened by a rule is the URL read, not an element named after it.
+        (
+            "Go to the docs at docs.example and find the links",
+            [Navigate("https://docs.example"), Extract("links")],
+        ),
+        ("Open the site at example.com", [Navigate(E)]),
+        ("Download the report from a.test/r.csv", [Download(url="https://a.test/r.csv")]),
+        (
+            "Check the shop at shop.example - how many teas are there?",
+            [Navigate("https://shop.example"), Answer("how many teas are there")],
+        ),
+        # A URL inside a typed text is the text's.
+        (
+            "Type visit https://a.test today into the Message field",
+            [TypeText("Message", "visit https://a.test today")],
+        ),
+        # Checkbox labels that start like a page's parts.
+        ("Check Price alerts", [SetChecked("Price alerts")]),
+        ("Check the Status checkbox", [SetChecked("Status")]),
+        # "and" before the late verbs splits only before an object.
+        ("Click Review and submit", [Click("Review and submit")]),
+        (
+            "Type Please read and verify into the Notes field",
+            [TypeText("Notes", "Please read and verify")],
+        ),
+        # A split whose second piece nobody reads is taken back.
+        (
+            "Fill the Notes field with call Bob and verify the invoice",
+            [TypeText("Notes", "call Bob and verify the invoice")],
+        ),
+    ],
+)
+def test_review_regressions(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        # Not one text to look for: a yes or no would be a guess.
+        "Does the page have a login form?",
+        "Check if the page has loaded",
+        "Does the page mention 'x' or 'y'?",
+        "Does the page say that shipping is free?",
+        # A place to go, not a fact to find.
+        "Show me the pricing page",
+        "Get the download link for Linux",
+    ],
+)
+def test_review_not_guessed(instruction: str) -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction(instruction)
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Open shop.example and tell me what paypal.com charges",
+        "What is the difference between example.com and example.org?",
+    ],
+)
+def test_a_site_named_in_a_question_is_not_opened(instruction: str) -> None:
+    opened = [x.url for x in plan_instruction(instruction) if isinstance(x, Navigate)]
+    assert opened in ([], ["https://shop.example"]), opened
+
+
+def test_odd_input_is_refused_not_crashed_nor_slow() -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction("x\x000\x00 fooble")  # a NUL names no quote
+    # A hang guard, not a speed measure: before, 20,000 spaces took over 10 minutes.
+    started = time.monotonic()
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction("check" + " " * 20000)
+    assert time.monotonic() - started < 5
+
+
+def test_a_prose_pages_plural_question_keeps_its_passage() -> None:
+    content = PageContent(
+        url="http://x.test/doc",
+        title="Doc",
+        text="Requirements\nThe requirements are Python 3.11 and a browser.",
+    )
+    found = find_answer(parse_question("What are the requirements?"), content)
+    assert found is not None and found.passage == "The requirements are Python 3.11 and a browser."

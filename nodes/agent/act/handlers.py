@@ -8,6 +8,7 @@ Handlers that act on what the latest observation listed use ``by_index``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -205,8 +206,9 @@ def check_text(s: Session, action: a.CheckText) -> str:
     """ "yes" or "no", with the text and the page; a "verify that" fails on a no."""
     settle(s.page, s.budget)
     shown = guarded(s.budget, action.describe(), lambda: s.page.evaluate(_PAGE_TEXT_JS))
-    wanted = " ".join(action.text.split()).casefold()
-    if wanted in " ".join(str(shown).split()).casefold():
+    wanted = re.escape(" ".join(action.text.split()).casefold())
+    # Whole words: "art" is not on a page that says "start".
+    if re.search(rf"(?<!\w){wanted}(?!\w)", " ".join(str(shown).split()).casefold()):
         return f'yes: "{action.text}" is on the page at {s.page.url}'
     if action.expect:
         raise ActionFailed(f'"{action.text}" is not on the page at {s.page.url}')

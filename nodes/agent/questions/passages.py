@@ -304,9 +304,7 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
 
 
 _PLURAL_WHICH = re.compile(
-    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b"
-    # "what are the diameters of the planets": every one, not one passage
-    r"|(?:which|what)\s+(?:are|were)\s+(?:all\s+)?(?:of\s+)?the\s+[\w-]+s\b",
+    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b",
     re.IGNORECASE,
 )
 MAX_ROWS = 20
@@ -314,7 +312,10 @@ MAX_ROWS = 20
 # not the first one found.
 _PLURAL_VALUES = re.compile(
     r"^(?:(?:which|what)\s+(?:are\s+|were\s+)?)?(?:all\s+)?(?:of\s+)?(?:the\s+)?"
-    r"(?:prices|costs|dates|years|authors|names|values|amounts)\b",
+    r"(?:prices|costs|dates|years|authors|names|values|amounts)\b"
+    # "what are the diameters of the planets": the rows, when a row answers as well as
+    # any passage (a prose page's "what are the requirements" keeps its passage)
+    r"|^(?:which|what)\s+(?:are|were)\s+(?:all\s+)?(?:of\s+)?the\s+[\w-]+s\b",
     re.IGNORECASE,
 )
 
@@ -540,7 +541,11 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         # "what is this page about": the page's own description or first paragraph.
         lead = content.description or next((p.text for p in candidates if len(p.text) >= 40), "")
         return Found(lead, content.url) if lead else None
-    docs = [tokens(f"{p.heading} {p.text}") for p in candidates]
+    # A row's labels are column names: "diameter_km" says diameter.
+    docs = [
+        tokens(f"{p.heading} {p.text.replace('_', ' ') if p.labelled else p.text}")
+        for p in candidates
+    ]
     if question.kind == "person":
         # "by Grace Hopper" says who wrote it, as "author" would.
         docs = [
@@ -584,7 +589,9 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             or _count_collections(question, content)
             or _count_page_parts(question, content)
         )
-    if _PLURAL_VALUES.match(question.text) and any(s[3].labelled for s in scored):
+    if _PLURAL_VALUES.match(question.text) and any(
+        p.labelled and covered == scored[0][0] for covered, *_, p in scored
+    ):
         # "what are the prices": each row's, as "which teas are from Japan" below.
         return _rows(scored, candidates, content)
     for *_, p in scored[:8]:
@@ -593,8 +600,10 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             value = _labelled_cell(question, p)
         if value is not None:
             return Found(p.shown(question), content.url, value)
-    if question.kind in ("person", "date"):
-        return None  # a "who" with no name, a "when" with no date, is no answer
+    if question.kind in ("person", "date", "amount"):
+        # a "who" with no name, a "when" with no date, a price with no amount (a schema's
+        # "price INTEGER"), is no answer
+        return None
     if not scored:
         return None
     best = scored[0]

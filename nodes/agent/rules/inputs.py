@@ -294,7 +294,8 @@ def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
         or match(
             r"check\s+(?:out\s+)?(?:the\s+)?(?:page'?s?\s+)?(?:title|text|url|address|links?|headings?"
             r"|price|prices|content|contents|status|result|results|value|date|time|number|name"
-            r"|summary)\b.*",
+            # the whole object, or one of something: not "Check Price alerts"
+            r"|summary)(?:\s+(?:of|on|in|at|for|from)\b.*)?",
             clause,
         )
         or match(r"check\s+(?:the\s+|this\s+)?(?:page|site|website|url|link)s?\s+for\b.*", clause)

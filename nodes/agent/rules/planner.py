@@ -127,8 +127,30 @@ def plan_instruction(instruction: str) -> list[Action]:
     clauses = split_clauses(masked.text)
     if not clauses:
         raise InstructionNotUnderstood("the instruction is empty")
-    groups = [parse_clause(clause, masked) for clause in clauses]
+    groups: list[list[Action]] = []
+    for i, clause in enumerate(clauses):
+        try:
+            groups.append(parse_clause(clause, masked))
+        except InstructionNotUnderstood:
+            # "Fill the Notes field with call Bob and verify the invoice": a split that
+            # left a piece nobody reads; the clause before it, with it, may be one.
+            joined = _joined(masked.text, clauses[i - 1], clause) if i else None
+            merged = _apply_rules(joined, masked) if joined else None
+            if merged is None:
+                raise
+            groups[-1] = [dataclasses.replace(a, clause=masked.restore(joined)) for a in merged]
+            clauses[i] = joined
     return [action for group in context.in_order(groups) for action in group]
+
+
+def _joined(text: str, before: str, after: str) -> str | None:
+    """``before`` and ``after`` as one clause, with what separated them in ``text``;
+    None when a sentence ended between them."""
+    start = text.find(before)
+    end = text.find(after, start + len(before)) if start >= 0 else -1
+    if end < 0 or re.search(r"[.!?;\n]", text[start + len(before) : end]):
+        return None
+    return text[start : end + len(after)]
 
 
 class RulesPlanner:

@@ -16,7 +16,7 @@ from nodes.agent import actions as a
 from nodes.agent.questions.ranking import STOPWORDS, words
 from nodes.agent.rules import reading
 from nodes.agent.rules.grammar import F, is_quoted, match
-from nodes.agent.rules.split import CLAUSE_VERBS, Masked
+from nodes.agent.rules.split import CLAUSE_VERBS, PLACEHOLDER, Masked
 from nodes.agent.rules.urls import parse_url
 from shared.errors import InstructionNotUnderstood
 
@@ -106,11 +106,13 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     'x' into the search box on URL" as a field named "search box on URL", "search for
     'cats' on URL" as typing "cats on URL". A value that is the URL alone was meant."""
     _, url, written = _split_url(clause, m)
-    urls = {written} if url else set()
-    urls |= {t for t in clause.split() if "://" in t and explicit_url(t, m)}
+    if url is None:
+        return False
     for action in actions:
-        for value in vars(action).values():
-            if isinstance(value, str) and any(u in value and value.strip() != u for u in urls):
+        for name, value in vars(action).items():
+            if name in ("url", "clause") or not isinstance(value, str):
+                continue  # an address opened is the URL read, not swallowed
+            if written in value and value.strip() not in (written, url):
                 return True
     return False
 
@@ -291,8 +293,17 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
         site = explicit_url(subject, m) if "." in subject else None
         if "." in subject and (site is None or url is not None):
             return None  # "does node.js have ..." is not a page
-        wanted = m.value(found["text"]) if is_quoted(found["text"]) else m.restore(found["text"])
-        wanted = wanted.strip(" .,;:!?")
+        said = found["text"].strip(" .,;:!?")
+        if not is_quoted(said) and (
+            # "does the page have a login form", "check if the page has loaded", "does it
+            # say that shipping is free", "mention 'x' or 'y'": not one text to look for,
+            # unless quoted, named one ("the word domain") or mentioned ("mention pricing").
+            PLACEHOLDER.search(said)
+            or not re.search(r"\b(?:words?|text|phrase|string|term|mentions?)\b", found.group(0), F)
+            or re.match(r"(?:an?|any|some|that|the|if|whether|more|no)\b", said, F)
+        ):
+            return None
+        wanted = m.value(said).strip()
         if not wanted:
             return None
         return _opened(site or url, [a.CheckText(wanted, expect=expect)])
@@ -346,7 +357,11 @@ def _question_text(clause: str) -> str | None:
     if counted:
         return f"how many {counted['x']}"
     asked = match(rf"{_ASKING}\s*:?\s+(?:about\s+)?(?P<q>.+)", text) or match(
-        rf"{_FETCHING}\s+(?P<q>(?:the|his|her|its|their)\s+(?:(?!\band\b).)+)", text
+        # "show me the pricing page", "get the download link for Linux": a place to go,
+        # not a fact
+        rf"{_FETCHING}\s+(?!.*\b(?:pages?|links?|url|results?|site|section|tab|button)\b)"
+        r"(?P<q>(?:the|his|her|its|their)\s+(?:(?!\band\b).)+)",
+        text,
     )
     if not asked or re.match(r"(?:if|whether|that)\b", asked["q"], F):
         return None  # yes/no questions and "check that ..." are not answered by a passage
@@ -370,15 +385,17 @@ def question(clause: str, m: Masked) -> list[a.Action] | None:
     if url is None:
         # "What does example.com say?", "how many links does https://a.test have": the
         # URL is the page asked about.
-        for token in re.finditer(r"\S+", rest):
-            url = explicit_url(token.group(), m)
-            if url is not None and not _plainly_a_site(m.value(token.group())):
-                url = None  # "the value of os.sep": a name in code
-            if url is not None:
-                rest = f"{rest[: token.start()]}the page{rest[token.end() :]}"
-                break
-        if url is not None and reading.summarize(rest, m):
-            return _opened(url, [a.Summarize()])
+        sites = [t for t in re.finditer(r"\S+", rest) if explicit_url(t.group(), m)]
+        if len(sites) == 1:  # "the difference between a.com and b.org": not guessed
+            token = sites[0]
+            value = m.value(token.group())
+            probe = f"{rest[: token.start()]}the page{rest[token.end() :]}"
+            if _plainly_a_site(value) and reading.summarize(probe, m):
+                return _opened(explicit_url(token.group(), m), [a.Summarize()])
+            if _written_as_url(value):
+                # "how many links does https://a.test have": that page; "what paypal.com
+                # charges" is about the site, maybe asked of another page.
+                url, rest = explicit_url(token.group(), m), probe
     asked = _question_text(rest)
     if asked is None:
         return None

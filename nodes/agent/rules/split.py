@@ -41,8 +41,11 @@ CLAUSE_VERBS: tuple[str, ...] = (
     "clear", "upload", "attach",
     "download", "login", "use", "order", "find", "fetch", "count",
     "file", "deactivate", "activate", "promote", "grant", "demote",
-    "describe", "submit", "verify", "ensure", "copy", "read", "hover",
 )  # fmt: skip
+# Verbs that start a clause only after a comma, or after "and" when an object follows
+# ("..., and submit the form", "... and read the page"): "Click Review and submit",
+# "Type Please read and verify into Notes" stay one clause.
+_LATE_VERBS = "describe|submit|verify|ensure|copy|read|hover"
 _VERB_ALT = "|".join(CLAUSE_VERBS)
 # A question starts a clause only after a comma: "click Who we are and what we do" is one.
 _QUESTION_ALT = "what|which|how|who|when|where"
@@ -56,6 +59,8 @@ _CLAUSE_SEP = re.compile(
     r"|\s+then\s+"
     rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT}|{_QUESTION_ALT})\b)"
     rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)"
+    rf"|\s*,\s*(?:and\s+)?(?=(?:{_LATE_VERBS})\b)"
+    rf"|\s+and\s+(?=(?:{_LATE_VERBS})\s+(?:the|this|that|it|its|my|over|on)\b)"
     # "... and add a new group named X"; "find the tea and add it to the basket" stays one.
     r"|\s*,?\s+and\s+(?=add\s+(?:an?\s+)?new\b)",
     re.IGNORECASE,
@@ -98,6 +103,9 @@ def _closing_index(text: str, start: int, opener: str) -> int:
 
 
 def mask_quotes(text: str) -> Masked:
+    # A NUL is the placeholders' own mark: one in the input would name a quote that is
+    # not there.
+    text = text.replace("\x00", " ")
     out: list[str] = []
     quotes: list[tuple[str, str]] = []
     i = 0
@@ -112,7 +120,11 @@ def mask_quotes(text: str) -> Masked:
         out.append(f"\x00{len(quotes)}\x00")
         quotes.append((text[i + 1 : end], text[i : end + 1]))
         i = end + 1
-    return _keep_password_marks("".join(out), quotes)
+    masked = _keep_password_marks("".join(out), quotes)
+    # Runs of blanks outside quotes mean one (and long ones would make some rules'
+    # patterns slow); line breaks still end a sentence.
+    spaced = re.sub(r"[ \t\r\f\v]+", " ", masked.text)
+    return Masked(re.sub(r" ?\n[\n ]*", "\n", spaced), masked.quotes)
 
 
 # An unquoted password that ends in "!" or "?" ("password SuperSecretPassword!",
