@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 # Fields whose typed text is a secret: their steps show it as MASK (see ``redact``).
 SECRET_FIELD = re.compile(
     # Whole words, where "_" and digits separate words too ("user_pass", not "Passport").
-    r"(?<![^\W\d_])(?:pass(?:word|wort|wd|code|phrase)?|pwd|pin|secret)(?![^\W\d_])"
+    r"(?<![^\W\d_])(?:pass(?:word|wort|wd|code|phrase)?|pwd|pw|pin|secret)(?![^\W\d_])"
     r"|kennwort|mot de passe|contraseña|пароль",
     re.IGNORECASE,
 )

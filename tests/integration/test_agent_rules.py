@@ -209,9 +209,13 @@ def test_whether_a_page_shows_a_text(run: Run, base_url: str) -> None:
     assert yes.result == f'yes: "welcome   TO the test" is on the page at {base_url}/index.html'
     no = run(f"Open {base_url}/index.html. Does the page mention 'Blackberry'?")
     assert no.result == f'no: "Blackberry" is not on the page at {base_url}/index.html'
-    # Whole words: the page says "riverbank", not "river".
+    # Whole words: the page says "riverbank", not "river"; but a script without spaces
+    # between words, or a text ending in a sign, needs no word break.
     part = run(f"Open {base_url}/index.html. Does the page mention 'river'?")
     assert part.result.startswith('no: "river" is not on the page')
+    for text in ("ありがとうございます", "50%"):
+        found = run(f"Open {base_url}/results.html. Does the page mention '{text}'?")
+        assert found.result.startswith(f'yes: "{text}" is on the page'), found.result
     # "make sure" is a condition of success: a no fails the task.
     with pytest.raises(ActionFailed, match='"Blackberry" is not on the page at'):
         run(f"Open {base_url}/index.html and make sure the page says 'Blackberry'")

@@ -386,9 +386,7 @@ def test_goal_phrases(clause: str, goal: str, first_name: str) -> None:
     assert action.goal == goal and action.names[0] == first_name
 
 
-@pytest.mark.parametrize(
-    "clause", ["check that the page says hello", "check that it works", "switch to the dashboard"]
-)
+@pytest.mark.parametrize("clause", ["check that it works", "switch to the dashboard"])
 def test_questions_and_unknown_targets_are_not_guessed(clause: str) -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction(clause)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -202,13 +203,21 @@ def return_text(s: Session, action: a.ReturnText) -> str:
 _PAGE_TEXT_JS = "() => [document.title, document.body ? document.body.innerText : ''].join(' ')"
 
 
+def _spaced_letter(ch: str) -> bool:
+    """A letter or digit of a script that puts spaces between words (not CJK)."""
+    return bool(ch) and ch.isalnum() and unicodedata.east_asian_width(ch) not in ("W", "F")
+
+
 def check_text(s: Session, action: a.CheckText) -> str:
     """ "yes" or "no", with the text and the page; a "verify that" fails on a no."""
     settle(s.page, s.budget)
     shown = guarded(s.budget, action.describe(), lambda: s.page.evaluate(_PAGE_TEXT_JS))
-    wanted = re.escape(" ".join(action.text.split()).casefold())
-    # Whole words: "art" is not on a page that says "start".
-    if re.search(rf"(?<!\w){wanted}(?!\w)", " ".join(str(shown).split()).casefold()):
+    text = " ".join(action.text.split()).casefold()
+    # Whole words: "art" is not on a page that says "start"; but an end that is no
+    # letter of a spaced script ("%", "#1", "ありがとう") needs no word break.
+    before = r"(?<!\w)" if _spaced_letter(text[:1]) else ""
+    after = r"(?!\w)" if _spaced_letter(text[-1:]) else ""
+    if re.search(before + re.escape(text) + after, " ".join(str(shown).split()).casefold()):
         return f'yes: "{action.text}" is on the page at {s.page.url}'
     if action.expect:
         raise ActionFailed(f'"{action.text}" is not on the page at {s.page.url}')

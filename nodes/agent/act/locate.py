@@ -109,7 +109,7 @@ _FIELDS_FOR = {
     **dict.fromkeys(("username", "user name", "user", "login", "user id"), _USER_FIELDS),
     **dict.fromkeys(("email", "e mail", "email address"), ("input[type=email]",
                                                           "input[autocomplete=email]")),
-    **dict.fromkeys(("password", "pass", "pwd"), ("input[type=password]",)),
+    **dict.fromkeys(("password", "pass", "pwd", "pw"), ("input[type=password]",)),
 }  # fmt: skip
 
 
@@ -130,7 +130,7 @@ def field_candidates(page: Page, field: str) -> Iterator[Locator]:
     # "the username" on a form labelled "Email or user name", "the password" on any:
     # what the field is for, as the page declares it.
     for selector in _FIELDS_FOR.get(" ".join(field.lower().replace("-", " ").split()), ()):
-        yield page.locator(selector)
+        yield page.locator(selector).and_(fillable)
     if "search" in field.lower():
         for selector in _SEARCH_FIELDS:
             yield page.locator(selector)

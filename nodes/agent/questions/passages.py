@@ -600,10 +600,8 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             value = _labelled_cell(question, p)
         if value is not None:
             return Found(p.shown(question), content.url, value)
-    if question.kind in ("person", "date", "amount"):
-        # a "who" with no name, a "when" with no date, a price with no amount (a schema's
-        # "price INTEGER"), is no answer
-        return None
+    if question.kind in ("person", "date"):
+        return None  # a "who" with no name, a "when" with no date, is no answer
     if not scored:
         return None
     best = scored[0]

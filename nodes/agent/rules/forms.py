@@ -174,6 +174,13 @@ def hide_passwords(clause: str) -> str:
         clause,
         flags=_I,
     )
+    # "hunter2 as the password": the value before the key word.
+    clause = re.sub(
+        rf"{_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASS_KEY}\b)",
+        rf"{a.MASK}\1",
+        clause,
+        flags=_I,
+    )
     # "with admin / s3cret", "admin / s3cret": a pair written apart by " / " (a URL's
     # slashes have no spaces around them).
     return re.sub(

@@ -95,8 +95,8 @@ def type_as(clause: str, m: Masked) -> list[a.Action] | None:
     """ "enter tomsmith as the username and 'x y' as the password": each value (one
     word, or quoted) into the field the words after "as" name."""
     found = match(r"(?:type|enter|input|put|fill\s+in)\s+(?P<pairs>.+)", clause)
-    if not found:
-        return None
+    if not found or re.search(r"\s(?:into|in\s+the)\s", clause, re.IGNORECASE):
+        return None  # "Type John as first name into the Name field": type_into's
     typed: list[a.Action] = []
     for pair in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", found["pairs"], flags=re.IGNORECASE):
         one = match(
@@ -206,7 +206,9 @@ def hover(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     target = m.value(found["target"]).strip()
-    return [a.Hover(target)] if target else None
+    if not target or target.lower() in ("over", "on", "above", "it", "here"):
+        return None
+    return [a.Hover(target)]
 
 
 def click_nth(clause: str, m: Masked) -> list[a.Action] | None:
@@ -214,7 +216,8 @@ def click_nth(clause: str, m: Masked) -> list[a.Action] | None:
     link": the n-th of the page's content (not of its header or navigation)."""
     found = match(
         r"(?:click|tap|press|open|follow|visit|select|choose|pick|go\s+to)(?:\s+(?:on|into))?"
-        r"\s+(?:the\s+)?(?:very\s+)?(?P<nth>first|second|third|fourth|fifth|last|\d{1,2}(?:st|nd|rd|th))"
+        # "the" and a lower-case ordinal: "Click First Post" names a link
+        r"\s+the\s+(?:very\s+)?(?-i:(?P<nth>first|second|third|fourth|fifth|last|\d{1,2}(?:st|nd|rd|th)))"
         r"\s+(?P<kind>link|button|result|search\s+result|article|post|story|entry|item|hit)"
         r"(?:\s+(?:in\s+the\s+list|on\s+the\s+page|in\s+the\s+results))?",
         clause,
@@ -239,11 +242,20 @@ def click(clause: str, m: Masked) -> list[a.Action] | None:
         target = re.sub(rf"\s+{_CLICK_KIND}$", "", target, flags=re.IGNORECASE)
     # "the link that says More information", "the button labelled Save"
     said = re.fullmatch(
-        rf"(?:{_CLICK_KIND}\s+)?(?:that\s+says|saying|that\s+reads|labell?ed|called|named"
-        r"|with\s+the\s+(?:text|label))\s+(?P<t>.+)",
+        rf"(?:{_CLICK_KIND}\s+)?(?:that\s+says|that\s+reads|with\s+the\s+(?:text|label))"
+        r"\s+(?P<t>.+)",
         target,
         re.IGNORECASE,
     )
+    if said is None and re.search(
+        rf"\b{_CLICK_KIND}\s+(?:saying|labell?ed|called|named)\s", clause, re.IGNORECASE
+    ):
+        # "the button labelled Save"; not "Click Named Entities"
+        said = re.fullmatch(
+            rf"(?:{_CLICK_KIND}\s+)?(?:saying|labell?ed|called|named)\s+(?P<t>.+)",
+            target,
+            re.IGNORECASE,
+        )
     if said:
         target = said["t"]
     target = m.value(target).strip()

@@ -25,7 +25,7 @@ from nodes.agent.rules import (
     tabs,
 )
 from nodes.agent.rules.resolve import RESOLVABLE, resolve
-from nodes.agent.rules.split import Masked, mask_quotes, split_clauses
+from nodes.agent.rules.split import LATE_VERBS, Masked, mask_quotes, split_clauses
 from nodes.agent.types import Observation, StepRecord
 from shared.errors import ActionFailed, InstructionNotUnderstood
 
@@ -148,7 +148,11 @@ def _joined(text: str, before: str, after: str) -> str | None:
     None when a sentence ended between them."""
     start = text.find(before)
     end = text.find(after, start + len(before)) if start >= 0 else -1
-    if end < 0 or re.search(r"[.!?;\n]", text[start + len(before) : end]):
+    # Only the split the late verbs make ("... with call Bob and verify the invoice"); a
+    # comma or "then" between them was the user's.
+    if end < 0 or not re.fullmatch(r"\s+and\s+", text[start + len(before) : end], re.I):
+        return None
+    if not re.match(rf"(?:{LATE_VERBS})\b", after, re.I):
         return None
     return text[start : end + len(after)]
 

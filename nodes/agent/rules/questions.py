@@ -16,7 +16,7 @@ from nodes.agent import actions as a
 from nodes.agent.questions.ranking import STOPWORDS, words
 from nodes.agent.rules import reading
 from nodes.agent.rules.grammar import F, is_quoted, match
-from nodes.agent.rules.split import CLAUSE_VERBS, PLACEHOLDER, Masked
+from nodes.agent.rules.split import CLAUSE_VERBS, LATE_VERBS, PLACEHOLDER, Masked
 from nodes.agent.rules.urls import parse_url
 from shared.errors import InstructionNotUnderstood
 
@@ -137,7 +137,12 @@ _PREFIX_VERB = (
 )
 # What may come before the URL: "Using the Acme docs at", "On", "In the shop (".
 _PREFIX_HEAD = re.compile(
-    rf"{_PREFIX_VERB}(?:\s+(?!.*\b(?:and|then)\b)(?:the\s+)?[^,:()]{{1,60}}?)?"
+    rf"{_PREFIX_VERB}(?:\s+(?!.*\b(?:and|then)\b)"
+    # "open the login page at x.test", "open the first article on URL": a page of the
+    # site, not the site
+    r"(?!.*\b(?:pages?|links?|results?|articles?|posts?|buttons?|tabs?|first|second|third"
+    r"|last|next)\b)"
+    r"(?:the\s+)?[^,:()]{1,60}?)?"
     r"(?:\s+(?:at|on|from))?\s*:?\s*",
     F,
 )
@@ -296,11 +301,20 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
         said = found["text"].strip(" .,;:!?")
         if not is_quoted(said) and (
             # "does the page have a login form", "check if the page has loaded", "does it
-            # say that shipping is free", "mention 'x' or 'y'": not one text to look for,
-            # unless quoted, named one ("the word domain") or mentioned ("mention pricing").
+            # say that shipping is free", "mention 'x' or 'y'": not one text to look for.
+            # Unquoted, a text is named ("the word domain"), said, shown or mentioned
+            # ("says Welcome", "mention pricing"), or capitalised ("contains Example Domain").
             PLACEHOLDER.search(said)
-            or not re.search(r"\b(?:words?|text|phrase|string|term|mentions?)\b", found.group(0), F)
             or re.match(r"(?:an?|any|some|that|the|if|whether|more|no)\b", said, F)
+            or not (
+                re.search(
+                    r"\b(?:words?|text|phrase|string|term|mentions?|says?|shows?|displays?"
+                    r"|reads?)\b",
+                    found.group(0),
+                    F,
+                )
+                or said[:1].isupper()
+            )
         ):
             return None
         wanted = m.value(said).strip()
@@ -314,6 +328,15 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
 # result verb, once the grammar's results (title, links, ...) did not read it; only with
 # a definite object ("give me a hug" is not a question).
 _FETCHING = r"(?:(?:give|show|get|fetch|grab|send)\s+me|get|fetch|grab|retrieve|look\s+up)"
+# The object's head noun ("the download link for Linux": link) names a place to go.
+_PLACE_WORDS = frozenset("page pages link links url result results site section tab button".split())
+
+
+def _places(q: str) -> bool:
+    head = re.split(r"\s+(?:of|for|on|in|from|at|to|with|about)\s+", q.strip(), maxsplit=1)[0]
+    return head.split()[-1].lower() in _PLACE_WORDS if head.split() else False
+
+
 _SHAPE_QUESTION = re.compile(
     r"(?:what|which)\s+(?P<shape>links|headings|tables|lists|form\s+fields|fields)\s+"
     r"(?:are|is|does|do|can)\b.*",
@@ -329,6 +352,8 @@ _PAGE_ITSELF = frozenset({"page", "site", "website", "web", "webpage", "current"
 _DEED = re.compile(
     r"\b(?:and|then)\s+(?:then\s+)?(?:also\s+)?(?:"
     + "|".join(CLAUSE_VERBS)
+    + "|"
+    + LATE_VERBS
     + r"|add|buy|purchase|pay|put|remove|delete|create|save|book|edit|change|set|post|"
     r"reply|comment|rename|move|copy|share|like|follow|subscribe|apply|register|assign|"
     r"sort|filter|rank|compare|print|email|mark|start|stop|enable|disable|update|fill|"
@@ -356,13 +381,11 @@ def _question_text(clause: str) -> str | None:
     counted = match(r"count\s+(?:the\s+)?(?:number\s+of\s+)?(?P<x>.+)", text)
     if counted:
         return f"how many {counted['x']}"
-    asked = match(rf"{_ASKING}\s*:?\s+(?:about\s+)?(?P<q>.+)", text) or match(
-        # "show me the pricing page", "get the download link for Linux": a place to go,
-        # not a fact
-        rf"{_FETCHING}\s+(?!.*\b(?:pages?|links?|url|results?|site|section|tab|button)\b)"
-        r"(?P<q>(?:the|his|her|its|their)\s+(?:(?!\band\b).)+)",
-        text,
-    )
+    asked = match(rf"{_ASKING}\s*:?\s+(?:about\s+)?(?P<q>.+)", text)
+    if asked is None:
+        asked = match(rf"{_FETCHING}\s+(?P<q>(?:the|his|her|its|their)\s+(?:(?!\band\b).)+)", text)
+        if asked and _places(asked["q"]):
+            return None  # "show me the pricing page", "get the download link": a place to go
     if not asked or re.match(r"(?:if|whether|that)\b", asked["q"], F):
         return None  # yes/no questions and "check that ..." are not answered by a passage
     if re.match(_WH, asked["q"], F):

@@ -35,6 +35,12 @@ _SECRET_IN_WORDS = re.compile(
     r"(?P<value>\"[^\"]*\"|'[^']*'|“[^”]*”|«[^»]*»|[^\s,;.\"'“”«»]+)",
     re.IGNORECASE,
 )
+# "hunter2 as the password": the value before the key word.
+_SECRET_BEFORE_WORDS = re.compile(
+    r"(?P<value>\"[^\"]*\"|'[^']*'|“[^”]*”|«[^»]*»|[^\s,;.\"'“”«»]+)"
+    r"(?P<rest>\s+as\s+(?:the\s+|my\s+|your\s+)?(?:pass(?:word|wort|phrase|code)?|pwd|pw)\b)",
+    re.IGNORECASE,
+)
 # The quotes the rules read literally, tried in this order (split.mask_quotes).
 _QUOTES = (('"', '"'), ("'", "'"), ("“", "”"), ("«", "»"))
 _EXTRACT_PHRASES = {
@@ -81,7 +87,8 @@ def is_secret_field(name: str) -> bool:
 def redact(words: str) -> str:
     """An instruction's words with the value after "password" (quoted, or one word)
     replaced by the placeholder, for words that go into ``info``."""
-    return _SECRET_IN_WORDS.sub(lambda m: f"{m['word']}{m['gap']}{PASSWORD_PLACEHOLDER}", words)
+    words = _SECRET_IN_WORDS.sub(lambda m: f"{m['word']}{m['gap']}{PASSWORD_PLACEHOLDER}", words)
+    return _SECRET_BEFORE_WORDS.sub(lambda m: f"{PASSWORD_PLACEHOLDER}{m['rest']}", words)
 
 
 def literal(text: str) -> str:

@@ -45,7 +45,7 @@ CLAUSE_VERBS: tuple[str, ...] = (
 # Verbs that start a clause only after a comma, or after "and" when an object follows
 # ("..., and submit the form", "... and read the page"): "Click Review and submit",
 # "Type Please read and verify into Notes" stay one clause.
-_LATE_VERBS = "describe|submit|verify|ensure|copy|read|hover"
+LATE_VERBS = "describe|submit|verify|ensure|copy|read|hover"
 _VERB_ALT = "|".join(CLAUSE_VERBS)
 # A question starts a clause only after a comma: "click Who we are and what we do" is one.
 _QUESTION_ALT = "what|which|how|who|when|where"
@@ -59,8 +59,8 @@ _CLAUSE_SEP = re.compile(
     r"|\s+then\s+"
     rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT}|{_QUESTION_ALT})\b)"
     rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)"
-    rf"|\s*,\s*(?:and\s+)?(?=(?:{_LATE_VERBS})\b)"
-    rf"|\s+and\s+(?=(?:{_LATE_VERBS})\s+(?:the|this|that|it|its|my|over|on)\b)"
+    rf"|\s*,\s*(?:and\s+)?(?=(?:{LATE_VERBS})\b)"
+    rf"|\s+and\s+(?=(?:{LATE_VERBS})(?:\s+(?:the|this|that|it|its|my|over|on)\b|\s*$))"
     # "... and add a new group named X"; "find the tea and add it to the basket" stays one.
     r"|\s*,?\s+and\s+(?=add\s+(?:an?\s+)?new\b)",
     re.IGNORECASE,
@@ -121,21 +121,24 @@ def mask_quotes(text: str) -> Masked:
         quotes.append((text[i + 1 : end], text[i : end + 1]))
         i = end + 1
     masked = _keep_password_marks("".join(out), quotes)
-    # Runs of blanks outside quotes mean one (and long ones would make some rules'
-    # patterns slow); line breaks still end a sentence.
-    spaced = re.sub(r"[ \t\r\f\v]+", " ", masked.text)
-    return Masked(re.sub(r" ?\n[\n ]*", "\n", spaced), masked.quotes)
+    # A long run of blanks outside quotes means one (such runs made some rules' patterns
+    # take minutes); short ones are the user's, typed as written.
+    spaced = re.sub(r"[ \t\r\f\v]{40,}", " ", masked.text)
+    return Masked(re.sub(r"\s{40,}", "\n", spaced), masked.quotes)
 
 
-# An unquoted password that ends in "!" or "?" ("password SuperSecretPassword!",
-# "SuperSecretPassword! as the password"): the marks are the password's, not the end of
-# a sentence, so the value is masked like a quoted one. (A "." after it stays the
-# sentence's: a password ending in "." must be quoted.)
-_MARKED = r"(?P<v>[^\s,;()\x00]*[^\s,;()\x00!?.][!?]+)(?=[\s,;).]|$)"
+# An unquoted password that ends in "!" ("password SuperSecretPassword!",
+# "SuperSecretPassword! as the password"): the mark is the password's, not the end of a
+# sentence, so the value is masked like a quoted one; unless a capital follows it, which
+# starts a new sentence ("password s3cret! Now click Settings"). A password ending in
+# "." or "?", or in "!" before a new sentence, must be quoted.
+_MARKED = r"(?P<v>[^\s,;()\x00]*[^\s,;()\x00!?.]!+)(?=[,;).]|\s+(?-i:(?![A-Z]))|$)"
 _PASSWORD_WORD = r"(?:password|passwort|passcode|pass|pwd|pw)"
 _MARKED_PASSWORDS = (
     re.compile(rf"\b{_PASSWORD_WORD}\b\s*(?:[:=]|\bis\b)?\s*{_MARKED}", re.IGNORECASE),
-    re.compile(rf"(?:^|\s){_MARKED}\s+as\s+(?:the\s+|my\s+)?{_PASSWORD_WORD}\b", re.IGNORECASE),
+    re.compile(
+        rf"(?:^|\s){_MARKED}\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASSWORD_WORD}\b", re.IGNORECASE
+    ),
     # "as ada / s3cret!", "credentials: ada/s3cret!"
     re.compile(rf"\b(?:as|credentials?:?|login:?|with)\s+[^\s/:]+\s*/\s*{_MARKED}", re.IGNORECASE),
 )
