@@ -585,7 +585,7 @@ def test_second_review_regressions(instruction: str, expected: list[str]) -> Non
         "Fill the Notes field with hi, then save",
         # A page of the site, not the site: only its home page would open.
         "Go to the contact page on example.com",
-        "Open the login page at x.test",
+        "Open the pricing page at x.test",
         "hover over",
     ],
 )
@@ -618,3 +618,55 @@ def test_a_long_run_of_refused_pieces_is_not_slow() -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction("search for x" + ", then y" * 2000)
     assert time.monotonic() - started < 5
+
+
+# Found by a third review, of the session's start against its end (1,764 instructions).
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("Fill Message with Hello from x.test", ['type "Hello from x.test" into "Message"']),
+        (
+            "Type I found you via google.com into Source",
+            ['type "I found you via google.com" into "Source"'],
+        ),
+        ("Click Review and submit", ['click "Review and submit"']),
+        (
+            "Fill Name with Ada, then click Review and submit",
+            ['type "Ada" into "Name"', 'click "Review and submit"'],
+        ),
+        (
+            "Fill Notes with Urgent, read before Monday",
+            ['type "Urgent, read before Monday" into "Notes"'],
+        ),
+        ("Type 'hunter2' into the password field!", ['type "••••" into "password"']),
+        ("Click the Buy pass button!", ['click "Buy pass"']),
+        (
+            "Fill Email with ada@x.test and Password with hunter2, then submit",
+            ['type "ada@x.test" into "Email"', 'type "••••" into "Password"', "submit the form"],
+        ),
+        (
+            "Open https://en.wikipedia.org/wiki/Alan_Turing and find his birth date on Wikipedia",
+            [
+                "open https://en.wikipedia.org/wiki/Alan_Turing",
+                'answer "his birth date on Wikipedia"',
+            ],
+        ),
+        ("Check Status", ['check "Status"']),
+        ("Check Status and click Save", ['check "Status"', 'click "Save"']),
+        (
+            "Open the login page on example.com and log in as ada / hunter2",
+            ["open https://example.com", 'log in as "ada" (password ••••)'],
+        ),
+    ],
+)
+def test_third_review_regressions(instruction: str, expected: list[str]) -> None:
+    assert [x.describe() for x in plan_instruction(instruction)] == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ["Show me the cart", "Get the settings", "Does the page mention Python or Rust?"],
+)
+def test_third_review_not_guessed(instruction: str) -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction(instruction)

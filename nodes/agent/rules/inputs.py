@@ -88,7 +88,19 @@ def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     )
     if not found:
         return None
-    return [a.TypeText(m.value(found["field"]), m.value(found["text"]))]
+    # "Fill Email with ada@x.test and Password with hunter2": one field each.
+    pairs = re.split(
+        r"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|[\w-]+(?:\s+[\w-]+)?)\s+with\s)",
+        found["text"],
+        flags=re.IGNORECASE,
+    )
+    typed = [a.TypeText(m.value(found["field"]), m.value(pairs[0]))]
+    for pair in pairs[1:]:
+        more = match(rf"(?:the\s+)?(?P<field>.+?){_FIELD_KIND}\s+with\s+(?P<text>.+)", pair)
+        if more is None:
+            return None
+        typed.append(a.TypeText(m.value(more["field"]), m.value(more["text"])))
+    return typed
 
 
 def type_as(clause: str, m: Masked) -> list[a.Action] | None:
@@ -154,6 +166,10 @@ def search_site(clause: str, m: Masked) -> list[a.Action] | None:
     )
     if not found:
         return None
+    if re.match(
+        r"(?:find|look\s+up)\s+(?:for\s+)?(?:the|his|her|its|their|this|that|an?)\b", clause, re.I
+    ):
+        return None  # "find his birth date on Wikipedia": a question, asked of this page
     words = m.value(found["text"]).strip()
     return [a.Navigate(search_url(found["site"], words))] if words else None
 
@@ -298,16 +314,22 @@ def download(clause: str, m: Masked) -> list[a.Action] | None:
 _BOX_KIND = r"(?:\s+(?:checkbox|check\s*box|tick\s*box|box|option|toggle|switch|radio\s+button))?"
 
 
+_PARTS = (
+    r"(?:title|text|url|address|links?|headings?|price|prices|content|contents|status|result"
+    r"|results|value|date|time|number|name|summary)"
+)
+
+
 def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
     # "check that the page says X" is a question, not a checkbox; nor is "check the
     # title" or "check the price of X".
     if (
         match(r"check\s+(?:that|if|whether)\b.*", clause)
         or match(
-            r"check\s+(?:out\s+)?(?:the\s+)?(?:page'?s?\s+)?(?:title|text|url|address|links?|headings?"
-            r"|price|prices|content|contents|status|result|results|value|date|time|number|name"
-            # the whole object, or one of something: not "Check Price alerts"
-            r"|summary)(?:\s+(?:of|on|in|at|for|from)\b.*)?",
+            # after "the", or written in lower case ("Check Status" is a checkbox's label),
+            # and the whole object or one of something (not "Check Price alerts")
+            rf"check\s+(?:out\s+)?(?:the\s+(?:page'?s?\s+)?(?:{_PARTS})|(?-i:{_PARTS}))"
+            r"(?:\s+(?:of|on|in|at|for|from)\b.*)?",
             clause,
         )
         or match(r"check\s+(?:the\s+|this\s+)?(?:page|site|website|url|link)s?\s+for\b.*", clause)

@@ -129,6 +129,14 @@ def plan_instruction(instruction: str) -> list[Action]:
         raise InstructionNotUnderstood("the instruction is empty")
     groups: list[list[Action]] = []
     for i, clause in enumerate(clauses):
+        # "Click Review and submit": a button's name, not a click and then a submit.
+        if i and re.fullmatch(r"submit", clause, re.I) and _CLICKS.match(clauses[i - 1]):
+            joined = _joined(masked.text, clauses[i - 1], clause)
+            merged = _apply_rules(joined, masked) if joined else None
+            if merged is not None and joined is not None:
+                groups[-1] = [dataclasses.replace(a, clause=masked.restore(joined)) for a in merged]
+                clauses[i] = joined
+                continue
         try:
             groups.append(parse_clause(clause, masked))
         except InstructionNotUnderstood:
@@ -141,6 +149,9 @@ def plan_instruction(instruction: str) -> list[Action]:
             groups[-1] = [dataclasses.replace(a, clause=masked.restore(joined)) for a in merged]
             clauses[i] = joined
     return [action for group in context.in_order(groups) for action in group]
+
+
+_CLICKS = re.compile(r"(?:click|press|tap|hit|push|select|choose|pick)\b", re.I)
 
 
 def _joined(text: str, before: str, after: str) -> str | None:

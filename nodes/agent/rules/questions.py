@@ -108,10 +108,13 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     _, url, written = _split_url(clause, m)
     if url is None:
         return False
+    typing = not re.match(r"search\b", clause.strip(), F)
     for action in actions:
         for name, value in vars(action).items():
             if name in ("url", "clause") or not isinstance(value, str):
                 continue  # an address opened is the URL read, not swallowed
+            if typing and name == "text" and isinstance(action, a.TypeText):
+                continue  # "Fill Message with Hello from x.test": the user's words
             if written in value and value.strip() not in (written, url):
                 return True
     return False
@@ -138,12 +141,18 @@ _PREFIX_VERB = (
 # What may come before the URL: "Using the Acme docs at", "On", "In the shop (".
 _PREFIX_HEAD = re.compile(
     rf"{_PREFIX_VERB}(?:\s+(?!.*\b(?:and|then)\b)"
-    # "open the login page at x.test", "open the first article on URL": a page of the
-    # site, not the site
-    r"(?!.*\b(?:pages?|links?|results?|articles?|posts?|buttons?|tabs?|first|second|third"
-    r"|last|next)\b)"
     r"(?:the\s+)?[^,:()]{1,60}?)?"
     r"(?:\s+(?:at|on|from))?\s*:?\s*",
+    F,
+)
+
+
+# "open the contact page at x.test", "open the first article on URL": a page of the site,
+# not the site (whose home page would open). A log-in page is left to the log-in step,
+# which finds its way there.
+_A_PAGE_OF_IT = re.compile(
+    r"\b(?<!log\s)(?<!sign\s)(?<!login\s)(?<!signin\s)(?:pages?|links?|results?|articles?"
+    r"|posts?|buttons?|tabs?)\b|\b(?:first|second|third|last|next)\b",
     F,
 )
 
@@ -157,7 +166,8 @@ def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
         if url is None:
             continue
         # Only the first URL of the clause can be the site's.
-        if not _PREFIX_HEAD.fullmatch(text[: token.start()]):
+        head = text[: token.start()]
+        if not _PREFIX_HEAD.fullmatch(head) or _A_PAGE_OF_IT.search(head):
             return None
         # "Use the docs at URL to find out X", "Open the shop at URL and count the teas".
         goal = re.sub(r"^(?:to|and|then)\s+", "", text[token.end() :].strip(" ,:;-–—"), flags=F)
@@ -299,21 +309,26 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
         if "." in subject and (site is None or url is not None):
             return None  # "does node.js have ..." is not a page
         said = found["text"].strip(" .,;:!?")
-        if not is_quoted(said) and (
-            # "does the page have a login form", "check if the page has loaded", "does it
-            # say that shipping is free", "mention 'x' or 'y'": not one text to look for.
-            # Unquoted, a text is named ("the word domain"), said, shown or mentioned
-            # ("says Welcome", "mention pricing"), or capitalised ("contains Example Domain").
-            PLACEHOLDER.search(said)
-            or re.match(r"(?:an?|any|some|that|the|if|whether|more|no)\b", said, F)
-            or not (
-                re.search(
-                    r"\b(?:words?|text|phrase|string|term|mentions?|says?|shows?|displays?"
-                    r"|reads?)\b",
-                    found.group(0),
-                    F,
+        if (
+            not is_quoted(said)
+            and (
+                # "does the page have a login form", "check if the page has loaded", "does it
+                # say that shipping is free", "mention 'x' or 'y'": not one text to look for.
+                # Unquoted, a text is named ("the word domain"), said, shown or mentioned
+                # ("says Welcome", "mention pricing"), or capitalised ("contains Example Domain").
+                PLACEHOLDER.search(said)
+                or re.match(r"(?:an?|any|some|that|the|if|whether|more|no)\b", said, F)
+                # "Python or Rust", "cats, dogs and birds": several texts, not one
+                or re.search(r",|\b(?:or|and)\b", said, F)
+                or not (
+                    re.search(
+                        r"\b(?:words?|text|phrase|string|term|mentions?|says?|shows?|displays?"
+                        r"|reads?)\b",
+                        found.group(0),
+                        F,
+                    )
+                    or said[:1].isupper()
                 )
-                or said[:1].isupper()
             )
         ):
             return None
@@ -327,9 +342,13 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
 # "give me his birth date", "get the price of the first book": a fact asked for with a
 # result verb, once the grammar's results (title, links, ...) did not read it; only with
 # a definite object ("give me a hug" is not a question).
-_FETCHING = r"(?:(?:give|show|get|fetch|grab|send)\s+me|get|fetch|grab|retrieve|look\s+up)"
+_FETCHING = r"(?:(?:give|get|fetch|grab|send)\s+me|get|fetch|grab|retrieve|look\s+up)"
 # The object's head noun ("the download link for Linux": link) names a place to go.
-_PLACE_WORDS = frozenset("page pages link links url result results site section tab button".split())
+_PLACE_WORDS = frozenset(
+    "page pages link links url result results site section tab button cart basket settings"
+    " dashboard inbox checkout profile account docs documentation faq form menu home homepage"
+    " screen view panel window dialog".split()
+)
 
 
 def _places(q: str) -> bool:

@@ -59,7 +59,7 @@ _CLAUSE_SEP = re.compile(
     r"|\s+then\s+"
     rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT}|{_QUESTION_ALT})\b)"
     rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)"
-    rf"|\s*,\s*(?:and\s+)?(?=(?:{LATE_VERBS})\b)"
+    rf"|\s*,\s*(?:and\s+)?(?=(?:{LATE_VERBS})(?:\s+(?:the|this|that|it|its|my|over|on)\b|\s*$))"
     rf"|\s+and\s+(?=(?:{LATE_VERBS})(?:\s+(?:the|this|that|it|its|my|over|on)\b|\s*$))"
     # "... and add a new group named X"; "find the tea and add it to the basket" stays one.
     r"|\s*,?\s+and\s+(?=add\s+(?:an?\s+)?new\b)",
@@ -132,7 +132,11 @@ def mask_quotes(text: str) -> Masked:
 # sentence, so the value is masked like a quoted one; unless a capital follows it, which
 # starts a new sentence ("password s3cret! Now click Settings"). A password ending in
 # "." or "?", or in "!" before a new sentence, must be quoted.
-_MARKED = r"(?P<v>[^\s,;()\x00]*[^\s,;()\x00!?.]!+)(?=[,;).]|\s+(?-i:(?![A-Z]))|$)"
+_MARKED = (
+    # not the kind of element the word names ("into the password field!")
+    r"(?P<v>(?!(?:field|box|input|button|tab|page|area|link|menu|textbox|form)!)"
+    r"[^\s,;()\x00]*[^\s,;()\x00!?.]!+)(?=[,;).]|\s+(?-i:(?![A-Z]))|$)"
+)
 _PASSWORD_WORD = r"(?:password|passwort|passcode|pass|pwd|pw)"
 _MARKED_PASSWORDS = (
     re.compile(rf"\b{_PASSWORD_WORD}\b\s*(?:[:=]|\bis\b)?\s*{_MARKED}", re.IGNORECASE),
