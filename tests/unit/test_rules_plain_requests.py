@@ -670,3 +670,58 @@ def test_third_review_regressions(instruction: str, expected: list[str]) -> None
 def test_third_review_not_guessed(instruction: str) -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction(instruction)
+
+
+# Found by a fourth review, of the third one's fixes.
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # A password's value is never cut, nor ordinary text into made-up fields.
+        ("Fill Password with salt and pepper with rice", ['type "••••" into "Password"']),
+        (
+            "Fill Notes with bread and butter with jam",
+            ['type "bread and butter with jam" into "Notes"'],
+        ),
+        (
+            "Fill Name with Ada at https://x.test/form and submit",
+            ["open https://x.test/form", 'type "Ada" into "Name"', "submit the form"],
+        ),
+        ("Select Small from Size and submit", ['select "Small" in "Size"', "submit the form"]),
+        ("Press Enter and submit", ["press Enter", "submit the form"]),
+        (
+            "Does the page say Terms and Conditions?",
+            ['check whether the page contains "Terms and Conditions"'],
+        ),
+        (
+            "Check that the page says 1,000 results",
+            ['verify that the page contains "1,000 results"'],
+        ),
+        (
+            "Does the page say Welcome back, Ada?",
+            ['check whether the page contains "Welcome back, Ada"'],
+        ),
+        ("Show me the price of the book", ['answer "the price of the book"']),
+        ("Find a laptop on Amazon", ["open https://www.amazon.com/s?k=a+laptop"]),
+        (
+            "Look up the population of France on Wikipedia",
+            ['answer "the population of France on Wikipedia"'],
+        ),
+        ("Check Price of the book", ['answer "Price of the book"']),
+    ],
+)
+def test_fourth_review_regressions(instruction: str, expected: list[str]) -> None:
+    assert [x.describe() for x in plan_instruction(instruction)] == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Check if the page contains cats, dogs and birds",
+        "Open the catalog page at x.test and count the teas",  # "catalog" is no "log in"
+        "Fill Name with Ada, submit form",
+        "Search for laptops, verify results appear",
+    ],
+)
+def test_fourth_review_not_guessed(instruction: str) -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction(instruction)

@@ -89,10 +89,15 @@ def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     # "Fill Email with ada@x.test and Password with hunter2": one field each.
-    pairs = re.split(
-        r"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|[\w-]+(?:\s+[\w-]+)?)\s+with\s)",
-        found["text"],
-        flags=re.IGNORECASE,
+    # The next field is quoted or capitalised ("and Password with ..."); a password's own
+    # value is never cut.
+    pairs = (
+        [found["text"]]
+        if a.SECRET_FIELD.search(m.value(found["field"]))
+        else re.split(
+            r"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|[A-Z][\w-]*(?:\s+[\w-]+)?)\s+with\s)",
+            found["text"],
+        )
     )
     typed = [a.TypeText(m.value(found["field"]), m.value(pairs[0]))]
     for pair in pairs[1:]:
@@ -167,9 +172,13 @@ def search_site(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     if re.match(
-        r"(?:find|look\s+up)\s+(?:for\s+)?(?:the|his|her|its|their|this|that|an?)\b", clause, re.I
+        r"(?:find|look\s+up)\s+(?:for\s+)?(?:(?:his|her|its|their|this|that)\b|the\s+\S+\s+of\b)",
+        clause,
+        re.I,
     ):
-        return None  # "find his birth date on Wikipedia": a question, asked of this page
+        # "find his birth date on Wikipedia", "look up the population of France on
+        # Wikipedia": a fact, asked of the page at hand
+        return None
     words = m.value(found["text"]).strip()
     return [a.Navigate(search_url(found["site"], words))] if words else None
 
@@ -332,6 +341,8 @@ def set_checked(clause: str, m: Masked) -> list[a.Action] | None:
             r"(?:\s+(?:of|on|in|at|for|from)\b.*)?",
             clause,
         )
+        # "Check Price of the book": a question, whatever the case
+        or match(rf"check\s+(?:{_PARTS})\s+(?:of|on|in|at|for|from)\b.*", clause)
         or match(r"check\s+(?:the\s+|this\s+)?(?:page|site|website|url|link)s?\s+for\b.*", clause)
     ):
         return None

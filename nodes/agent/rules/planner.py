@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
-from nodes.agent.actions import Action
+from nodes.agent.actions import Action, Click
 from nodes.agent.rules import (
     context,
     forms,
@@ -130,7 +130,12 @@ def plan_instruction(instruction: str) -> list[Action]:
     groups: list[list[Action]] = []
     for i, clause in enumerate(clauses):
         # "Click Review and submit": a button's name, not a click and then a submit.
-        if i and re.fullmatch(r"submit", clause, re.I) and _CLICKS.match(clauses[i - 1]):
+        if (
+            i
+            and re.fullmatch(r"submit", clause, re.I)
+            and _CLICKS.fullmatch(clauses[i - 1])
+            and [type(x) for x in groups[-1]] == [Click]
+        ):
             joined = _joined(masked.text, clauses[i - 1], clause)
             merged = _apply_rules(joined, masked) if joined else None
             if merged is not None and joined is not None:
@@ -151,7 +156,8 @@ def plan_instruction(instruction: str) -> list[Action]:
     return [action for group in context.in_order(groups) for action in group]
 
 
-_CLICKS = re.compile(r"(?:click|press|tap|hit|push|select|choose|pick)\b", re.I)
+# A click on a bare, capitalised name ("Click Review"), which "and submit" may end.
+_CLICKS = re.compile(r"(?i:click|press|tap)(?:\s+on)?\s+(?!(?i:the)\b)[A-Z][\w'-]*")
 
 
 def _joined(text: str, before: str, after: str) -> str | None:

@@ -108,7 +108,12 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     _, url, written = _split_url(clause, m)
     if url is None:
         return False
-    typing = not re.match(r"search\b", clause.strip(), F)
+    # Typed words may name a site ("Hello from x.test"); not a page address at the end
+    # after "on" or "at" ("Fill Name with Ada at https://x.test/form"), nor a search's.
+    typing = not re.match(r"search\b", clause.strip(), F) and not (
+        _written_as_url(written)
+        and re.search(rf"\b(?:on|at)\s+(?:the\s+)?(?:page\s+)?{re.escape(written)}\W*$", clause, F)
+    )
     for action in actions:
         for name, value in vars(action).items():
             if name in ("url", "clause") or not isinstance(value, str):
@@ -151,10 +156,11 @@ _PREFIX_HEAD = re.compile(
 # not the site (whose home page would open). A log-in page is left to the log-in step,
 # which finds its way there.
 _A_PAGE_OF_IT = re.compile(
-    r"\b(?<!log\s)(?<!sign\s)(?<!login\s)(?<!signin\s)(?:pages?|links?|results?|articles?"
-    r"|posts?|buttons?|tabs?)\b|\b(?:first|second|third|last|next)\b",
+    r"\b(?:pages?|links?|results?|articles?|posts?|buttons?|tabs?|first|second|third|last"
+    r"|next)\b",
     F,
 )
+_LOG_IN = r"\b(?:log\s*-?\s*in|login|sign\s*-?\s*in|signin)"
 
 
 def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
@@ -167,10 +173,14 @@ def site_prefix(clause: str, m: Masked) -> list[a.Action] | None:
             continue
         # Only the first URL of the clause can be the site's.
         head = text[: token.start()]
-        if not _PREFIX_HEAD.fullmatch(head) or _A_PAGE_OF_IT.search(head):
-            return None
         # "Use the docs at URL to find out X", "Open the shop at URL and count the teas".
         goal = re.sub(r"^(?:to|and|then)\s+", "", text[token.end() :].strip(" ,:;-–—"), flags=F)
+        if not _PREFIX_HEAD.fullmatch(head):
+            return None
+        # "open the login page on URL and log in as ...": the site, whose log-in step
+        # finds its way to that page
+        if _A_PAGE_OF_IT.search(head) and not re.search(rf"{_LOG_IN}\s+page\b", head, F):
+            return None
         if not goal:
             return [a.Navigate(url)]
         rest = _parse_goal(goal, m)
@@ -290,6 +300,17 @@ _CHECKS = (
 )  # fmt: skip
 
 
+def _several(said: str, clause: str) -> bool:
+    """Whether an unquoted text is a list of texts rather than one."""
+    if re.search(r"\b(?:words?|text|phrase|string|term)\b", clause, F):
+        return False  # "the phrase Terms and Conditions": one, by the user's word
+    return bool(
+        re.search(r"\bor\b", said, F)
+        or (re.search(r",(?!\d)", said) and re.search(r"\band\b", said, F))
+        or (said == said.lower() and re.search(r"\band\b", said))
+    )
+
+
 def check_text(clause: str, m: Masked) -> list[a.Action] | None:
     """ "Check if URL contains the word 'domain'", "does the page mention 'Free
     shipping'?" (yes or no), "make sure the page says 'Thank you'" (fails on a no)."""
@@ -318,8 +339,9 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
                 # ("says Welcome", "mention pricing"), or capitalised ("contains Example Domain").
                 PLACEHOLDER.search(said)
                 or re.match(r"(?:an?|any|some|that|the|if|whether|more|no)\b", said, F)
-                # "Python or Rust", "cats, dogs and birds": several texts, not one
-                or re.search(r",|\b(?:or|and)\b", said, F)
+                # "Python or Rust", "cats, dogs and birds": several texts, not one ("Terms
+                # and Conditions", "Welcome back, Ada", "1,000 results" are one)
+                or _several(said, found.group(0))
                 or not (
                     re.search(
                         r"\b(?:words?|text|phrase|string|term|mentions?|says?|shows?|displays?"
@@ -342,7 +364,7 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
 # "give me his birth date", "get the price of the first book": a fact asked for with a
 # result verb, once the grammar's results (title, links, ...) did not read it; only with
 # a definite object ("give me a hug" is not a question).
-_FETCHING = r"(?:(?:give|get|fetch|grab|send)\s+me|get|fetch|grab|retrieve|look\s+up)"
+_FETCHING = r"(?:(?:give|show|get|fetch|grab|send)\s+me|get|fetch|grab|retrieve|look\s+up)"
 # The object's head noun ("the download link for Linux": link) names a place to go.
 _PLACE_WORDS = frozenset(
     "page pages link links url result results site section tab button cart basket settings"

@@ -59,7 +59,9 @@ _CLAUSE_SEP = re.compile(
     r"|\s+then\s+"
     rf"|\s*,\s*(?:and\s+)?(?=(?:{_VERB_ALT}|{_QUESTION_ALT})\b)"
     rf"|\s+and\s+(?=(?:{_VERB_ALT})\b)"
-    rf"|\s*,\s*(?:and\s+)?(?=(?:{LATE_VERBS})(?:\s+(?:the|this|that|it|its|my|over|on)\b|\s*$))"
+    # after a comma, unless the verb is the typed text's ("Urgent, read before Monday")
+    rf"|\s*,\s*(?:and\s+)?(?=(?:{LATE_VERBS})\b(?!\s+(?:before|after|by|until|later|first"
+    r"|now|soon|carefully|again|more|aloud|through)\b))"
     rf"|\s+and\s+(?=(?:{LATE_VERBS})(?:\s+(?:the|this|that|it|its|my|over|on)\b|\s*$))"
     # "... and add a new group named X"; "find the tea and add it to the basket" stays one.
     r"|\s*,?\s+and\s+(?=add\s+(?:an?\s+)?new\b)",
