@@ -725,3 +725,46 @@ def test_fourth_review_regressions(instruction: str, expected: list[str]) -> Non
 def test_fourth_review_not_guessed(instruction: str) -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction(instruction)
+
+
+# Found by a fifth review, of the session's start against its end (3,043 instructions).
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            "Fill Notes with meet at https://zoom.us/j/123",
+            ['type "meet at https://zoom.us/j/123" into "Notes"'],
+        ),
+        (
+            "Open https://x.test/p/1 and find the price on Amazon",
+            ["open https://x.test/p/1", 'answer "the price on Amazon"'],
+        ),
+        ("Find out the price on Amazon", ['answer "the price on Amazon"']),
+        (
+            "Fill the Message field with Hi John and Mary with love",
+            ['type "Hi John and Mary with love" into "Message"'],
+        ),
+        (
+            "Fill Message with Hi team, read the attached report before the meeting",
+            ['type "Hi team, read the attached report before the meeting" into "Message"'],
+        ),
+        ("Click Ships from amazon.com", ['click "Ships from amazon.com"']),
+    ],
+)
+def test_fifth_review_regressions(instruction: str, expected: list[str]) -> None:
+    assert [x.describe() for x in plan_instruction(instruction)] == expected
+
+
+def test_fifth_review_leaks_and_slowness() -> None:
+    with pytest.raises(InstructionNotUnderstood) as caught:
+        plan_instruction(
+            "Fill Email with ada@x.test and Password with hunter2 at https://x.test/login"
+        )
+    assert "hunter2" not in caught.value.message
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction("Does the page list Ada Lovelace as an author?")  # not a text search
+    # A hang guard: the value before "as the password" was searched from every position.
+    started = time.monotonic()
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction("Frobnicate " + "a" * 20000)
+    assert time.monotonic() - started < 3  # 0.05 s here; 1.7 s at 12,000 before

@@ -167,7 +167,10 @@ def fill_form(clause: str, m: Masked) -> list[a.Action] | None:
 def hide_passwords(clause: str) -> str:
     """A clause to quote in an error, with what looks like a password masked: the value
     after a password key word, or after "as <user> /" and "credentials <user>:"."""
-    clause = re.sub(rf"(\b{_PASS_KEY}\b{_IS}){_SHOWN_VALUE}", rf"\1{a.MASK}", clause, flags=_I)
+    # "Password with hunter2": the value, not the "with"
+    clause = re.sub(
+        rf"(\b{_PASS_KEY}\b{_IS}(?:with\s+)?){_SHOWN_VALUE}", rf"\1{a.MASK}", clause, flags=_I
+    )
     clause = re.sub(
         rf"(\b(?:as|credentials?)\s*:?\s*{_USER_VALUE}\s*[/:]\s*){_SHOWN_VALUE}",
         rf"\1{a.MASK}",
@@ -176,7 +179,7 @@ def hide_passwords(clause: str) -> str:
     )
     # "hunter2 as the password": the value before the key word.
     clause = re.sub(
-        rf"{_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASS_KEY}\b)",
+        rf"(?<![^\s(]){_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASS_KEY}\b)",
         rf"{a.MASK}\1",
         clause,
         flags=_I,

@@ -81,6 +81,14 @@ def select_from(clause: str, m: Masked) -> list[a.Action] | None:
     return [a.SelectOption(m.value(found["field"]), m.value(found["value"]))]
 
 
+_FIELD_WORD = r"\s+(?:field|box|input)"
+_FORM_LABELS = (
+    r"(?:e-?mail(?:\s+address)?|password|(?:first|last|full|user)\s*name|name|username|phone"
+    r"(?:\s+number)?|telephone|mobile|city|address|street|zip(?:\s+code)?|post\s*code|country"
+    r"|company|subject|website|age|date\s+of\s+birth)"
+)
+
+
 def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
         rf"fill(?:\s+(?:in|out))?\s+(?:the\s+)?(?P<field>.+?){_FIELD_KIND}\s+with\s+(?P<text>.+)",
@@ -89,14 +97,16 @@ def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     # "Fill Email with ada@x.test and Password with hunter2": one field each.
-    # The next field is quoted or capitalised ("and Password with ..."); a password's own
-    # value is never cut.
+    # The next field is quoted, called a field, or a form's usual label ("and Password
+    # with ..."; not "Hi John and Mary with love"); a password's own value is never cut.
     pairs = (
         [found["text"]]
         if a.SECRET_FIELD.search(m.value(found["field"]))
         else re.split(
-            r"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|[A-Z][\w-]*(?:\s+[\w-]+)?)\s+with\s)",
+            rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}"
+            rf"|{_FORM_LABELS})\s+with\s)",
             found["text"],
+            flags=re.IGNORECASE,
         )
     )
     typed = [a.TypeText(m.value(found["field"]), m.value(pairs[0]))]
@@ -172,7 +182,9 @@ def search_site(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     if re.match(
-        r"(?:find|look\s+up)\s+(?:for\s+)?(?:(?:his|her|its|their|this|that)\b|the\s+\S+\s+of\b)",
+        # ... and "find the price on Amazon", "find out ...": the words of a question
+        r"(?:find|look\s+up)\s+(?:for\s+)?(?:(?:his|her|its|their|this|that|out|more)\b"
+        r"|the\s+(?-i:[a-z])[^\x00]*?\s+(?:on|in|using|with|via)\s)",
         clause,
         re.I,
     ):

@@ -165,11 +165,18 @@ def _joined(text: str, before: str, after: str) -> str | None:
     None when a sentence ended between them."""
     start = text.find(before)
     end = text.find(after, start + len(before)) if start >= 0 else -1
-    # Only the split the late verbs make ("... with call Bob and verify the invoice"); a
-    # comma or "then" between them was the user's.
-    if end < 0 or not re.fullmatch(r"\s+and\s+", text[start + len(before) : end], re.I):
+    # Only the split the late verbs make ("... with call Bob and verify the invoice", "Fill
+    # Message with Hi team, read the report first"); "then" between them was the user's,
+    # and so is a bare "submit (the form)" after a comma.
+    gap = text[start + len(before) : end] if end >= 0 else ""
+    if end < 0 or not re.fullmatch(r"\s+and\s+|\s*,\s*(?:and\s+)?", gap, re.I):
         return None
     if not re.match(rf"(?:{LATE_VERBS})\b", after, re.I):
+        return None
+    if "," in gap and (
+        re.fullmatch(r"submit(?:\s+(?:the\s+)?form)?", after, re.I)
+        or not re.match(r"(?:fill|type|enter|write|input|put)\b", before, re.I)
+    ):
         return None
     return text[start : end + len(after)]
 

@@ -101,6 +101,14 @@ def _split_url(clause: str, m: Masked) -> tuple[str, str | None, str]:
     return clause, None, ""
 
 
+# Fields whose value is free text, where a link is part of what is written.
+_FREE_TEXT = re.compile(
+    r"\b(?:notes?|message|comments?|bio|website|description|feedback|text|body|content"
+    r"|reply|review|summary|details|remarks?|about)\b",
+    F,
+)
+
+
 def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     """Whether a rule read the clause's "on URL" as part of an element or a text: "type
     'x' into the search box on URL" as a field named "search box on URL", "search for
@@ -113,7 +121,11 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     typing = not re.match(r"search\b", clause.strip(), F) and not (
         _written_as_url(written)
         and re.search(rf"\b(?:on|at)\s+(?:the\s+)?(?:page\s+)?{re.escape(written)}\W*$", clause, F)
+        # a free-text field's words may end in a link ("meet at https://zoom.us/j/1")
+        and not any(isinstance(x, a.TypeText) and _FREE_TEXT.search(x.field) for x in actions)
     )
+    if not _written_as_url(written) and re.search(rf"\bfrom\s+{re.escape(written)}", clause, F):
+        return False  # "Click Ships from amazon.com": a name that says where from
     for action in actions:
         for name, value in vars(action).items():
             if name in ("url", "clause") or not isinstance(value, str):
@@ -301,11 +313,11 @@ _CHECKS = (
 
 
 def _several(said: str, clause: str) -> bool:
-    """Whether an unquoted text is a list of texts rather than one."""
+    """Whether an unquoted text is a list of texts (or a text and a role) rather than one."""
     if re.search(r"\b(?:words?|text|phrase|string|term)\b", clause, F):
         return False  # "the phrase Terms and Conditions": one, by the user's word
     return bool(
-        re.search(r"\bor\b", said, F)
+        re.search(r"\bor\b|\s+as\s+", said, F)
         or (re.search(r",(?!\d)", said) and re.search(r"\band\b", said, F))
         or (said == said.lower() and re.search(r"\band\b", said))
     )
