@@ -768,3 +768,60 @@ def test_fifth_review_leaks_and_slowness() -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction("Frobnicate " + "a" * 20000)
     assert time.monotonic() - started < 3  # 0.05 s here; 1.7 s at 12,000 before
+
+
+# Found by a sixth review, of the fifth one's fixes (3,161 instructions).
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            "Fill Email with ada@x.test and Confirm Password with hunter2",
+            ['type "ada@x.test" into "Email"', 'type "••••" into "Confirm Password"'],
+        ),
+        (
+            "Fill Name with Ada and Message with Hello",
+            ['type "Ada" into "Name"', 'type "Hello" into "Message"'],
+        ),
+        (
+            "Fill Message with Call mom and address with care",
+            ['type "Call mom and address with care" into "Message"'],
+        ),
+        (
+            "Find the cheapest laptop on Amazon",
+            ["open https://www.amazon.com/s?k=the+cheapest+laptop"],
+        ),
+        (
+            "Look up the weather in London on Google",
+            ["open https://www.google.com/search?q=the+weather+in+London"],
+        ),
+        (
+            "Check that the page says Logged in as Ada",
+            ['verify that the page contains "Logged in as Ada"'],
+        ),
+    ],
+)
+def test_sixth_review_regressions(instruction: str, expected: list[str]) -> None:
+    assert [x.describe() for x in plan_instruction(instruction)] == expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "secret"),
+    [("Enter ada,hunter2 as the password and frobnicate", "hunter2"),
+     ("Enter ada;hunter2 as the password and frobnicate", "hunter2")],
+)  # fmt: skip
+def test_sixth_review_password_in_errors(instruction: str, secret: str) -> None:
+    with pytest.raises(InstructionNotUnderstood) as caught:
+        plan_instruction(instruction)
+    assert secret not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Fill Name with Ada, verify the total is 5",
+        "Enter 5 into Quantity, ensure the price updates",
+    ],
+)
+def test_sixth_review_not_guessed(instruction: str) -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction(instruction)

@@ -179,7 +179,7 @@ def hide_passwords(clause: str) -> str:
     )
     # "hunter2 as the password": the value before the key word.
     clause = re.sub(
-        rf"(?<![^\s(]){_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASS_KEY}\b)",
+        rf"(?<![^\s,;()]){_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASS_KEY}\b)",
         rf"{a.MASK}\1",
         clause,
         flags=_I,

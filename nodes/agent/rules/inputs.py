@@ -14,6 +14,14 @@ from nodes.agent.rules.grammar import is_quoted, match
 from nodes.agent.rules.split import Masked
 from nodes.agent.rules.urls import SEARCH_SITE_NAMES, parse_url, search_url
 
+# Fields whose value is free text, where links, "and" and commas are part of what is written.
+FREE_TEXT = re.compile(
+    r"\b(?:notes?|message|comments?|bio|website|description|feedback|text|body|content"
+    r"|reply|review|summary|details|remarks?|about)\b",
+    re.IGNORECASE,
+)
+_FREE_TEXT = FREE_TEXT
+
 _FIELD_KIND = (
     r"(?:\s+(?:input\s+field|text\s+field|text\s+box|textbox|textarea|field|box|input|area))?"
 )
@@ -89,6 +97,22 @@ _FORM_LABELS = (
 )
 
 
+def _fill_pairs(field: str, text: str) -> list[str]:
+    """The value for ``field``, then "<field> with <value>" pieces for the next fields
+    ("Fill Email with X and Password with Y"). A password's own value is never cut. The
+    next field is quoted, called a field, a form's usual label or a password field, or,
+    after a field that is not free text, any capitalised name; after a free-text field
+    ("Message"), it is written with a capital ("Hi John and Mary with love", "Call mom
+    and address with care" are one message)."""
+    if a.SECRET_FIELD.search(field):
+        return [text]
+    free = bool(_FREE_TEXT.search(field))
+    password = r"(?:[\w-]+\s+)?(?:pass\w*|pwd|pw|pin)"
+    known = rf"(?i:[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}|{_FORM_LABELS}|{password})"
+    name = rf"(?=[A-Z]){known}" if free else rf"{known}|[A-Z][\w-]*(?:\s+[\w-]+)?"
+    return re.split(rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)", text)
+
+
 def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
         rf"fill(?:\s+(?:in|out))?\s+(?:the\s+)?(?P<field>.+?){_FIELD_KIND}\s+with\s+(?P<text>.+)",
@@ -99,16 +123,7 @@ def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     # "Fill Email with ada@x.test and Password with hunter2": one field each.
     # The next field is quoted, called a field, or a form's usual label ("and Password
     # with ..."; not "Hi John and Mary with love"); a password's own value is never cut.
-    pairs = (
-        [found["text"]]
-        if a.SECRET_FIELD.search(m.value(found["field"]))
-        else re.split(
-            rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}"
-            rf"|{_FORM_LABELS})\s+with\s)",
-            found["text"],
-            flags=re.IGNORECASE,
-        )
-    )
+    pairs = _fill_pairs(m.value(found["field"]), found["text"])
     typed = [a.TypeText(m.value(found["field"]), m.value(pairs[0]))]
     for pair in pairs[1:]:
         more = match(rf"(?:the\s+)?(?P<field>.+?){_FIELD_KIND}\s+with\s+(?P<text>.+)", pair)
@@ -183,8 +198,9 @@ def search_site(clause: str, m: Masked) -> list[a.Action] | None:
         return None
     if re.match(
         # ... and "find the price on Amazon", "find out ...": the words of a question
-        r"(?:find|look\s+up)\s+(?:for\s+)?(?:(?:his|her|its|their|this|that|out|more)\b"
-        r"|the\s+(?-i:[a-z])[^\x00]*?\s+(?:on|in|using|with|via)\s)",
+        r"(?:find|look\s+up)\s+(?:for\s+)?(?:(?:his|her|its|their|this|that|out)\b"
+        r"|the\s+(?:price|prices|cost|answer|definition|meaning|population|ratings?|reviews?"
+        r"|capital|height|age|birth\s*date|release\s+date)\s+(?:on|in|of)\s)",
         clause,
         re.I,
     ):

@@ -24,6 +24,7 @@ from nodes.agent.rules import (
     records,
     tabs,
 )
+from nodes.agent.rules.inputs import FREE_TEXT
 from nodes.agent.rules.resolve import RESOLVABLE, resolve
 from nodes.agent.rules.split import LATE_VERBS, Masked, mask_quotes, split_clauses
 from nodes.agent.types import Observation, StepRecord
@@ -175,7 +176,13 @@ def _joined(text: str, before: str, after: str) -> str | None:
         return None
     if "," in gap and (
         re.fullmatch(r"submit(?:\s+(?:the\s+)?form)?", after, re.I)
-        or not re.match(r"(?:fill|type|enter|write|input|put)\b", before, re.I)
+        # only the words of a free-text field ("Fill Message with Hi team, read ...")
+        or not re.match(
+            r"fill(?:\s+(?:in|out))?\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?=\S*\s+(?:field\s+)?with\b)",
+            before,
+            re.I,
+        )
+        or not FREE_TEXT.search(before.split(" with ", 1)[0])
     ):
         return None
     return text[start : end + len(after)]

@@ -16,6 +16,7 @@ from nodes.agent import actions as a
 from nodes.agent.questions.ranking import STOPWORDS, words
 from nodes.agent.rules import reading
 from nodes.agent.rules.grammar import F, is_quoted, match
+from nodes.agent.rules.inputs import FREE_TEXT
 from nodes.agent.rules.split import CLAUSE_VERBS, LATE_VERBS, PLACEHOLDER, Masked
 from nodes.agent.rules.urls import parse_url
 from shared.errors import InstructionNotUnderstood
@@ -101,12 +102,11 @@ def _split_url(clause: str, m: Masked) -> tuple[str, str | None, str]:
     return clause, None, ""
 
 
-# Fields whose value is free text, where a link is part of what is written.
-_FREE_TEXT = re.compile(
-    r"\b(?:notes?|message|comments?|bio|website|description|feedback|text|body|content"
-    r"|reply|review|summary|details|remarks?|about)\b",
-    F,
-)
+def _last_typed_is_free_text(actions: list[a.Action]) -> bool:
+    typed = [x for x in actions if isinstance(x, a.TypeText)]
+    return bool(typed) and bool(
+        FREE_TEXT.search(typed[-1].field) and not re.search(r"website", typed[-1].field, F)
+    )
 
 
 def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
@@ -121,10 +121,21 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     typing = not re.match(r"search\b", clause.strip(), F) and not (
         _written_as_url(written)
         and re.search(rf"\b(?:on|at)\s+(?:the\s+)?(?:page\s+)?{re.escape(written)}\W*$", clause, F)
-        # a free-text field's words may end in a link ("meet at https://zoom.us/j/1")
-        and not any(isinstance(x, a.TypeText) and _FREE_TEXT.search(x.field) for x in actions)
+        # a free-text field's words may end in a link after "at" ("meet at
+        # https://zoom.us/j/1"): the last field typed, if it is one
+        and not (
+            re.search(rf"\bat\s+{re.escape(written)}\W*$", clause, F)
+            and _last_typed_is_free_text(actions)
+        )
     )
-    if not _written_as_url(written) and re.search(rf"\bfrom\s+{re.escape(written)}", clause, F):
+    if (
+        not _written_as_url(written)
+        and re.search(rf"\bfrom\s+{re.escape(written)}", clause, F)
+        and len(actions) == 1
+        and isinstance(actions[0], a.Click | a.Hover)
+        and actions[0].text[:1].isupper()
+        and not re.search(r"\bthe\b", clause, F)
+    ):
         return False  # "Click Ships from amazon.com": a name that says where from
     for action in actions:
         for name, value in vars(action).items():
@@ -317,7 +328,9 @@ def _several(said: str, clause: str) -> bool:
     if re.search(r"\b(?:words?|text|phrase|string|term)\b", clause, F):
         return False  # "the phrase Terms and Conditions": one, by the user's word
     return bool(
-        re.search(r"\bor\b|\s+as\s+", said, F)
+        re.search(r"\bor\b", said, F)
+        # "Ada Lovelace as an author": a text and a role (not "Logged in as Ada")
+        or re.match(r"(?:[A-Z]\w*\s+)*[A-Z]\w*\s+as\s+an?\s", said)
         or (re.search(r",(?!\d)", said) and re.search(r"\band\b", said, F))
         or (said == said.lower() and re.search(r"\band\b", said))
     )

@@ -38,7 +38,7 @@ _SECRET_IN_WORDS = re.compile(
 # "hunter2 as the password": the value before the key word.
 _SECRET_BEFORE_WORDS = re.compile(
     # from a word's start only: tried inside a long token, the search took seconds
-    r"(?<![^\s(])(?P<value>\"[^\"]*\"|'[^']*'|“[^”]*”|«[^»]*»|[^\s,;.\"'“”«»]+)"
+    r"(?<![^\s,;.()\"'“”«»])(?P<value>\"[^\"]*\"|'[^']*'|“[^”]*”|«[^»]*»|[^\s,;.\"'“”«»]+)"
     r"(?P<rest>\s+as\s+(?:the\s+|my\s+|your\s+)?(?:pass(?:word|wort|phrase|code)?|pwd|pw)\b)",
     re.IGNORECASE,
 )
