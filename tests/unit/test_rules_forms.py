@@ -227,18 +227,27 @@ def test_field_meanings() -> None:
 @pytest.mark.parametrize(
     ("instruction", "quoted"),
     [
-        ("log in as ada with the password 's3cret' twice", "with the password ••••"),
+        # A clause that names a password is not quoted at all: where the password ends
+        # in words the rules did not read is not known ("Fill Password with Tom and Jerry
+        # with cheese1 at URL" showed "Jerry with cheese1").
+        ("log in as ada with the password 's3cret' twice", None),
+        ("log in (user ada, password s3cret) fast and open it", None),
+        ("Fill Password with Tom and s3cret with cheese at https://x.test/login", None),
+        ("Type R2 and s3cret into Password at https://x.test/login", None),
+        # Without the word, a pair is quoted with its password masked.
         ("sign in as ada / s3cret quickly", "as ada / ••••"),
-        # The parenthesis and the comma after the password are the sentence's, and stay.
-        ("log in (user ada, password s3cret) fast and open it", "(user ada, password ••••) fast"),
     ],
 )
 def test_a_clause_not_understood_is_quoted_without_its_password(
-    instruction: str, quoted: str
+    instruction: str, quoted: str | None
 ) -> None:
     with pytest.raises(InstructionNotUnderstood) as caught:
         plan_instruction(instruction)
-    assert quoted in str(caught.value) and "s3cret" not in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+    if quoted is None:
+        assert "the clause that gives a password (not quoted here" in str(caught.value)
+    else:
+        assert quoted in str(caught.value)
 
 
 def test_a_booking_with_a_date_in_words_and_a_number_of_people() -> None:

@@ -117,6 +117,13 @@ def parse_clause(clause: str, masked: Masked) -> list[Action]:
     original = masked.restore(clause)
     actions = _apply_rules(clause, masked)
     if actions is None:
+        if _GIVES_A_PASSWORD.search(original):
+            # Where the password ends in words the rules did not read is not known, so
+            # none of the clause is quoted (masking it there showed parts of passwords).
+            raise InstructionNotUnderstood(
+                "could not understand the clause that gives a password (not quoted here, "
+                "to keep the password out of the error)"
+            )
         culprit = forms.hide_passwords(masked.restore(_culprit(clause, masked)))
         raise InstructionNotUnderstood(f'could not understand "{culprit}"')
     return [dataclasses.replace(a, clause=original) for a in actions]
@@ -158,6 +165,9 @@ def plan_instruction(instruction: str) -> list[Action]:
 
 
 # A click on a bare, capitalised name ("Click Review"), which "and submit" may end.
+_GIVES_A_PASSWORD = re.compile(
+    r"\b(?:pass(?:word|wort|code|phrase)?|pwd|pw|kennwort)\b|mot de passe|contrase[ñn]a", re.I
+)
 _CLICKS = re.compile(r"(?i:click|press|tap)(?:\s+on)?\s+(?!(?i:the)\b)[A-Z][\w'-]*")
 
 
