@@ -35,7 +35,7 @@ _USER_KEY = r"(?:user\s*-?\s*name|user|login|e-?mail(?:\s+address)?|account|logi
 # A value as the user wrote it (quotes not masked yet), as far as the parse reads it: the
 # "," or ")" after it is the sentence's, and stays.
 _SHOWN_VALUE = r"(?:\"[^\"]*\"|'[^']*'|“[^”]*”|[^\s,;()]+)"
-_PASS_KEY = r"(?:password|passwort|pass\s*word|passcode|pass|pwd|pw)"
+PASS_KEY = r"(?:password|passwort|pass\s*word|passcode|pass|pwd|pw)"
 _IS = r"\s*(?:[:=]|\bis\b)?\s*"
 _FILLER = frozenset(
     {"with", "and", "using", "the", "my", "your", "a", "an", "credentials", "credential",
@@ -47,7 +47,7 @@ def parse_credentials(text: str, m: Masked) -> tuple[str, str] | None:
     """(user, password) from the words after "log in", or None unless both are there
     and nothing else is left but filler words."""
     text = f" {text} "
-    password = re.search(rf"\b{_PASS_KEY}\b{_IS}(?P<v>{_VALUE})", text, _I)
+    password = re.search(rf"\b{PASS_KEY}\b{_IS}(?P<v>{_VALUE})", text, _I)
     if password is not None:
         rest = text[: password.start()] + " " + text[password.end() :]
         user = re.search(
@@ -169,7 +169,7 @@ def hide_passwords(clause: str) -> str:
     after a password key word, or after "as <user> /" and "credentials <user>:"."""
     # "Password with hunter2": the value, not the "with"
     clause = re.sub(
-        rf"(\b{_PASS_KEY}\b{_IS}(?:with\s+)?){_SHOWN_VALUE}", rf"\1{a.MASK}", clause, flags=_I
+        rf"(\b{PASS_KEY}\b{_IS}(?:with\s+)?){_SHOWN_VALUE}", rf"\1{a.MASK}", clause, flags=_I
     )
     clause = re.sub(
         rf"(\b(?:as|credentials?)\s*:?\s*{_USER_VALUE}\s*[/:]\s*){_SHOWN_VALUE}",
@@ -179,7 +179,7 @@ def hide_passwords(clause: str) -> str:
     )
     # "hunter2 as the password": the value before the key word.
     clause = re.sub(
-        rf"(?<![^\s,;()]){_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{_PASS_KEY}\b)",
+        rf"(?<![^\s,;()]){_SHOWN_VALUE}(\s+as\s+(?:the\s+|my\s+|your\s+)?{PASS_KEY}\b)",
         rf"{a.MASK}\1",
         clause,
         flags=_I,

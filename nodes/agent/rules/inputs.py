@@ -20,7 +20,6 @@ FREE_TEXT = re.compile(
     r"|reply|review|summary|details|remarks?|about)\b",
     re.IGNORECASE,
 )
-_FREE_TEXT = FREE_TEXT
 
 _FIELD_KIND = (
     r"(?:\s+(?:input\s+field|text\s+field|text\s+box|textbox|textarea|field|box|input|area))?"
@@ -106,7 +105,7 @@ def _fill_pairs(field: str, text: str) -> list[str]:
     and address with care" are one message)."""
     if a.SECRET_FIELD.search(field):
         return [text]
-    free = bool(_FREE_TEXT.search(field))
+    free = bool(FREE_TEXT.search(field))
     password = r"(?:[\w-]+\s+)?(?:pass\w*|pwd|pw|pin)"
     known = rf"(?i:[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}|{_FORM_LABELS}|{password})"
     name = rf"(?=[A-Z]){known}" if free else rf"{known}|[A-Z][\w-]*(?:\s+[\w-]+)?"
@@ -121,8 +120,6 @@ def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
     if not found:
         return None
     # "Fill Email with ada@x.test and Password with hunter2": one field each.
-    # The next field is quoted, called a field, or a form's usual label ("and Password
-    # with ..."; not "Hi John and Mary with love"); a password's own value is never cut.
     pairs = _fill_pairs(m.value(found["field"]), found["text"])
     typed = [a.TypeText(m.value(found["field"]), m.value(pairs[0]))]
     for pair in pairs[1:]:

@@ -144,31 +144,35 @@ def plan_instruction(instruction: str) -> list[Action]:
             and _CLICKS.fullmatch(clauses[i - 1])
             and [type(x) for x in groups[-1]] == [Click]
         ):
-            joined = _joined(masked.text, clauses[i - 1], clause)
-            merged = _apply_rules(joined, masked) if joined else None
-            if merged is not None and joined is not None:
-                groups[-1] = [dataclasses.replace(a, clause=masked.restore(joined)) for a in merged]
-                clauses[i] = joined
+            if _merge_into_previous(masked, clauses, groups, i):
                 continue
         try:
             groups.append(parse_clause(clause, masked))
         except InstructionNotUnderstood:
             # "Fill the Notes field with call Bob and verify the invoice": a split that
             # left a piece nobody reads; the clause before it, with it, may be one.
-            joined = _joined(masked.text, clauses[i - 1], clause) if i else None
-            merged = _apply_rules(joined, masked) if joined else None
-            if merged is None:
+            if not (i and _merge_into_previous(masked, clauses, groups, i)):
                 raise
-            groups[-1] = [dataclasses.replace(a, clause=masked.restore(joined)) for a in merged]
-            clauses[i] = joined
     return [action for group in context.in_order(groups) for action in group]
 
 
+_GIVES_A_PASSWORD = re.compile(rf"\b{forms.PASS_KEY}\b", re.I)
 # A click on a bare, capitalised name ("Click Review"), which "and submit" may end.
-_GIVES_A_PASSWORD = re.compile(
-    r"\b(?:pass(?:word|wort|code|phrase)?|pwd|pw|kennwort)\b|mot de passe|contrase[ñn]a", re.I
-)
 _CLICKS = re.compile(r"(?i:click|press|tap)(?:\s+on)?\s+(?!(?i:the)\b)[A-Z][\w'-]*")
+
+
+def _merge_into_previous(
+    masked: Masked, clauses: list[str], groups: list[list[Action]], i: int
+) -> bool:
+    """Read clause ``i`` together with the one before it (``_joined``), replacing that
+    one's actions; False, changing nothing, when the two do not read as one."""
+    joined = _joined(masked.text, clauses[i - 1], clauses[i])
+    merged = _apply_rules(joined, masked) if joined else None
+    if joined is None or merged is None:
+        return False
+    groups[-1] = [dataclasses.replace(a, clause=masked.restore(joined)) for a in merged]
+    clauses[i] = joined
+    return True
 
 
 def _joined(text: str, before: str, after: str) -> str | None:
