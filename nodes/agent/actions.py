@@ -311,12 +311,15 @@ class ReturnText(Action):
 RETURN_NAMES = {"heading": "main heading", "paragraph": "first paragraph"}
 
 
-EXTRACT_SHAPES: tuple[str, ...] = ("text", "links", "headings", "tables", "fields", "lists")
+EXTRACT_SHAPES: tuple[str, ...] = (
+    "text", "links", "headings", "tables", "fields", "lists", "markdown", "html"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Extract(Action):
-    """Data from the page: its text, or JSON for one of ``EXTRACT_SHAPES``."""
+    """Data from the page: its text, its main content as Markdown, its HTML, or JSON for
+    one of the other ``EXTRACT_SHAPES``."""
 
     shape: str = "text"
 

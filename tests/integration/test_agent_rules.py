@@ -146,6 +146,21 @@ def test_extract_shapes(run: Run, base_url: str) -> None:
     assert {"text": "Contact us", "url": f"{base_url}/contact.html"} in links
 
 
+def test_the_page_as_markdown_and_as_html(run: Run, base_url: str) -> None:
+    markdown = run(f"Open {base_url}/shop.html and return the page as Markdown").result
+    # The main content only: a heading, a pipe table, an absolute link; not the menu,
+    # the hidden currency list, the cookie banner or the script.
+    assert markdown.startswith("# Teas\n\nPrices in GBP.")
+    assert "| Tea | Origin | Price |" in markdown and "| Sencha | Japan | 12 |" in markdown
+    assert f"[Next ›]({base_url}/shop_2.html)" in markdown
+    for absent in ("Contact us", "EUR", "cookies", "setCurrency", "<"):
+        assert absent not in markdown
+
+    html = run(f"Get the HTML of {base_url}/shop.html").result
+    assert html.startswith('<!DOCTYPE html>\n<html lang="en"><head>')
+    assert "function setCurrency(code)" in html and html.endswith("</html>")
+
+
 def test_max_steps_is_checked_before_any_page_opens(run: Run, base_url: str) -> None:
     with pytest.raises(StepLimitReached, match="needs 3 steps; the template allows 2"):
         run(

@@ -825,3 +825,68 @@ def test_sixth_review_password_in_errors(instruction: str, secret: str) -> None:
 def test_sixth_review_not_guessed(instruction: str) -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction(instruction)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (f"Open {E} and return the page as markdown", [Navigate(E), Extract("markdown")]),
+        (f"Convert {E} to Markdown", [Navigate(E), Extract("markdown")]),
+        (f"Scrape {E} as markdown", [Navigate(E), Extract("markdown")]),
+        (f"Get the markdown of {E}", [Navigate(E), Extract("markdown")]),
+        ("Give me the content in markdown format", [Extract("markdown")]),
+        ("convert the HTML to markdown", [Extract("markdown")]),
+        (f"Return the full HTML of {E}", [Navigate(E), Extract("html")]),
+        (f"Grab me the HTML source of {E}", [Navigate(E), Extract("html")]),
+        ("Return the page source", [Extract("html")]),
+        ("Show me the source code of the page", [Extract("html")]),
+        ("Get the raw html", [Extract("html")]),
+    ],
+)
+def test_the_page_as_markdown_or_html(instruction: str, expected: list[object]) -> None:
+    actions = plan_instruction(instruction)
+    assert actions == expected
+    replay = render_replay(actions)
+    assert replay.replayable and plan_instruction(replay.script) == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ["What is the source of the claim?", "Return the source", "Find the source code link"],
+)
+def test_a_source_is_not_the_pages_html(instruction: str) -> None:
+    try:
+        actions = plan_instruction(instruction)
+    except InstructionNotUnderstood:
+        return
+    assert Extract("html") not in actions, actions
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # Before: all of "a@b.c, Password with x" was typed into Email, password shown.
+        (
+            "Fill Email with a@b.c, Password with x",
+            [TypeText("Email", "a@b.c"), TypeText("Password", "x")],
+        ),
+        (
+            "Fill Name with Ada, Email with a@b.c, and 'Password' with pw",
+            [TypeText("Name", "Ada"), TypeText("Email", "a@b.c"), TypeText("Password", "pw")],
+        ),
+        # A free-text field's value keeps its comma unless a capitalised field follows.
+        ("Fill Message with Hi, thanks with love", [TypeText("Message", "Hi, thanks with love")]),
+    ],
+)
+def test_fields_listed_with_commas(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+def test_a_hosts_markdown_or_html_but_not_a_code_names_source() -> None:
+    assert plan_instruction("Get the HTML of example.org") == [
+        Navigate("https://example.org"),
+        Extract("html"),
+    ]
+    assert Navigate("https://numpy.sum") not in plan_instruction(
+        "What is the source code of numpy.sum"
+    )

@@ -292,11 +292,19 @@ REGISTRY = Registry(
         docs_row="extract",
         tool=Tool(
             name="extract",
-            description="Read data from the page: its full text, or JSON of one shape.",
+            description=(
+                "Read data from the page: its full text, its main content as Markdown, its "
+                "HTML, or JSON of one shape."
+            ),
             params={"shape": Param(kind="string", required=True, enum=a.EXTRACT_SHAPES)},
             build=lambda args, _: [a.Extract(args["shape"])],
         ),
-        phrasings=("Extract all links", "Extract the table"),
+        phrasings=(
+            "Extract all links",
+            "Extract the table",
+            "Return the page as Markdown",
+            "Get the HTML",
+        ),
     ),
     ActionSpec(
         action=a.Summarize,

@@ -98,7 +98,8 @@ _FORM_LABELS = (
 
 def _fill_pairs(field: str, text: str) -> list[str]:
     """The value for ``field``, then "<field> with <value>" pieces for the next fields
-    ("Fill Email with X and Password with Y"). A password's own value is never cut. The
+    ("Fill Email with X and Password with Y", or "X, Password with Y"). A password's own
+    value is never cut. The
     next field is quoted, called a field, a form's usual label or a password field, or,
     after a field that is not free text, any capitalised name; after a free-text field
     ("Message"), it is written with a capital ("Hi John and Mary with love", "Call mom
@@ -109,7 +110,9 @@ def _fill_pairs(field: str, text: str) -> list[str]:
     password = r"(?:[\w-]+\s+)?(?:pass\w*|pwd|pw|pin)"
     known = rf"(?i:[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}|{_FORM_LABELS}|{password})"
     name = rf"(?=[A-Z]){known}" if free else rf"{known}|[A-Z][\w-]*(?:\s+[\w-]+)?"
-    return re.split(rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)", text)
+    return re.split(
+        rf"(?:\s+and|\s*,(?:\s*and)?)\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)", text
+    )
 
 
 def fill_with(clause: str, m: Masked) -> list[a.Action] | None:

@@ -70,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     reading.screenshot,
     reading.summarize,
     reading.extract_shape,
+    reading.page_document,
     reading.return_text,
     goals.page_goal,
     inputs.download,

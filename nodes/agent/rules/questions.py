@@ -55,7 +55,7 @@ def explicit_url(token: str, m: Masked) -> str | None:
 _PAGE_PARTS = frozenset(
     "title titles link links heading headings text content contents url address table tables"
     " summary page site screenshot list lists fields form images image headline headlines"
-    " source description".split()
+    " source description html markdown md markup".split()
 )
 
 
@@ -252,7 +252,12 @@ _ON_THE_PAGE = re.compile(
 
 
 def _result(clause: str, m: Masked) -> list[a.Action] | None:
-    for rule in (reading.summarize, reading.screenshot, reading.extract_shape):
+    for rule in (
+        reading.summarize,
+        reading.screenshot,
+        reading.extract_shape,
+        reading.page_document,
+    ):
         found = rule(clause, m)
         if found is not None:
             return found

@@ -120,6 +120,38 @@ def return_text(clause: str, m: Masked) -> list[a.Action] | None:
     return None
 
 
+_MARKDOWN_WORDS = frozenset({"markdown", "md"})
+_HTML_WORDS = frozenset({"html", "source", "markup", "dom", "html5", "xhtml"})
+_DOCUMENT_FILLER = _RETURN_FILLER | _TEXT_WORDS | frozenset(
+    {"as", "in", "to", "into", "format", "formatted", "code", "raw", "a", "an", "file",
+     "document", "version", "complete", "rendered", "article", "source"}
+)  # fmt: skip
+
+
+def page_document(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "return the page as Markdown", "convert it to markdown", "get the HTML",
+    "show me the page source": the page's main content as Markdown, or its whole HTML."""
+    found = match(
+        r"(?:return|get|extract|show|give|output|print|copy|read|convert|turn|export|scrape"
+        r"|fetch|grab|dump|render|provide|send|format)(?P<rest>(?:\s+[\w'’-]+)+)",
+        clause,
+    )
+    if not found:
+        return None
+    words = set(word_list(found["rest"]))
+    if not words <= _DOCUMENT_FILLER | _MARKDOWN_WORDS | _HTML_WORDS:
+        return None
+    if words & _MARKDOWN_WORDS:
+        return [a.Extract("markdown")]
+    if (
+        words & (_HTML_WORDS - {"source"})
+        or {"source", "code"} <= words
+        or ("source" in words and words & {"page", "page's", "webpage"})
+    ):
+        return [a.Extract("html")]
+    return None
+
+
 _SHAPES = {
     "links": "links",
     "link": "links",

@@ -51,6 +51,8 @@ _EXTRACT_PHRASES = {
     "tables": "Extract the tables",
     "fields": "Extract the form fields",
     "lists": "Extract the lists",
+    "markdown": "Return the page as Markdown",
+    "html": "Return the HTML",
 }
 _SCROLLS = {"down": "Scroll down", "up": "Scroll up", "top": "Scroll to the top",
             "bottom": "Scroll to the bottom"}  # fmt: skip
