@@ -268,6 +268,17 @@ def test_every_price_of_a_table_not_the_first(run: Run, base_url: str) -> None:
     ], prices.result
 
 
+def test_the_cheapest_row_and_every_row_of_a_kind(run: Run, base_url: str) -> None:
+    # Before: "could not find an answer" for both.
+    cheapest = run(f"What is the cheapest tea on {base_url}/shop.html?")
+    assert cheapest.result.splitlines()[0] == "Tea: Darjeeling | Origin: India | Price: 9"
+    teas = run(f"Open {base_url}/shop.html and list the teas")
+    assert teas.result.splitlines()[:2] == [
+        "Tea: Sencha | Origin: Japan | Price: 12",
+        "Tea: Darjeeling | Origin: India | Price: 9",
+    ], teas.result
+
+
 def test_the_nth_link_result_or_button_of_the_content(run: Run, base_url: str) -> None:
     page = f"{base_url}/results.html"
     # Not the header's "Home page", the navigation, the search form nor "Skip to results".

@@ -195,3 +195,51 @@ def test_what_a_function_does_is_the_text_after_its_signature(question: str, say
     found = find_answer(parse_question(question), _page(text, title="codec"))
     assert found is not None and says in found.passage
     assert "__all__" not in found.passage
+
+
+TEAS = Collection(
+    "Teas — Prices in GBP.",
+    (
+        "Tea: Sencha | Origin: Japan | Price: £12.50",
+        "Tea: Darjeeling | Origin: India | Price: £9",
+        "Tea: Gyokuro | Origin: Japan | Price: £30",
+    ),
+    table=True,
+)
+# A line under the heading outranks the rows for "which teas" alone: rows answer anyway.
+TEA_PAGE = _page("Teas\nPrices in GBP.", TEAS, title="Tea Shop")
+
+
+@pytest.mark.parametrize(
+    ("question", "tea", "value"),
+    [
+        ("What is the cheapest tea?", "Darjeeling", None),
+        ("which tea is the most expensive", "Gyokuro", None),
+        ("which tea has the lowest price", "Darjeeling", "£9"),
+        ("how much is the cheapest tea", "Darjeeling", "£9"),
+        ("what's the least expensive tea", "Darjeeling", None),
+    ],
+)
+def test_cheapest_and_dearest_read_the_price_column(
+    question: str, tea: str, value: str | None
+) -> None:
+    found = find_answer(parse_question(question), TEA_PAGE)
+    assert found is not None and found.passage.startswith(f"Tea: {tea} |")
+    assert found.value == value
+
+
+def test_cheapest_in_prose_is_its_passage() -> None:
+    page = _page("Plans\nThe cheapest plan is Basic, at $5 a month.\nPro costs $20.")
+    found = find_answer(parse_question("what is the cheapest plan"), page)
+    assert found is not None and found.passage == "The cheapest plan is Basic, at $5 a month."
+
+
+@pytest.mark.parametrize("question", ["which teas", "what teas are there", "which teas are sold"])
+def test_which_teas_lists_every_row(question: str) -> None:
+    found = find_answer(parse_question(question), TEA_PAGE)
+    assert found is not None
+    assert [row.split(" | ")[0] for row in found.passage.splitlines()] == [
+        "Tea: Sencha",
+        "Tea: Darjeeling",
+        "Tea: Gyokuro",
+    ]

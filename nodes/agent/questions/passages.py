@@ -354,20 +354,36 @@ _SUPERLATIVE = re.compile(
 _SMALLEST = frozenset(
     "fewest least smallest lowest minimum oldest earliest shortest lightest".split()
 )
+# "the cheapest tea", "the most expensive laptop": the price column is meant.
+_PRICED = re.compile(
+    r"\b(?:(?P<low>cheapest|least\s+expensive|lowest[\s-]priced|most\s+affordable)"
+    r"|priciest|costliest|most\s+expensive|highest[\s-]priced)\b",
+    re.IGNORECASE,
+)
+_PRICE_COLUMNS = frozenset(tokens("price prices cost costs amount fee"))
+_CURRENCY = r"(?:[$€£¥₹]|[A-Z]{3}\b|(?i:usd|eur|gbp))"
 
 
 def _number(value: str) -> float | None:
-    found = re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", value.strip())
+    """The number in a cell: "1,024", "-3.5", or an amount ("£12.50", "12 EUR")."""
+    value = re.sub(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", "", value.strip())
+    found = re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", value)
     return float(found.group().replace(",", "")) if found else None
 
 
 def _superlative(question: Question, content: PageContent) -> Found | None:
-    """ "which planet has the most moons": the table row with the greatest number in the
-    column the question names. None when no table has such a column: a passage that
-    says "most" answers nothing."""
+    """ "which planet has the most moons", "the cheapest tea": the table row with the
+    greatest (or least) number in the column the question names, or in its price
+    column. None when no table has such a column: a passage that says "most" answers
+    nothing."""
+    priced = _PRICED.search(question.text)
     found = _SUPERLATIVE.search(question.text)
-    assert found is not None
-    wanted = set(tokens(found["col"] or ""))
+    if priced:
+        wanted, smallest = set(_PRICE_COLUMNS), priced["low"] is not None
+    else:
+        assert found is not None
+        wanted = set(tokens(found["col"] or ""))
+        smallest = found["sup"].lower() in _SMALLEST
     if not wanted:
         return None
     for collection in content.collections:
@@ -383,13 +399,14 @@ def _superlative(question: Question, content: PageContent) -> Found | None:
             column = next((k for k in cells if wanted & set(tokens(k.replace("_", " ")))), None)
             number = _number(cells[column]) if column else None
             if number is not None:
-                rows.append((number, item))
+                rows.append((number, item, cells[column]))
         if len(rows) >= 2:
-            pick = min if found["sup"].lower() in _SMALLEST else max
+            pick = min if smallest else max
             best = pick(rows, key=lambda r: r[0])
             if sum(r[0] == best[0] for r in rows) > 1:
                 return None  # a tie picks nothing
-            return Found(best[1], content.url)
+            # "how much is the cheapest tea": the amount too.
+            return Found(best[1], content.url, best[2] if question.kind == "amount" else None)
     return None
 
 
@@ -487,7 +504,15 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     if _VALUE_OF.search(question.text):
         # Only a line that sets it says a value; a passage that names it does not.
         return _assigned(question, content)
-    if _SUPERLATIVE.search(question.text) and question.kind in ("text", "person"):
+    if _PRICED.search(question.text) or (
+        _SUPERLATIVE.search(question.text) and question.kind == "amount"
+    ):
+        # "which tea has the lowest price": a row; "what is the cheapest plan" on a page
+        # that says so in prose: its passage.
+        row = _superlative(question, content)
+        if row is not None:
+            return row
+    elif _SUPERLATIVE.search(question.text) and question.kind in ("text", "person"):
         return _superlative(question, content)
     found = _find_answer(question, content)
     if found is None or max(map(len, found.passage.splitlines() or [""])) <= MAX_PASSAGE_CHARS:
@@ -605,11 +630,12 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     if not scored:
         return None
     best = scored[0]
-    if _PLURAL_WHICH.match(question.text) and not best[3].labelled:
-        return None  # "which missions went to Mars": rows that say so, not one passage
-    if best[3].labelled and _PLURAL_WHICH.match(question.text):
-        # "which teas are from Japan": every row that answers as well as the best one.
-        return _rows(scored, candidates, content)
+    if _PLURAL_WHICH.match(question.text):
+        # "which teas are from Japan": every row that answers as well as the best
+        # passage; "which missions went to Mars": rows that say so, not one passage.
+        if any(p.labelled and covered == best[0] for covered, *_, p in scored):
+            return _rows(scored, candidates, content)
+        return None
     return Found(best[3].shown(question), content.url)
 
 
