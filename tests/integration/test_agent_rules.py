@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from nodes.agent import AgentResult, ScreenshotPolicy, StepLimitReached, StepRecord, run_agent
+from nodes.agent.loop.budget import Budget
+from nodes.agent.observation.extract import DOCUMENT_CHARS, READ_CHARS, extract
 from shared.errors import ActionFailed
 
 Run = Callable[..., AgentResult]
@@ -159,6 +161,45 @@ def test_the_page_as_markdown_and_as_html(run: Run, base_url: str) -> None:
     html = run(f"Get the HTML of {base_url}/shop.html").result
     assert html.startswith('<!DOCTYPE html>\n<html lang="en"><head>')
     assert "function setCurrency(code)" in html and html.endswith("</html>")
+
+
+MARKUP = """<!doctype html><html><body><nav>Menu</nav><main>
+<h1>Notes</h1>
+<p>10 Downing St<br>London</p>
+<div style="display: contents"><p>Inside a contents box</p></div>
+<p style="visibility: hidden">Hidden menu</p><p style="opacity: 0">Faded menu</p>
+<pre><code class="language-python">a = 1
+
+
+b = 2</code></pre>
+<table><tr><td>a | b</td><td>x</td></tr><tr><td>c</td><td>d</td></tr></table>
+<div>DEEP</div>
+</main></body></html>"""
+
+
+def test_markdown_keeps_what_a_reader_sees(context: BrowserContext) -> None:
+    page = context.new_page()
+    deep = "<div>" * 400 + "bottom of a deep page" + "</div>" * 400
+    page.set_content(MARKUP.replace("<div>DEEP</div>", deep))
+    budget = Budget(time.monotonic() + 30, 15_000)
+    markdown = extract(page, "markdown", budget)
+    assert markdown is not None
+    assert markdown.startswith("# Notes\n\n10 Downing St  \nLondon\n\nInside a contents box")
+    assert "Hidden" not in markdown and "Faded" not in markdown and "Menu" not in markdown
+    assert "```python\na = 1\n\n\nb = 2\n```" in markdown  # code blocks as they are
+    assert "| a \\| b | x |\n| --- | --- |\n| c | d |" in markdown
+    assert markdown.endswith("bottom of a deep page")  # no RecursionError at 400 levels
+
+    # A page bigger than what is read says where it was cut; so does long HTML.
+    item = "<p>" + "<span>" * 12 + "lorem ipsum" + "</span>" * 12 + "</p>"  # little text
+    page.set_content("<main>" + item * (2 * READ_CHARS // len(item)) + "</main>")
+    markdown = extract(page, "markdown", budget)
+    assert markdown is not None and markdown.endswith(
+        f"lorem ipsum\n… (cut at {READ_CHARS:,} characters of HTML)"
+    )
+    html = extract(page, "html", budget)
+    assert html is not None and html.endswith(f"\n… (cut at {DOCUMENT_CHARS:,} characters)")
+    page.close()
 
 
 def test_max_steps_is_checked_before_any_page_opens(run: Run, base_url: str) -> None:

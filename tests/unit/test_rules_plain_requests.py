@@ -890,3 +890,66 @@ def test_a_hosts_markdown_or_html_but_not_a_code_names_source() -> None:
     assert Navigate("https://numpy.sum") not in plan_instruction(
         "What is the source code of numpy.sum"
     )
+
+
+# Found by a review of the Markdown/HTML and comma rules, each misread by their first version.
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "What is markdown?",
+        "What's HTML5?",
+        "What is the DOM?",
+        "What are markdown and html?",
+        "Get the html of numpy.sum",
+        "Give me the code in markdown",
+        "Get the source code of github.com/psf/requests",
+        "Convert markdown to HTML",
+        "Render the markdown",
+    ],
+)
+def test_not_the_pages_markdown_or_html(instruction: str) -> None:
+    try:
+        actions = plan_instruction(instruction)
+    except InstructionNotUnderstood:
+        return
+    assert not any(isinstance(x, Extract) for x in actions), actions
+    assert Navigate("https://numpy.sum") not in actions
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Summarize the page and return it as markdown",
+        "Extract the table and return it as markdown",
+        f"Find the pricing on {E} and return it as markdown",
+    ],
+)
+def test_a_result_before_is_not_reformatted_as_the_page(instruction: str) -> None:
+    with pytest.raises(InstructionNotUnderstood, match="cannot reformat the result before it"):
+        plan_instruction(instruction)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        (
+            "Search shop.example for 'python'",
+            [Navigate("https://shop.example"), TypeText("search", "python"), PressKey("Enter")],
+        ),
+        (
+            "Fill Search with Dune, Gone with the Wind",
+            [TypeText("Search", "Dune, Gone with the Wind")],
+        ),
+        # A password's value is never cut, wherever its field comes.
+        (
+            "Fill Email with a@b.c, Password with Tom, Jerry with cheese1",
+            [TypeText("Email", "a@b.c"), TypeText("Password", "Tom, Jerry with cheese1")],
+        ),
+        (
+            "Fill Name with Ada, Message with Hi, Thanks with love",
+            [TypeText("Name", "Ada"), TypeText("Message", "Hi, Thanks with love")],
+        ),
+    ],
+)
+def test_review_of_commas_and_search(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected

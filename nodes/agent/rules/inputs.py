@@ -12,7 +12,7 @@ from nodes.agent import actions as a
 from nodes.agent.act.languages import is_known_language
 from nodes.agent.rules.grammar import is_quoted, match
 from nodes.agent.rules.split import Masked
-from nodes.agent.rules.urls import SEARCH_SITE_NAMES, parse_url, search_url
+from nodes.agent.rules.urls import SEARCH_SITE_NAMES, parse_url, plain_url, search_url
 
 # Fields whose value is free text, where links, "and" and commas are part of what is written.
 FREE_TEXT = re.compile(
@@ -92,27 +92,34 @@ _FIELD_WORD = r"\s+(?:field|box|input)"
 _FORM_LABELS = (
     r"(?:e-?mail(?:\s+address)?|password|(?:first|last|full|user)\s*name|name|username|phone"
     r"(?:\s+number)?|telephone|mobile|city|address|street|zip(?:\s+code)?|post\s*code|country"
-    r"|company|subject|website|age|date\s+of\s+birth)"
+    r"|company|subject|website|age|date\s+of\s+birth|message|comments?|notes?)"
 )
 
 
 def _fill_pairs(field: str, text: str) -> list[str]:
     """The value for ``field``, then "<field> with <value>" pieces for the next fields
-    ("Fill Email with X and Password with Y", or "X, Password with Y"). A password's own
-    value is never cut. The
+    ("Fill Email with X and Password with Y"). A password's own value is never cut. The
     next field is quoted, called a field, a form's usual label or a password field, or,
-    after a field that is not free text, any capitalised name; after a free-text field
-    ("Message"), it is written with a capital ("Hi John and Mary with love", "Call mom
-    and address with care" are one message)."""
+    after "and" and a field that is not free text, any capitalised name; after a
+    free-text field ("Message"), it is written with a capital ("Hi John and Mary with
+    love", "Call mom and address with care" are one message). After a comma, only the
+    named kinds ("X, Password with Y"; "Dune, Gone with the Wind" is one value)."""
     if a.SECRET_FIELD.search(field):
         return [text]
     free = bool(FREE_TEXT.search(field))
     password = r"(?:[\w-]+\s+)?(?:pass\w*|pwd|pw|pin)"
     known = rf"(?i:[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}|{_FORM_LABELS}|{password})"
-    name = rf"(?=[A-Z]){known}" if free else rf"{known}|[A-Z][\w-]*(?:\s+[\w-]+)?"
-    return re.split(
-        rf"(?:\s+and|\s*,(?:\s*and)?)\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)", text
+    named = rf"(?=[A-Z]){known}" if free else known
+    name = named if free else rf"{known}|[A-Z][\w-]*(?:\s+[\w-]+)?"
+    found = re.search(
+        rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)"
+        rf"|\s*,(?:\s*and)?\s+(?=(?:the\s+)?(?:\x00\d+\x00|{named})\s+with\s)",
+        text,
     )
+    if found is None:
+        return [text]
+    rest = text[found.end() :]
+    return [text[: found.start()], *_fill_pairs(rest.split(" with ", 1)[0], rest)]
 
 
 def fill_with(clause: str, m: Masked) -> list[a.Action] | None:
@@ -212,6 +219,11 @@ def search_site(clause: str, m: Masked) -> list[a.Action] | None:
 
 
 def search_for(clause: str, m: Masked) -> list[a.Action] | None:
+    # "search python.org for tutorials": that site's search box, not "python.org for ...".
+    site = match(r"search\s+(?:on\s+|in\s+)?(?P<site>\S+)\s+for\s+(?P<text>.+)", clause)
+    url = plain_url(m.value(site["site"])) if site else None
+    if site and url:
+        return [a.Navigate(url), a.TypeText("search", m.value(site["text"])), a.PressKey("Enter")]
     found = match(r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause)
     if not found:
         return None

@@ -12,6 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
+from nodes.agent import actions as a
 from nodes.agent.actions import Action, Click
 from nodes.agent.rules import (
     context,
@@ -24,6 +25,7 @@ from nodes.agent.rules import (
     records,
     tabs,
 )
+from nodes.agent.rules.grammar import word_list
 from nodes.agent.rules.inputs import FREE_TEXT
 from nodes.agent.rules.resolve import RESOLVABLE, resolve
 from nodes.agent.rules.split import LATE_VERBS, Masked, mask_quotes, split_clauses
@@ -149,12 +151,31 @@ def plan_instruction(instruction: str) -> list[Action]:
                 continue
         try:
             groups.append(parse_clause(clause, masked))
+            _refuse_reformatting(masked, clause, groups)
         except InstructionNotUnderstood:
             # "Fill the Notes field with call Bob and verify the invoice": a split that
             # left a piece nobody reads; the clause before it, with it, may be one.
             if not (i and _merge_into_previous(masked, clauses, groups, i)):
                 raise
     return [action for group in context.in_order(groups) for action in group]
+
+
+_RESULTS = (a.Answer, a.Summarize, a.ReturnText, a.Extract, a.CheckText, a.TakeScreenshot)
+
+
+def _refuse_reformatting(masked: Masked, clause: str, groups: list[list[Action]]) -> None:
+    """ "Summarize the page and return it as markdown": "it" is the summary, which the
+    rules cannot reformat; the page's Markdown in its place would not be what was asked."""
+    if len(groups) < 2 or not groups[-2] or not isinstance(groups[-2][-1], _RESULTS):
+        return
+    if not all(isinstance(x, a.Extract) and x.shape in ("markdown", "html") for x in groups[-1]):
+        return
+    if set(word_list(clause)) & reading.BACK_REFERENCE:
+        raise InstructionNotUnderstood(
+            f'could not understand "{masked.restore(clause)}": the rules cannot reformat the '
+            "result before it; ask for the page as Markdown or HTML in a clause of its own "
+            '("Return the page as Markdown")'
+        )
 
 
 _GIVES_A_PASSWORD = re.compile(rf"\b{forms.PASS_KEY}\b", re.I)

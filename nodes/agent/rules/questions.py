@@ -15,16 +15,13 @@ import re
 from nodes.agent import actions as a
 from nodes.agent.questions.ranking import STOPWORDS, words
 from nodes.agent.rules import reading
-from nodes.agent.rules.grammar import F, is_quoted, match
+from nodes.agent.rules.grammar import F, is_quoted, match, word_list
 from nodes.agent.rules.inputs import FREE_TEXT
 from nodes.agent.rules.split import CLAUSE_VERBS, LATE_VERBS, PLACEHOLDER, Masked
-from nodes.agent.rules.urls import parse_url
+from nodes.agent.rules.urls import plain_url
 from shared.errors import InstructionNotUnderstood
 
 # "node.js" or "README.md" written without a scheme are files, not hosts.
-_FILE_SUFFIXES = frozenset(
-    "js py md txt json html htm css ts sh rs go csv pdf xml yaml yml toml php rb java".split()
-)
 _URL_PREP = r"(?:at|on|in|from|of|off|according\s+to|via|for)"
 _PAGE_WORDS = r"(?:the\s+)?(?:(?:web\s*)?(?:page|site|website|url|address|link)\s+)?"
 _POLITE_END = re.compile(
@@ -37,25 +34,21 @@ _POLITE_START = re.compile(
 
 def explicit_url(token: str, m: Masked) -> str | None:
     """The URL a token names, when it plainly is one (not "node.js")."""
-    value = m.value(token)
-    url = parse_url(value)
-    if url is None:
-        return None
-    if (
-        "://" not in value
-        and not re.search(r"[/:]", value)
-        and not value.lower().startswith("www.")
-    ):
-        if value.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
-            return None
-    return url
+    return plain_url(m.value(token))
 
 
 # "the title of example.com": what a page has, so the host is a page's.
 _PAGE_PARTS = frozenset(
     "title titles link links heading headings text content contents url address table tables"
     " summary page site screenshot list lists fields form images image headline headlines"
-    " source description html markdown md markup".split()
+    " source description html markdown md".split()
+)
+_DOCUMENTS = frozenset({"html", "markdown", "md"})
+# Host names' usual last labels, for a host that could as well be a name in code.
+_COMMON_TLD = re.compile(
+    r"\.(?:com|org|net|edu|gov|io|co|ai|app|dev|info|biz|me|tv|xyz|site|online|tech|blog"
+    r"|news|shop|store|cloud|page|test|example|local|localhost|uk|de|fr|es|it|nl|ru|jp|cn"
+    r"|in|br|au|ca|ch|se|no|fi|dk|pl|cz|at|be|eu|us|ie|nz|kr|mx|ar|pt|gr|tr|ua|za)(?::\d+)?$"
 )
 
 
@@ -90,7 +83,12 @@ def _split_url(clause: str, m: Masked) -> tuple[str, str | None, str]:
         value = m.value(found["tok"]).lower()
         before = clause[: found.start()].split()[-1:] or [""]
         code_name = found["prep"].lower() in ("in", "for") or (
-            found["prep"].lower() == "of" and before[0].lower() not in _PAGE_PARTS
+            found["prep"].lower() == "of"
+            and (
+                before[0].lower() not in _PAGE_PARTS
+                # "the html of numpy.sum": a name in code; "the html of example.org"
+                or (before[0].lower() in _DOCUMENTS and not _COMMON_TLD.search(value))
+            )
         )
         if url and code_name and not _written_as_url(value):
             # "the value of math.pi", "the width of textwrap.wrap": a name in code, not a
@@ -264,13 +262,17 @@ def _result(clause: str, m: Masked) -> list[a.Action] | None:
     return reading.return_text(clause, m)
 
 
-def _as_result(clause: str, m: Masked, *, verbless: bool = True) -> list[a.Action] | None:
+def _as_result(
+    clause: str, m: Masked, *, verbless: bool = True, page_named: bool = False
+) -> list[a.Action] | None:
     """A result request in other words, as the grammar's result actions; without a verb
-    ("the links on URL") only when ``verbless``."""
+    ("the links on URL") only when ``verbless``. ``page_named``: a URL was given."""
     text = _ON_THE_PAGE.sub("", _POLITE_START.sub("", clause.strip()))
     verb = _VERB.match(text)
     if verb is None and not verbless:
         return None
+    if verb and re.match(r"what", verb.group(), F) and not page_named and _only_documents(clause):
+        return None  # "what is markdown?", "what's the DOM?": a question, not the page's
     text = text[verb.end() :] if verb else text
     if not text:
         return None
@@ -286,8 +288,19 @@ def _as_result(clause: str, m: Masked, *, verbless: bool = True) -> list[a.Actio
         got = _result(f"get {part}", m)
         if got is None:
             return None
+        document = isinstance(got[0], a.Extract) and got[0].shape in ("markdown", "html")
+        if found and document and set(word_list(part)) & reading.BACK_REFERENCE:
+            return None  # "the title, formatted as markdown": the title's format, not the page
         found.extend(got)
     return found
+
+
+def _only_documents(text: str) -> bool:
+    """Whether ``text`` names Markdown or HTML, and not the page ("the page's HTML")."""
+    return bool(
+        re.search(r"\b(?:markdown|md|html5?|xhtml|dom)\b", text, F)
+        and not re.search(r"\b(?:page|site|website|webpage|source)\b", text, F)
+    )
 
 
 def reworded(clause: str, m: Masked) -> list[a.Action] | None:
@@ -300,7 +313,7 @@ def reworded(clause: str, m: Masked) -> list[a.Action] | None:
         rest = _parse_goal(lead["rest"], m)
         return _opened(url, rest) if rest is not None else None
     rest_text, url = split_url(text, m)
-    found = _as_result(rest_text, m, verbless=url is not None)
+    found = _as_result(rest_text, m, verbless=url is not None, page_named=url is not None)
     return _opened(url, found) if found is not None else None
 
 
@@ -497,7 +510,11 @@ def question(clause: str, m: Masked) -> list[a.Action] | None:
         # "What is on URL?", "what's there at URL": the page itself, summarized.
         return _opened(url, [a.Summarize()]) if url else None
     shape = _SHAPE_QUESTION.fullmatch(asked)
-    as_result = _result(f"get the {shape['shape']}", m) if shape else _as_result(asked, m)
+    as_result = (
+        _result(f"get the {shape['shape']}", m)
+        if shape
+        else _as_result(asked, m, page_named=url is not None)
+    )
     if as_result is not None and (shape or re.match(r"what\b|what's|whats", asked, F)):
         return _opened(url, as_result)
     # 'answer "How many teas are listed"' (how a step names itself) asks the quoted question.

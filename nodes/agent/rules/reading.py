@@ -121,11 +121,17 @@ def return_text(clause: str, m: Masked) -> list[a.Action] | None:
 
 
 _MARKDOWN_WORDS = frozenset({"markdown", "md"})
-_HTML_WORDS = frozenset({"html", "source", "markup", "dom", "html5", "xhtml"})
+_HTML_WORDS = frozenset({"html", "dom", "html5", "xhtml"})
+# "source" is the page's HTML only beside one of these ("the page source"); "the source
+# code of github.com/psf/requests" is a repository's.
+_SOURCE_OF = frozenset({"page", "page's", "webpage", "html"})
 _DOCUMENT_FILLER = _RETURN_FILLER | _TEXT_WORDS | frozenset(
     {"as", "in", "to", "into", "format", "formatted", "code", "raw", "a", "an", "file",
      "document", "version", "complete", "rendered", "article", "source"}
 )  # fmt: skip
+# Words of a clause that may mean the result asked for before it, not the page ("...
+# summarize it and return it as markdown"): see ``planner``.
+BACK_REFERENCE = frozenset({"it", "them", "that", "this", "those", "these", "formatted"})
 
 
 def page_document(clause: str, m: Masked) -> list[a.Action] | None:
@@ -133,23 +139,24 @@ def page_document(clause: str, m: Masked) -> list[a.Action] | None:
     "show me the page source": the page's main content as Markdown, or its whole HTML."""
     found = match(
         r"(?:return|get|extract|show|give|output|print|copy|read|convert|turn|export|scrape"
-        r"|fetch|grab|dump|render|provide|send|format)(?P<rest>(?:\s+[\w'’-]+)+)",
+        r"|fetch|grab|dump|provide|send)(?P<rest>(?:\s+[\w'’-]+)+)",
         clause,
     )
     if not found:
         return None
-    words = set(word_list(found["rest"]))
+    order = word_list(found["rest"])
+    words = set(order)
     if not words <= _DOCUMENT_FILLER | _MARKDOWN_WORDS | _HTML_WORDS:
         return None
+    if "code" in words and "source" not in words and not words & _HTML_WORDS:
+        return None  # "give me the code in markdown": some code, not the page
+    html = bool(words & _HTML_WORDS) or ("source" in words and bool(words & _SOURCE_OF))
     if words & _MARKDOWN_WORDS:
+        into = [i for i, w in enumerate(order) if w in ("to", "into", "as", "in")]
+        if html and into and order[into[-1] + 1 :] and order[-1] in _HTML_WORDS:
+            return None  # "convert markdown to HTML": the other way round
         return [a.Extract("markdown")]
-    if (
-        words & (_HTML_WORDS - {"source"})
-        or {"source", "code"} <= words
-        or ("source" in words and words & {"page", "page's", "webpage"})
-    ):
-        return [a.Extract("html")]
-    return None
+    return [a.Extract("html")] if html else None
 
 
 _SHAPES = {

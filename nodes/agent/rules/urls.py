@@ -49,6 +49,26 @@ def parse_url(token: str) -> str | None:
     return f"{scheme}://{token}"
 
 
+_FILE_SUFFIXES = frozenset(
+    "js py md txt json html htm css ts sh rs go csv pdf xml yaml yml toml php rb java".split()
+)
+
+
+def plain_url(value: str) -> str | None:
+    """``parse_url``, unless ``value`` is as likely a file or code name ("node.js")."""
+    url = parse_url(value)
+    if url is None:
+        return None
+    if (
+        "://" not in value
+        and not re.search(r"[/:]", value)
+        and not value.lower().startswith("www.")
+        and value.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES
+    ):
+        return None
+    return url
+
+
 # Sites a user names instead of writing a URL ("search Wikipedia for X"): their own
 # search pages, which take the words in the URL. (Google often answers a headless
 # browser with a consent page or a captcha; the task then says what it found there.)
