@@ -953,3 +953,18 @@ def test_a_result_before_is_not_reformatted_as_the_page(instruction: str) -> Non
 )
 def test_review_of_commas_and_search(instruction: str, expected: list[object]) -> None:
     assert plan_instruction(instruction) == expected
+
+
+# Found by a second review (4,547 instructions against the session's start).
+def test_second_review_of_search_fills_and_documents() -> None:
+    # A code name is no site to open: its words are searched on the page at hand.
+    assert plan_instruction("Search os.path for join")[0] == TypeText("search", "os.path for join")
+    assert plan_instruction("Fill Notes with Please deliver after 5pm, Phone with care") == [
+        TypeText("Notes", "Please deliver after 5pm, Phone with care")
+    ]
+    with pytest.raises(InstructionNotUnderstood, match="cannot reformat"):
+        plan_instruction("Summarize the article, output in markdown")
+    assert Extract("markdown") not in plan_instruction("Find the markdown file")
+    assert plan_instruction(
+        "Check that the page says Welcome, then return this page as markdown"
+    ) == [CheckText("Welcome", expect=True), Extract("markdown")]

@@ -12,7 +12,13 @@ from nodes.agent import actions as a
 from nodes.agent.act.languages import is_known_language
 from nodes.agent.rules.grammar import is_quoted, match
 from nodes.agent.rules.split import Masked
-from nodes.agent.rules.urls import SEARCH_SITE_NAMES, parse_url, plain_url, search_url
+from nodes.agent.rules.urls import (
+    SEARCH_SITE_NAMES,
+    parse_url,
+    plain_url,
+    plainly_a_site,
+    search_url,
+)
 
 # Fields whose value is free text, where links, "and" and commas are part of what is written.
 FREE_TEXT = re.compile(
@@ -103,7 +109,8 @@ def _fill_pairs(field: str, text: str) -> list[str]:
     after "and" and a field that is not free text, any capitalised name; after a
     free-text field ("Message"), it is written with a capital ("Hi John and Mary with
     love", "Call mom and address with care" are one message). After a comma, only the
-    named kinds ("X, Password with Y"; "Dune, Gone with the Wind" is one value)."""
+    named kinds, and never in a free-text value ("X, Password with Y"; "Dune, Gone with
+    the Wind" is one value)."""
     if a.SECRET_FIELD.search(field):
         return [text]
     free = bool(FREE_TEXT.search(field))
@@ -111,11 +118,11 @@ def _fill_pairs(field: str, text: str) -> list[str]:
     known = rf"(?i:[\w-]+(?:\s+[\w-]+)?{_FIELD_WORD}|{_FORM_LABELS}|{password})"
     named = rf"(?=[A-Z]){known}" if free else known
     name = named if free else rf"{known}|[A-Z][\w-]*(?:\s+[\w-]+)?"
-    found = re.search(
-        rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)"
-        rf"|\s*,(?:\s*and)?\s+(?=(?:the\s+)?(?:\x00\d+\x00|{named})\s+with\s)",
-        text,
+    # A free-text value keeps its commas ("Please deliver after 5pm, Phone with care").
+    comma = (
+        "(?!)" if free else rf"\s*,(?:\s*and)?\s+(?=(?:the\s+)?(?:\x00\d+\x00|{named})\s+with\s)"
     )
+    found = re.search(rf"\s+and\s+(?=(?:the\s+)?(?:\x00\d+\x00|{name})\s+with\s)|{comma}", text)
     if found is None:
         return [text]
     rest = text[found.end() :]
@@ -221,7 +228,8 @@ def search_site(clause: str, m: Masked) -> list[a.Action] | None:
 def search_for(clause: str, m: Masked) -> list[a.Action] | None:
     # "search python.org for tutorials": that site's search box, not "python.org for ...".
     site = match(r"search\s+(?:on\s+|in\s+)?(?P<site>\S+)\s+for\s+(?P<text>.+)", clause)
-    url = plain_url(m.value(site["site"])) if site else None
+    name = m.value(site["site"]) if site else ""
+    url = plain_url(name) if site and plainly_a_site(name) else None
     if site and url:
         return [a.Navigate(url), a.TypeText("search", m.value(site["text"])), a.PressKey("Enter")]
     found = match(r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause)

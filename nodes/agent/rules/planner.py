@@ -150,8 +150,9 @@ def plan_instruction(instruction: str) -> list[Action]:
             if _merge_into_previous(masked, clauses, groups, i):
                 continue
         try:
-            groups.append(parse_clause(clause, masked))
-            _refuse_reformatting(masked, clause, groups)
+            parsed = parse_clause(clause, masked)
+            _refuse_reformatting(masked, clause, groups, parsed)
+            groups.append(parsed)
         except InstructionNotUnderstood:
             # "Fill the Notes field with call Bob and verify the invoice": a split that
             # left a piece nobody reads; the clause before it, with it, may be one.
@@ -163,14 +164,22 @@ def plan_instruction(instruction: str) -> list[Action]:
 _RESULTS = (a.Answer, a.Summarize, a.ReturnText, a.Extract, a.CheckText, a.TakeScreenshot)
 
 
-def _refuse_reformatting(masked: Masked, clause: str, groups: list[list[Action]]) -> None:
+def _refuse_reformatting(
+    masked: Masked, clause: str, groups: list[list[Action]], parsed: list[Action]
+) -> None:
     """ "Summarize the page and return it as markdown": "it" is the summary, which the
     rules cannot reformat; the page's Markdown in its place would not be what was asked."""
-    if len(groups) < 2 or not groups[-2] or not isinstance(groups[-2][-1], _RESULTS):
+    if not groups or not groups[-1] or not isinstance(groups[-1][-1], _RESULTS):
         return
-    if not all(isinstance(x, a.Extract) and x.shape in ("markdown", "html") for x in groups[-1]):
+    if not all(isinstance(x, a.Extract) and x.shape in ("markdown", "html") for x in parsed):
         return
-    if set(word_list(clause)) & reading.BACK_REFERENCE:
+    words = set(word_list(clause))
+    # "output in markdown", "return it as markdown": the result's format; "return the
+    # page as markdown", "give me the HTML": the page's.
+    names_the_page = words & reading.PAGE_NOUNS or re.search(
+        r"\bthe\s+(?:raw\s+|full\s+)?(?:markdown|html)\b", clause, re.I
+    )
+    if not names_the_page:
         raise InstructionNotUnderstood(
             f'could not understand "{masked.restore(clause)}": the rules cannot reformat the '
             "result before it; ask for the page as Markdown or HTML in a clause of its own "

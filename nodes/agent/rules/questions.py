@@ -18,7 +18,7 @@ from nodes.agent.rules import reading
 from nodes.agent.rules.grammar import F, is_quoted, match, word_list
 from nodes.agent.rules.inputs import FREE_TEXT
 from nodes.agent.rules.split import CLAUSE_VERBS, LATE_VERBS, PLACEHOLDER, Masked
-from nodes.agent.rules.urls import plain_url
+from nodes.agent.rules.urls import plain_url, plainly_a_site, written_as_url
 from shared.errors import InstructionNotUnderstood
 
 # "node.js" or "README.md" written without a scheme are files, not hosts.
@@ -44,28 +44,6 @@ _PAGE_PARTS = frozenset(
     " source description html markdown md".split()
 )
 _DOCUMENTS = frozenset({"html", "markdown", "md"})
-# Host names' usual last labels, for a host that could as well be a name in code.
-_COMMON_TLD = re.compile(
-    r"\.(?:com|org|net|edu|gov|io|co|ai|app|dev|info|biz|me|tv|xyz|site|online|tech|blog"
-    r"|news|shop|store|cloud|page|test|example|local|localhost|uk|de|fr|es|it|nl|ru|jp|cn"
-    r"|in|br|au|ca|ch|se|no|fi|dk|pl|cz|at|be|eu|us|ie|nz|kr|mx|ar|pt|gr|tr|ua|za)(?::\d+)?$"
-)
-
-
-def _written_as_url(value: str) -> bool:
-    return "://" in value or "/" in value or value.startswith("www.")
-
-
-# Top-level domains common enough that a bare "name.tld" in a question is a site.
-_COMMON_TLDS = frozenset(
-    "com org net io dev edu gov co uk de fr es it nl eu ch at be se no dk fi pl cz ru jp cn in"
-    " br au ca us info app ai me tv test example local".split()
-)
-
-
-def _plainly_a_site(value: str) -> bool:
-    host = re.split(r"[/:?#]", value.rstrip(".,;:!?"), maxsplit=1)[0]
-    return _written_as_url(value) or host.rsplit(".", 1)[-1].lower() in _COMMON_TLDS
 
 
 def split_url(clause: str, m: Masked) -> tuple[str, str | None]:
@@ -87,10 +65,10 @@ def _split_url(clause: str, m: Masked) -> tuple[str, str | None, str]:
             and (
                 before[0].lower() not in _PAGE_PARTS
                 # "the html of numpy.sum": a name in code; "the html of example.org"
-                or (before[0].lower() in _DOCUMENTS and not _COMMON_TLD.search(value))
+                or (before[0].lower() in _DOCUMENTS and not plainly_a_site(value))
             )
         )
-        if url and code_name and not _written_as_url(value):
+        if url and code_name and not written_as_url(value):
             # "the value of math.pi", "the width of textwrap.wrap": a name in code, not a
             # host, unless written as an address.
             url = None
@@ -117,7 +95,7 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
     # Typed words may name a site ("Hello from x.test"); not a page address at the end
     # after "on" or "at" ("Fill Name with Ada at https://x.test/form"), nor a search's.
     typing = not re.match(r"search\b", clause.strip(), F) and not (
-        _written_as_url(written)
+        written_as_url(written)
         and re.search(rf"\b(?:on|at)\s+(?:the\s+)?(?:page\s+)?{re.escape(written)}\W*$", clause, F)
         # a free-text field's words may end in a link after "at" ("meet at
         # https://zoom.us/j/1"): the last field typed, if it is one
@@ -127,7 +105,7 @@ def swallows_url(clause: str, m: Masked, actions: list[a.Action]) -> bool:
         )
     )
     if (
-        not _written_as_url(written)
+        not written_as_url(written)
         and re.search(rf"\bfrom\s+{re.escape(written)}", clause, F)
         and len(actions) == 1
         and isinstance(actions[0], a.Click | a.Hover)
@@ -497,9 +475,9 @@ def question(clause: str, m: Masked) -> list[a.Action] | None:
             token = sites[0]
             value = m.value(token.group())
             probe = f"{rest[: token.start()]}the page{rest[token.end() :]}"
-            if _plainly_a_site(value) and reading.summarize(probe, m):
+            if plainly_a_site(value) and reading.summarize(probe, m):
                 return _opened(explicit_url(token.group(), m), [a.Summarize()])
-            if _written_as_url(value):
+            if written_as_url(value):
                 # "how many links does https://a.test have": that page; "what paypal.com
                 # charges" is about the site, maybe asked of another page.
                 url, rest = explicit_url(token.group(), m), probe

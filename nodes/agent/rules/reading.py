@@ -126,12 +126,16 @@ _HTML_WORDS = frozenset({"html", "dom", "html5", "xhtml"})
 # code of github.com/psf/requests" is a repository's.
 _SOURCE_OF = frozenset({"page", "page's", "webpage", "html"})
 _DOCUMENT_FILLER = _RETURN_FILLER | _TEXT_WORDS | frozenset(
-    {"as", "in", "to", "into", "format", "formatted", "code", "raw", "a", "an", "file",
+    {"as", "in", "to", "into", "format", "formatted", "code", "raw", "a", "an",
      "document", "version", "complete", "rendered", "article", "source"}
 )  # fmt: skip
 # Words of a clause that may mean the result asked for before it, not the page ("...
 # summarize it and return it as markdown"): see ``planner``.
 BACK_REFERENCE = frozenset({"it", "them", "that", "this", "those", "these", "formatted"})
+PAGE_NOUNS = frozenset(
+    {"page", "page's", "webpage", "site", "website", "content", "contents", "body", "document",
+     "source"}
+)  # fmt: skip
 
 
 def page_document(clause: str, m: Masked) -> list[a.Action] | None:

@@ -69,6 +69,24 @@ def plain_url(value: str) -> str | None:
     return url
 
 
+def written_as_url(value: str) -> bool:
+    return "://" in value or "/" in value or value.startswith("www.")
+
+
+# Top-level domains common enough that a bare "name.tld" in a question is a site.
+_COMMON_TLDS = frozenset(
+    "com org net io dev edu gov co uk de fr es it nl eu ch at be se no dk fi pl cz ru jp cn in"
+    " br au ca us info app ai me tv test example local".split()
+)
+
+
+def plainly_a_site(value: str) -> bool:
+    """Whether ``value`` is written as a URL or a host with a usual TLD ("example.org"),
+    not as a name in code ("os.path", "numpy.sum")."""
+    host = re.split(r"[/:?#]", value.rstrip(".,;:!?"), maxsplit=1)[0]
+    return written_as_url(value) or host.rsplit(".", 1)[-1].lower() in _COMMON_TLDS
+
+
 # Sites a user names instead of writing a URL ("search Wikipedia for X"): their own
 # search pages, which take the words in the URL. (Google often answers a headless
 # browser with a consent page or a captcha; the task then says what it found there.)
