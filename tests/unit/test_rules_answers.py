@@ -243,3 +243,97 @@ def test_which_teas_lists_every_row(question: str) -> None:
         "Tea: Darjeeling",
         "Tea: Gyokuro",
     ]
+
+
+# Found by a review of the cheapest/plural rules on 54 pages built by hand.
+LAPTOPS = Collection(
+    "Laptops",
+    (
+        "Model: XPS 13 | Brand: Dell | RAM (GB): 16 | Shipping cost: $0 | Price: $999",
+        "Model: Inspiron 14 | Brand: Dell | RAM (GB): 8 | Shipping cost: $0 | Price: $699",
+        "Model: Aspire 5 | Brand: Acer | RAM (GB): 8 | Shipping cost: $25 | Price: $649.99",
+        "Model: MacBook Air | Brand: Apple | RAM (GB): 16 | Shipping cost: $0 | Price: $1,099",
+    ),
+    table=True,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "model", "value"),
+    [
+        # Words some rows have narrow the rows; a shipping cost is not the price.
+        ("what is the cheapest Dell laptop", "Inspiron 14", None),
+        ("what is the most expensive laptop", "MacBook Air", None),
+        # An amount question gets the measure it names, else the price.
+        ("how much RAM does the cheapest laptop have", "Aspire 5", "8"),
+        ("how much is the cheapest laptop", "Aspire 5", "$649.99"),
+    ],
+)
+def test_cheapest_narrowed_by_the_questions_words(
+    question: str, model: str, value: str | None
+) -> None:
+    page = _page("", LAPTOPS, Collection("form", ("Min price: 0", "Max price: 5000"), table=True))
+    found = find_answer(parse_question(question), page)
+    assert found is not None and found.passage.startswith(f"Model: {model} |"), found
+    assert found.value == value
+
+
+@pytest.mark.parametrize(
+    ("rows", "question", "first_cell"),
+    [
+        (("Coffee: A | Price: 12 €", "Coffee: B | Price: 8,50 €"), "cheapest coffee", "B"),
+        (("App: A | Price: $0.99", "App: B | Price: Free"), "cheapest app", "B"),
+        (("Room: A | Price: £18–£25", "Room: B | Price: £65"), "cheapest room", "A"),
+        (("Room: A | Price: £18–£25", "Room: B | Price: £22"), "most expensive room", "A"),
+        (("Plan: A | Price: $9/month", "Plan: B | Price: US$ 5 per month"), "cheapest plan", "B"),
+        (("Plan: A | Price: $0", "Plan: B | Price: $12", "Plan: C | Price: $20"),
+         "cheapest paid plan", "B"),
+    ],
+)  # fmt: skip
+def test_prices_as_shops_write_them(rows: tuple[str, ...], question: str, first_cell: str) -> None:
+    page = _page("", Collection("", rows, table=True))
+    found = find_answer(parse_question(f"what is the {question}"), page)
+    assert found is not None and found.passage.split(" | ")[0].endswith(f": {first_cell}")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why is the Nile the longest river",  # not asking for the row
+        "which is the most expensive of Sencha and Gyokuro",
+    ],
+)
+def test_no_row_picked_for_a_question_about_an_extreme(question: str) -> None:
+    found = find_answer(parse_question(question), TEA_PAGE)
+    assert found is None or "Darjeeling" not in found.passage
+
+
+def test_two_unnamed_tables_give_no_cheapest() -> None:
+    a = Collection("", ("Item: Laptop | Price: $900", "Item: Tablet | Price: $400"), table=True)
+    b = Collection("", ("Item: Cable | Price: $9", "Item: Mouse | Price: $20"), table=True)
+    assert find_answer(parse_question("what is the cheapest item"), _page("", a, b)) is None
+
+
+PLANETS = Collection(
+    "Planets",
+    (
+        "Planet: Earth | Moons: 1 | Rings: No",
+        "Planet: Jupiter | Moons: 95 | Rings: Yes",
+        "Planet: Saturn | Moons: 146 | Rings: Yes",
+    ),
+    table=True,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "planets"),
+    [
+        ("which planets have rings", ["Jupiter", "Saturn"]),
+        ("which planets have no rings", ["Earth"]),
+        ("which planets are there", ["Earth", "Jupiter", "Saturn"]),
+    ],
+)
+def test_a_yes_no_column_answers_a_plural_question(question: str, planets: list[str]) -> None:
+    found = find_answer(parse_question(question), _page("", PLANETS, title="Planets"))
+    assert found is not None
+    assert [row.split(" | ")[0].split(": ")[1] for row in found.passage.splitlines()] == planets

@@ -304,7 +304,8 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
 
 
 _PLURAL_WHICH = re.compile(
-    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its)\b)[\w-]+s\b",
+    r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its|comes|makes|happens"
+    r"|means|goes|says|looks|seems|works|causes|takes|needs)\b)[\w-]+s\b",
     re.IGNORECASE,
 )
 MAX_ROWS = 20
@@ -354,60 +355,177 @@ _SUPERLATIVE = re.compile(
 _SMALLEST = frozenset(
     "fewest least smallest lowest minimum oldest earliest shortest lightest".split()
 )
+_IN_TIME = frozenset("oldest newest earliest latest".split())
 # "the cheapest tea", "the most expensive laptop": the price column is meant.
 _PRICED = re.compile(
     r"\b(?:(?P<low>cheapest|least\s+expensive|lowest[\s-]priced|most\s+affordable)"
     r"|priciest|costliest|most\s+expensive|highest[\s-]priced)\b",
     re.IGNORECASE,
 )
-_PRICE_COLUMNS = frozenset(tokens("price prices cost costs amount fee"))
-_CURRENCY = r"(?:[$€£¥₹]|[A-Z]{3}\b|(?i:usd|eur|gbp))"
+# Questions about an extreme that do not ask for its row: why it is one, how many are
+# above it, which of two named ones is.
+_NOT_PICKING = re.compile(
+    r"^(?:why|how\s+come|what\s+makes)\b|\b(?:of|between)\s+\S+\s+(?:and|or)\s+\S", re.IGNORECASE
+)
+_PRICE_COLUMNS = frozenset(tokens("price prices cost costs fee fees"))
+# A price column with one of these is some other charge than the thing's price.
+_OTHER_CHARGES = frozenset(
+    tokens("shipping delivery joining standing setup set-up installation postage handling tax")
+    + tokens("deposit was old original previous")
+)
+_CURRENCY = r"(?:[A-Z]{1,3}\$|[$€£¥₹]|\b[A-Z]{3}\b|(?i:usd|eur|gbp))"
+_PER = r"(?:\s*(?:/|per\s+|a\s+)\s*(?:month|mo|year|yr|night|day|week|hour|hr|user|person)\b\.?)"
 
 
-def _number(value: str) -> float | None:
-    """The number in a cell: "1,024", "-3.5", or an amount ("£12.50", "12 EUR")."""
+_AMOUNT = rf"(?:{_CURRENCY}\s*)?\d[\d.,]*(?:\s*{_CURRENCY})?"
+
+
+def _amount(value: str) -> float | None:
     value = re.sub(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", "", value.strip())
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})*,\d{1,2}", value):
+        value = value.replace(".", "").replace(",", ".")  # a decimal comma: "8,50"
     found = re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", value)
     return float(found.group().replace(",", "")) if found else None
+
+
+def _number(value: str) -> tuple[float, float] | None:
+    """The number in a cell, as its least and greatest value: "1,024", "-3.5", an amount
+    ("£12.50", "12 EUR", "8,50 €", "US$ 5", "$9/month", "from £3", "Free"), or a range
+    ("£18–£25"); None for anything else."""
+    value = re.sub(rf"{_PER}$", "", value.strip(), flags=re.IGNORECASE)
+    value = re.sub(r"^(?:from|starting\s+at|only)\s+", "", value, flags=re.IGNORECASE)
+    if value.lower() == "free":
+        return (0.0, 0.0)
+    span = re.fullmatch(rf"(?P<a>{_AMOUNT})\s*(?:–|—|-|to)\s*(?P<b>{_AMOUNT})", value)
+    if span:
+        low, high = _amount(span["a"]), _amount(span["b"])
+        return (low, high) if low is not None and high is not None and low <= high else None
+    one = _amount(value)
+    return None if one is None else (one, one)
+
+
+def _cells(item: str) -> dict[str, str]:
+    return dict(
+        (label.strip(), value.strip())
+        for label, sep, value in (c.partition(": ") for c in item.split(" | "))
+        if sep
+    )
+
+
+def _label_tokens(label: str) -> set[str]:
+    return set(tokens(label.replace("_", " ")))
+
+
+def _column(labels: Sequence[str], wanted: set[str], priced: bool, asked: set[str]) -> str | None:
+    """The one column ``wanted`` names; for a price, not another charge ("Shipping cost"),
+    and among several, the one the question's words name too ("Annual cost")."""
+    found = [k for k in labels if wanted & _label_tokens(k)]
+    if priced:
+        found = [k for k in found if not _OTHER_CHARGES & _label_tokens(k)]
+    if len(found) > 1:
+        found = [k for k in found if (_label_tokens(k) - wanted) & asked] or found
+    return found[0] if len(found) == 1 else None
 
 
 def _superlative(question: Question, content: PageContent) -> Found | None:
     """ "which planet has the most moons", "the cheapest tea": the table row with the
     greatest (or least) number in the column the question names, or in its price
-    column. None when no table has such a column: a passage that says "most" answers
-    nothing."""
+    column, among the rows that have the question's other words where some rows have
+    them ("the cheapest Dell laptop"). None when no table has one such column, when
+    several tables could answer and none is named, or on a tie: a passage that says
+    "most" answers nothing."""
     priced = _PRICED.search(question.text)
     found = _SUPERLATIVE.search(question.text)
     if priced:
         wanted, smallest = set(_PRICE_COLUMNS), priced["low"] is not None
+        said = set(tokens(priced.group()))
     else:
         assert found is not None
         wanted = set(tokens(found["col"] or ""))
         smallest = found["sup"].lower() in _SMALLEST
+        said = set(tokens(found.group()))
+        if found["sup"].lower() in _IN_TIME and wanted & _PRICE_COLUMNS:
+            return None  # "the latest price": a date's, not the greatest price
     if not wanted:
         return None
+    asked = set(question.ranking)
+    title = set(tokens(content.title))
+    paid = bool(priced and re.search(r"\b(?:paid|non-free|premium)\b", question.text, re.I))
+    answers: list[tuple[int, Found]] = []
     for collection in content.collections:
-        if not collection.table:
+        if not collection.table or collection.context == "form":
+            continue  # a form's fields ("Min price", "Max price") are no table of things
+        rows = [(item, _cells(item)) for item in collection.items]
+        labels = list(dict.fromkeys(k for _, cells in rows for k in cells))
+        column = _column(labels, wanted, bool(priced), asked)
+        if column is None:
             continue
-        rows = []
-        for item in collection.items:
-            cells = dict(
-                (label.strip(), value.strip())
-                for label, sep, value in (c.partition(": ") for c in item.split(" | "))
-                if sep
-            )
-            column = next((k for k in cells if wanted & set(tokens(k.replace("_", " ")))), None)
-            number = _number(cells[column]) if column else None
-            if number is not None:
-                rows.append((number, item, cells[column]))
-        if len(rows) >= 2:
+        own = set(tokens(collection.context)) | {t for k in labels for t in _label_tokens(k)}
+        values = [set(tokens(" ".join(cells.values()))) for _, cells in rows]
+        # Words some rows have and others not narrow the rows: "Dell", "to Paris".
+        narrowing = {
+            t
+            for t in question.required
+            if t not in own | title | said
+            and any(t in v for v in values)
+            and not all(t in v for v in values)
+        }
+        numbered = []
+        for (item, cells), have in zip(rows, values, strict=True):
+            if not narrowing <= have or not cells.get(column):
+                continue
+            number = _number(cells[column])
+            if number is not None and paid and number[1] == 0:
+                continue  # "the cheapest paid plan": not the free one
+            if number is None and re.fullmatch(r"[-—–?]|n/?a|none|tbd", cells[column].lower()):
+                continue  # no price given
+            if number is None:
+                if priced:
+                    break  # a price not read ("on request"): no cheapest to name
+                continue
+            numbered.append((number[0] if smallest else number[1], item, cells))
+        else:
+            if len(numbered) < 2:
+                continue
             pick = min if smallest else max
-            best = pick(rows, key=lambda r: r[0])
-            if sum(r[0] == best[0] for r in rows) > 1:
+            best = pick(numbered, key=lambda r: r[0])
+            if sum(r[0] == best[0] for r in numbered) > 1:
                 return None  # a tie picks nothing
-            # "how much is the cheapest tea": the amount too.
-            return Found(best[1], content.url, best[2] if question.kind == "amount" else None)
-    return None
+            value = _asked_value(question, best[2], column, bool(priced), said)
+            named = len(asked & set(tokens(collection.context)) - said)
+            answers.append((named, Found(best[1], content.url, value)))
+    if not answers:
+        return None
+    answers.sort(key=lambda a: a[0], reverse=True)
+    if len(answers) > 1 and answers[0][0] == answers[1][0]:
+        return None  # several tables could answer, and none is named more than the others
+    return answers[0][1]
+
+
+def _asked_value(
+    question: Question, cells: dict[str, str], column: str, priced: bool, said: set[str]
+) -> str | None:
+    """An amount question's value from the chosen row: the cell of a column it names
+    ("how much RAM does the cheapest laptop have"), else the price ("how much is the
+    cheapest tea"; the price cell of "the highest rated laptop"); None otherwise."""
+    if question.kind != "amount":
+        return None
+    # The thing picked is no measure of it: "car" in "how much is the cheapest car".
+    after = re.search(rf"{_PRICED.pattern}|{_SUPERLATIVE.pattern}", question.text, re.I)
+    thing = re.match(r"\s*([\w-]+)", question.text[after.end() :]) if after else None
+    asked = set(question.ranking) - said - _PRICE_COLUMNS - set(tokens(thing[1] if thing else ""))
+    # A measure, not the thing's name ("Tea: Darjeeling" for "the cheapest tea").
+    named = [
+        k
+        for k in cells
+        if k != column and _label_tokens(k) & asked and re.match(r"[\d$€£¥₹.,-]", cells[k])
+    ]
+    if named:
+        return cells[named[0]]
+    if priced or _label_tokens(column) & _PRICE_COLUMNS:
+        return cells[column]
+    price = _column(list(cells), set(_PRICE_COLUMNS), True, set(question.ranking))
+    return cells[price] if price else None
 
 
 def _focused(found: Found, question: Question) -> Found | None:
@@ -504,7 +622,9 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     if _VALUE_OF.search(question.text):
         # Only a line that sets it says a value; a passage that names it does not.
         return _assigned(question, content)
-    if _PRICED.search(question.text) or (
+    if _NOT_PICKING.search(question.text) or question.kind == "count":
+        pass  # "why is Gyokuro the most expensive tea": a passage, if any
+    elif _PRICED.search(question.text) or (
         _SUPERLATIVE.search(question.text) and question.kind == "amount"
     ):
         # "which tea has the lowest price": a row; "what is the cheapest plan" on a page
@@ -632,11 +752,37 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     best = scored[0]
     if _PLURAL_WHICH.match(question.text):
         # "which teas are from Japan": every row that answers as well as the best
-        # passage; "which missions went to Mars": rows that say so, not one passage.
-        if any(p.labelled and covered == best[0] for covered, *_, p in scored):
-            return _rows(scored, candidates, content)
-        return None
+        # passage and says so in its cells; "which missions went to Mars": rows that
+        # say so, not one passage. "Which planets have rings" is not answered by a
+        # "Rings" column that every row has, whatever its cells say.
+        extra = set(required) - title - ({named} if named else set())
+        rows = [
+            x
+            for x in scored
+            if x[3].labelled
+            and x[0] == best[0]
+            and _cells_say(x[3].text, extra, bool(_NEGATED.search(question.text)))
+        ]
+        return _rows(rows, candidates, content) if rows else None
     return Found(best[3].shown(question), content.url)
+
+
+_YES = frozenset({"yes", "y", "true", "✓", "✔", "included", "available"})
+_NO = frozenset({"no", "n", "false", "✗", "✘", "-", "—", "not included", "unavailable"})
+_NEGATED = re.compile(r"\b(?:no|not|without|don't|doesn't|do\s+not|does\s+not|lack)\b", re.I)
+
+
+def _cells_say(row: str, wanted: set[str], negated: bool) -> bool:
+    """Whether a row's cells, not only its column names, have one of ``wanted`` (all
+    rows do when nothing is wanted); a yes/no column that ``wanted`` names says it by
+    its yes ("which planets have rings": "Rings: Yes"), or its no when ``negated``."""
+    if not wanted:
+        return True
+    cells = _cells(row)
+    for label, value in cells.items():
+        if wanted & _label_tokens(label) and value.lower() in _YES | _NO:
+            return (value.lower() in _YES) != negated
+    return bool(wanted & set(tokens(" ".join(cells.values()))))
 
 
 def _rows(
