@@ -151,6 +151,17 @@ class Hover(Action):
 
 
 @dataclass(frozen=True)
+class SortBy(Action):
+    """The page's sort control set to ``key`` ("price", "price low to high"): a sort
+    drop-down's option, a sort link or button, or a sortable table's column header."""
+
+    key: str
+
+    def describe(self) -> str:
+        return f'sort by "{self.key}"'
+
+
+@dataclass(frozen=True)
 class TypeText(_ByIndex, Action):
     field: str
     text: str

@@ -343,3 +343,19 @@ def test_hover_opens_a_menu(run: Run, base_url: str) -> None:
     assert result.final_url == f"{base_url}/shop.html?from=menu"
     with pytest.raises(ActionFailed, match='could not click "Teas"'):  # hidden until then
         run(f"Open {base_url}/hover.html and click Teas", action_timeout_ms=1000)
+
+
+def test_sort_by_a_drop_down_a_link_or_a_column(run: Run, base_url: str) -> None:
+    # A sort drop-down's option ("Sort order": Name, Price).
+    shop = run(f"Open {base_url}/shop.html, sort by price and return the text")
+    assert "Sorted by price" in shop.result
+    # A "Sort by:" bar of links, by the bare key.
+    flights = run(f"Open {base_url}/sorting.html and sort the results by duration")
+    assert flights.final_url == f"{base_url}/sorting.html?sort=duration"
+    # A sortable table's header.
+    table = run(f"Open {base_url}/sorting.html, sort the table by Airline and extract the table")
+    assert "Order: column 0" not in table.result  # the table alone is extracted
+    assert json.loads(table.result)[0][0] == {"Airline": "EasyJet", "Departs": "07:40"}
+    # Nothing to sort with: a clear failure, not a claimed success.
+    with pytest.raises(ActionFailed, match='could not sort by "rating"'):
+        run(f"Open {base_url}/sorting.html and sort by rating", action_timeout_ms=1000)

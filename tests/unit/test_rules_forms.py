@@ -122,8 +122,8 @@ def test_fill_in_the_form_with_a_description() -> None:
     ]
     # A field named with "with" is still typing into that field.
     assert plan_instruction("Fill the Name field with Ada") == [a.TypeText("Name", "Ada")]
-    with pytest.raises(InstructionNotUnderstood):
-        plan_instruction("order the results by price")
+    # "order" is a sort here, not an order form to fill.
+    assert plan_instruction("order the results by price") == [a.SortBy("price")]
 
 
 def test_a_description_read_into_values_and_words() -> None:

@@ -32,6 +32,7 @@ from nodes.agent.actions import (
     LogIn,
     ReturnText,
     SetChecked,
+    SortBy,
 )
 from nodes.agent.questions.passages import Collection, PageContent, find_answer, parse_question
 from nodes.agent.rules.replay import render_replay
@@ -581,7 +582,6 @@ def test_second_review_regressions(instruction: str, expected: list[str]) -> Non
     "instruction",
     [
         # A comma or "then" the user wrote is not taken back: the piece stays refused.
-        "Search for tea, then sort the results by price",
         "Fill the Notes field with hi, then save",
         # A page of the site, not the site: only its home page would open.
         "Go to the contact page on example.com",
@@ -968,3 +968,28 @@ def test_second_review_of_search_fills_and_documents() -> None:
     assert plan_instruction(
         "Check that the page says Welcome, then return this page as markdown"
     ) == [CheckText("Welcome", expect=True), Extract("markdown")]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("Sort by price", [SortBy("price")]),
+        ("sort the results by price from low to high", [SortBy("price from low to high")]),
+        (f"Open {E}, order the list by date", [Navigate(E), SortBy("date")]),
+        # Not typed into the search box with the words before it.
+        (
+            "Search for tea, then sort the results by price",
+            [TypeText("search", "tea"), PressKey("Enter"), SortBy("price")],
+        ),
+    ],
+)
+def test_sort(instruction: str, expected: list[object]) -> None:
+    actions = plan_instruction(instruction)
+    assert actions == expected
+    replay = render_replay(actions)
+    assert replay.replayable and plan_instruction(replay.script) == expected
+
+
+def test_ordering_a_thing_is_no_sort() -> None:
+    with pytest.raises(InstructionNotUnderstood):
+        plan_instruction("Order pizza by phone")

@@ -104,6 +104,13 @@ REGISTRY = Registry(
         phrasings=("Hover over 'Products'", "Move the mouse over the Help menu"),
     ),
     ActionSpec(
+        action=a.SortBy,
+        handler=h.sort_by,
+        docs_row="sort",
+        llm_note="(by `select_option` or `click`)",
+        phrasings=("Sort by price", "Sort the results by price from low to high"),
+    ),
+    ActionSpec(
         action=a.ClickAny,
         handler=h.click_any,
         docs_row="reach a goal by a click",

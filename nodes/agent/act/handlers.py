@@ -354,6 +354,16 @@ def hover(s: Session, action: a.Hover) -> None:
     s.page.wait_for_timeout(min(HOVER_SETTLE_MS, s.budget.timeout_ms()))
 
 
+def sort_by(s: Session, action: a.SortBy) -> None:
+    expect_effect(
+        s,
+        action.describe(),
+        lambda: interact.sort_by(s.page, action.key, s.budget),
+        click=False,
+    )
+    settle(s.page, s.budget)
+
+
 def click_any(s: Session, action: a.ClickAny) -> None:
     expect_effect(
         s,

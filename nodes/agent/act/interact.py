@@ -58,6 +58,68 @@ def hover(page: Page, text: str, budget: Budget) -> None:
     act()
 
 
+# The option of a <select> whose words hold all the key's words ("price low to high" in
+# "Price: Low to High"); -1 for none. Only a select that says it sorts is used.
+_SORT_OPTION_JS = """
+(select, key) => {
+  const words = (s) => (s || '').toLowerCase().match(/[\\p{L}\\p{N}]+/gu) || [];
+  const filler = new Set(['by', 'the', 'from', 'to', 'a', 'an', 'in', 'order', 'sort']);
+  const wanted = words(key).filter((w) => !filler.has(w));
+  if (!wanted.length) return -1;
+  return Array.from(select.options).findIndex((o) => {
+    const have = new Set(words(o.label || o.textContent).concat(words(o.value)));
+    return wanted.every((w) => have.has(w));
+  });
+}
+"""
+_SORTS_JS = """
+(select) => /sort|order/i.test([select.name, select.id, select.getAttribute('aria-label'),
+  ...(select.labels ? Array.from(select.labels).map((l) => l.innerText) : [])].join(' '))
+"""
+
+
+def sort_by(page: Page, key: str, budget: Budget) -> None:
+    """Set the page's sort control to ``key``: an option of a sort drop-down, a "Sort by
+    <key>" link or button (or "<key>" in a sort menu), or a column header."""
+
+    def probe(late: bool) -> Act | None:
+        selects = page.locator("select").filter(visible=True)
+        for i in range(min(selects.count(), 20)):
+            select = selects.nth(i)
+            index = int(select.evaluate(_SORT_OPTION_JS, key, timeout=budget.timeout_ms()))
+            if index >= 0 and select.evaluate(_SORTS_JS, timeout=budget.timeout_ms()):
+                chosen, at = select, index
+                return lambda: chosen.select_option(index=at, timeout=budget.timeout_ms())
+        names = (f"Sort by {key}", f"Sort by: {key}", key)
+        for name in names:
+            target = locate.first_visible(locate.click_candidates(page, name))
+            if target is not None and (name != key or _sorts(target, budget)):
+                return lambda: target.click(timeout=budget.timeout_ms())
+        header = locate.first_visible(
+            iter([page.locator("th, [role=columnheader]").filter(has_text=locate.whole_text(key))])
+        )
+        if header is not None:
+            return lambda: header.click(timeout=budget.timeout_ms())
+        return None
+
+    act = locate.poll(page, budget, probe)
+    if act is None:
+        raise not_found(budget, f'could not sort by "{key}": no sort control on the page offers it')
+    act()
+
+
+def _sorts(target: Locator, budget: Budget) -> bool:
+    """Whether a control named by the bare key is a sort control: in a sort menu, or a
+    link whose address sorts ("?sort=price")."""
+    return bool(
+        target.evaluate(
+            "(el) => /sort|order/i.test((el.getAttribute('href') || '') + ' '"
+            " + (el.closest('[class*=sort i], [id*=sort i], [aria-label*=sort i]') ? 'sort' : ''))",
+            timeout=budget.timeout_ms(),
+        )
+    )
+
+
 def click(page: Page, text: str, budget: Budget) -> None:
     def probe(late: bool) -> Act | None:
         target = locate.first_visible(locate.click_candidates(page, text))

@@ -77,6 +77,19 @@ def press_key(clause: str, m: Masked) -> list[a.Action] | None:
     return None
 
 
+def sort_by(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "sort by price", "sort the results by price from low to high", "order the list
+    by date"."""
+    found = match(
+        r"(?:sort|order|re-?order|rank)\s+(?:the\s+|these\s+|all\s+)?(?:(?:search\s+)?results|list"
+        r"|products|items|table|page|listings|offers|hotels|flights)?\s*by\s+(?:the\s+)?(?P<key>.+)",
+        clause,
+    )
+    if not found:
+        return None
+    return [a.SortBy(m.value(found["key"]).strip())]
+
+
 def select_from(clause: str, m: Masked) -> list[a.Action] | None:
     found = match(
         r"(?:select|choose|pick)\s+(?:the\s+)?(?:option\s+)?(?P<value>.+?)\s+(?P<conn>from|in)\s+"

@@ -57,6 +57,7 @@ RULES: tuple[Rule, ...] = (
     pages.wait_for_text,
     inputs.press_key,
     inputs.key_combo,
+    inputs.sort_by,
     inputs.select_from,
     inputs.fill_with,
     inputs.type_as,

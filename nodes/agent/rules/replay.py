@@ -166,6 +166,7 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.ClickAny: lambda x: _goal(x),
     a.ClickNth: lambda x: f"Click the {a.ordinal(x.n)} {x.kind}",
     a.Hover: lambda x: f"Hover over {quote(x.text)}",
+    a.SortBy: lambda x: f"Sort by {quote(x.key)}",
     a.TypeText: _type,
     a.PressKey: lambda x: _key(x.key),
     a.SelectOption: lambda x: f"Select {quote(x.value)} from the {name(x, x.field)} dropdown",
