@@ -185,7 +185,8 @@ def test_markdown_keeps_what_a_reader_sees(context: BrowserContext) -> None:
     markdown = extract(page, "markdown", budget)
     assert markdown is not None
     assert markdown.startswith("# Notes\n\n10 Downing St  \nLondon\n\nInside a contents box")
-    assert "Hidden" not in markdown and "Faded" not in markdown and "Menu" not in markdown
+    assert "Hidden" not in markdown and "Menu" not in markdown
+    assert "Faded menu" in markdown  # transparent until scrolled to, as fade-ins are
     assert "```python\na = 1\n\n\nb = 2\n```" in markdown  # code blocks as they are
     assert "| a \\| b | x |\n| --- | --- |\n| c | d |" in markdown
     assert markdown.endswith("bottom of a deep page")  # no RecursionError at 400 levels
@@ -199,6 +200,46 @@ def test_markdown_keeps_what_a_reader_sees(context: BrowserContext) -> None:
     )
     html = extract(page, "html", budget)
     assert html is not None and html.endswith(f"\n… (cut at {DOCUMENT_CHARS:,} characters)")
+    page.close()
+
+
+SITE_PARTS = """<!doctype html><html><body>
+<a class="skip-link" href="#story">Skip to content</a><nav>Home News</nav>
+<article id="story"><h1>Storm</h1>
+<p>Winds rose.<span aria-hidden="true">★★</span><span class="sr-only">2 stars</span></p>
+<div style="display: flex"><button>Accept all</button><button>Reject all</button></div>
+<ul><li><input type="checkbox" checked disabled> Done</li><li><input type="checkbox"> Todo</li></ul>
+<label>Colour <select><option>Red</option><option selected>Black</option></select></label>
+<details><summary>More</summary><p>Folded body</p></details>
+<img alt="Beach" data-src="img/beach.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+<table class="highlighttable"><tr><td class="linenos"><pre>1\n2</pre></td>
+<td class="code"><div class="highlight-python"><pre>a = 1\nb = 2</pre></div></td></tr></table>
+<p id="late"></p>
+</article>
+<article><h2>Related</h2><p>Other story</p></article>
+<script>setTimeout(() => { document.getElementById("late").textContent = "Rendered late"; }, 300);
+</script>
+</body></html>"""
+
+
+def test_markdown_of_a_site_as_sites_are_built(context: BrowserContext, base_url: str) -> None:
+    page = context.new_page()
+    page.route(
+        f"{base_url}/parts.html", lambda r: r.fulfill(body=SITE_PARTS, content_type="text/html")
+    )
+    page.goto(f"{base_url}/parts.html")
+    markdown = extract(page, "markdown", Budget(time.monotonic() + 30, 15_000))
+    assert markdown is not None
+    # The article that holds most of the articles' text, without the page's chrome.
+    assert markdown.startswith("# Storm\n\nWinds rose.2 stars\n"), markdown
+    for absent in ("Skip to", "Home", "★", "Related", "Red"):
+        assert absent not in markdown, absent
+    assert "Accept all Reject all" in markdown
+    assert "- [x] Done\n- [ ] Todo" in markdown
+    assert "Colour Black" in markdown and "Folded body" in markdown
+    assert f"![Beach]({base_url}/img/beach.jpg)" in markdown
+    assert "```python\na = 1\nb = 2\n```" in markdown and "1\n2" not in markdown
+    assert markdown.endswith("Rendered late")  # rendered 300 ms after the load event
     page.close()
 
 

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from markdownify import markdownify
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nodes.agent.loop.budget import Budget
 from nodes.agent.loop.script import run_script
@@ -27,12 +28,108 @@ MAX_ITEMS = 100
 # cut that says so.
 DOCUMENT_CHARS = 100_000
 
-# The main content (its <main>, else its only <article>, else its body), copied without
-# what is not shown (hidden menus, scripts, styles, templates), with links and images
-# made absolute so that they still work outside the page. Past MAX_DEPTH levels an
-# element is copied as its text: the converter recurses once per level. A "|" in a table
-# cell is escaped so that it stays in its cell.
+# The main content (its visible <main>, else its article when one holds most of the
+# articles' text, else a #content/#main box, else its body), copied without what is not
+# shown (hidden menus, scripts, styles, templates, aria-hidden text, skip links; text for
+# screen readers stays: "4.6 out of 5 stars"; a closed <details> is opened), with links
+# and images made absolute (a lazy image's data-src too) so that they still work outside
+# the page. Code beside its line numbers is kept alone; a ticked box in a list says [x];
+# a drop-down says its choice; inline elements laid out apart (buttons, flex items) are
+# kept apart by a space. Past MAX_DEPTH levels an element is copied as its text: the
+# converter recurses once per level. A "|" in a table cell is escaped so that it stays
+# in its cell.
 _MAIN_HTML_JS = """
+({max, depth}) => {
+  if (!document.body) return {html: '', cut: false};
+  const seen = (el) => el && el.checkVisibility() && el.innerText && el.innerText.trim();
+  const articles = Array.from(document.querySelectorAll('article')).filter(seen);
+  const size = (el) => el.innerText.length;
+  const total = articles.reduce((n, el) => n + size(el), 0);
+  const lead = articles.find((el) => size(el) > total / 2);
+  const main = [...document.querySelectorAll('main, [role="main"]')].find(seen) || lead
+    || [...document.querySelectorAll('#content, #main-content, #main')].find(seen)
+    || document.body;
+  const skip = new Set(['script', 'style', 'noscript', 'template', 'svg', 'canvas', 'iframe']);
+  const unread = new RegExp('(?:^|\\\\s)(?:skip-link|skip-to-content|linenos?'
+    + '|line-numbers?-rows|hljs-ln-numbers|gutter)(?:\\\\s|$)');
+  const inline = new Set(['span', 'a', 'label', 'b', 'strong', 'em', 'i', 'img', 'small',
+                          'time', 'code', 'button']);
+  const shown = (el, opened) => {
+    if (el.hidden || el.getAttribute('aria-hidden') === 'true') return false;
+    if (unread.test(el.getAttribute('class') || '')) return false;
+    if (opened) return getComputedStyle(el).display !== 'none';
+    return el.checkVisibility({visibilityProperty: true})
+      || getComputedStyle(el).display === 'contents';
+  };
+  const source = (img) => {
+    const lazy = img.getAttribute('data-src') || img.getAttribute('data-lazy-src');
+    const src = lazy ? new URL(lazy, document.baseURI).href : img.currentSrc || img.src;
+    return src && !src.startsWith('data:') ? src : '';
+  };
+  const copy = (el, level, inCell, opened) => {
+    const tag = el.localName;
+    if (tag === 'select') {  // its choice, not every option
+      return document.createTextNode(el.selectedOptions.length
+        ? ' ' + Array.from(el.selectedOptions).map((o) => o.label).join(', ') + ' ' : '');
+    }
+    if (tag === 'input' && el.type === 'checkbox' && el.closest('li')) {
+      return document.createTextNode(el.checked ? '[x] ' : '[ ] ');
+    }
+    if (tag === 'table' && el.querySelector('pre')
+        && (el.matches('.highlighttable, .hljs-ln')
+            || el.querySelector('td.linenos, td.gutter, td.code'))) {
+      // Code laid out in a table beside its line numbers: the code alone.
+      const out = document.createElement('div');
+      for (const pre of el.querySelectorAll('pre')) {
+        if (!pre.closest('.linenos, .gutter')) {
+          out.appendChild(copy(pre, level + 1, false, opened));
+        }
+      }
+      return out;
+    }
+    const out = el.cloneNode(false);
+    if (tag === 'a' && el.href) out.setAttribute('href', el.href);
+    if (tag === 'img') out.setAttribute('src', source(el));
+    if (tag === 'details') out.setAttribute('open', '');
+    if (tag === 'pre') {  // its language, which the box around it may say (highlight-python)
+      for (const box of [el, el.querySelector('code'), el.parentElement,
+                         el.parentElement && el.parentElement.parentElement]) {
+        const found = box && (box.getAttribute('class') || '').match(
+          /(?:^|\\s)(?:language|lang|highlight-source|highlight)-([\\w+#.-]+)/);
+        if (found && !['default', 'none', 'text', 'plaintext'].includes(found[1])) {
+          out.setAttribute('class', 'language-' + found[1]);
+          break;
+        }
+      }
+    }
+    const cell = inCell || tag === 'td' || tag === 'th';
+    const open = opened || (tag === 'details' && !el.open);
+    if (level >= depth) {
+      out.textContent = el.innerText || el.textContent || '';
+      return out;
+    }
+    for (const child of el.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        out.appendChild(document.createTextNode(
+          cell ? child.data.replace(/\\|/g, '\\\\|') : child.data));
+      } else if (child.nodeType === Node.ELEMENT_NODE && !skip.has(child.localName)
+                 && shown(child, open)) {
+        out.appendChild(copy(child, level + 1, cell, open));
+        if (inline.has(child.localName) && !open
+            && getComputedStyle(child).display !== 'inline') {
+          out.appendChild(document.createTextNode(' '));  // laid out apart: "Mon Tue"
+        }
+      }
+    }
+    return out;
+  };
+  const html = copy(main, 0, false, false).outerHTML;
+  if (html.length <= max) return {html, cut: false};
+  const end = html.lastIndexOf('<', max);  // not in the middle of a tag
+  return {html: html.slice(0, end > 0 ? end : max), cut: true};
+}
+"""
+_HTML_JS = """
 ({max, depth}) => {
   if (!document.body) return {html: '', cut: false};
   const has = (el) => el && el.innerText && el.innerText.trim();
@@ -83,6 +180,7 @@ _HTML_JS = """
 # (1 to 2.5 s to convert on one core of the 2-core test machine).
 READ_CHARS = 500_000
 MAX_DEPTH = 100
+RENDER_WAIT_MS = 2000
 
 _SHAPES_JS = """
 ({shape, max}) => {
@@ -138,6 +236,8 @@ def extract(page: Page, shape: str, budget: Budget) -> str | None:
     empty list would read as an answer)."""
     if shape == "text":
         return shorten(read_page(page, budget).text, TEXT_CHARS) or None
+    if shape in ("html", "markdown"):
+        _rendered(page, budget)
     if shape == "html":
         read = run_script(page, _HTML_JS, DOCUMENT_CHARS, budget=budget)
         return _document(str(read["html"]), cut=bool(read["cut"]))
@@ -154,12 +254,21 @@ def extract(page: Page, shape: str, budget: Budget) -> str | None:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
+def _rendered(page: Page, budget: Budget) -> None:
+    """Let a page that renders with scripts after its load event finish (the network
+    quiet, at most RENDER_WAIT_MS): a document is read whole, not as its empty shell."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=budget.timeout_ms(cap_ms=RENDER_WAIT_MS))
+    except PlaywrightTimeoutError:
+        budget.check()
+
+
 def _code_language(pre: Any) -> str | None:
-    """A code block's language, from its ``language-x`` class or its code element's."""
-    for el in (pre, pre.find("code")):
-        for name in (el.get("class") or []) if el is not None else []:
-            if name.startswith(("language-", "lang-")):
-                return str(name.split("-", 1)[1]) or None
+    """A code block's language, from the ``language-x`` class the page's copy gives it
+    (from the block, its code element or the box around it: ``highlight-python``)."""
+    for name in pre.get("class") or []:
+        if name.startswith("language-"):
+            return str(name.split("-", 1)[1]) or None
     return None
 
 
