@@ -16,6 +16,7 @@ from nodes.agent.questions.passages import (
     rank_links,
 )
 from nodes.agent.questions.ranking import tokens
+from nodes.agent.questions.values import find_amount, find_count
 
 U = "http://x.test/page"
 RIVERS = Collection(
@@ -337,3 +338,33 @@ def test_a_yes_no_column_answers_a_plural_question(question: str, planets: list[
     found = find_answer(parse_question(question), _page("", PLANETS, title="Planets"))
     assert found is not None
     assert [row.split(" | ")[0].split(": ")[1] for row in found.passage.splitlines()] == planets
+
+
+# Found by a held-out evaluation (274 questions on 15 pages built as real sites are).
+def test_counts_amounts_and_cells_as_pages_write_them() -> None:
+    assert find_count("Showing 1–10 of 2,486 homes", set(tokens("homes"))) == "2486"
+    assert find_count("Showing 1–12 of 48 users", {"user"}) == "48"
+    # A lone number in a word or a measure is no amount; a percentage is.
+    assert find_amount("Every paid plan starts with a 14-day free trial.") is None
+    assert find_amount("Reduce the oven by 25°F.") is None
+    assert find_amount("A 12.5% service charge is added.") == "12.5%"
+    # A row's cell the question names, before the row's first amount.
+    menu = Collection("Wines", ("Wine: Prosecco | Glass: £8.00 | Bottle: £34.00",), table=True)
+    found = find_answer(parse_question("how much is a bottle of Prosecco"), _page("", menu))
+    assert found is not None and found.value == "£34.00"
+
+
+def test_cheapest_without_a_table_needs_a_passage_that_says_so() -> None:
+    page = _page(
+        "Plans\nRegistered nonprofits get 50% off any paid plan.\n"
+        "Starter is our cheapest plan, at $12."
+    )
+    found = find_answer(parse_question("what is the cheapest plan"), page)
+    assert found is not None and found.passage == "Starter is our cheapest plan, at $12."
+    assert (
+        find_answer(
+            parse_question("what is the cheapest paid plan"),
+            _page("Plans\nRegistered nonprofits get 50% off any paid plan."),
+        )
+        is None
+    )

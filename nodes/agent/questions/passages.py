@@ -374,7 +374,10 @@ _OTHER_CHARGES = frozenset(
     + tokens("deposit was old original previous")
 )
 _CURRENCY = r"(?:[A-Z]{1,3}\$|[$€£¥₹]|\b[A-Z]{3}\b|(?i:usd|eur|gbp))"
-_PER = r"(?:\s*(?:/|per\s+|a\s+)\s*(?:month|mo|year|yr|night|day|week|hour|hr|user|person)\b\.?)"
+_PER = (
+    r"(?:\s*(?:/|per\s+|a\s+)\s*(?:month|mo|year|yr|night|day|week|hour|hr|user|person|kg|g|lb"
+    r"|oz|l|litre|liter|item|unit|piece|each)\b\.?)"
+)
 
 
 _AMOUNT = rf"(?:{_CURRENCY}\s*)?\d[\d.,]*(?:\s*{_CURRENCY})?"
@@ -628,10 +631,17 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
         _SUPERLATIVE.search(question.text) and question.kind == "amount"
     ):
         # "which tea has the lowest price": a row; "what is the cheapest plan" on a page
-        # that says so in prose: its passage.
+        # that says so in prose: its passage, which has to say "cheapest" too.
         row = _superlative(question, content)
         if row is not None:
             return row
+        said = _PRICED.search(question.text) or _SUPERLATIVE.search(question.text)
+        assert said is not None
+        extreme = set(tokens(said.group())) - _PRICE_COLUMNS
+        found = _find_answer(question, content)
+        if found is None or not extreme <= set(tokens(found.passage)):
+            return None
+        return found
     elif _SUPERLATIVE.search(question.text) and question.kind in ("text", "person"):
         return _superlative(question, content)
     found = _find_answer(question, content)
@@ -643,6 +653,10 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
 _CELL_VALUE = {
     "date": re.compile(r"1\d{3}|20\d{2}"),
     "person": re.compile(r"[^\W\d_][\w.@-]{1,39}"),
+    # "£34.00", "$59.88/yr", "12,50 €", "12": an amount, not "30 days" nor "Keeper: $5"
+    "amount": re.compile(
+        r"(?:[A-Z]{0,3}[$€£¥₹]\s?)?\d[\d.,]*(?:\s?(?:[$€£¥₹]|EUR|USD|GBP))?(?:\s*/\s*\w+)?"
+    ),
 }
 
 
@@ -665,12 +679,16 @@ def _labelled_cell(question: Question, passage: _Passage) -> str | None:
     pairs = [c.partition(": ")[::2] for c in cells if ": " in c]
     # A row of label and value cells side by side ("Assigned To | ada | Keywords |").
     pairs += list(zip(cells, cells[1:], strict=False))
-    for label, value in pairs:
-        if shape.fullmatch(value.strip()) and asked & set(tokens(label.replace("_", " "))):
-            if question.kind == "person" and asked & set(tokens(value)):
-                continue
-            return value.strip()
-    return None
+    named = [
+        (len(asked & set(tokens(label.replace("_", " ")))), value.strip())
+        for label, value in pairs
+        if shape.fullmatch(value.strip())
+        and not (question.kind == "person" and asked & set(tokens(value)))
+    ]
+    # The cell whose label says most of the question ("Original price" over "Price"),
+    # the first of equals.
+    best = max(named, key=lambda n: n[0], default=(0, ""))
+    return best[1] if best[0] else None
 
 
 def _find_answer(question: Question, content: PageContent) -> Found | None:
@@ -740,7 +758,10 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         # "what are the prices": each row's, as "which teas are from Japan" below.
         return _rows(scored, candidates, content)
     for *_, p in scored[:8]:
-        value = _value(question.kind, p.shown(question), question)
+        # A row's cell the question names ("Bottle: £34.00") before its first amount.
+        value = _labelled_cell(question, p) if question.kind == "amount" else None
+        if value is None:
+            value = _value(question.kind, p.shown(question), question)
         if value is None:
             value = _labelled_cell(question, p)
         if value is not None:

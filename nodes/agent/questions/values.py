@@ -108,8 +108,11 @@ def find_amount(text: str) -> str | None:
     labelled = _LABELLED.search(text)
     if labelled:
         return labelled["n"]
+    # A lone number (or percentage), not part of a word or a measure: "14-day", "25°F",
+    # "1Password".
     numbers = re.findall(r"\d+(?:[.,]\d+)?", text)
-    return numbers[0] if len(numbers) == 1 else None
+    alone = re.findall(r"(?<![\w.,-])\d+(?:[.,]\d+)?%?(?![\w°.,-])", text)
+    return alone[0] if len(numbers) == 1 and alone else None
 
 
 _WORD_NUMBERS = {
@@ -128,8 +131,10 @@ def find_count(text: str, target: Collection[str]) -> str | None:
     if not target:
         return None
     for found in re.finditer(
-        rf"\b(?P<n>{_COUNT_NUMBER})\s+(?P<what>[\w-]+(?:\s+[\w-]+)?)"
-        r"|\b(?P<what2>[\w-]+)\s*(?::|\(|=)\s*(?P<n2>\d[\d,]*)\b",
+        # What is counted starts with a letter: in "24 of 2,486 homes", "of 2" is no
+        # count, and must not eat the "2" of 2,486.
+        rf"\b(?P<n>{_COUNT_NUMBER})\s+(?P<what>[^\W\d][\w-]*(?:\s+[^\W\d][\w-]*)?)"
+        r"|\b(?P<what2>[^\W\d][\w-]*)\s*(?::|\(|=)\s*(?P<n2>\d[\d,]*)\b",
         text,
         re.IGNORECASE,
     ):
