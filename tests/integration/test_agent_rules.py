@@ -361,6 +361,16 @@ def test_the_cheapest_row_and_every_row_of_a_kind(run: Run, base_url: str) -> No
     ], teas.result
 
 
+def test_the_cheapest_product_card(run: Run, base_url: str) -> None:
+    # Cards in <div>s, an old price struck through and a saving beside the price.
+    cheapest = run(f"What is the cheapest laptop on {base_url}/cards.html?")
+    assert cheapest.result.startswith("Lenovo IdeaPad Slim 3 $429.99 (was $499.99)")
+    dell = run(f"Open {base_url}/cards.html and tell me how much the cheapest Dell laptop is")
+    assert dell.result.splitlines()[:2][0] == "$549.99"
+    dearest = run(f"Which is the most expensive laptop on {base_url}/cards.html?")
+    assert dearest.result.startswith("Apple MacBook Pro 14 $1,999.00")
+
+
 def test_the_nth_link_result_or_button_of_the_content(run: Run, base_url: str) -> None:
     page = f"{base_url}/results.html"
     # Not the header's "Home page", the navigation, the search form nor "Skip to results".

@@ -368,3 +368,47 @@ def test_cheapest_without_a_table_needs_a_passage_that_says_so() -> None:
         )
         is None
     )
+
+
+CARDS = Collection(
+    "Laptops",
+    (
+        "Dell XPS 13 $1,299.99 (was $1,499.99) Save $200 16GB RAM",
+        "Lenovo IdeaPad Slim 3 $429.99 (was $499.99) Save $70 8GB RAM",
+        "Apple MacBook Pro 14 $1,999.00 18GB RAM",
+        "Dell Inspiron 15 $549.99 8GB RAM",
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "first", "value"),
+    [
+        ("what is the cheapest laptop", "Lenovo", None),
+        ("how much is the cheapest laptop", "Lenovo", "$429.99"),
+        ("what is the cheapest Dell laptop", "Dell Inspiron", None),
+        ("which is the most expensive laptop", "Apple", None),
+        ("how much RAM does the cheapest laptop have", "Lenovo", None),  # not its price
+    ],
+)
+def test_cheapest_card_by_its_current_price(question: str, first: str, value: str | None) -> None:
+    found = find_answer(parse_question(question), _page("", CARDS, title="Laptops | Shop"))
+    assert found is not None and found.passage.startswith(first), found
+    assert found.value == value
+
+
+@pytest.mark.parametrize(
+    ("items", "question"),
+    [
+        # A card with no price may be the cheapest ("Free") or the dearest ("Contact us").
+        (("Basic Free", "Pro $9/month", "Team $29/month"), "what is the cheapest plan"),
+        # Words of the question no card has: not guessed ("3-bedroom" where cards say "bds").
+        (
+            ("Oak St $299,500 2 bds", "Elm St $389,000 3 bds", "Pine St $420,000 3 bds"),
+            "what is the cheapest 3-bedroom home",
+        ),
+    ],
+)
+def test_no_cheapest_card_when_the_cards_cannot_tell(items: tuple[str, ...], question: str) -> None:
+    page = _page("", Collection("Results", items), title="Results")
+    assert find_answer(parse_question(question), page) is None

@@ -64,6 +64,15 @@ _CONTENT_JS = """
       && clean(before.innerText).length <= 120 ? clean(before.innerText) : '';
     return [heading, el.getAttribute('aria-label'), own, lead].filter(Boolean).join(' — ');
   };
+  // An item's text, with a struck-through price marked as the old one ("(was $1,499)").
+  const itemText = (el) => {
+    let text = el.innerText || '';
+    for (const old of el.querySelectorAll('del, s, strike')) {
+      const was = (old.innerText || '').trim();
+      if (was) text = text.replace(was, ' (was ' + was + ') ');
+    }
+    return clean(text);
+  };
   const articleParents = new Set();
   for (const el of document.querySelectorAll('h1, h2, h3, h4, h5, h6, ul, ol, table, article')) {
     if (!shown(el)) continue;
@@ -75,7 +84,7 @@ _CONTENT_JS = """
     if (el.tagName === 'ARTICLE') {
       if (el.parentElement && !articleParents.has(el.parentElement)) {
         const items = Array.from(el.parentElement.children)
-          .filter((c) => c.tagName === 'ARTICLE' && shown(c)).map((c) => clean(c.innerText));
+          .filter((c) => c.tagName === 'ARTICLE' && shown(c)).map(itemText);
         if (items.length > 1) collections.push({context: context(el.parentElement, ''), items});
         articleParents.add(el.parentElement);
       }
@@ -102,8 +111,42 @@ _CONTENT_JS = """
       continue;
     }
     const items = Array.from(el.children).filter((c) => c.tagName === 'LI' && shown(c))
-      .map((c) => clean(c.innerText)).filter(Boolean);
+      .map(itemText).filter(Boolean);
     if (items.length) collections.push({context: context(el, ''), items});
+  }
+  // The heading before an element in the page's order (for what is found after the walk).
+  const headingBefore = (el) => {
+    for (let node = el; node && node !== document.body; node = node.parentElement) {
+      for (let sib = node.previousElementSibling; sib; sib = sib.previousElementSibling) {
+        if (/^H\\d$/.test(sib.tagName)) return clean(sib.innerText);
+        const inner = sib.querySelectorAll('h1, h2, h3, h4, h5, h6');
+        if (inner.length) return clean(inner[inner.length - 1].innerText);
+      }
+    }
+    return '';
+  };
+  // Cards: a run of three or more siblings mostly alike (tag and first class), mostly
+  // with a price, as shops lay out their products in <div>s.
+  const money = /[$€£¥₹]\\s?\\d|\\d\\s?(?:[$€£¥₹]|EUR|USD|GBP)\\b/;
+  for (const parent of document.querySelectorAll('div, section, main')) {
+    const kids = Array.from(parent.children);
+    if (kids.length < 3 || kids.length > 300 || articleParents.has(parent)) continue;
+    const kind = (c) => c.tagName + '.' + (c.getAttribute('class') || '').trim().split(/\\s+/)[0];
+    const counts = new Map();
+    for (const c of kids) counts.set(kind(c), (counts.get(kind(c)) || 0) + 1);
+    const [common, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+    if (/^(LI|ARTICLE|TR|SCRIPT|STYLE|TEMPLATE)[.]/.test(common) || n < 3
+        || n * 3 < kids.length * 2) continue;
+    const alike = kids.filter((c) => kind(c) === common && shown(c));
+    const priced = alike.filter((c) => money.test(c.textContent || ''));
+    if (priced.length * 3 < alike.length * 2) continue;
+    const items = alike.map(itemText).filter(Boolean);
+    const before = parent.previousElementSibling;
+    const lead = before && !money.test(before.textContent || '')
+      && clean(before.innerText).length <= 120 ? clean(before.innerText) : '';
+    const about = [headingBefore(parent), parent.getAttribute('aria-label'), lead]
+      .filter(Boolean);
+    if (items.length >= 3) collections.push({context: about.join(' — '), items});
   }
   // A record's edit form says its values in its fields ("Email address" on a user's
   // page): each filled field, with its label, is a labelled row.

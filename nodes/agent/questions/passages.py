@@ -497,12 +497,85 @@ def _superlative(question: Question, content: PageContent) -> Found | None:
             value = _asked_value(question, best[2], column, bool(priced), said)
             named = len(asked & set(tokens(collection.context)) - said)
             answers.append((named, Found(best[1], content.url, value)))
+    if not answers and priced:
+        answers = _cards(question, content, smallest, said | title, paid)
     if not answers:
         return None
     answers.sort(key=lambda a: a[0], reverse=True)
     if len(answers) > 1 and answers[0][0] == answers[1][0]:
         return None  # several tables could answer, and none is named more than the others
     return answers[0][1]
+
+
+# "$1,299.99", "US$ 5", "12,50 €", "12 EUR"; not "13 $1,299" (a model's number, then a price)
+_CARD_PRICE = re.compile(
+    r"[A-Z]{0,3}[$€£¥₹]\s?\d[\d.,]*|\d[\d.,]*\s?(?:[$€£¥₹](?!\s?\d)|(?:EUR|USD|GBP)\b)"
+)
+# An amount after one of these is not what the thing costs now: "(was $1,499)", "Save $200".
+_NOT_THE_PRICE = re.compile(
+    r"\b(?:was|save|saves|reg\.?|regular(?:\s+price)?|list\s+price|rrp|compare\s+at|delivery"
+    r"|shipping|(?:price\s+)?cut|reduced(?:\s+by)?|hoa|fees?|deposit)\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _card_price(text: str) -> tuple[float, str] | None:
+    """The price a card (a product or plan in a list or grid) shows now: its first amount
+    that is no old price, saving or delivery charge."""
+    for found in _CARD_PRICE.finditer(text):
+        before = text[max(0, found.start() - 20) : found.start()]
+        after = text[found.end() : found.end() + 6]
+        if _NOT_THE_PRICE.search(before) or re.match(r"\s*off\b", after, re.IGNORECASE):
+            continue
+        amount = found.group().rstrip(".,")
+        number = _number(amount)
+        if number is not None:
+            return number[0], amount
+    return None
+
+
+def _cards(
+    question: Question, content: PageContent, smallest: bool, given: set[str], paid: bool
+) -> list[tuple[int, Found]]:
+    """ "the cheapest laptop" on a page of product cards (a list, a run of articles or of
+    boxes alike): the card with the least (or greatest) price, among the cards that have
+    the question's other words where some cards have them. A list whose items mostly show
+    no price is no list of things for sale."""
+    found: list[tuple[int, Found]] = []
+    for collection in content.collections:
+        if collection.table or len(collection.items) < 2:
+            continue
+        own = set(tokens(collection.context))
+        have = [set(tokens(item)) for item in collection.items]
+        asked = {t for t in question.required if t not in own | given}
+        if any(not any(t in h for h in have) for t in asked):
+            continue  # "the cheapest 3-bedroom home" where no card says bedroom
+        narrowing = {t for t in asked if not all(t in h for h in have)}
+        priced = [
+            (_card_price(item), item)
+            for item, words in zip(collection.items, have, strict=True)
+            if narrowing <= words
+        ]
+        if any(price is None for price, _ in priced):
+            continue  # a card without a price ("Free", "Contact sales") may be the answer
+        rows = [(price, item) for price, item in priced if price and not (paid and price[0] == 0)]
+        if len(rows) < 2:
+            continue
+        pick = min if smallest else max
+        best = pick(rows, key=lambda r: r[0][0])
+        if sum(r[0][0] == best[0][0] for r in rows) > 1:
+            continue  # a tie picks nothing
+        # "how much is the cheapest X": its price; "how much RAM does it have": not that.
+        measure = re.match(
+            r"how\s+much\s+(?!(?:is|are|was|were|does|do|did|will|would|the|a|an|it|this|that)\b)\w",
+            question.text,
+            re.I,
+        )
+        value = best[0][1] if question.kind == "amount" and not measure else None
+        # A run of three tabs ("Cheapest $412") gives way to the nine cards beside it.
+        named = len(set(question.ranking) & own - given) * 1000 + len(collection.items)
+        found.append((named, Found(best[1], content.url, value)))
+    return found
 
 
 def _asked_value(
