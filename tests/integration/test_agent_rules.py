@@ -369,6 +369,15 @@ def test_the_cheapest_product_card(run: Run, base_url: str) -> None:
     assert dell.result.splitlines()[:2][0] == "$549.99"
     dearest = run(f"Which is the most expensive laptop on {base_url}/cards.html?")
     assert dearest.result.startswith("Apple MacBook Pro 14 $1,999.00")
+    # Which of them: the cards that say so, "Out of stock" as written (each says "stock").
+    dells = run(f"Which laptops are from Dell on {base_url}/cards.html?")
+    assert [line.split(" $")[0] for line in dells.result.splitlines()[:-1]] == [
+        "Dell XPS 13",
+        "Dell Inspiron 15",
+    ]
+    out = run(f"Open {base_url}/cards.html. Which laptops are out of stock?")
+    assert out.result.splitlines()[0].startswith("Apple MacBook Pro 14")
+    assert len(out.result.splitlines()) == 2  # the card, then its source
 
 
 def test_the_nth_link_result_or_button_of_the_content(run: Run, base_url: str) -> None:

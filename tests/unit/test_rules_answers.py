@@ -412,3 +412,33 @@ def test_cheapest_card_by_its_current_price(question: str, first: str, value: st
 def test_no_cheapest_card_when_the_cards_cannot_tell(items: tuple[str, ...], question: str) -> None:
     page = _page("", Collection("Results", items), title="Results")
     assert find_answer(parse_question(question), page) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "firsts"),
+    [
+        ("which laptops are from Dell", ["Dell XPS", "Dell Inspiron"]),
+        ("which laptops have 8GB RAM", ["Lenovo", "Dell Inspiron"]),
+        ("list the laptops", ["Dell XPS", "Lenovo", "Apple", "Dell Inspiron"]),
+    ],
+)
+def test_which_cards_say_it(question: str, firsts: list[str]) -> None:
+    from nodes.agent.rules.questions import _question_text
+
+    specs = Collection("Apple MacBook Pro 14 Laptop", ("M3 Pro chip", "18GB RAM", "512GB SSD"))
+    page = _page("", CARDS, specs, title="Laptops | Shop")
+    found = find_answer(parse_question(_question_text(question) or question), page)
+    assert found is not None, question
+    lines = found.passage.splitlines()
+    assert [next(f for f in firsts if line.startswith(f)) for line in lines] == firsts
+
+
+def test_which_cards_as_written_and_not_negated() -> None:
+    stock = Collection(
+        "Laptops",
+        ("Dell XPS $999 In stock", "HP Pavilion $649 Out of stock", "Acer Aspire $479 In stock"),
+    )
+    page = _page("", stock, title="Laptops")
+    found = find_answer(parse_question("which laptops are out of stock"), page)
+    assert found is not None and found.passage == "HP Pavilion $649 Out of stock"
+    assert find_answer(parse_question("which laptops are not in stock"), page) is None

@@ -841,6 +841,10 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             return Found(p.shown(question), content.url, value)
     if question.kind in ("person", "date"):
         return None  # a "who" with no name, a "when" with no date, is no answer
+    if _PLURAL_WHICH.match(question.text) and not any(p.labelled for *_, p in scored):
+        # "which Dell laptops are there", "list the ingredients": the cards or items of
+        # a list about them, when no table row answers.
+        return _listed(question, content, set(question.ranking) - title - _PRESENCE, named, title)
     if not scored:
         return None
     best = scored[0]
@@ -859,6 +863,61 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         ]
         return _rows(rows, candidates, content) if rows else None
     return Found(best[3].shown(question), content.url)
+
+
+# Words that say a thing is there, not which one: "which teas are listed / sold / shown".
+_PRESENCE = frozenset(
+    tokens("list listed available sell sold offer offered show shown exist there here page site")
+)
+
+
+def _listed(
+    question: Question, content: PageContent, wanted: set[str], named: str | None, title: set[str]
+) -> Found | None:
+    """The items of the list (or run of cards) about what a plural question names (its
+    heading, the page's title or every item names it), that have the question's other
+    words; None for a negated question ("which laptops are not in stock": an item's
+    "Out of stock" would say "stock" too), and when two lists answer alike."""
+    if _NEGATED.search(question.text) or named is None:
+        return None
+    predicate = re.search(
+        r"\b(?:are|is|were|have|has|had|include|includes|offer|offers|come\s+with)\s+(?:an?\s+|the\s+)?"
+        r"(?P<p>.+)$",
+        question.text,
+        re.IGNORECASE,
+    )
+    phrase = predicate["p"].lower().strip() if predicate and len(predicate["p"].split()) > 1 else ""
+    found: list[tuple[int, int, list[str]]] = []
+    for collection in content.collections:
+        if collection.table or len(collection.items) < 2:
+            continue
+        own = set(tokens(collection.context))
+        have = [set(tokens(item)) for item in collection.items]
+        if named not in own | title and not all(named in h for h in have):
+            continue
+        words = wanted - own - {named}
+        chosen = [item for item, h in zip(collection.items, have, strict=True) if words <= h]
+        # The question's own words, as written, where some items have them: "out of
+        # stock" is not "In stock".
+        said = [
+            item
+            for item in collection.items
+            if phrase and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", item.lower())
+        ]
+        chosen = said or chosen
+        if words and len(chosen) == len(collection.items):
+            continue  # all of them: "out of stock" where each says "In stock" or not
+        if chosen:
+            # A list under a heading that names it ("Ingredients", "Laptops") beats one
+            # the title names; a longer list a shorter one (the products beside a
+            # filter's "32GB RAM (2)", or a product's own list of specs).
+            heading = tokens(collection.context.split(" — ")[0])
+            headed = int(named in heading and len(heading) <= 3)
+            found.append((headed, len(collection.items), chosen))
+    found.sort(key=lambda f: f[:2], reverse=True)
+    if not found or (len(found) > 1 and found[0][:2] == found[1][:2]):
+        return None
+    return Found("\n".join(found[0][2][:MAX_ROWS]), content.url)
 
 
 _YES = frozenset({"yes", "y", "true", "✓", "✔", "included", "available"})
