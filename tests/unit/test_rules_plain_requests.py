@@ -993,3 +993,18 @@ def test_sort(instruction: str, expected: list[object]) -> None:
 def test_ordering_a_thing_is_no_sort() -> None:
     with pytest.raises(InstructionNotUnderstood):
         plan_instruction("Order pizza by phone")
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("I want the page as markdown", [Extract("markdown")]),
+        ("I need the links on example.com", [Navigate(E), Extract("links")]),
+        ("I'd like a screenshot of example.com", [Navigate(E), TakeScreenshot()]),
+        # A wish that is no result stays a question.
+        ("I want to know the price of Sencha", [Answer("the price of Sencha")]),
+        ("I want the cheapest laptop", [Answer("the cheapest laptop")]),
+    ],
+)
+def test_a_wish_is_the_request(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected

@@ -218,7 +218,9 @@ _VERB = re.compile(
     r"^(?:i(?:\s+(?:want|need|would\s+like)|['’]d\s+like)\s+(?:to\s+)?)?"
     r"(?:give\s+me|show\s+me|send\s+me|fetch(?:\s+me)?|grab(?:\s+me)?|find(?:\s+me)?"
     r"|pull(?:\s+out)?|read(?:\s+out)?|list|get(?:\s+me)?|return|extract|show|collect|scrape"
-    r"|print|output|copy|tell\s+me|display|dump|retrieve|see|have|what\s+(?:is|are)|what's|whats)"
+    r"|print|output|copy|tell\s+me|display|dump|retrieve|see|have|what\s+(?:is|are)|what's|whats"
+    # "I want the links", "I'd like a screenshot": a wish is the request itself.
+    r"|(?<=^)i(?:\s+(?:want|need|would\s+like)|['’]d\s+like)(?!\s+to\b))"
     r"\b\s*",
     F,
 )
