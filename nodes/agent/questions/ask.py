@@ -137,6 +137,8 @@ _CONTENT_JS = """
     const [common, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
     if (/^(LI|ARTICLE|TR|SCRIPT|STYLE|TEMPLATE)[.]/.test(common) || n < 3
         || n * 3 < kids.length * 2) continue;
+    // A card is small: a box of hundreds of elements is a section of the page.
+    if (kids.some((c) => kind(c) === common && c.getElementsByTagName('*').length > 200)) continue;
     const alike = kids.filter((c) => kind(c) === common && shown(c));
     const priced = alike.filter((c) => money.test(c.textContent || ''));
     if (priced.length * 3 < alike.length * 2) continue;
