@@ -498,7 +498,7 @@ def _superlative(question: Question, content: PageContent) -> Found | None:
             named = len(asked & set(tokens(collection.context)) - said)
             answers.append((named, Found(best[1], content.url, value)))
     if not answers and priced:
-        answers = _cards(question, content, smallest, said | title, paid)
+        answers = _cards(question, content, smallest, said, paid)
     if not answers:
         return None
     answers.sort(key=lambda a: a[0], reverse=True)
@@ -511,71 +511,122 @@ def _superlative(question: Question, content: PageContent) -> Found | None:
 _CARD_PRICE = re.compile(
     r"[A-Z]{0,3}[$€£¥₹]\s?\d[\d.,]*|\d[\d.,]*\s?(?:[$€£¥₹](?!\s?\d)|(?:EUR|USD|GBP)\b)"
 )
-# An amount after one of these is not what the thing costs now: "(was $1,499)", "Save $200".
+# An amount after one of these is not what the thing costs now: "(was $1,499)", "Save $200",
+# "up to $500,000" of cover.
 _NOT_THE_PRICE = re.compile(
     r"\b(?:was|save|saves|reg\.?|regular(?:\s+price)?|list\s+price|rrp|compare\s+at|delivery"
-    r"|shipping|(?:price\s+)?cut|reduced(?:\s+by)?|hoa|fees?|deposit)\s*:?\s*$",
+    r"|shipping|(?:price\s+)?cut|reduced(?:\s+by)?|hoa|fees?|deposit|up\s+to|coverage|cover"
+    r"|over|above|under|below)\s*:?\s*$",
     re.IGNORECASE,
+)
+# A card for something no one can buy any more (a shop's "Out of stock" may come back).
+_GONE = re.compile(r"\b(?:sold\s+out|no\s+longer\s+available)\b|^sold\b", re.I)
+_FREE = re.compile(
+    r"(?<![\w-])free(?![\w-])(?!\s+(?:cancellation|shipping|delivery|returns?|trial))", re.I
 )
 
 
-def _card_price(text: str) -> tuple[float, str] | None:
-    """The price a card (a product or plan in a list or grid) shows now: its first amount
-    that is no old price, saving or delivery charge."""
+def _card_price(text: str) -> tuple[float, str, str] | None:
+    """The price a card (a product or plan in a list or grid) shows now, with its
+    currency: its first amount that is no old price, saving or delivery charge; "Free"
+    on a card with no amount."""
     for found in _CARD_PRICE.finditer(text):
         before = text[max(0, found.start() - 20) : found.start()]
         after = text[found.end() : found.end() + 6]
         if _NOT_THE_PRICE.search(before) or re.match(r"\s*off\b", after, re.IGNORECASE):
             continue
         amount = found.group().rstrip(".,")
-        number = _number(amount)
+        currency = re.sub(r"[\d.,\s]", "", amount)
+        digits = re.sub(r"[^\d.,]", "", amount)
+        if "€" in currency and re.fullmatch(r"\d{1,3}(?:\.\d{3})+", digits):
+            digits = digits.replace(".", "")  # "2.850 €": a thousands dot
+        number = _number(digits)
         if number is not None:
-            return number[0], amount
+            return number[0], amount, currency
+    if _FREE.search(text):
+        return 0.0, "Free", ""
     return None
 
 
+def _card_words(item: str, numbered: dict[str, str]) -> set[str]:
+    """A card's words; a number the question gives with its word ("7-seat") only where
+    the card has the two together ("7 seats")."""
+    words = set(tokens(item))
+    for number, word in numbered.items():
+        if not re.search(rf"(?<![\d.]){number}\s*-?\s*{re.escape(word[:4])}", item, re.IGNORECASE):
+            words.discard(number)
+    return words
+
+
 def _cards(
-    question: Question, content: PageContent, smallest: bool, given: set[str], paid: bool
+    question: Question, content: PageContent, smallest: bool, said: set[str], paid: bool
 ) -> list[tuple[int, Found]]:
     """ "the cheapest laptop" on a page of product cards (a list, a run of articles or of
     boxes alike): the card with the least (or greatest) price, among the cards that have
-    the question's other words where some cards have them. A list whose items mostly show
-    no price is no list of things for sale."""
-    found: list[tuple[int, Found]] = []
+    the question's other words where some cards have them. No answer from a list where a
+    card shows no price ("Let's talk", unless sold out, or free), where the cards' prices
+    are in several currencies, or where a word that the title or heading says too (so
+    that it may mean all the cards) changes the answer when it narrows the cards; and
+    none when a bigger list of things for sale could not answer."""
+    found: list[tuple[int, Found, int]] = []
+    silent = 0  # the size of the biggest list of things for sale that could not answer
+    title = set(tokens(content.title))
+    # "7-seat": the number with its word, not a "7.6" rating.
+    numbered = {n: w for n, w in re.findall(r"(?<![\d.])(\d+)\s*-?\s*([^\W\d_]+)", question.text)}
     for collection in content.collections:
         if collection.table or len(collection.items) < 2:
             continue
-        own = set(tokens(collection.context))
-        have = [set(tokens(item)) for item in collection.items]
-        asked = {t for t in question.required if t not in own | given}
-        if any(not any(t in h for h in have) for t in asked):
+        heading = set(tokens(collection.context.split(" — ")[0]))
+        have = [_card_words(item, numbered) for item in collection.items]
+        # Every word, the weak ones too: "the cheapest manual grinder".
+        asked = {t for t in question.ranking if t not in said | _PRICE_COLUMNS | _PRESENCE}
+        if any(not any(t in h for h in have) for t in asked - heading - title):
             continue  # "the cheapest 3-bedroom home" where no card says bedroom
-        narrowing = {t for t in asked if not all(t in h for h in have)}
-        priced = [
-            (_card_price(item), item)
-            for item, words in zip(collection.items, have, strict=True)
-            if narrowing <= words
-        ]
-        if any(price is None for price, _ in priced):
-            continue  # a card without a price ("Free", "Contact sales") may be the answer
-        rows = [(price, item) for price, item in priced if price and not (paid and price[0] == 0)]
-        if len(rows) < 2:
+        narrowing = {
+            t for t in asked if any(t in h for h in have) and not all(t in h for h in have)
+        }
+        prices = [_card_price(item) for item in collection.items]
+        if sum(p is not None for p in prices) < 2:
             continue
-        pick = min if smallest else max
-        best = pick(rows, key=lambda r: r[0][0])
-        if sum(r[0][0] == best[0][0] for r in rows) > 1:
-            continue  # a tie picks nothing
+        picks: set[tuple[tuple[float, str, str], str] | None] = set()
+        for narrow in (narrowing, narrowing - heading - title):
+            chosen = [
+                (price, item)
+                for price, item, h in zip(prices, collection.items, have, strict=True)
+                if narrow <= h and not _GONE.search(item) and not (paid and price and price[0] == 0)
+            ]
+            if not chosen and narrow != narrowing - heading - title:
+                continue  # no card has the title's word ("laptop" on MacBooks): it names all
+            if any(price is None for price, _ in chosen) and not smallest:
+                picks.add(None)  # "Let's talk" may be the dearest
+                continue
+            rows = [(price, item) for price, item in chosen if price is not None]
+            # One card left is no comparison: the words may have matched by chance ("tour
+            # tote" for "the cheapest show on the tour").
+            if len(rows) < 2 or len({price[2] for price, _ in rows}) > 1:
+                picks.add(None)  # too few, or prices in several currencies
+                continue
+            pick = min if smallest else max
+            best = pick(rows, key=lambda r: r[0][0])
+            ties = sum(r[0][0] == best[0][0] for r in rows)
+            picks.add(None if ties > 1 else best)
+        if None in picks or len(picks) != 1:
+            silent = max(silent, len(collection.items))
+            continue
+        ((price, item),) = picks
         # "how much is the cheapest X": its price; "how much RAM does it have": not that.
         measure = re.match(
             r"how\s+much\s+(?!(?:is|are|was|were|does|do|did|will|would|the|a|an|it|this|that)\b)\w",
             question.text,
             re.I,
         )
-        value = best[0][1] if question.kind == "amount" and not measure else None
+        value = price[1] if question.kind == "amount" and not measure else None
         # A run of three tabs ("Cheapest $412") gives way to the nine cards beside it.
-        named = len(set(question.ranking) & own - given) * 1000 + len(collection.items)
-        found.append((named, Found(best[1], content.url, value)))
-    return found
+        named = len(set(question.ranking) & heading - said - title) * 1000 + len(collection.items)
+        found.append((named, Found(item, content.url, value), len(collection.items)))
+    # When the products could not tell, a smaller list beside them (add-ons, a filter's
+    # price ranges, a carousel) must not answer in their place.
+    return [(named, answer) for named, answer, size in found if size >= silent]
 
 
 def _asked_value(
@@ -893,7 +944,13 @@ def _listed(
             continue
         own = set(tokens(collection.context))
         have = [set(tokens(item)) for item in collection.items]
-        if named not in own | title and not all(named in h for h in have):
+        # About them by its heading and label, not by a sentence before it ("Add-ons —
+        # Available on any paid plan" is no list of plans; "Filter — Brand" lists brands).
+        parts = collection.context.split(" — ")
+        if len(parts) > 1 and len(parts[-1].split()) >= 4:
+            parts = parts[:-1]
+        heading = tokens(" ".join(parts))
+        if named not in set(heading) | title and not all(named in h for h in have):
             continue
         words = wanted - own - {named}
         chosen = [item for item, h in zip(collection.items, have, strict=True) if words <= h]
@@ -911,7 +968,6 @@ def _listed(
             # A list under a heading that names it ("Ingredients", "Laptops") beats one
             # the title names; a longer list a shorter one (the products beside a
             # filter's "32GB RAM (2)", or a product's own list of specs).
-            heading = tokens(collection.context.split(" — ")[0])
             headed = int(named in heading and len(heading) <= 3)
             found.append((headed, len(collection.items), chosen))
     found.sort(key=lambda f: f[:2], reverse=True)
