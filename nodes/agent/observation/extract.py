@@ -130,46 +130,6 @@ _MAIN_HTML_JS = """
 }
 """
 _HTML_JS = """
-({max, depth}) => {
-  if (!document.body) return {html: '', cut: false};
-  const has = (el) => el && el.innerText && el.innerText.trim();
-  const articles = document.querySelectorAll('article');
-  const main = [document.querySelector('main'), document.querySelector('[role="main"]'),
-                articles.length === 1 ? articles[0] : null].find(has) || document.body;
-  const skip = new Set(['script', 'style', 'noscript', 'template', 'svg', 'canvas', 'iframe']);
-  const shown = (el) => el.checkVisibility({visibilityProperty: true, opacityProperty: true})
-    || getComputedStyle(el).display === 'contents';
-  const copy = (el, level, inCell) => {
-    const out = el.cloneNode(false);
-    const tag = el.localName;
-    if (tag === 'a' && el.href) out.setAttribute('href', el.href);
-    if (tag === 'img') {
-      // An inline image's data URL would be most of the text.
-      out.setAttribute('src', el.src && !el.src.startsWith('data:') ? el.src : '');
-    }
-    const cell = inCell || tag === 'td' || tag === 'th';
-    if (level >= depth) {
-      out.textContent = el.innerText || '';
-      return out;
-    }
-    for (const child of el.childNodes) {
-      if (child.nodeType === Node.TEXT_NODE) {
-        out.appendChild(document.createTextNode(
-          cell ? child.data.replace(/\\|/g, '\\\\|') : child.data));
-      } else if (child.nodeType === Node.ELEMENT_NODE && !skip.has(child.localName)
-                 && shown(child)) {
-        out.appendChild(copy(child, level + 1, cell));
-      }
-    }
-    return out;
-  };
-  const html = copy(main, 0, false).outerHTML;
-  if (html.length <= max) return {html, cut: false};
-  const end = html.lastIndexOf('<', max);  // not in the middle of a tag
-  return {html: html.slice(0, end > 0 ? end : max), cut: true};
-}
-"""
-_HTML_JS = """
 (max) => {
   const html = (document.doctype ? new XMLSerializer().serializeToString(document.doctype)
                 + '\\n' : '') + document.documentElement.outerHTML;
