@@ -548,6 +548,13 @@ def _card_price(text: str) -> tuple[float, str, str] | None:
     return None
 
 
+# "how much RAM does ...": a measure named after "how much", not the price.
+_HOW_MUCH_OF = re.compile(
+    r"how\s+much\s+(?!(?:is|are|was|were|does|do|did|will|would|the|a|an|it|this|that)\b)\w",
+    re.IGNORECASE,
+)
+
+
 def _card_words(item: str, numbered: dict[str, str]) -> set[str]:
     """A card's words; a number the question gives with its word ("7-seat") only where
     the card has the two together ("7 seats")."""
@@ -615,11 +622,7 @@ def _cards(
             continue
         ((price, item),) = picks
         # "how much is the cheapest X": its price; "how much RAM does it have": not that.
-        measure = re.match(
-            r"how\s+much\s+(?!(?:is|are|was|were|does|do|did|will|would|the|a|an|it|this|that)\b)\w",
-            question.text,
-            re.I,
-        )
+        measure = _HOW_MUCH_OF.match(question.text)
         value = price[1] if question.kind == "amount" and not measure else None
         # A run of three tabs ("Cheapest $412") gives way to the nine cards beside it.
         named = len(set(question.ranking) & heading - said - title) * 1000 + len(collection.items)
@@ -804,7 +807,7 @@ def _labelled_cell(question: Question, passage: _Passage) -> str | None:
     # A row of label and value cells side by side ("Assigned To | ada | Keywords |").
     pairs += list(zip(cells, cells[1:], strict=False))
     named = [
-        (len(asked & set(tokens(label.replace("_", " ")))), value.strip())
+        (len(asked & _label_tokens(label)), value.strip())
         for label, value in pairs
         if shape.fullmatch(value.strip())
         and not (question.kind == "person" and asked & set(tokens(value)))
