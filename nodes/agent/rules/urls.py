@@ -59,18 +59,14 @@ def plain_url(value: str) -> str | None:
     url = parse_url(value)
     if url is None:
         return None
-    if (
-        "://" not in value
-        and not re.search(r"[/:]", value)
-        and not value.lower().startswith("www.")
-        and value.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES
-    ):
+    written = written_as_url(value) or ":" in value  # a port: "localhost:8000"
+    if not written and value.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
         return None
     return url
 
 
 def written_as_url(value: str) -> bool:
-    return "://" in value or "/" in value or value.startswith("www.")
+    return "://" in value or "/" in value or value.lower().startswith("www.")
 
 
 # Top-level domains common enough that a bare "name.tld" in a question is a site.
