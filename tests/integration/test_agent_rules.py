@@ -320,6 +320,31 @@ def test_whether_a_page_shows_a_text(run: Run, base_url: str) -> None:
     assert sure.result == f'yes: "fruit" is on the page at {base_url}/search.html'  # the <h1>
 
 
+def test_checks_of_the_title_heading_and_url(run: Run, base_url: str) -> None:
+    page = f"{base_url}/index.html"
+    # The title is "Agent Test Home", the one <h1> "Welcome to the test site".
+    yes = run(f"Open {page} and verify that the title is 'agent test  HOME'")
+    assert yes.result == 'yes: the title "Agent Test Home" is "agent test  HOME"'
+    with pytest.raises(ActionFailed, match='the title "Agent Test Home" is not "Agent Test"$'):
+        run(f"Open {page} and verify that the title is 'Agent Test'")
+    starts = run(f"Open {page}. Does the title start with 'Agent'?")
+    assert starts.result == 'yes: the title "Agent Test Home" starts with "Agent"'
+    heading = run(f"Open {page} and check the heading says Welcome")
+    assert heading.result == 'yes: the heading "Welcome to the test site" contains "Welcome"'
+    with pytest.raises(
+        ActionFailed, match='the heading "Welcome to the test site" contains "test"'
+    ):
+        run(f"Open {page} and make sure the heading does not say 'test'")
+    url = run(f"Open {page} and make sure the URL ends with /index.html")
+    assert url.result == f'yes: the URL "{page}" ends with "/index.html"'
+    no = run(f"Open {page}. Does the URL contain 'search'?")
+    assert no.result == f'no: the URL "{page}" does not contain "search"'
+    absent = run(f"Open {page} and make sure the page does not say 'Blackberry'")
+    assert absent.result == f'yes: "Blackberry" is not on the page at {page}'
+    with pytest.raises(ActionFailed, match=f'"Welcome" is on the page at {page}'):
+        run(f"Open {page} and make sure the page does not say 'Welcome'")
+
+
 def test_plain_requests_for_a_part_of_the_page(run: Run, base_url: str) -> None:
     heading = run(f"What's the h1 on {base_url}/index.html?")
     assert heading.result == "Welcome to the test site"

@@ -223,9 +223,93 @@ def test_checks_that_are_not_about_a_text(instruction: str) -> None:
     assert not any(isinstance(x, CheckText) for x in actions), actions
 
 
-@pytest.mark.parametrize("expect", [False, True])
-def test_a_check_replays_as_itself(expect: bool) -> None:
-    steps = [Navigate(E), CheckText("it's here", expect=expect)]
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        # Before, "Check the title says Welcome" ticked a checkbox named "title says
+        # Welcome", and the others were refused.
+        ("Check the title says Welcome", [CheckText("Welcome", True, "title")]),
+        (
+            "Check that the title is Example Domain",
+            [CheckText("Example Domain", True, "title", "is")],
+        ),
+        ("Verify the heading says Welcome", [CheckText("Welcome", True, "heading")]),
+        ("make sure the main heading says welcome", [CheckText("welcome", True, "heading")]),
+        ("Verify the URL contains /dashboard", [CheckText("/dashboard", True, "url")]),
+        ("Assert the current URL includes 'q=cats'", [CheckText("q=cats", True, "url")]),
+        (
+            "Make sure the URL is https://a.test/x",
+            [CheckText("https://a.test/x", True, "url", "is")],
+        ),
+        ("Does the title contain 'Example'?", [CheckText("Example", False, "title")]),
+        ("Is the title Example Domain?", [CheckText("Example Domain", False, "title", "is")]),
+        ("Isn't the title Welcome?", [CheckText("Welcome", False, "title", "is")]),
+        ("Does the URL end with /checkout?", [CheckText("/checkout", False, "url", "ends with")]),
+        ("Check if the title starts with 'Ex'", [CheckText("Ex", False, "title", "starts with")]),
+        (
+            "Ensure the page title doesn't contain 'Error'",
+            [CheckText("Error", True, "title", negate=True)],
+        ),
+        ("Check that the heading is not 'Oops'", [CheckText("Oops", True, "heading", "is", True)]),
+        ("Is the title not Welcome?", [CheckText("Welcome", False, "title", "is", True)]),
+        ("Make sure the page does not say 'Error'", [CheckText("Error", True, negate=True)]),
+        ("Does the page not mention Error?", [CheckText("Error", negate=True)]),
+        (
+            f"Verify the title of {E} is Example Domain",
+            [Navigate(E), CheckText("Example Domain", True, "title", "is")],
+        ),
+        (
+            f"Verify the title is Example Domain on {E}",
+            [Navigate(E), CheckText("Example Domain", True, "title", "is")],
+        ),
+        (
+            "Make sure the page title is Example Domain and the heading says Example",
+            [
+                CheckText("Example Domain", True, "title", "is"),
+                CheckText("Example", True, "heading"),
+            ],
+        ),
+        ("Make sure the title says Tom and Jerry", [CheckText("Tom and Jerry", True, "title")]),
+    ],
+)
+def test_a_check_of_the_title_heading_or_url(instruction: str, expected: list[object]) -> None:
+    assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Make sure the URL has changed",
+        "Check the URL is correct",
+        "Make sure the title is correct",
+        "Make sure the heading is visible",
+        "Verify the address contains London",  # a street address, not the page's
+        "Check that the book's title is Dune",
+        "Check whether the title says Python or Rust",
+        "Check the title checkbox",
+    ],
+)
+def test_checks_of_a_part_that_name_no_text(instruction: str) -> None:
+    try:
+        actions = plan_instruction(instruction)
+    except InstructionNotUnderstood:
+        return
+    assert not any(isinstance(x, CheckText) for x in actions), actions
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        CheckText("it's here"),
+        CheckText("it's here", expect=True),
+        CheckText("Error", expect=True, negate=True),
+        CheckText("A title", part="title", how="is"),
+        CheckText("/login", expect=True, part="url", how="ends with", negate=True),
+        CheckText("Welcome", expect=True, part="heading", how="starts with"),
+    ],
+)
+def test_a_check_replays_as_itself(check: CheckText) -> None:
+    steps = [Navigate(E), check]
     replay = render_replay(steps)
     assert replay.replayable and replay.why is None
     assert plan_instruction(replay.script) == steps
@@ -1008,3 +1092,25 @@ def test_ordering_a_thing_is_no_sort() -> None:
 )
 def test_a_wish_is_the_request(instruction: str, expected: list[object]) -> None:
     assert plan_instruction(instruction) == expected
+
+
+@pytest.mark.parametrize(
+    ("shown", "check", "passes"),
+    [
+        ("Example  Domain", CheckText("example domain", part="title", how="is"), True),
+        ("Example Domain", CheckText("Example", part="title", how="is"), False),
+        ("Example Domain", CheckText("Exam", part="title"), False),  # whole words
+        ("Example Domain", CheckText("exam", part="title", how="starts with"), True),
+        ("https://a.test/x/", CheckText("a.test/x", part="url", how="is"), True),
+        ("https://www.a.test/x", CheckText("a.test/x", part="url", how="is"), True),
+        ("https://a.test/x", CheckText("http://a.test/x", part="url", how="is"), False),
+        ("https://a.test/x?q=1", CheckText("/x?q=1", part="url", how="is"), True),
+        ("https://a.test/login/", CheckText("/login", part="url", how="ends with"), True),
+        ("https://a.test/dashboard-v2", CheckText("dashboard", part="url"), True),
+        ("https://a.test/x", CheckText("a.test", part="url", how="starts with"), True),
+    ],
+)
+def test_how_a_check_compares(shown: str, check: CheckText, passes: bool) -> None:
+    from nodes.agent.act.handlers import _check_matches
+
+    assert _check_matches(shown, check) is passes

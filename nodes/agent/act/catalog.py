@@ -329,6 +329,10 @@ REGISTRY = Registry(
             "Check whether the page contains 'Free shipping'",
             "Does example.com mention 'domain'?",
             "Make sure the page says 'Thank you'",
+            "Make sure the page does not say 'Error'",
+            "Verify that the title is 'Example Domain'",
+            "Does the URL contain '/login'?",
+            "Check that the heading says 'Welcome'",
         ),
     ),
     ActionSpec(

@@ -209,19 +209,80 @@ def _spaced_letter(ch: str) -> bool:
 
 
 def check_text(s: Session, action: a.CheckText) -> str:
-    """ "yes" or "no", with the text and the page; a "verify that" fails on a no."""
+    """ "yes" or "no", with the text and what was read; a "verify that" fails on a no."""
     settle(s.page, s.budget)
-    shown = guarded(s.budget, action.describe(), lambda: s.page.evaluate(_PAGE_TEXT_JS))
-    text = " ".join(action.text.split()).casefold()
+    what = action.describe()
+    if action.part == "page":
+        shown = [guarded(s.budget, what, lambda: s.page.evaluate(_PAGE_TEXT_JS))]
+    elif action.part == "title":
+        shown = [guarded(s.budget, what, s.page.title)]
+    elif action.part == "heading":
+        shown = guarded(s.budget, what, lambda: s.page.evaluate(_HEADINGS_JS))
+    else:
+        shown = [s.page.url]
+    found = any(_check_matches(str(x), action) for x in shown)
+    held = found != action.negate
+    if action.part == "page" and action.how == "contains":
+        where = "is on" if found else "is not on"
+        said = f'"{action.text}" {where} the page at {s.page.url}'
+    else:
+        said = _check_report(action, shown, s.page.url, found)
+    if action.expect and not held:
+        raise ActionFailed(said)
+    return f"{'yes' if held else 'no'}: {said}"
+
+
+# The page's top headings: its visible <h1>s, or without one its first <h2>.
+_HEADINGS_JS = """() => {
+  const shown = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const texts = (sel) => [...document.querySelectorAll(sel)].filter(shown)
+    .map((e) => e.innerText.replace(/\\s+/g, ' ').trim()).filter(Boolean);
+  const top = texts('h1, [role=heading][aria-level="1"]');
+  return top.length ? top : texts('h2, [role=heading][aria-level="2"]').slice(0, 1);
+}"""
+
+
+def _check_matches(shown: str, action: a.CheckText) -> bool:
+    """Whether ``shown`` (a title, heading, URL or the page's text) passes the check,
+    case and spacing aside; a URL's scheme and last "/" aside where they do not matter."""
+    have, want = " ".join(shown.split()).casefold(), " ".join(action.text.split()).casefold()
+    if action.part == "url":
+        if action.how == "is" and want.startswith("/"):
+            # "the URL is /login": its path (and query), on whatever host
+            have = re.sub(r"^[a-z][\w+.-]*://[^/?#]*", "", have) or "/"
+        if action.how in ("is", "ends with"):
+            have, want = have.rstrip("/"), want.rstrip("/")
+        if action.how in ("is", "starts with") and not re.match(r"https?://", want):
+            have = re.sub(r"^https?://(?:www\.)?", "", have)
+            want = want.removeprefix("www.")
+        if action.how == "contains":
+            return want in have
+    if action.how == "is":
+        return have == want
+    if action.how == "starts with":
+        return have.startswith(want)
+    if action.how == "ends with":
+        return have.endswith(want)
     # Whole words: "art" is not on a page that says "start"; but an end that is no
     # letter of a spaced script ("%", "#1", "ありがとう") needs no word break.
-    before = r"(?<!\w)" if _spaced_letter(text[:1]) else ""
-    after = r"(?!\w)" if _spaced_letter(text[-1:]) else ""
-    if re.search(before + re.escape(text) + after, " ".join(str(shown).split()).casefold()):
-        return f'yes: "{action.text}" is on the page at {s.page.url}'
-    if action.expect:
-        raise ActionFailed(f'"{action.text}" is not on the page at {s.page.url}')
-    return f'no: "{action.text}" is not on the page at {s.page.url}'
+    before = r"(?<!\w)" if _spaced_letter(want[:1]) else ""
+    after = r"(?!\w)" if _spaced_letter(want[-1:]) else ""
+    return bool(re.search(before + re.escape(want) + after, have))
+
+
+def _check_report(action: a.CheckText, shown: list[Any], url: str, found: bool) -> str:
+    """What a check read and found: 'the title "Example Domain" does not contain "X"',
+    'of the headings "A", "B", one is "B"'."""
+    if action.part == "url":
+        return f'the URL "{url}" {a.check_verb(action.how, not found)} "{action.text}"'
+    if not shown:
+        return f'the page at {url} has no {action.part}, so none {action.how} "{action.text}"'
+    if len(shown) == 1:
+        said = f'the {action.part} "{shown[0]}" {a.check_verb(action.how, not found)}'
+        return f'{said} "{action.text}"'
+    quoted = ", ".join(f'"{x}"' for x in shown[:5]) + (", ..." if len(shown) > 5 else "")
+    one = "one" if found else "none"
+    return f'of the {action.part}s {quoted}, {one} {action.how} "{action.text}"'
 
 
 def extract_data(s: Session, action: a.Extract) -> str:

@@ -36,6 +36,7 @@ Rule = Callable[[str, Masked], "list[Action] | None"]
 
 RULES: tuple[Rule, ...] = (
     questions.check_text,
+    questions.check_part,
     forms.log_in,
     context.pointer,
     context.check_site,

@@ -310,12 +310,14 @@ _SUBJECT = (
     r"|it|\S+\.\S+)"
 )
 _WORDING = r"(?:(?:the\s+)?(?:words?|text|phrase|string|term|sentence|message)\s+)?"
+_DOES_NOT = r"(?P<neg>(?:does\s+not|doesn['’]t)\s+)?"
 _CHECKS = (
     (False, rf"(?:check|see|find\s+out|tell\s+me|let\s+me\s+know|determine)\s+(?:if|whether)"
-     rf"\s+{_SUBJECT}\s+(?:still\s+|actually\s+|really\s+)?{_HAS}\s+{_WORDING}(?P<text>.+)"),
-    (False, rf"(?:does|do)\s+{_SUBJECT}\s+{_HAS}\s+{_WORDING}(?P<text>.+)"),
+     rf"\s+{_SUBJECT}\s+(?:still\s+|actually\s+|really\s+)?{_DOES_NOT}{_HAS}\s+{_WORDING}"
+     r"(?P<text>.+)"),
+    (False, rf"(?:does|do)\s+{_SUBJECT}\s+(?P<neg>not\s+)?{_HAS}\s+{_WORDING}(?P<text>.+)"),
     (True, rf"(?:verify|make\s+sure|ensure|assert|confirm|check)\s+(?:that\s+)?"
-     rf"{_SUBJECT}\s+{_HAS}\s+{_WORDING}(?P<text>.+)"),
+     rf"{_SUBJECT}\s+{_DOES_NOT}{_HAS}\s+{_WORDING}(?P<text>.+)"),
     (False, rf"(?:check|scan|search|look\s+through)\s+{_SUBJECT}\s+for\s+(?:the\s+|any\s+)?"
      r"(?:words?|text|phrase|string|term|mentions?\s+of)\s+(?P<text>.+)"),
 )  # fmt: skip
@@ -380,8 +382,105 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
         wanted = m.value(said).strip()
         if not wanted:
             return None
-        return _opened(site or url, [a.CheckText(wanted, expect=expect)])
+        negate = bool(found.groupdict().get("neg"))
+        return _opened(site or url, [a.CheckText(wanted, expect=expect, negate=negate)])
     return None
+
+
+# "verify that the title is 'Example Domain'", "does the URL contain /login?", "make sure
+# the heading does not say Error": a check of one part of the page.
+_PART = (
+    r"(?:the\s+)?(?:(?:web\s*)?page(?:['’]s)?\s+|site(?:['’]s)?\s+|tab(?:['’]s)?\s+"
+    r"|browser(?:['’]s)?\s+|current\s+)?"
+    r"(?P<part>title|(?:main\s+|top\s+|first\s+)?(?:heading|headline|h1)|url"
+    r"|(?<=page\s)address|(?<=current\s)address)"
+    r"(?:\s+of\s+(?:the|this)\s+(?:current\s+)?(?:web\s*)?page"
+    r"|\s+(?:of|on|at)\s+(?P<site>\S+\.\S+))?"
+)
+_PART_VERB = (
+    r"(?:(?P<is>isn['’]t|is\s+not|(?:is|equals?|match(?:es)?)(?:\s+(?:exactly|equal\s+to))?"
+    r"|(?:reads|says)\s+exactly)"
+    r"|(?P<starts>(?:starts?|begins?)\s+with)|(?P<ends>ends?\s+with)"
+    r"|(?P<has>contains?|includes?|has|have|mentions?|says?|reads?|shows?|displays?))"
+)
+_NOT = r"(?P<neg>(?:does\s+not|doesn['’]t|do\s+not|don['’]t)\s+)?"
+_PART_CHECKS = (
+    (True, rf"(?:verify|make\s+sure|ensure|assert|confirm|check|validate)\s+(?:that\s+)?"
+     rf"{_PART}\s+{_NOT}{_PART_VERB}\s+(?P<text>.+)"),
+    (False, rf"(?:check|see|find\s+out|tell\s+me|let\s+me\s+know|determine)\s+(?:if|whether)"
+     rf"\s+{_PART}\s+{_NOT}{_PART_VERB}\s+(?P<text>.+)"),
+    # "doesn't the title say X?" asks whether it does
+    (False, rf"(?:does|do|doesn['’]t|don['’]t)\s+{_PART}\s+(?P<not>not\s+)?{_PART_VERB}"
+     r"\s+(?P<text>.+)"),
+    (False, rf"(?:is|isn['’]t)\s+{_PART}\s+(?P<not>not\s+)?(?:exactly\s+)?(?P<is>)(?P<text>.+)"),
+)  # fmt: skip
+# Words a check's unquoted text may follow in lower case ("the heading says welcome").
+_SAYS = frozenset("mention mentions say says show shows display displays read reads".split())
+
+
+def check_part(clause: str, m: Masked) -> list[a.Action] | None:
+    """ "Verify that the title is 'Example Domain'", "check the URL contains /login",
+    "does the heading say Welcome?": a check of the page's title, top heading or URL."""
+    text = _POLITE_END.sub("", _POLITE_START.sub("", clause.strip())).rstrip(" ?")
+    for expect, pattern in _PART_CHECKS:
+        found = match(pattern, text)
+        if found is None:
+            continue
+        part = found["part"].lower()
+        part = {"address": "url", "headline": "heading", "h1": "heading"}.get(part, part)
+        part = "heading" if part.endswith(("heading", "headline", "h1")) else part
+        site = explicit_url(found["site"], m) if found["site"] else None
+        if found["site"] and site is None:
+            return None  # "the title of numpy.sum is ..."
+        said = found["text"].strip()
+        # "the title is X and the heading says Y": two checks in one clause.
+        more = re.search(
+            rf"\s*(?:,\s*)?\band\s+(?:that\s+)?(?={_PART}\s+{_NOT}{_PART_VERB}\s)", said, F
+        )
+        if more:
+            lead = "make sure" if expect else "check whether"
+            first = check_part(text[: found.start("text")] + said[: more.start()], m)
+            second = check_part(f"{lead} {said[more.end() :]}", m)
+            return first + second if first and second else None
+        tail = re.fullmatch(r"(?P<said>.+?)\s+(?:on|at)\s+(?P<tok>\S+)", said, F)
+        if tail and site is None and explicit_url(tail["tok"], m):
+            said, site = tail["said"], explicit_url(tail["tok"], m)
+        said = said.strip(" .,;:!")
+        groups = found.groupdict()
+        how = next(h for h in ("is", "starts", "ends", "has") if groups.get(h) is not None)
+        verb = (groups.get("has") or "").lower()
+        if not _checkable(said, part, how, verb, m):
+            return None
+        negate = bool(
+            groups.get("neg")
+            or groups.get("not")
+            or re.match(r"isn|is\s+not", groups.get("is") or "", F)
+        )
+        how = {"has": "contains", "starts": "starts with", "ends": "ends with"}.get(how, how)
+        check = a.CheckText(m.value(said).strip(), expect=expect, part=part, how=how, negate=negate)
+        return _opened(site, [check])
+    return None
+
+
+def _checkable(said: str, part: str, how: str, verb: str, m: Masked) -> bool:
+    """Whether the words after a part's verb are one text to check for, as written."""
+    if not m.value(said).strip():
+        return False
+    if is_quoted(said):
+        return True
+    if PLACEHOLDER.search(said):
+        return False  # partly quoted
+    if part == "url":
+        # "the URL contains /login", "the URL is https://a.test/x"; not "the URL has
+        # changed" or "the URL is correct".
+        if " " in said or verb not in ("", "contain", "contains", "include", "includes"):
+            return False
+        return how not in ("is", "starts") or bool(re.search(r"[/.:]", said))
+    return not (
+        re.match(r"(?:an?|any|some|that|the|if|whether|more|no|not|empty|blank)\b", said, F)
+        or _several(said, said)
+        or not (verb in _SAYS or said[:1].isupper() or said[:1].isdigit())
+    )
 
 
 # "give me his birth date", "get the price of the first book": a fact asked for with a

@@ -194,7 +194,8 @@ _PHRASES: dict[type, Callable[[Any], str]] = {
     a.FillForm: lambda x: f"Fill in the form with {_form_words(x.description)}",
     a.Answer: lambda x: f"Answer {quote(x.question)}",
     a.CheckText: lambda x: (
-        f"{'Make sure' if x.expect else 'Check whether'} the page contains {quote(x.text)}"
+        f"{'Make sure' if x.expect else 'Check whether'} the {x.part.replace('url', 'URL')} "
+        f"{a.check_verb(x.how, x.negate)} {quote(x.text)}"
     ),
 }
 
