@@ -243,7 +243,18 @@ def test_checks_that_are_not_about_a_text(instruction: str) -> None:
         ),
         ("Does the title contain 'Example'?", [CheckText("Example", False, "title")]),
         ("Is the title Example Domain?", [CheckText("Example Domain", False, "title", "is")]),
-        ("Isn't the title Welcome?", [CheckText("Welcome", False, "title", "is")]),
+        ("Isn't the title 'Welcome'?", [CheckText("Welcome", False, "title", "is")]),
+        ("Is the title Lord of the Rings?", [CheckText("Lord of the Rings", False, "title", "is")]),
+        ("Verify the URL ends with .html", [CheckText(".html", True, "url", "ends with")]),
+        ("Verify the URL starts with https", [CheckText("https", True, "url", "starts with")]),
+        ("Verify the title contains the word 'Dash'", [CheckText("Dash", True, "title")]),
+        ("Verify the h1 text is 'Dashboard'", [CheckText("Dashboard", True, "heading", "is")]),
+        ("Verify the document title is 'Inbox'", [CheckText("Inbox", True, "title", "is")]),
+        ("Verify if the title is 'X'", [CheckText("X", False, "title", "is")]),
+        (
+            "Verify the title says Welcome and the page does not say Error",
+            [CheckText("Welcome", True, "title"), CheckText("Error", True, negate=True)],
+        ),
         ("Does the URL end with /checkout?", [CheckText("/checkout", False, "url", "ends with")]),
         ("Check if the title starts with 'Ex'", [CheckText("Ex", False, "title", "starts with")]),
         (
@@ -251,7 +262,7 @@ def test_checks_that_are_not_about_a_text(instruction: str) -> None:
             [CheckText("Error", True, "title", negate=True)],
         ),
         ("Check that the heading is not 'Oops'", [CheckText("Oops", True, "heading", "is", True)]),
-        ("Is the title not Welcome?", [CheckText("Welcome", False, "title", "is", True)]),
+        ("Is the title not 'Welcome'?", [CheckText("Welcome", False, "title", "is", True)]),
         ("Make sure the page does not say 'Error'", [CheckText("Error", True, negate=True)]),
         ("Does the page not mention Error?", [CheckText("Error", negate=True)]),
         (
@@ -287,6 +298,20 @@ def test_a_check_of_the_title_heading_or_url(instruction: str, expected: list[ob
         "Check that the book's title is Dune",
         "Check whether the title says Python or Rust",
         "Check the title checkbox",
+        # Found by a review: words after a verb that are no text, or a text and more.
+        "Make sure the title shows up",
+        "Make sure the heading displays correctly",
+        "Verify the title displays properly on mobile",
+        "Make sure the title says something meaningful",
+        "Make sure the heading says what the product is",
+        "Is the title Dune in stock?",
+        "Is the title Spanish?",
+        "Does the title have 3 words?",
+        "Make sure the page does not say anything about refunds",
+        "Make sure the page doesn't show errors",
+        "Verify the title is Dashboard after login",
+        "Verify the heading says Welcome on the home page",
+        "Verify that the title is Example Domain and not Error",
     ],
 )
 def test_checks_of_a_part_that_name_no_text(instruction: str) -> None:
@@ -1108,6 +1133,17 @@ def test_a_wish_is_the_request(instruction: str, expected: list[object]) -> None
         ("https://a.test/login/", CheckText("/login", part="url", how="ends with"), True),
         ("https://a.test/dashboard-v2", CheckText("dashboard", part="url"), True),
         ("https://a.test/x", CheckText("a.test", part="url", how="starts with"), True),
+        # Found by a review: the scheme is kept when the text names it, "/" as written,
+        # the query aside when the text has none, percent-escapes and marks as shown.
+        ("https://a.test/", CheckText("https", part="url", how="starts with"), True),
+        ("https://a.test/login", CheckText("/", part="url", how="ends with"), False),
+        ("https://a.test/?utm=1", CheckText("https://a.test/", part="url", how="is"), True),
+        ("https://a.test/login?next=%2F", CheckText("/login", part="url", how="ends with"), True),
+        ("https://a.test/s?q=Hello%20World", CheckText("q=Hello World", part="url"), True),
+        ("https://www.a.test/", CheckText("https://a.test", part="url", how="is"), True),
+        ("Don’t panic", CheckText("Don't panic", part="title", how="is"), True),
+        ("Welcome!", CheckText("Welcome", part="heading", how="is"), True),
+        ("A\u200bB – C", CheckText("AB - C", part="title", how="is"), True),
     ],
 )
 def test_how_a_check_compares(shown: str, check: CheckText, passes: bool) -> None:

@@ -13,6 +13,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -245,20 +246,29 @@ _HEADINGS_JS = """() => {
 def _check_matches(shown: str, action: a.CheckText) -> bool:
     """Whether ``shown`` (a title, heading, URL or the page's text) passes the check,
     case and spacing aside; a URL's scheme and last "/" aside where they do not matter."""
-    have, want = " ".join(shown.split()).casefold(), " ".join(action.text.split()).casefold()
+    have, want = _comparable(shown), _comparable(action.text)
     if action.part == "url":
+        have, want = unquote(have), unquote(want)
+        if not re.search(r"[?#]", want) and action.how in ("is", "ends with"):
+            have = re.split(r"[?#]", have, maxsplit=1)[0]  # "ends with /login": the path's end
         if action.how == "is" and want.startswith("/"):
             # "the URL is /login": its path (and query), on whatever host
             have = re.sub(r"^[a-z][\w+.-]*://[^/?#]*", "", have) or "/"
-        if action.how in ("is", "ends with"):
+        if action.how == "is":
             have, want = have.rstrip("/"), want.rstrip("/")
-        if action.how in ("is", "starts with") and not re.match(r"https?://", want):
-            have = re.sub(r"^https?://(?:www\.)?", "", have)
-            want = want.removeprefix("www.")
+        elif action.how == "ends with" and not want.endswith("/"):
+            have = have.rstrip("/")  # "/login" on ".../login/"; "ends with /" as written
+        if action.how in ("is", "starts with"):
+            # "www." aside; the scheme too, unless the text starts with one ("https")
+            have = re.sub(r"^(https?://)?www\.", r"\1", have)
+            want = re.sub(r"^(https?://)?www\.", r"\1", want)
+            if not want.startswith("http"):
+                have = re.sub(r"^https?://", "", have)
         if action.how == "contains":
             return want in have
     if action.how == "is":
-        return have == want
+        # "the heading is Welcome" on a page whose heading says "Welcome!"
+        return have.rstrip(".!?:") == want.rstrip(".!?:")
     if action.how == "starts with":
         return have.startswith(want)
     if action.how == "ends with":
@@ -268,6 +278,17 @@ def _check_matches(shown: str, action: a.CheckText) -> bool:
     before = r"(?<!\w)" if _spaced_letter(want[:1]) else ""
     after = r"(?!\w)" if _spaced_letter(want[-1:]) else ""
     return bool(re.search(before + re.escape(want) + after, have))
+
+
+# Marks that are written one way and shown another: curly quotes, dashes, spaces of no width.
+_PLAIN_MARKS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
+                              "\u200b": None, "\u00ad": None})  # fmt: skip
+
+
+def _comparable(text: str) -> str:
+    """``text`` with case, spacing and the ways of writing a letter or mark aside."""
+    text = unicodedata.normalize("NFKC", text).translate(_PLAIN_MARKS)
+    return " ".join(text.split()).casefold()
 
 
 def _check_report(action: a.CheckText, shown: list[Any], url: str, found: bool) -> str:

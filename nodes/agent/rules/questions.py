@@ -363,7 +363,14 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
                 # Unquoted, a text is named ("the word domain"), said, shown or mentioned
                 # ("says Welcome", "mention pricing"), or capitalised ("contains Example Domain").
                 PLACEHOLDER.search(said)
-                or re.match(r"(?:an?|any|some|that|the|if|whether|more|no)\b", said, F)
+                or re.match(
+                    r"(?:an?|any|some|that|the|if|whether|more|no|anything|something|nothing"
+                    r"|everything)\b",
+                    said,
+                    F,
+                )
+                # "doesn't show errors": a kind of thing, not a text, unless capitalised
+                or (found.groupdict().get("neg") and not said[:1].isupper())
                 # "Python or Rust", "cats, dogs and birds": several texts, not one ("Terms
                 # and Conditions", "Welcome back, Ada", "1,000 results" are one)
                 or _several(said, found.group(0))
@@ -392,8 +399,8 @@ def check_text(clause: str, m: Masked) -> list[a.Action] | None:
 _PART = (
     r"(?:the\s+)?(?:(?:web\s*)?page(?:['’]s)?\s+|site(?:['’]s)?\s+|tab(?:['’]s)?\s+"
     r"|browser(?:['’]s)?\s+|current\s+)?"
-    r"(?P<part>title|(?:main\s+|top\s+|first\s+)?(?:heading|headline|h1)|url"
-    r"|(?<=page\s)address|(?<=current\s)address)"
+    r"(?P<part>(?:document\s+)?title|(?:main\s+|top\s+|first\s+)?(?:heading|headline|h1)"
+    r"(?:\s+text)?|url|(?<=page\s)address|(?<=current\s)address)"
     r"(?:\s+of\s+(?:the|this)\s+(?:current\s+)?(?:web\s*)?page"
     r"|\s+(?:of|on|at)\s+(?P<site>\S+\.\S+))?"
 )
@@ -406,9 +413,9 @@ _PART_VERB = (
 _NOT = r"(?P<neg>(?:does\s+not|doesn['’]t|do\s+not|don['’]t)\s+)?"
 _PART_CHECKS = (
     (True, rf"(?:verify|make\s+sure|ensure|assert|confirm|check|validate)\s+(?:that\s+)?"
-     rf"{_PART}\s+{_NOT}{_PART_VERB}\s+(?P<text>.+)"),
-    (False, rf"(?:check|see|find\s+out|tell\s+me|let\s+me\s+know|determine)\s+(?:if|whether)"
-     rf"\s+{_PART}\s+{_NOT}{_PART_VERB}\s+(?P<text>.+)"),
+     rf"{_PART}\s+{_NOT}{_PART_VERB}\s+{_WORDING}(?P<text>.+)"),
+    (False, rf"(?:check|see|find\s+out|tell\s+me|let\s+me\s+know|determine|verify)\s+"
+     rf"(?:if|whether)\s+{_PART}\s+{_NOT}{_PART_VERB}\s+{_WORDING}(?P<text>.+)"),
     # "doesn't the title say X?" asks whether it does
     (False, rf"(?:does|do|doesn['’]t|don['’]t)\s+{_PART}\s+(?P<not>not\s+)?{_PART_VERB}"
      r"\s+(?P<text>.+)"),
@@ -422,34 +429,39 @@ def check_part(clause: str, m: Masked) -> list[a.Action] | None:
     """ "Verify that the title is 'Example Domain'", "check the URL contains /login",
     "does the heading say Welcome?": a check of the page's title, top heading or URL."""
     text = _POLITE_END.sub("", _POLITE_START.sub("", clause.strip())).rstrip(" ?")
-    for expect, pattern in _PART_CHECKS:
+    for i, (expect, pattern) in enumerate(_PART_CHECKS):
         found = match(pattern, text)
         if found is None:
             continue
-        part = found["part"].lower()
-        part = {"address": "url", "headline": "heading", "h1": "heading"}.get(part, part)
-        part = "heading" if part.endswith(("heading", "headline", "h1")) else part
+        named = found["part"].lower()
+        part = next(p for p in ("title", "url", "heading") if p in named or p == "heading")
+        part = "url" if named.endswith("address") else part
         site = explicit_url(found["site"], m) if found["site"] else None
-        if found["site"] and site is None:
+        if found["site"] and (site is None or not plainly_a_site(m.value(found["site"]))):
             return None  # "the title of numpy.sum is ..."
         said = found["text"].strip()
         # "the title is X and the heading says Y": two checks in one clause.
+        # "... and the page does not say Y": the second a check of the page.
         more = re.search(
-            rf"\s*(?:,\s*)?\band\s+(?:that\s+)?(?={_PART}\s+{_NOT}{_PART_VERB}\s)", said, F
+            rf"\s*(?:,\s*)?\band\s+(?:that\s+)?(?=(?:{_PART}|{_SUBJECT})\s+{_NOT}{_PART_VERB}\s)",
+            said,
+            F,
         )
         if more:
             lead = "make sure" if expect else "check whether"
             first = check_part(text[: found.start("text")] + said[: more.start()], m)
-            second = check_part(f"{lead} {said[more.end() :]}", m)
+            rest = f"{lead} {said[more.end() :]}"
+            second = check_part(rest, m) or check_text(rest, m)
             return first + second if first and second else None
         tail = re.fullmatch(r"(?P<said>.+?)\s+(?:on|at)\s+(?P<tok>\S+)", said, F)
         if tail and site is None and explicit_url(tail["tok"], m):
             said, site = tail["said"], explicit_url(tail["tok"], m)
-        said = said.strip(" .,;:!")
+        # The sentence's end, not the text's: "ends with .html" keeps its dot.
+        said = re.sub(r"(?<=\w)\.$", "", said.rstrip(" ,;:"))
         groups = found.groupdict()
         how = next(h for h in ("is", "starts", "ends", "has") if groups.get(h) is not None)
         verb = (groups.get("has") or "").lower()
-        if not _checkable(said, part, how, verb, m):
+        if not _checkable(said, part, how, verb, m, asked=i >= 2):
             return None
         negate = bool(
             groups.get("neg")
@@ -462,8 +474,9 @@ def check_part(clause: str, m: Masked) -> list[a.Action] | None:
     return None
 
 
-def _checkable(said: str, part: str, how: str, verb: str, m: Masked) -> bool:
-    """Whether the words after a part's verb are one text to check for, as written."""
+def _checkable(said: str, part: str, how: str, verb: str, m: Masked, asked: bool) -> bool:
+    """Whether the words after a part's verb are one text to check for, as written
+    (``asked``: in a question, "is the title Dune in stock?", which only quotes make one)."""
     if not m.value(said).strip():
         return False
     if is_quoted(said):
@@ -471,16 +484,51 @@ def _checkable(said: str, part: str, how: str, verb: str, m: Masked) -> bool:
     if PLACEHOLDER.search(said):
         return False  # partly quoted
     if part == "url":
-        # "the URL contains /login", "the URL is https://a.test/x"; not "the URL has
-        # changed" or "the URL is correct".
+        # "the URL contains /login", "the URL is https://a.test/x", "starts with https";
+        # not "the URL has changed" or "the URL is correct".
         if " " in said or verb not in ("", "contain", "contains", "include", "includes"):
             return False
-        return how not in ("is", "starts") or bool(re.search(r"[/.:]", said))
+        return how not in ("is", "starts") or bool(re.search(r"[/.:]|^https?$", said, F))
+    if asked and (how == "is" and not _a_name(said) or verb in ("has", "have")):
+        return False  # "is the title Spanish?", "does the title have 3 words?"
     return not (
-        re.match(r"(?:an?|any|some|that|the|if|whether|more|no|not|empty|blank)\b", said, F)
+        _NOT_A_TEXT.match(said)
+        or _MORE_THAN_A_TEXT.search(said)
         or _several(said, said)
-        or not (verb in _SAYS or said[:1].isupper() or said[:1].isdigit())
+        or verb in ("has", "have")
+        or not (said[:1].isupper() or said[:1].isdigit() or (verb in _SAYS and _one_phrase(said)))
     )
+
+
+# Words that start no text to look for ("says something meaningful", "shows up").
+_NOT_A_TEXT = re.compile(
+    r"(?:an?|any|some|that|the|if|whether|more|no|not|empty|blank|anything|something|nothing"
+    r"|everything|what|how|up|correctly|properly|correct|right|fine|ok|okay|well|on|in|at"
+    r"|as|like|only|when|after|before|with|without|under)\b",
+    F,
+)
+# A text with a condition or a place after it ("Dashboard after login", "Welcome on the
+# home page", "Example Domain and not Error"): not one text, unless quoted.
+_MORE_THAN_A_TEXT = re.compile(
+    r"\s(?:after|before|when|once|while|but|and\s+not|(?:on|in)\s+(?:the|this|a|mobile)\b)\b", F
+)
+
+
+def _a_name(said: str) -> bool:
+    """Capitalised words, as a title is written ("Example Domain", "Lord of the Rings");
+    not one word ("Spanish") or a name and a state ("Dune in stock")."""
+    said_words = said.split()
+    small = {"of", "the", "a", "an", "and", "to", "in", "for", "on", "at", "by", "with"}
+    return (
+        len(said_words) >= 2
+        and said_words[-1][:1].isupper()
+        and all(w[:1].isupper() or w[:1].isdigit() or w in small for w in said_words)
+    )
+
+
+def _one_phrase(said: str) -> bool:
+    """A short lower-case text ("says welcome back"), not a sentence."""
+    return len(said.split()) <= 3
 
 
 # "give me his birth date", "get the price of the first book": a fact asked for with a
