@@ -33,6 +33,20 @@ def test_questions_on_the_page_and_reworded_results(context: BrowserContext, bas
     assert title == "Agent Test Home"
 
 
+def test_the_top_stories_of_a_front_page(context: BrowserContext, base_url: str) -> None:
+    # Each story is two rows of a layout table; nothing on the page says "story". Before,
+    # "list the top 3 stories" was refused, and "which stories" gave one row of points.
+    top = _run(context, f"Open {base_url}/front.html and list the top 3 stories")
+    lines = top.result.splitlines()
+    assert len(lines) == 4 and lines[3] == f"(source: {base_url}/front.html)", lines
+    assert lines[0].startswith("1. | A tiny SQLite clone in Rust (example.org) | 107 points")
+    assert "Why we moved off Kubernetes" in lines[2] and "3 hours ago" in lines[2]
+    every = _run(context, f"Open {base_url}/front.html. Which stories are there?")
+    assert len(every.result.splitlines()) == 6 + 1  # not the menu, the footer or "More"
+    assert "The history of the Unix pipe" in every.result
+    assert "Guidelines" not in every.result and "More" not in every.result
+
+
 def test_a_question_follows_the_best_link_then_asks_on_that_page(
     context: BrowserContext, base_url: str
 ) -> None:

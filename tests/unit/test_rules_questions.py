@@ -665,3 +665,103 @@ def test_how_urgent_needs_a_passage_that_says_how_urgent() -> None:
     page = dataclasses.replace(page, text=page.text + "\nThe login crash is urgent: critical")
     found = find_answer(parse_question("How urgent is the login crash?"), page)
     assert found is not None and "critical" in found.passage
+
+
+# A news site's front page (stories in a layout table, two rows each, read as one item)
+# and a shop's (product cards beside a sidebar of categories): pages that list things
+# they never name.
+NEWS_STORIES = tuple(
+    f"{i}. | Story number {i} about things (example.org) | {10 * i} points by u{i} | hide"
+    for i in range(1, 31)
+)
+NEWS_FRONT = PageContent(
+    url="http://x.test/news",
+    title="Hacker News",
+    text="Hacker News new | past | comments\n" + "\n".join(NEWS_STORIES),
+    collections=(
+        Collection("", ("Hacker News new | past | comments | ask | show | jobs",), table=True),
+        Collection("", NEWS_STORIES),
+    ),
+)
+SHOP_BOOKS = tuple(f"Book title {i} £{10 + i}.00 In stock Add to basket" for i in range(1, 21))
+BOOK_SHOP = PageContent(
+    url="http://x.test/books",
+    title="All products | Books to Scrape - Sandbox",
+    text="Warning! This is a demo website for web scraping purposes.\n" + "\n".join(SHOP_BOOKS),
+    collections=(
+        Collection("Books", ("Travel", "Mystery", "Historical Fiction", "Classics"), nav=True),
+        Collection("All products", SHOP_BOOKS),
+        Collection("", ("Page 1 of 50", "next")),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("page", "question", "first", "n"),
+    [
+        (NEWS_FRONT, "which stories", NEWS_STORIES[0], 20),  # up to MAX_ROWS, as before
+        (NEWS_FRONT, "the top 5 story titles", NEWS_STORIES[0], 5),
+        (NEWS_FRONT, "What are the top three stories", NEWS_STORIES[0], 3),
+        (NEWS_FRONT, "the first 30 stories", NEWS_STORIES[0], 30),
+        (NEWS_FRONT, "which headlines", NEWS_STORIES[0], 20),
+        # not the sidebar's categories, nor the page's lead paragraph
+        (BOOK_SHOP, "which books", SHOP_BOOKS[0], 20),
+        (BOOK_SHOP, "the first 5 book titles with their prices", SHOP_BOOKS[0], 5),
+        (BOOK_SHOP, "the first 2 products", SHOP_BOOKS[0], 2),
+    ],
+)
+def test_a_page_s_own_list_answers_a_list_question(
+    page: PageContent, question: str, first: str, n: int
+) -> None:
+    # Before, "which stories" gave one line of points and "which books" the page's
+    # warning, and "the top 5 story titles" no answer.
+    found = find_answer(parse_question(question), page)
+    assert found is not None
+    lines = found.passage.splitlines()
+    assert lines[0] == first and len(lines) == n
+
+
+@pytest.mark.parametrize(
+    ("page", "question"),
+    [
+        (NEWS_FRONT, "which stories are about Rust"),  # not every story
+        (NEWS_FRONT, "which stories are not about Rust"),
+        # two lists of about the same size: which one is meant is not known
+        (replace(NEWS_FRONT, collections=(Collection("", NEWS_STORIES),
+                                          Collection("", NEWS_STORIES[::-1]))), "which stories"),
+    ],
+)  # fmt: skip
+def test_a_list_question_that_the_page_s_list_does_not_answer(
+    page: PageContent, question: str
+) -> None:
+    assert find_answer(parse_question(question), page) is None
+
+
+def test_a_number_of_items_is_read_from_the_question() -> None:
+    top = parse_question("the top 5 story titles")
+    assert (top.text, top.limit) == ("which stories", 5)
+    assert parse_question("what are the first three books").limit == 3
+    assert parse_question("which book names").text == "which books"
+    assert parse_question("which 2 teas are from Japan").limit == 2
+    # not a number of items: a year, a count, one item
+    assert parse_question("what happened in 1969").limit is None
+    assert parse_question("how many teas are there").limit is None
+    assert parse_question("what is the price of the first book").limit is None
+
+
+@pytest.mark.parametrize(
+    ("instruction", "question"),
+    [
+        ("list the top 10 stories", "the first 10 stories"),
+        ("List the top five headlines", "the first five headlines"),
+        (
+            "list the first 10 book titles with their prices",
+            "the first 10 book titles with their prices",
+        ),
+        ("list the top repositories", "which repositories"),
+        ("list the book titles", "which book titles"),
+        ("list the missions that went to Mars", "which missions went to Mars"),
+    ],
+)  # fmt: skip
+def test_list_requests_with_a_number_or_a_compound_name(instruction: str, question: str) -> None:
+    assert plan_instruction(instruction) == [Answer(question)]

@@ -73,6 +73,23 @@ _CONTENT_JS = """
     }
     return clean(text);
   };
+  // A list in the page's navigation (a sidebar's categories, a menu) is not what the
+  // page lists.
+  const inNav = (el) => !!el.closest(
+    'nav, aside, header, footer, [role=navigation], [role=banner], [role=contentinfo]');
+  // A layout table that gives each record a few rows (Hacker News: a story's title row,
+  // then its points and comments): the rows of one record as one item, when the same
+  // kind of row starts a record every 2 or 3 rows.
+  const records = (trs) => {
+    const full = trs.filter((r) => clean(r.innerText));
+    const kind = (r) => (r.getAttribute('class') || '').trim() + '/' + r.cells.length;
+    const starts = full.map((r, i) => (kind(r) === kind(full[0]) ? i : -1)).filter((i) => i >= 0);
+    if (starts.length < 3) return null;
+    const gap = starts[1] - starts[0];
+    if (gap < 2 || gap > 3 || starts.some((at, k) => k && at - starts[k - 1] !== gap)) return null;
+    return starts.map((at) => full.slice(at, at + gap).map((r) => Array.from(r.cells)
+      .map((c) => clean(c.innerText)).filter(Boolean).join(' | ')).join(' | '));
+  };
   const articleParents = new Set();
   for (const el of document.querySelectorAll('h1, h2, h3, h4, h5, h6, ul, ol, table, article')) {
     if (!shown(el)) continue;
@@ -85,7 +102,9 @@ _CONTENT_JS = """
       if (el.parentElement && !articleParents.has(el.parentElement)) {
         const items = Array.from(el.parentElement.children)
           .filter((c) => c.tagName === 'ARTICLE' && shown(c)).map(itemText);
-        if (items.length > 1) collections.push({context: context(el.parentElement, ''), items});
+        if (items.length > 1) {
+          collections.push({context: context(el.parentElement, ''), items, nav: inNav(el)});
+        }
         articleParents.add(el.parentElement);
       }
       continue;
@@ -106,13 +125,18 @@ _CONTENT_JS = """
         .map((c, i) => (c && head && head[i] ? head[i] + ': ' : '') + c).filter(Boolean)
         .join(' | '));
       const caption = el.caption ? clean(el.caption.innerText) : '';
+      const grouped = head ? null : records(Array.from(el.rows));
+      if (grouped) {
+        collections.push({context: context(el, caption), items: grouped, nav: inNav(el)});
+        continue;
+      }
       // The column names are in each row already ("Price: 12").
       collections.push({context: context(el, caption), items, table: true});
       continue;
     }
     const items = Array.from(el.children).filter((c) => c.tagName === 'LI' && shown(c))
       .map(itemText).filter(Boolean);
-    if (items.length) collections.push({context: context(el, ''), items});
+    if (items.length) collections.push({context: context(el, ''), items, nav: inNav(el)});
   }
   // The heading before an element in the page's order (for what is found after the walk).
   const headingBefore = (el) => {
@@ -148,7 +172,9 @@ _CONTENT_JS = """
       && clean(before.innerText).length <= 120 ? clean(before.innerText) : '';
     const about = [headingBefore(parent), parent.getAttribute('aria-label'), lead]
       .filter(Boolean);
-    if (items.length >= 3) collections.push({context: about.join(' — '), items});
+    if (items.length >= 3) {
+      collections.push({context: about.join(' — '), items, nav: inNav(parent)});
+    }
   }
   // A record's edit form says its values in its fields ("Email address" on a user's
   // page): each filled field, with its label, is a labelled row.
@@ -197,6 +223,7 @@ def read_content(s: Session) -> tuple[PageContent, bool]:
                 str(c.get("context") or ""),
                 tuple(str(i) for i in c.get("items") or ()),
                 table=bool(c.get("table")),
+                nav=bool(c.get("nav")),
             )
             for c in raw.get("collections") or ()
         ),

@@ -58,10 +58,57 @@ class Question:
     ranking: tuple[str, ...]  # every stem, for BM25
     target: tuple[str, ...] = ()  # "count": the stems of what is counted
     keywords: tuple[str, ...] = ()  # the meaningful words as written, for a site search
+    limit: int | None = None  # "the top 5 stories": how many items a list answer gives
+
+
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+} | {"fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50}
+# "the top 5 stories", "what are the first three books", "list the 10 latest posts": a
+# list of so many items.
+_FIRST_N = re.compile(
+    r"^(?:(?:which|what)\s+(?:are|were)\s+|which\s+)?(?:the\s+)?(?:(?:first|top)\s+)?"
+    r"(?P<n>\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(?P<rest>(?:[\w-]+\s+){0,2}?[\w-]+s\b.*)$",
+    re.IGNORECASE,
+)
+# "story titles", "book names": the stories, the books (an item shows its title).
+_NAMES_OF = re.compile(r"^(?P<what>[\w-]+?)\s+(?:titles|names|headlines)\b", re.IGNORECASE)
+MAX_LIMIT = 100
+
+
+def _plural(word: str) -> str:
+    if word.endswith("s"):
+        return word
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    return word + ("es" if re.search(r"(?:x|ch|sh)$", word) else "s")
+
+
+def _listing(text: str) -> tuple[str, int | None]:
+    """A question for so many items ("the top 5 story titles") as a plural question
+    ("which stories") and the number; ``text`` as it is otherwise."""
+    found = _FIRST_N.match(text)
+    if found and re.match(r"(?:which|what|the|first|top)\b", text, re.IGNORECASE):
+        n: int | None = _NUMBER_WORDS.get(found["n"].lower()) or int(found["n"])
+        rest = found["rest"]
+    elif which := re.match(r"which\s+(?P<rest>.+)", text, re.IGNORECASE):
+        n, rest = None, which["rest"]
+    else:
+        return text, None
+    named = _NAMES_OF.sub(lambda m: _plural(m["what"]), rest)
+    if n is None and named == rest:
+        return text, None
+    # "with their prices": what an item shows anyway.
+    named = re.sub(r"\s+(?:with|and)\s+(?:their|its|the)\s+.*$", "", named, flags=re.IGNORECASE)
+    return f"which {named}", None if n is None else max(1, min(n, MAX_LIMIT))
 
 
 def parse_question(text: str) -> Question:
     text = " ".join(text.split()).rstrip("?").strip()
+    text, limit = _listing(text)
     kind, target = "text", ()
     counted = _COUNT.match(text)
     if counted:
@@ -71,7 +118,7 @@ def parse_question(text: str) -> Question:
     ranking = tuple(dict.fromkeys(tokens(text)))
     required = tuple(t for t in ranking if t not in _WEAK or t in target)
     keywords = tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
-    return Question(text, kind, required, ranking, target, keywords)
+    return Question(text, kind, required, ranking, target, keywords, limit)
 
 
 @dataclass(frozen=True)
@@ -82,6 +129,7 @@ class Collection:
     context: str
     items: tuple[str, ...]
     table: bool = False  # a table's rows, each cell labelled with its column's name
+    nav: bool = False  # in the page's navigation (a menu, a sidebar), not its content
 
 
 @dataclass(frozen=True)
@@ -827,7 +875,7 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     # ... unless the title is all the question says ("how to configure the cache" on
     # "Configuring the cache"): then the passage has to say it again.
     required = untitled or list(question.required)
-    if not required and question.kind == "text":
+    if not required and question.kind == "text" and not _PLURAL_WHICH.match(question.text):
         # "what is this page about": the page's own description or first paragraph.
         lead = content.description or next((p.text for p in candidates if len(p.text) >= 40), "")
         return Found(lead, content.url) if lead else None
@@ -883,7 +931,7 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         p.labelled and covered == scored[0][0] for covered, *_, p in scored
     ):
         # "what are the prices": each row's, as "which teas are from Japan" below.
-        return _rows(scored, candidates, content)
+        return _rows(question, scored, candidates, content)
     for *_, p in scored[:8]:
         # A row's cell the question names ("Bottle: £34.00") before its first amount.
         value = _labelled_cell(question, p) if question.kind == "amount" else None
@@ -898,7 +946,10 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     if _PLURAL_WHICH.match(question.text) and not any(p.labelled for *_, p in scored):
         # "which Dell laptops are there", "list the ingredients": the cards or items of
         # a list about them, when no table row answers.
-        return _listed(question, content, set(question.ranking) - title - _PRESENCE, named, title)
+        wanted = set(question.ranking) - title - _PRESENCE
+        return _listed(question, content, wanted, named, title) or _main_list(
+            question, content, wanted - {named}
+        )
     if not scored:
         return None
     best = scored[0]
@@ -915,7 +966,7 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             and x[0] == best[0]
             and _cells_say(x[3].text, extra, bool(_NEGATED.search(question.text)))
         ]
-        return _rows(rows, candidates, content) if rows else None
+        return _rows(question, rows, candidates, content) if rows else None
     return Found(best[3].shown(question), content.url)
 
 
@@ -972,11 +1023,49 @@ def _listed(
             # the title names; a longer list a shorter one (the products beside a
             # filter's "32GB RAM (2)", or a product's own list of specs).
             headed = int(named in heading and len(heading) <= 3)
-            found.append((headed, len(collection.items), chosen))
-    found.sort(key=lambda f: f[:2], reverse=True)
-    if not found or (len(found) > 1 and found[0][:2] == found[1][:2]):
+            # A menu's or a sidebar's list only when the content has none.
+            found.append((int(not collection.nav), headed, len(collection.items), chosen))
+    found.sort(key=lambda f: f[:3], reverse=True)
+    if not found or (len(found) > 1 and found[0][:3] == found[1][:3]):
         return None
-    return Found("\n".join(found[0][2][:MAX_ROWS]), content.url)
+    return Found("\n".join(found[0][3][: _most(question)]), content.url)
+
+
+def _most(question: Question) -> int:
+    """How many items a list answer gives: as many as asked for, else ``MAX_ROWS``."""
+    return question.limit or MAX_ROWS
+
+
+def _main_list(question: Question, content: PageContent, wanted: set[str]) -> Found | None:
+    """The page's own list of things, for "which stories" or "the top 5 stories" asked
+    of a page that names them nowhere (a news site's front page, a shop's products):
+    the collection in the content (not a menu) with the most text, of three items or
+    more and some words each. Only for a bare list: "which stories are about Rust" is
+    not answered by every story."""
+    if wanted - _LIST_NOUNS or _NEGATED.search(question.text):
+        return None
+    lists = [
+        c
+        for c in content.collections
+        if not c.nav and c.context != "form" and len(c.items) >= 3
+        and sum(len(i.split()) for i in c.items) >= 4 * len(c.items)
+    ]  # fmt: skip
+    if not lists:
+        return None
+    lists.sort(key=lambda c: sum(map(len, c.items)), reverse=True)
+    if len(lists) > 1 and sum(map(len, lists[1].items)) * 2 > sum(map(len, lists[0].items)):
+        return None  # two lists of about the same size: which one is meant is not known
+    return Found("\n".join(lists[0].items[: _most(question)]), content.url)
+
+
+# What the items of a page's list are called, besides the words the page uses.
+_LIST_NOUNS = frozenset(
+    tokens(
+        "item items entry entries result results story stories post posts article articles"
+        " title titles name names headline headlines link links product products listing"
+        " listings thing things record records row rows"
+    )
+)
 
 
 _YES = frozenset({"yes", "y", "true", "✓", "✔", "included", "available"})
@@ -998,13 +1087,16 @@ def _cells_say(row: str, wanted: set[str], negated: bool) -> bool:
 
 
 def _rows(
-    scored: list[tuple[int, float, int, _Passage]], candidates: list[_Passage], content: PageContent
+    question: Question,
+    scored: list[tuple[int, float, int, _Passage]],
+    candidates: list[_Passage],
+    content: PageContent,
 ) -> Found:
     """Every table row that answers as well as the best row, in the page's order."""
     best = max(covered for covered, *_, p in scored if p.labelled)
     chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best}
     rows = [p.text for p in candidates if id(p) in chosen]
-    return Found("\n".join(dict.fromkeys(rows[:MAX_ROWS])), content.url)
+    return Found("\n".join(list(dict.fromkeys(rows))[: _most(question)]), content.url)
 
 
 _FILE = re.compile(

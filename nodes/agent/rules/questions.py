@@ -573,6 +573,9 @@ _DEED = re.compile(
 )
 
 
+_SMALL_NUMBERS = "one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|fifty"
+
+
 def _question_text(clause: str) -> str | None:
     text = _POLITE_START.sub("", clause.strip())
     if _DEED.search(text):
@@ -582,12 +585,18 @@ def _question_text(clause: str) -> str | None:
     listed = match(
         r"(?:list|name|enumerate|extract|collect|scrape|gather"
         r"|(?:(?:give|show)\s+me|get|fetch|grab|find)(?=\s+(?:all|every)\b))"
-        r"\s+(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?"
-        r"(?P<x>[^\W\d_][\w-]*s)(?:\s+(?:that|which|who))?(?P<rest>(?:\s+.+)?)",
+        r"\s+(?:all\s+|every\s+)?(?:of\s+)?(?:the\s+)?(?:(?:first|top)\s+(?=\S+s\b|\d|[a-z]+\s))?"
+        rf"(?P<n>(?:\d{{1,3}}|{_SMALL_NUMBERS})\s+)?"
+        r"(?P<x>(?:[^\W\d_][\w-]*\s+){0,2}?(?!(?:as|is|was|has|this|its|his|us|does|thus|plus)\b)"
+        r"[^\W\d_][\w-]*s)(?:\s+(?:that|which|who))?"
+        r"(?P<rest>(?:\s+.+)?)",
         text,
     )
     if listed:
-        # "list the missions that went to Mars": which missions went to Mars.
+        # "list the missions that went to Mars": which missions went to Mars; "list the
+        # top 5 stories": the top 5 stories (the answer gives 5).
+        if listed["n"]:
+            return f"the first {listed['n']}{listed['x']}{listed['rest']}"
         return f"which {listed['x']}{listed['rest']}"
     counted = match(r"count\s+(?:the\s+)?(?:number\s+of\s+)?(?P<x>.+)", text)
     if counted:
