@@ -45,6 +45,28 @@ def test_the_top_stories_of_a_front_page(context: BrowserContext, base_url: str)
     assert len(every.result.splitlines()) == 6 + 1  # not the menu, the footer or "More"
     assert "The history of the Unix pipe" in every.result
     assert "Guidelines" not in every.result and "More" not in every.result
+    # One story by its place; the table around the stories' table is the page's layout.
+    second = _run(
+        context, f"Open {base_url}/front.html. How many comments does the second story have?"
+    )
+    assert second.result.splitlines()[:2] == [
+        "6",
+        "2. | The unreasonable effectiveness of plain text (example.org) | 114 points by user2 "
+        "| 2 hours ago | 6 comments",
+    ]
+
+
+def test_a_list_s_table_with_a_small_table_inside_is_read(
+    context: BrowserContext, base_url: str
+) -> None:
+    # A table around a table that holds most of its text is the page's layout and is
+    # skipped; this one holds a few sort controls, and its rows are the issues.
+    found = _run(context, f"Open {base_url}/tracker.html. Which issues are open?")
+    assert found.result.splitlines()[:3] == [
+        "ID: 1 | Title: Login crash on Safari | Status: open",
+        "ID: 2 | Title: Printing cuts off the footer | Status: open",
+        "ID: 4 | Title: Sidebar overlaps the footer | Status: open",
+    ]
 
 
 def test_a_question_follows_the_best_link_then_asks_on_that_page(

@@ -765,3 +765,39 @@ def test_a_number_of_items_is_read_from_the_question() -> None:
 )  # fmt: skip
 def test_list_requests_with_a_number_or_a_compound_name(instruction: str, question: str) -> None:
     assert plan_instruction(instruction) == [Answer(question)]
+
+
+@pytest.mark.parametrize(
+    ("page", "question", "value", "item"),
+    [
+        (BOOK_SHOP, "What is the price of the first book?", "£11.00", SHOP_BOOKS[0]),
+        (BOOK_SHOP, "how much is the last book", "£30.00", SHOP_BOOKS[-1]),
+        (BOOK_SHOP, "which is the 3rd book", None, SHOP_BOOKS[2]),
+        (NEWS_FRONT, "how many points does the second story have", "20", NEWS_STORIES[1]),
+        (NEWS_FRONT, "what is the first result", None, NEWS_STORIES[0]),
+    ],
+)
+def test_one_item_of_a_list_by_its_place(
+    page: PageContent, question: str, value: str | None, item: str
+) -> None:
+    # Before, "the price of the first book" gave the site's name as its passage.
+    found = find_answer(parse_question(question), page)
+    assert found is not None and (found.value, found.passage) == (value, item)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "when was the first iPhone released",  # no list of iPhones on the page
+        "who wrote the first book",  # the card names no one
+        "what is the price of the 40th book",  # there are 20
+    ],
+)
+def test_an_item_by_its_place_that_the_page_does_not_have(question: str) -> None:
+    page = (
+        replace(BOOK_SHOP, title="iPhone - Wikipedia | Books")
+        if "iPhone" in question
+        else BOOK_SHOP
+    )
+    found = find_answer(parse_question(question), page)
+    assert found is None or found.passage not in SHOP_BOOKS, found

@@ -110,6 +110,10 @@ _CONTENT_JS = """
       continue;
     }
     if (el.tagName === 'TABLE') {
+      // A table around a table that holds most of its text lays the page out (Hacker
+      // News); the table inside is read on its own.
+      const size = (t) => (t.innerText || '').length;
+      if (Array.from(el.querySelectorAll('table')).some((t) => size(t) * 2 > size(el))) continue;
       const rows = Array.from(el.rows)
         .map((r) => Array.from(r.cells).map((c) => clean(c.innerText)));
       const first = el.rows[0];

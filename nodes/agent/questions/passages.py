@@ -797,6 +797,9 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     described = _described(question, content)
     if described is not None:
         return described
+    nth = _nth_item(question, content)
+    if nth is not None:
+        return nth
     if _VALUE_OF.search(question.text):
         # Only a line that sets it says a value; a passage that names it does not.
         return _assigned(question, content)
@@ -1056,6 +1059,68 @@ def _main_list(question: Question, content: PageContent, wanted: set[str]) -> Fo
     if len(lists) > 1 and sum(map(len, lists[1].items)) * 2 > sum(map(len, lists[0].items)):
         return None  # two lists of about the same size: which one is meant is not known
     return Found("\n".join(lists[0].items[: _most(question)]), content.url)
+
+
+_ORDINALS = {
+    w: i + 1
+    for i, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth".split()
+    )
+} | {"last": -1}
+# "the price of the first book", "who posted the 2nd story": one item of a list.
+_NTH = re.compile(
+    r"\bthe\s+(?P<n>"
+    + "|".join(_ORDINALS)
+    + r"|(?:[1-9]|10)(?:st|nd|rd|th))\s+(?P<noun>[^\W\d_][\w-]*)\b"
+    r"(?!\s+(?:of|in|on|from|at)\s)",
+    re.IGNORECASE,
+)
+
+
+def _nth_item(question: Question, content: PageContent) -> Found | None:
+    """ "What is the price of the first book": the first item of the list of books,
+    and its price. The list is named by a heading or the page's title in the plural
+    ("Books to Scrape"), or the noun names any list's items ("the second result",
+    "the first story"), when it is the content's biggest; else no answer here (the
+    page's "first iPhone" is no item of a list)."""
+    said = _NTH.search(question.text)
+    if said is None:
+        return None
+    ordinal = said["n"].lower()
+    n = _ORDINALS.get(ordinal) or int(ordinal[:-2])
+    noun = said["noun"].lower()
+    stem_ = stem(noun)
+    plural = _plural(noun)
+    titled = re.search(rf"(?<!\w){re.escape(plural)}(?!\w)", content.title, re.IGNORECASE)
+    generic = stem_ in _LIST_NOUNS
+    lists = [
+        c
+        for c in content.collections
+        if not c.nav and c.context != "form" and len(c.items) >= 3
+        and sum(len(i.split()) for i in c.items) >= 3 * len(c.items)
+    ]  # fmt: skip
+    headed = [c for c in lists if stem_ in tokens(c.context.split(" — ")[0])]
+    if headed:
+        chosen = headed[0]
+    elif (titled or generic) and lists:
+        chosen = max(lists, key=lambda c: sum(map(len, c.items)))
+    else:
+        return None
+    if n > len(chosen.items):
+        return None
+    item = chosen.items[n - 1 if n > 0 else -1]
+    row = _Passage(item, chosen.context, labelled=chosen.table)
+    if question.kind == "amount" and not chosen.table:
+        price = _card_price(item)
+        value = price[1] if price else None
+    elif question.kind == "count":
+        # "how many points does the third story have": a number the item gives its target
+        value = find_count(item, question.target) if question.target else None
+    else:
+        value = _labelled_cell(question, row) or _value(question.kind, item, question)
+    if value is None and question.kind != "text":
+        return None  # "who wrote the first book" on a card that names no one
+    return Found(item, content.url, value)
 
 
 # What the items of a page's list are called, besides the words the page uses.
