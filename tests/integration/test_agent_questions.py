@@ -56,6 +56,21 @@ def test_the_top_stories_of_a_front_page(context: BrowserContext, base_url: str)
     ]
 
 
+def test_records_without_prices(context: BrowserContext, base_url: str) -> None:
+    # Quotes in <div>s of one class: before, no question about them had an answer, and
+    # "how many quotes" counted the pager's "Next" as one.
+    page = f"{base_url}/quotes.html"
+    by = _run(context, f"Open {page}. Which quotes are by Albert Einstein?")
+    assert [line[:24] for line in by.result.splitlines()[:-1]] == [
+        "“The world as we have cr",
+        "“There are only two ways",
+    ]
+    second = _run(context, f"Open {page}. Who said the second quote?")
+    assert second.result.splitlines()[0] == "J.K. Rowling"
+    count = _run(context, f"Open {page}. How many quotes are on the page?")
+    assert count.result.splitlines()[0] == "4"
+
+
 def test_a_list_s_table_with_a_small_table_inside_is_read(
     context: BrowserContext, base_url: str
 ) -> None:

@@ -169,7 +169,11 @@ _CONTENT_JS = """
     if (kids.some((c) => kind(c) === common && c.getElementsByTagName('*').length > 200)) continue;
     const alike = kids.filter((c) => kind(c) === common && shown(c));
     const priced = alike.filter((c) => money.test(c.textContent || ''));
-    if (priced.length * 3 < alike.length * 2) continue;
+    // Or records without prices (quotes, search results, posts): boxes of one class,
+    // each of a few elements and some words.
+    const records = /[.]./.test(common) && alike.every((c) => c.getElementsByTagName('*').length
+      <= 60 && clean(c.innerText).length >= 20 && clean(c.innerText).length <= 1000);
+    if (priced.length * 3 < alike.length * 2 && !records) continue;
     const items = alike.map(itemText).filter(Boolean);
     const before = parent.previousElementSibling;
     const lead = before && !money.test(before.textContent || '')

@@ -99,10 +99,10 @@ def _listing(text: str) -> tuple[str, int | None]:
     else:
         return text, None
     named = _NAMES_OF.sub(lambda m: _plural(m["what"]), rest)
+    # "with their prices", "and their authors": what an item shows anyway.
+    named = re.sub(r"\s+(?:along\s+)?(?:with|and)\s+their\s+.*$", "", named, flags=re.IGNORECASE)
     if n is None and named == rest:
         return text, None
-    # "with their prices": what an item shows anyway.
-    named = re.sub(r"\s+(?:with|and)\s+(?:their|its|the)\s+.*$", "", named, flags=re.IGNORECASE)
     return f"which {named}", None if n is None else max(1, min(n, MAX_LIMIT))
 
 
@@ -279,7 +279,7 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     title = set(tokens(content.title))
     # An item with the very plural the question counts ("Users") names the kind, not one.
     plurals = {w for w in words(question.text) if stem(w) in question.target and w.endswith("s")}
-    best: tuple[tuple[int, int], Found] | None = None
+    best: tuple[tuple[int, int, int, int], Found] | None = None
     for collection in content.collections:
         own = set(tokens(collection.context))
         # "Add user", "View all teas": actions on the kind, not items of it.
@@ -302,7 +302,9 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
         covered = {t for t in question.required if t in own | title} | qualifiers
         if len(covered) < needed(len(question.required)):
             continue
-        rank = (len(covered), -len(qualifiers))
+        # Of lists alike, one in the content before a menu's, and the longer ("Next →"
+        # under the same heading as the quotes is no list of quotes).
+        rank = (len(covered), -len(qualifiers), int(not collection.nav), len(matching))
         if best is None or rank > best[0]:
             shown = "; ".join(matching[:10]) + ("; …" if len(matching) > 10 else "")
             about = f"{collection.context}: " if collection.context else ""
@@ -825,6 +827,9 @@ def find_answer(question: Question, content: PageContent) -> Found | None:
     found = _find_answer(question, content)
     if found is None or max(map(len, found.passage.splitlines() or [""])) <= MAX_PASSAGE_CHARS:
         return found  # rows and lines, each short already
+    if question.kind == "count" and found.value is not None:
+        # A count of long items ("5" quotes): the number stands, the items shown are cut.
+        return Found(found.passage[:MAX_PASSAGE_CHARS].rstrip() + " …", found.url, found.value)
     return _focused(found, question)
 
 
