@@ -71,6 +71,23 @@ def test_records_without_prices(context: BrowserContext, base_url: str) -> None:
     assert count.result.splitlines()[0] == "4"
 
 
+def test_a_job_board_s_results(context: BrowserContext, base_url: str) -> None:
+    # Before, the search form's "Job title ...: software" was the answer: a filled form
+    # is one record, not a list; the cards are read with whole titles and no buttons,
+    # and the sidebar's jobs are no results.
+    page = f"{base_url}/jobs.html"
+    first = _run(context, f"Open {page} and list the first 2 jobs")
+    assert first.result.splitlines()[:-1] == [
+        "Data Analyst Globex Corporation Austin, TX $70,000 - $85,000 a year",
+        "Senior Python Developer Initech Remote $140,000 - $165,000 a year",
+    ]
+    remote = _run(context, f"Open {page}. Which jobs are remote?")
+    assert [line.split(" Remote")[0] for line in remote.result.splitlines()[:-1]] == [
+        "Senior Python Developer Initech",
+        "Junior Front End Developer Vandelay Industries",
+    ]
+
+
 def test_a_list_s_table_with_a_small_table_inside_is_read(
     context: BrowserContext, base_url: str
 ) -> None:

@@ -71,12 +71,27 @@ _CONTENT_JS = """
       const was = (old.innerText || '').trim();
       if (was) text = text.replace(was, ' (was ' + was + ') ');
     }
+    // A link cut short ("A Light in the ...") by its title ("A Light in the Attic").
+    for (const link of el.querySelectorAll('a[title]')) {
+      const cut = clean(link.innerText);
+      const start = cut.replace(/\\s*(?:\\.\\.\\.|…)$/, '');
+      const full = clean(link.title);
+      if (start && start !== cut && full.startsWith(start)) text = text.replace(cut, full);
+    }
+    // What a button does ("Add to basket", "Compare") is no part of the item; a disabled
+    // one says its state ("Sold out") and stays.
+    for (const b of el.querySelectorAll('button, input[type=submit], input[type=button]')) {
+      const said = clean(b.innerText || b.value);
+      if (said && said.length <= 30 && said.length * 3 < text.length && !b.disabled
+          && b.getAttribute('aria-disabled') !== 'true') text = text.replace(said, ' ');
+    }
     return clean(text);
   };
   // A list in the page's navigation (a sidebar's categories, a menu) is not what the
   // page lists.
   const inNav = (el) => !!el.closest(
-    'nav, aside, header, footer, [role=navigation], [role=banner], [role=contentinfo]');
+    'nav, aside, header, footer, [role=navigation], [role=banner], [role=contentinfo],'
+    + ' [role=complementary]');
   // A layout table that gives each record a few rows (Hacker News: a story's title row,
   // then its points and comments): the rows of one record as one item, when the same
   // kind of row starts a record every 2 or 3 rows.
@@ -135,7 +150,10 @@ _CONTENT_JS = """
         continue;
       }
       // The column names are in each row already ("Price: 12").
-      collections.push({context: context(el, caption), items, table: true});
+      // A table of one row and no header lays out a box (a job's card): its cells are
+      // one passage, not a row of a list.
+      collections.push({context: context(el, caption), items, table: true,
+                        box: !head && items.length < 2});
       continue;
     }
     const items = Array.from(el.children).filter((c) => c.tagName === 'LI' && shown(c))
@@ -171,9 +189,9 @@ _CONTENT_JS = """
     const priced = alike.filter((c) => money.test(c.textContent || ''));
     // Or records without prices (quotes, search results, posts): boxes of one class,
     // each of a few elements and some words.
-    const records = /[.]./.test(common) && alike.every((c) => c.getElementsByTagName('*').length
-      <= 60 && clean(c.innerText).length >= 20 && clean(c.innerText).length <= 1000);
-    if (priced.length * 3 < alike.length * 2 && !records) continue;
+    const unpriced = /[.]./.test(common) && alike.every((c) => c.getElementsByTagName('*').length
+      <= 100 && clean(c.innerText).length >= 20 && clean(c.innerText).length <= 1000);
+    if (priced.length * 3 < alike.length * 2 && !unpriced) continue;
     const items = alike.map(itemText).filter(Boolean);
     const before = parent.previousElementSibling;
     const lead = before && !money.test(before.textContent || '')
@@ -232,6 +250,7 @@ def read_content(s: Session) -> tuple[PageContent, bool]:
                 tuple(str(i) for i in c.get("items") or ()),
                 table=bool(c.get("table")),
                 nav=bool(c.get("nav")),
+                box=bool(c.get("box")),
             )
             for c in raw.get("collections") or ()
         ),

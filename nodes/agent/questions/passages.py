@@ -77,6 +77,10 @@ _FIRST_N = re.compile(
 # "story titles", "book names": the stories, the books (an item shows its title).
 _NAMES_OF = re.compile(r"^(?P<what>[\w-]+?)\s+(?:titles|names|headlines)\b", re.IGNORECASE)
 MAX_LIMIT = 100
+_GENERIC_AFTER = re.compile(
+    r"^[\w-]+\s+(?=(?:results|items|posts|stories|entries|listings|products|articles)\b)",
+    re.IGNORECASE,
+)
 
 
 def _plural(word: str) -> str:
@@ -99,6 +103,8 @@ def _listing(text: str) -> tuple[str, int | None]:
     else:
         return text, None
     named = _NAMES_OF.sub(lambda m: _plural(m["what"]), rest)
+    # "search results", "latest posts": the results, the posts.
+    named = _GENERIC_AFTER.sub("", named)
     # "with their prices", "and their authors": what an item shows anyway.
     named = re.sub(r"\s+(?:along\s+)?(?:with|and)\s+their\s+.*$", "", named, flags=re.IGNORECASE)
     if n is None and named == rest:
@@ -130,6 +136,7 @@ class Collection:
     items: tuple[str, ...]
     table: bool = False  # a table's rows, each cell labelled with its column's name
     nav: bool = False  # in the page's navigation (a menu, a sidebar), not its content
+    box: bool = False  # a table of one row and no header: a box laid out, not a list
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,7 @@ def passages(content: PageContent) -> list[_Passage]:
             cells = [cell.split(": ", 1)[-1].lower() for cell in item.split(" | ")]
             # A table's rows; not a row of nothing but links (a menu).
             if collection.table and not all(cell in labels for cell in cells):
-                found.append(_Passage(item, collection.context, True))
+                found.append(_Passage(item, collection.context, not collection.box))
     return _with_sections(found, sections)
 
 
@@ -951,12 +958,15 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
             return Found(p.shown(question), content.url, value)
     if question.kind in ("person", "date"):
         return None  # a "who" with no name, a "when" with no date, is no answer
-    if _PLURAL_WHICH.match(question.text) and not any(p.labelled for *_, p in scored):
+    # A filled form's fields are one record's, not a list ("Job title: software" in a
+    # job board's search form is no job).
+    listing = [x for x in scored if x[3].heading != "form"]
+    if _PLURAL_WHICH.match(question.text) and not any(p.labelled for *_, p in listing):
         # "which Dell laptops are there", "list the ingredients": the cards or items of
         # a list about them, when no table row answers.
         wanted = set(question.ranking) - title - _PRESENCE
         return _listed(question, content, wanted, named, title) or _main_list(
-            question, content, wanted - {named}
+            question, content, wanted, named
         )
     if not scored:
         return None
@@ -969,7 +979,7 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         extra = set(required) - title - ({named} if named else set())
         rows = [
             x
-            for x in scored
+            for x in listing
             if x[3].labelled
             and x[0] == best[0]
             and _cells_say(x[3].text, extra, bool(_NEGATED.search(question.text)))
@@ -1014,6 +1024,8 @@ def _listed(
         heading = tokens(" ".join(parts))
         if named not in set(heading) | title and not all(named in h for h in have):
             continue
+        if collection.nav and named not in heading:
+            continue  # a sidebar's filters that say "products": not the products
         words = wanted - own - {named}
         chosen = [item for item, h in zip(collection.items, have, strict=True) if words <= h]
         # The question's own words, as written, where some items have them: "out of
@@ -1044,14 +1056,16 @@ def _most(question: Question) -> int:
     return question.limit or MAX_ROWS
 
 
-def _main_list(question: Question, content: PageContent, wanted: set[str]) -> Found | None:
+def _main_list(
+    question: Question, content: PageContent, wanted: set[str], named: str | None
+) -> Found | None:
     """The page's own list of things, for "which stories" or "the top 5 stories" asked
     of a page that names them nowhere (a news site's front page, a shop's products):
     the collection in the content (not a menu) with the most text, of three items or
     more and some words each. Only for a bare list: "which stories are about Rust" is
     not answered by every story."""
-    if wanted - _LIST_NOUNS or _NEGATED.search(question.text):
-        return None
+    if named not in _LIST_NOUNS or wanted - _LIST_NOUNS or _NEGATED.search(question.text):
+        return None  # "which monitors" on a page of laptops: none
     lists = [
         c
         for c in content.collections
