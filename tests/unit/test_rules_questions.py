@@ -16,6 +16,7 @@ from nodes.agent.questions.passages import (
     PageContent,
     find_answer,
     needed,
+    pager,
     parse_question,
     rank_links,
 )
@@ -831,3 +832,53 @@ def test_an_item_by_its_place_that_the_page_does_not_have(question: str) -> None
     )
     found = find_answer(parse_question(question), page)
     assert found is None or found.passage not in SHOP_BOOKS, found
+
+
+def test_a_word_before_the_plural_narrows_the_list() -> None:
+    # Found by the review: "which Rust repositories" asked for Rust things, with no
+    # answer or one passage; now the repositories that say Rust.
+    repos = (
+        "astral-sh / uv: a Python package manager, written in Rust. Rust 28,455 stars",
+        "ollama / ollama: run large language models locally. Go 90,100 stars",
+        "tauri-apps / tauri: smaller desktop applications. Rust 80,112 stars",
+    )
+    trending = PageContent(
+        url="http://x.test/trending",
+        title="Trending repositories on GitHub today",
+        text="\n".join(repos),
+        collections=(Collection("Trending", repos),),
+    )
+    found = find_answer(parse_question("Which Rust repositories are trending?"), trending)
+    assert found is not None and found.passage.splitlines() == [repos[0], repos[2]]
+    assert parse_question("what are the recent posts").text == "which recent posts"
+    assert parse_question("which country hosts the Olympics").text.startswith("which country")
+
+
+@pytest.mark.parametrize(
+    ("items", "is_pager"),
+    [
+        (("1", "2", "3", "Next ›"), True),
+        (("« Previous", "1", "2"), True),
+        (("Home", "About", "Blog"), False),
+        (("Page 1 of 50", "next"), False),
+    ],
+)
+def test_a_pager_is_no_list_of_things(items: tuple[str, ...], is_pager: bool) -> None:
+    assert pager(Collection("", items)) is is_pager
+
+
+def test_a_pager_under_the_last_card_s_title_is_not_counted() -> None:
+    # The heading before a pager is often the last card's title ("Dell XPS 13 Plus
+    # Laptop"): its "1", "2", "3", "Next" counted 5 laptops.
+    cards = tuple(f"Laptop model {i} $9{i}9.00" for i in range(8))
+    shop = PageContent(
+        url="http://x.test/laptops",
+        title="Laptops | MegaMart",
+        text="\n".join(cards),
+        collections=(
+            Collection("Showing 1-8 of 48 results", cards),
+            Collection("Laptop model 7", ("1", "2", "3", "6", "Next ›"), nav=True),
+        ),
+    )
+    found = find_answer(parse_question("How many laptops are there?"), shop)
+    assert found is not None and found.value == "8"

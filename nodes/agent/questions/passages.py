@@ -77,6 +77,11 @@ _FIRST_N = re.compile(
 # "story titles", "book names": the stories, the books (an item shows its title).
 _NAMES_OF = re.compile(r"^(?P<what>[\w-]+?)\s+(?:titles|names|headlines)\b", re.IGNORECASE)
 MAX_LIMIT = 100
+_WHAT_ARE_THE_NEWEST = re.compile(
+    r"what\s+are\s+the\s+(?P<rest>(?:latest|recent|newest|new|top|popular|trending|featured"
+    r"|current|upcoming)\s+[\w-]+s)$",
+    re.IGNORECASE,
+)
 _GENERIC_AFTER = re.compile(
     r"^[\w-]+\s+(?=(?:results|items|posts|stories|entries|listings|products|articles)\b)",
     re.IGNORECASE,
@@ -100,6 +105,8 @@ def _listing(text: str) -> tuple[str, int | None]:
         rest = found["rest"]
     elif which := re.match(r"which\s+(?P<rest>.+)", text, re.IGNORECASE):
         n, rest = None, which["rest"]
+    elif newest := _WHAT_ARE_THE_NEWEST.match(text):
+        return f"which {newest['rest']}", None  # "what are the latest posts"
     else:
         return text, None
     named = _NAMES_OF.sub(lambda m: _plural(m["what"]), rest)
@@ -288,6 +295,8 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
     plurals = {w for w in words(question.text) if stem(w) in question.target and w.endswith("s")}
     best: tuple[tuple[int, int, int, int], Found] | None = None
     for collection in content.collections:
+        if pager(collection):
+            continue
         own = set(tokens(collection.context))
         # "Add user", "View all teas": actions on the kind, not items of it.
         items = tuple(i for i in collection.items if not _ACTION.match(i))
@@ -362,7 +371,13 @@ def _count_page_parts(question: Question, content: PageContent) -> Found | None:
 
 _PLURAL_WHICH = re.compile(
     r"(?:which|what)\s+(?:of\s+the\s+)?(?!(?:does|is|was|has|it's|this|its|comes|makes|happens"
-    r"|means|goes|says|looks|seems|works|causes|takes|needs)\b)[\w-]+s\b",
+    r"|means|goes|says|looks|seems|works|causes|takes|needs)\b)[\w-]+s\b"
+    # "which Rust repositories are trending", "which Dell laptops are there": a word
+    # before the plural, which is then followed by a verb of the plural or nothing more
+    # ("which country hosts the Olympics" is no plural).
+    r"|(?:which|what)\s+(?P<adj>[\w-]+)\s+(?P<noun>[\w-]+s)"
+    r"(?=\s+(?:are|were|have|had|do|did|can|will|cost|sell|offer|include|support|use|run"
+    r"|ship|there|listed|available|on|in|from|with|under|over|for)\b|\s*$)",
     re.IGNORECASE,
 )
 MAX_ROWS = 20
@@ -392,6 +407,9 @@ def _asked_for(question: Question) -> str | None:
     ("what is ...")."""
     if question.kind != "text" or not (found := _ASKED_FOR.match(question.text)):
         return None
+    plural = _PLURAL_WHICH.match(question.text)
+    if plural and plural["noun"]:
+        found = plural  # "which Rust repositories": repositories, the Rust ones
     noun = (found["noun"] or found["adj"]).lower()
     if noun in STOPWORDS:
         return None
@@ -1140,6 +1158,17 @@ def _nth_item(question: Question, content: PageContent) -> Found | None:
     if value is None and question.kind != "text":
         return None  # "who wrote the first book" on a card that names no one
     return Found(item, content.url, value)
+
+
+_PAGE_LINK = re.compile(
+    r"\d{1,4}|next|prev(?:ious)?|first|last|older|newer|more|[«»‹›<>→←…]+|\.\.\.", re.IGNORECASE
+)
+
+
+def pager(collection: Collection) -> bool:
+    """A list of links to pages of results ("1", "2", "Next ›"): no list of things."""
+    said = [re.sub(r"\s*[«»‹›<>→←]+\s*", " ", i).strip() for i in collection.items]
+    return sum(bool(_PAGE_LINK.fullmatch(i) or not i) for i in said) * 2 > len(said)
 
 
 # What the items of a page's list are called, besides the words the page uses.
