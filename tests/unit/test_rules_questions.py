@@ -850,7 +850,7 @@ def test_a_word_before_the_plural_narrows_the_list() -> None:
     )
     found = find_answer(parse_question("Which Rust repositories are trending?"), trending)
     assert found is not None and found.passage.splitlines() == [repos[0], repos[2]]
-    assert parse_question("what are the recent posts").text == "which recent posts"
+    assert parse_question("what are the recent posts").text == "which posts"
     assert parse_question("which country hosts the Olympics").text.startswith("which country")
 
 
@@ -882,3 +882,33 @@ def test_a_pager_under_the_last_card_s_title_is_not_counted() -> None:
     )
     found = find_answer(parse_question("How many laptops are there?"), shop)
     assert found is not None and found.value == "8"
+
+
+EPISODES = tuple(
+    f"Episode {140 + i} · May {i}, 2024 · 50 min Topic number {i} Hosted by Dana Whitfield, "
+    f"with guest {guest} (Acme) A talk about things."
+    for i, guest in enumerate(("Luis Ortega", "Mia Chen", "Sofia Andersson", "Omar Haddad"))
+)
+SHOW = PageContent(
+    url="http://x.test/podcast",
+    title="The Data Show podcast",
+    text="\n".join(EPISODES),
+    collections=(Collection("Episodes", EPISODES),),
+)
+
+
+def test_who_by_a_role_in_one_item() -> None:
+    # Found by a held-out review: the host's name, the first in the item, was given for
+    # "the guest"; a role the item does not name has no answer.
+    guest = find_answer(parse_question("Who is the guest on the third episode?"), SHOW)
+    assert guest is not None and guest.value == "Sofia Andersson"
+    host = find_answer(parse_question("who hosts the second episode"), SHOW)
+    assert host is not None and host.value == "Dana Whitfield"
+    assert find_answer(parse_question("who edited the first episode"), SHOW) is None
+
+
+def test_the_latest_items_are_the_list_s_first() -> None:
+    latest = find_answer(parse_question("What are the latest 2 episodes?"), SHOW)
+    assert latest is not None and latest.passage.splitlines() == list(EPISODES[:2])
+    topics = find_answer(parse_question("which latest episodes"), SHOW)
+    assert topics is not None and topics.passage.splitlines() == list(EPISODES)

@@ -91,7 +91,7 @@ _CONTENT_JS = """
   // page lists.
   const inNav = (el) => !!el.closest(
     'nav, aside, header, footer, [role=navigation], [role=banner], [role=contentinfo],'
-    + ' [role=complementary]');
+    + ' [role=complementary], [role=tablist], [role=menubar], [role=menu]');
   // A layout table that gives each record a few rows (Hacker News: a story's title row,
   // then its points and comments): the rows of one record as one item, when the same
   // kind of row starts a record every 2 or 3 rows.

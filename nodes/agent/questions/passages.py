@@ -70,13 +70,15 @@ _NUMBER_WORDS = {
 # "the top 5 stories", "what are the first three books", "list the 10 latest posts": a
 # list of so many items.
 _FIRST_N = re.compile(
-    r"^(?:(?:which|what)\s+(?:are|were)\s+|which\s+)?(?:the\s+)?(?:(?:first|top)\s+)?"
+    r"^(?:(?:which|what)\s+(?:are|were)\s+|which\s+)?(?:the\s+)?"
+    r"(?:(?:first|top|latest|newest|most\s+recent)\s+)?"
     r"(?P<n>\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(?P<rest>(?:[\w-]+\s+){0,2}?[\w-]+s\b.*)$",
     re.IGNORECASE,
 )
 # "story titles", "book names": the stories, the books (an item shows its title).
 _NAMES_OF = re.compile(r"^(?P<what>[\w-]+?)\s+(?:titles|names|headlines)\b", re.IGNORECASE)
 MAX_LIMIT = 100
+_RECENT = frozenset(tokens("latest recent newest new top popular trending featured current"))
 _WHAT_ARE_THE_NEWEST = re.compile(
     r"what\s+are\s+the\s+(?P<rest>(?:latest|recent|newest|new|top|popular|trending|featured"
     r"|current|upcoming)\s+[\w-]+s)$",
@@ -100,21 +102,23 @@ def _listing(text: str) -> tuple[str, int | None]:
     """A question for so many items ("the top 5 story titles") as a plural question
     ("which stories") and the number; ``text`` as it is otherwise."""
     found = _FIRST_N.match(text)
+    asked = _WHAT_ARE_THE_NEWEST.match(text) or re.match(r"which\s+(?P<rest>.+)", text, re.I)
     if found and re.match(r"(?:which|what|the|first|top)\b", text, re.IGNORECASE):
         n: int | None = _NUMBER_WORDS.get(found["n"].lower()) or int(found["n"])
         rest = found["rest"]
-    elif which := re.match(r"which\s+(?P<rest>.+)", text, re.IGNORECASE):
-        n, rest = None, which["rest"]
-    elif newest := _WHAT_ARE_THE_NEWEST.match(text):
-        return f"which {newest['rest']}", None  # "what are the latest posts"
+    elif asked:
+        n, rest = None, asked["rest"]
     else:
         return text, None
-    named = _NAMES_OF.sub(lambda m: _plural(m["what"]), rest)
-    # "search results", "latest posts": the results, the posts.
-    named = _GENERIC_AFTER.sub("", named)
+    # "the latest posts": a list's first, as pages list them, not a superlative of dates;
+    # "story titles", "search results": the stories, the results.
+    named = re.sub(
+        r"^(?:latest|newest|most\s+recent|recent|new)\s+(?=[\w-]+s\b)", "", rest, flags=re.I
+    )
+    named = _GENERIC_AFTER.sub("", _NAMES_OF.sub(lambda m: _plural(m["what"]), named))
     # "with their prices", "and their authors": what an item shows anyway.
     named = re.sub(r"\s+(?:along\s+)?(?:with|and)\s+their\s+.*$", "", named, flags=re.IGNORECASE)
-    if n is None and named == rest:
+    if n is None and named == rest and text.lower().startswith("which"):
         return text, None
     return f"which {named}", None if n is None else max(1, min(n, MAX_LIMIT))
 
@@ -1044,7 +1048,9 @@ def _listed(
             continue
         if collection.nav and named not in heading:
             continue  # a sidebar's filters that say "products": not the products
-        words = wanted - own - {named}
+        # "the latest topics": the list's order says which are the latest, unless some
+        # items say so.
+        words = {w for w in wanted - own - {named} if w not in _RECENT or any(w in h for h in have)}
         chosen = [item for item, h in zip(collection.items, have, strict=True) if words <= h]
         # The question's own words, as written, where some items have them: "out of
         # stock" is not "In stock".
@@ -1082,7 +1088,7 @@ def _main_list(
     the collection in the content (not a menu) with the most text, of three items or
     more and some words each. Only for a bare list: "which stories are about Rust" is
     not answered by every story."""
-    if named not in _LIST_NOUNS or wanted - _LIST_NOUNS or _NEGATED.search(question.text):
+    if named not in _LIST_NOUNS or wanted - _LIST_NOUNS - _RECENT or _NEGATED.search(question.text):
         return None  # "which monitors" on a page of laptops: none
     lists = [
         c
@@ -1153,12 +1159,31 @@ def _nth_item(question: Question, content: PageContent) -> Found | None:
     elif question.kind == "count":
         # "how many points does the third story have": a number the item gives its target
         value = find_count(item, question.target) if question.target else None
+    elif question.kind == "person" and not chosen.table:
+        # "who is the guest on the third episode": the name after "Guest", not the
+        # host's before it; without such a word, the name the item credits.
+        role = set(question.ranking) - {stem_} - set(tokens(ordinal)) - _CREDITS
+        after = next(
+            (w.end() for w in re.finditer(r"[\w'-]+", item) if stem(w.group().lower()) in role),
+            None,
+        )
+        if role and after is None:
+            return None
+        value = find_person(item[after or 0 :], set(question.ranking))
     else:
         value = _labelled_cell(question, row) or _value(question.kind, item, question)
     if value is None and question.kind != "text":
         return None  # "who wrote the first book" on a card that names no one
     return Found(item, content.url, value)
 
+
+# Words that ask who made an item, which the name it credits answers ("by Jane Austen").
+_CREDITS = frozenset(
+    tokens(
+        "said say says wrote write writes written author authored posted post posts published"
+        " publish made make created create built build by sang sung"
+    )
+)
 
 _PAGE_LINK = re.compile(
     r"\d{1,4}|next|prev(?:ious)?|first|last|older|newer|more|[«»‹›<>→←…]+|\.\.\.", re.IGNORECASE
