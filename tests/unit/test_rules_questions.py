@@ -803,6 +803,7 @@ def test_list_requests_with_a_number_or_a_compound_name(instruction: str, questi
     [
         (BOOK_SHOP, "What is the price of the first book?", "£11.00", SHOP_BOOKS[0]),
         (BOOK_SHOP, "how much is the last book", "£30.00", SHOP_BOOKS[-1]),
+        (BOOK_SHOP, "the price of the second book on the page", "£12.00", SHOP_BOOKS[1]),
         (BOOK_SHOP, "which is the 3rd book", None, SHOP_BOOKS[2]),
         (NEWS_FRONT, "how many points does the second story have", "20", NEWS_STORIES[1]),
         (NEWS_FRONT, "what is the first result", None, NEWS_STORIES[0]),

@@ -67,11 +67,13 @@ _NUMBER_WORDS = {
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
 } | {"fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50}
+# "the latest posts": a list's first, as pages list them (not a superlative of dates).
+_NEWEST = r"latest|newest|most\s+recent|recent|new"
 # "the top 5 stories", "what are the first three books", "list the 10 latest posts": a
 # list of so many items.
 _FIRST_N = re.compile(
     r"^(?:(?:which|what)\s+(?:are|were)\s+|which\s+)?(?:the\s+)?"
-    r"(?:(?:first|top|latest|newest|most\s+recent)\s+)?"
+    rf"(?:(?:first|top|{_NEWEST})\s+)?"
     r"(?P<n>\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(?P<rest>(?:[\w-]+\s+){0,2}?[\w-]+s\b.*)$",
     re.IGNORECASE,
 )
@@ -110,11 +112,9 @@ def _listing(text: str) -> tuple[str, int | None]:
         n, rest = None, asked["rest"]
     else:
         return text, None
-    # "the latest posts": a list's first, as pages list them, not a superlative of dates;
-    # "story titles", "search results": the stories, the results.
-    named = re.sub(
-        r"^(?:latest|newest|most\s+recent|recent|new)\s+(?=[\w-]+s\b)", "", rest, flags=re.I
-    )
+    # "the latest posts": the posts; "story titles", "search results": the stories, the
+    # results.
+    named = re.sub(rf"^(?:{_NEWEST})\s+(?=[\w-]+s\b)", "", rest, flags=re.I)
     named = _GENERIC_AFTER.sub("", _NAMES_OF.sub(lambda m: _plural(m["what"]), named))
     # "with their prices", "and their authors": what an item shows anyway.
     named = re.sub(r"\s+(?:along\s+)?(?:with|and)\s+their\s+.*$", "", named, flags=re.IGNORECASE)
@@ -1090,18 +1090,24 @@ def _main_list(
     not answered by every story."""
     if named not in _LIST_NOUNS or wanted - _LIST_NOUNS - _RECENT or _NEGATED.search(question.text):
         return None  # "which monitors" on a page of laptops: none
-    lists = [
-        c
-        for c in content.collections
-        if not c.nav and c.context != "form" and len(c.items) >= 3
-        and sum(len(i.split()) for i in c.items) >= 4 * len(c.items)
-    ]  # fmt: skip
+    lists = _content_lists(content, words_each=4)
     if not lists:
         return None
     lists.sort(key=lambda c: sum(map(len, c.items)), reverse=True)
     if len(lists) > 1 and sum(map(len, lists[1].items)) * 2 > sum(map(len, lists[0].items)):
         return None  # two lists of about the same size: which one is meant is not known
     return Found("\n".join(lists[0].items[: _most(question)]), content.url)
+
+
+def _content_lists(content: PageContent, words_each: int) -> list[Collection]:
+    """The lists of the page's content (not its menus, a form's fields or a pager) of
+    three items or more, with ``words_each`` words an item on average."""
+    return [
+        c
+        for c in content.collections
+        if not c.nav and c.context != "form" and len(c.items) >= 3 and not pager(c)
+        and sum(len(i.split()) for i in c.items) >= words_each * len(c.items)
+    ]  # fmt: skip
 
 
 _ORDINALS = {
@@ -1115,7 +1121,7 @@ _NTH = re.compile(
     r"\bthe\s+(?P<n>"
     + "|".join(_ORDINALS)
     + r"|(?:[1-9]|10)(?:st|nd|rd|th))\s+(?P<noun>[^\W\d_][\w-]*)\b"
-    r"(?!\s+(?:of|in|on|from|at)\s)",
+    r"(?!\s+of\s)",  # "the first half of the year"
     re.IGNORECASE,
 )
 
@@ -1136,12 +1142,7 @@ def _nth_item(question: Question, content: PageContent) -> Found | None:
     plural = _plural(noun)
     titled = re.search(rf"(?<!\w){re.escape(plural)}(?!\w)", content.title, re.IGNORECASE)
     generic = stem_ in _LIST_NOUNS
-    lists = [
-        c
-        for c in content.collections
-        if not c.nav and c.context != "form" and len(c.items) >= 3
-        and sum(len(i.split()) for i in c.items) >= 3 * len(c.items)
-    ]  # fmt: skip
+    lists = _content_lists(content, words_each=3)
     headed = [c for c in lists if stem_ in tokens(c.context.split(" — ")[0])]
     if headed:
         chosen = headed[0]
