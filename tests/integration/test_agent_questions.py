@@ -88,6 +88,21 @@ def test_a_job_board_s_results(context: BrowserContext, base_url: str) -> None:
     ]
 
 
+def test_inline_elements_side_by_side_are_words_apart(
+    context: BrowserContext, base_url: str
+) -> None:
+    # innerText gave "Acme CLIDeveloper ToolsOpen Source$28.80", where "open source"
+    # is not to be found; a price in parts ("$28", ".", "80") stays whole.
+    page = f"{base_url}/launches.html"
+    found = _run(context, f"Open {page}. Which launches are open source?")
+    assert found.result.splitlines()[:-1] == [
+        "Acme CLI Developer Tools Open Source$28.80",
+        "Gamma Lens Design Tools Open Source$5.00",
+    ]
+    price = _run(context, f"Open {page}. What is the price of the first launch?")
+    assert price.result.splitlines()[0] == "$28.80"
+
+
 def test_a_list_s_table_with_a_small_table_inside_is_read(
     context: BrowserContext, base_url: str
 ) -> None:

@@ -85,6 +85,20 @@ _CONTENT_JS = """
       if (said && said.length <= 30 && said.length * 3 < text.length && !b.disabled
           && b.getAttribute('aria-disabled') !== 'true') text = text.replace(said, ' ');
     }
+    // Two inline elements side by side with no space between run together in innerText
+    // ("Developer Tools" "Open Source" as "Developer ToolsOpen Source", tags "proxmox"
+    // "zfs" as "proxmoxzfs"): a space where a letter meets a letter. Not between digits
+    // or signs, where a price is written in parts ("28" "." "80").
+    for (const a of el.querySelectorAll('*')) {
+      const b = a.nextSibling;
+      if (!b || b.nodeType !== 1) continue;
+      const left = clean(a.innerText);
+      const right = clean(b.innerText);
+      if (!/\\p{L}$/u.test(left) || !/^\\p{L}/u.test(right)) continue;
+      if (!getComputedStyle(a).display.startsWith('inline')
+          || !getComputedStyle(b).display.startsWith('inline')) continue;
+      text = text.replace(left + right, left + ' ' + right);
+    }
     return clean(text);
   };
   // A list in the page's navigation (a sidebar's categories, a menu) is not what the
