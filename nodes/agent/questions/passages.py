@@ -471,13 +471,18 @@ def _amount(value: str) -> float | None:
 
 
 def _number(value: str) -> tuple[float, float] | None:
-    """The number in a cell, as its least and greatest value: "1,024", "-3.5", an amount
-    ("£12.50", "12 EUR", "8,50 €", "US$ 5", "$9/month", "from £3", "Free"), or a range
-    ("£18–£25"); None for anything else."""
+    """The number in a cell, as its least and greatest value: "1,024", "-3.5", "12.4k",
+    an amount ("£12.50", "12 EUR", "8,50 €", "US$ 5", "$9/month", "from £3", "Free"), or
+    a range ("£18–£25"); None for anything else."""
     value = re.sub(rf"{_PER}$", "", value.strip(), flags=re.IGNORECASE)
     value = re.sub(r"^(?:from|starting\s+at|only)\s+", "", value, flags=re.IGNORECASE)
     if value.lower() == "free":
         return (0.0, 0.0)
+    # "12.4k" views, "2.9M" ratings, as sites shorten counts
+    short = re.fullmatch(r"(\d{1,3}(?:\.\d+)?)\s?([kKmM])", value)
+    if short:
+        number = float(short[1]) * (1000 if short[2] in "kK" else 1_000_000)
+        return (number, number)
     span = re.fullmatch(rf"(?P<a>{_AMOUNT})\s*(?:–|—|-|to)\s*(?P<b>{_AMOUNT})", value)
     if span:
         low, high = _amount(span["a"]), _amount(span["b"])
