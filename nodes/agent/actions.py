@@ -354,9 +354,10 @@ class CheckText(Action):
     """Whether the page shows ``text`` (case and spacing aside): answered yes or no; or,
     when ``expect`` ("make sure the page says ..."), a failure when it does not.
 
-    ``part`` narrows the check to one of ``CHECK_PARTS`` ("verify that the title is X"),
-    ``how`` is one of ``CHECK_HOWS``, and ``negate`` turns the check round ("make sure
-    the page does not say 'Error'")."""
+    ``part`` narrows the check to the title, the top "heading" or the "url" ("verify
+    that the title is X"; "page" is the whole page), ``how`` compares ("contains", "is",
+    "starts with", "ends with"), and ``negate`` turns the check round ("make sure the
+    page does not say 'Error'")."""
 
     text: str
     expect: bool = False
@@ -367,11 +368,6 @@ class CheckText(Action):
     def describe(self) -> str:
         verb = "verify that" if self.expect else "check whether"
         return f'{verb} the {self.part} {check_verb(self.how, self.negate)} "{self.text}"'
-
-
-# The parts of a page a check can look at, and how it compares.
-CHECK_PARTS: tuple[str, ...] = ("page", "title", "heading", "url")
-CHECK_HOWS: tuple[str, ...] = ("contains", "is", "starts with", "ends with")
 
 
 def check_verb(how: str, negate: bool = False) -> str:

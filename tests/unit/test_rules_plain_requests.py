@@ -281,6 +281,10 @@ def test_checks_that_are_not_about_a_text(instruction: str) -> None:
             ],
         ),
         ("Make sure the title says Tom and Jerry", [CheckText("Tom and Jerry", True, "title")]),
+        # A capitalised text that starts with a small word is a text: only lower case
+        # ("says the right thing", "shows up") is refused.
+        ("Verify the title is The Godfather", [CheckText("The Godfather", True, "title", "is")]),
+        ("Make sure the heading says In Stock", [CheckText("In Stock", True, "heading")]),
     ],
 )
 def test_a_check_of_the_title_heading_or_url(instruction: str, expected: list[object]) -> None:
@@ -300,6 +304,7 @@ def test_a_check_of_the_title_heading_or_url(instruction: str, expected: list[ob
         "Check the title checkbox",
         # Found by a review: words after a verb that are no text, or a text and more.
         "Make sure the title shows up",
+        "Make sure the title says the right thing",
         "Make sure the heading displays correctly",
         "Verify the title displays properly on mobile",
         "Make sure the title says something meaningful",

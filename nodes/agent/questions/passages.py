@@ -80,10 +80,11 @@ _FIRST_N = re.compile(
 # "story titles", "book names": the stories, the books (an item shows its title).
 _NAMES_OF = re.compile(r"^(?P<what>[\w-]+?)\s+(?:titles|names|headlines)\b", re.IGNORECASE)
 MAX_LIMIT = 100
-_RECENT = frozenset(tokens("latest recent newest new top popular trending featured current"))
+# Words of a list's order, not of its items: "the latest posts", "the top stories".
+_RECENT_WORDS = "latest recent newest new top popular trending featured current upcoming"
+_RECENT = frozenset(tokens(_RECENT_WORDS))
 _WHAT_ARE_THE_NEWEST = re.compile(
-    r"what\s+are\s+the\s+(?P<rest>(?:latest|recent|newest|new|top|popular|trending|featured"
-    r"|current|upcoming)\s+[\w-]+s)$",
+    rf"what\s+are\s+the\s+(?P<rest>(?:{'|'.join(_RECENT_WORDS.split())})\s+[\w-]+s)$",
     re.IGNORECASE,
 )
 _GENERIC_AFTER = re.compile(

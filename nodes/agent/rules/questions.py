@@ -310,14 +310,15 @@ _SUBJECT = (
     r"|it|\S+\.\S+)"
 )
 _WORDING = r"(?:(?:the\s+)?(?:words?|text|phrase|string|term|sentence|message)\s+)?"
-_DOES_NOT = r"(?P<neg>(?:does\s+not|doesn['’]t)\s+)?"
+# "does not", before a check's verb ("make sure the page does not say 'Error'").
+_NOT = r"(?P<neg>(?:does\s+not|doesn['’]t|do\s+not|don['’]t)\s+)?"
 _CHECKS = (
     (False, rf"(?:check|see|find\s+out|tell\s+me|let\s+me\s+know|determine)\s+(?:if|whether)"
-     rf"\s+{_SUBJECT}\s+(?:still\s+|actually\s+|really\s+)?{_DOES_NOT}{_HAS}\s+{_WORDING}"
+     rf"\s+{_SUBJECT}\s+(?:still\s+|actually\s+|really\s+)?{_NOT}{_HAS}\s+{_WORDING}"
      r"(?P<text>.+)"),
     (False, rf"(?:does|do)\s+{_SUBJECT}\s+(?P<neg>not\s+)?{_HAS}\s+{_WORDING}(?P<text>.+)"),
     (True, rf"(?:verify|make\s+sure|ensure|assert|confirm|check)\s+(?:that\s+)?"
-     rf"{_SUBJECT}\s+{_DOES_NOT}{_HAS}\s+{_WORDING}(?P<text>.+)"),
+     rf"{_SUBJECT}\s+{_NOT}{_HAS}\s+{_WORDING}(?P<text>.+)"),
     (False, rf"(?:check|scan|search|look\s+through)\s+{_SUBJECT}\s+for\s+(?:the\s+|any\s+)?"
      r"(?:words?|text|phrase|string|term|mentions?\s+of)\s+(?P<text>.+)"),
 )  # fmt: skip
@@ -410,7 +411,6 @@ _PART_VERB = (
     r"|(?P<starts>(?:starts?|begins?)\s+with)|(?P<ends>ends?\s+with)"
     r"|(?P<has>contains?|includes?|has|have|mentions?|says?|reads?|shows?|displays?))"
 )
-_NOT = r"(?P<neg>(?:does\s+not|doesn['’]t|do\s+not|don['’]t)\s+)?"
 _PART_CHECKS = (
     (True, rf"(?:verify|make\s+sure|ensure|assert|confirm|check|validate)\s+(?:that\s+)?"
      rf"{_PART}\s+{_NOT}{_PART_VERB}\s+{_WORDING}(?P<text>.+)"),
@@ -496,16 +496,19 @@ def _checkable(said: str, part: str, how: str, verb: str, m: Masked, asked: bool
         or _MORE_THAN_A_TEXT.search(said)
         or _several(said, said)
         or verb in ("has", "have")
-        or not (said[:1].isupper() or said[:1].isdigit() or (verb in _SAYS and _one_phrase(said)))
+        # capitalised, a number, or a short text said or shown ("says welcome back")
+        or not (
+            said[:1].isupper() or said[:1].isdigit() or (verb in _SAYS and len(said.split()) <= 3)
+        )
     )
 
 
-# Words that start no text to look for ("says something meaningful", "shows up").
+# Words that start no text to look for ("says something meaningful", "shows up"), in
+# lower case: "The Godfather", "In Stock", "Up" are texts.
 _NOT_A_TEXT = re.compile(
     r"(?:an?|any|some|that|the|if|whether|more|no|not|empty|blank|anything|something|nothing"
     r"|everything|what|how|up|correctly|properly|correct|right|fine|ok|okay|well|on|in|at"
-    r"|as|like|only|when|after|before|with|without|under)\b",
-    F,
+    r"|as|like|only|when|after|before|with|without|under)\b"
 )
 # A text with a condition or a place after it ("Dashboard after login", "Welcome on the
 # home page", "Example Domain and not Error"): not one text, unless quoted.
@@ -524,11 +527,6 @@ def _a_name(said: str) -> bool:
         and said_words[-1][:1].isupper()
         and all(w[:1].isupper() or w[:1].isdigit() or w in small for w in said_words)
     )
-
-
-def _one_phrase(said: str) -> bool:
-    """A short lower-case text ("says welcome back"), not a sentence."""
-    return len(said.split()) <= 3
 
 
 # "give me his birth date", "get the price of the first book": a fact asked for with a
