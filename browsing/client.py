@@ -397,6 +397,13 @@ class BrowsingClient:
         path = f"/nodes/{urllib.parse.quote(uid, safe='')}/{action}"
         return self._json("POST", path, prefix=ADMIN_PREFIX)
 
+    def forget_node(self, uid: str) -> None:
+        """Forget a dead node that was retired (it is no longer listed). ClientError 404
+        when no such node is registered, 409 while it is alive or has attempts on it."""
+        path = "/nodes/" + urllib.parse.quote(uid, safe="")
+        with self._open("DELETE", path, prefix=ADMIN_PREFIX) as (_, resp):
+            resp.read()
+
     def download_screenshot(
         self,
         task_id: str,

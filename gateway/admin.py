@@ -1,7 +1,7 @@
-"""The operators' API (/api/v1/admin): the nodes, drain and undrain, what waits for a
-node, and the tasks that failed last. Only admin keys may use it (shared/apikeys.py);
-any other valid key gets 403. The console's operator pages and scripts use it, so
-operators need no direct access to Redis."""
+"""The operators' API (/api/v1/admin): the nodes, drain and undrain, forgetting a
+retired node, what waits for a node, and the tasks that failed last. Only admin keys may
+use it (shared/apikeys.py); any other valid key gets 403. The console's operator pages
+and scripts use it, so operators need no direct access to Redis."""
 
 from __future__ import annotations
 
@@ -63,6 +63,21 @@ def drain(uid: str) -> Any:
 @bp.post("/nodes/<uid>/undrain")
 def undrain(uid: str) -> Any:
     return _set_drained(uid, False)
+
+
+@bp.delete("/nodes/<uid>")
+def forget(uid: str) -> Any:
+    """Forget a dead node that was retired: it is no longer listed, nor reported as down
+    in the metrics (whose NoLiveNodeForCountry alert counts a country's dead nodes until
+    then). 409 while the node is alive or attempts are still on it; a forgotten node that
+    starts again registers again."""
+    fleet.forget_node(
+        _registry(),
+        uid,
+        now_ms=services().store.now_ms(),
+        dead_after_s=services().settings.node_dead_after_s,
+    )
+    return "", 204
 
 
 @bp.get("/queues")

@@ -1,6 +1,6 @@
 """The operators' view of the fleet (GET /api/v1/admin/...): nodes and their state, what
-waits for a node, and the tasks that failed last. Read-only; a drain goes through
-``NodeRegistry.set_drained`` as ``browsing nodes drain`` does."""
+waits for a node, and the tasks that failed last; and forgetting a retired node. A drain
+goes through ``NodeRegistry.set_drained`` as ``browsing nodes drain`` does."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 from shared import keys, scripts
 from shared.clock import iso_utc
+from shared.errors import ConflictError, NotFoundError
 from shared.records import TaskStore
-from shared.registry import NodeInfo
+from shared.registry import NodeInfo, NodeRegistry
 
 FAILURES_KEPT = keys.FAILURES_KEPT  # the most GET /api/v1/admin/failures can give
 PLACES_SCAN = 1000  # keys asked per SCAN step when looking for countries with waiting tasks
@@ -53,6 +54,26 @@ def node_body(node: NodeInfo, *, now_ms: int, dead_after_ms: int) -> dict[str, A
         "version": node.version,
         "hostname": node.hostname,
     }
+
+
+def forget_node(registry: NodeRegistry, uid: str, *, now_ms: int, dead_after_s: float) -> None:
+    """Forget a dead node that was retired (``NodeRegistry.forget``), as DELETE
+    /api/v1/admin/nodes/{uid} and ``browsing nodes forget`` do. NotFoundError when no
+    such node is registered; ConflictError while it is alive or attempts are on it."""
+    outcome = registry.forget(uid, now_ms=now_ms, dead_after_ms=int(dead_after_s * 1000))
+    name = repr(uid[:80])
+    if outcome == "missing":
+        raise NotFoundError(f"no node {name} is registered")
+    if outcome == "alive":
+        raise ConflictError(
+            f"node {name} is alive (its heartbeat is fresh): stop it first; a node is "
+            f"dead after {dead_after_s:g} s without a heartbeat"
+        )
+    if outcome != "forgotten":  # busy <n>
+        raise ConflictError(
+            f"node {name} still has {outcome.split()[-1]} attempts, which the scheduler "
+            "is moving to other nodes or failing; try again in a few seconds"
+        )
 
 
 def waiting_places(store: TaskStore, countries: list[str]) -> dict[str, int]:

@@ -72,6 +72,9 @@ class NodeRegistry:
         self._heartbeat = client.register_script(
             (resources.files("shared") / "lua" / "heartbeat.lua").read_text()
         )
+        self._forget = client.register_script(
+            (resources.files("shared") / "lua" / "forget.lua").read_text()
+        )
 
     def register(
         self,
@@ -142,6 +145,16 @@ class NodeRegistry:
         pipe.hset(keys.node(uid), mapping={"heartbeat_ms": 0, "ready": 0})
         pipe.delete(keys.node_browsers(uid))
         pipe.execute()
+
+    def forget(self, uid: str, *, now_ms: int, dead_after_ms: int) -> str:
+        """Remove a dead node that an operator retired from the registry, so that it is
+        no longer listed or reported as down. Answers ``forgotten``, ``missing`` (not
+        registered), ``alive`` (its heartbeat is fresh) or ``busy <n>`` (attempts are
+        still on it, which the scheduler is recovering); only ``forgotten`` changed
+        anything (shared/lua/forget.lua). A forgotten node that starts again registers
+        again."""
+        node_keys = [keys.NODES, keys.node(uid), keys.node_browsers(uid), keys.node_attempts(uid)]
+        return str(self._forget(keys=node_keys, args=[uid, now_ms, dead_after_ms]))
 
     def mark_stopping(self, uid: str) -> None:
         """A node whose warm shutdown began: no task is bound to it any more (its slots

@@ -213,6 +213,9 @@ class Api:
     def get(self, path: str, **kw) -> requests.Response:
         return self.session.get(self.url(path), timeout=kw.pop("timeout", 30), **kw)
 
+    def delete(self, path: str, **kw) -> requests.Response:
+        return self.session.delete(self.url(path), timeout=kw.pop("timeout", 30), **kw)
+
     def submit(self, body: dict) -> str:
         resp = self.post("/api/v1/browsing/async", body)
         assert resp.status_code == 200, resp.text

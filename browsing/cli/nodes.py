@@ -1,4 +1,5 @@
-"""``browsing nodes``: list the nodes; ``drain UID`` and ``undrain UID``.
+"""``browsing nodes``: list the nodes; ``drain UID``, ``undrain UID``, and ``forget UID``
+(a dead node that was retired).
 
 By default it reads and writes the node registry in Redis (BROWSING_REDIS_URL, or the
 running local cluster's). With ``--url`` it goes through a gateway's operators' API
@@ -18,8 +19,9 @@ NOT_FOUND = 404
 
 
 def _through_redis(args: argparse.Namespace) -> list[dict[str, Any]] | None:
-    """The nodes (or None after a drain or undrain of an unknown node), from Redis."""
-    from shared.fleet import node_body
+    """The nodes (or None after an action on an unknown node), from Redis."""
+    from shared.errors import NotFoundError
+    from shared.fleet import forget_node, node_body
     from shared.registry import NodeRegistry
     from shared.services import redis_client
 
@@ -29,6 +31,14 @@ def _through_redis(args: argparse.Namespace) -> list[dict[str, Any]] | None:
         if args.action in ("drain", "undrain"):
             return [] if registry.set_drained(args.uid, args.action == "drain") else None
         now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+        if args.action == "forget":
+            try:
+                forget_node(
+                    registry, args.uid, now_ms=now_ms, dead_after_s=settings.node_dead_after_s
+                )
+            except NotFoundError:
+                return None
+            return []
         dead_ms = int(settings.node_dead_after_s * 1000)
         listed = [node_body(n, now_ms=now_ms, dead_after_ms=dead_ms) for n in registry.all()]
     if not listed:  # say where it looked: a Redis with no nodes is often the wrong one
@@ -50,9 +60,12 @@ def _through_gateway(args: argparse.Namespace) -> list[dict[str, Any]] | None:
             f"no API key: set {API_KEY_ENV} or pass --api-key (an admin key: operators "
             "make one with `browsing keys create USER --admin`)",
         )
-    if args.action in ("drain", "undrain"):
+    if args.action in ("drain", "undrain", "forget"):
         try:
-            client.set_drained(args.uid, args.action == "drain")
+            if args.action == "forget":
+                client.forget_node(args.uid)
+            else:
+                client.set_drained(args.uid, args.action == "drain")
         except ClientError as exc:
             if exc.status == NOT_FOUND and "is registered" in exc.message:
                 return None  # the API's "no node X is registered", not a wrong URL
@@ -71,8 +84,9 @@ def nodes(args: argparse.Namespace) -> int:
     if found is None:
         print(f"no node {args.uid}", file=sys.stderr)
         return 1
-    if args.action in ("drain", "undrain"):
-        print(f"{args.uid}: {'drained' if args.action == 'drain' else 'accepting tasks'}")
+    if args.action:
+        done = {"drain": "drained", "undrain": "accepting tasks", "forget": "forgotten"}
+        print(f"{args.uid}: {done[args.action]}")
         return 0
     print(
         f"{'UID':<16}{'COUNTRY':<9}{'CAPACITY':<10}{'ACTIVE':<8}{'BROWSERS':<10}{'STATE':<10}"
@@ -101,10 +115,15 @@ def add_parser(sub: Any) -> None:
         help=f"admin API key for --url (default ${API_KEY_ENV})",
     )
     parser = sub.add_parser(
-        "nodes", parents=[gateway], help="list, drain or undrain browsing nodes"
+        "nodes", parents=[gateway], help="list, drain, undrain or forget browsing nodes"
     )
     actions = parser.add_subparsers(dest="action")
-    for action in ("drain", "undrain"):
-        p = actions.add_parser(action, parents=[gateway])
+    helps = {
+        "drain": "bind no new task to the node; what it runs finishes",
+        "undrain": "let the node take tasks again",
+        "forget": "remove a dead node that was retired from the list (and the metrics)",
+    }
+    for action, text in helps.items():
+        p = actions.add_parser(action, parents=[gateway], help=text)
         p.add_argument("uid")
     parser.set_defaults(func=nodes)

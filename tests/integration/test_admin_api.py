@@ -1,11 +1,16 @@
 """The operators' API (/api/v1/admin) on the gateway's app (create_app) and a real
 Redis: admin keys only, the nodes as the registry has them, drain through the registry,
-queue depths from the fair scheduler's wait sets, and the failures recorded by the
-record scripts. No scheduler runs: submitted tasks stay waiting."""
+forgetting a retired node (and ``browsing nodes forget``), queue depths from the fair
+scheduler's wait sets, and the failures recorded by the record scripts. No scheduler
+runs: submitted tasks stay waiting."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+import uuid
 
 import pytest
 import redis
@@ -19,6 +24,7 @@ ADMIN_PATHS = [
     ("get", "/api/v1/admin/nodes"),
     ("post", "/api/v1/admin/nodes/de-01/drain"),
     ("post", "/api/v1/admin/nodes/de-01/undrain"),
+    ("delete", "/api/v1/admin/nodes/de-01"),
     ("get", "/api/v1/admin/queues"),
     ("get", "/api/v1/admin/failures"),
 ]
@@ -109,6 +115,74 @@ def test_draining_an_unknown_node_is_404(client, registry):
     resp = client.post("/api/v1/admin/nodes/nowhere-9/drain", headers=bearer(OPS))
     assert resp.status_code == 404
     assert "no node 'nowhere-9'" in resp.get_json()["error"]
+
+
+def _register_dead(registry: NodeRegistry, uid: str, *, silent_s: float = 60) -> None:
+    """A node whose last heartbeat was ``silent_s`` ago (the test settings' nodes are dead
+    after 10 s), that had a browser up."""
+    then_ms = int((time.time() - silent_s) * 1000)
+    registry.register(
+        uid=uid, country="FR", queue=f"node.{uid}", capacity=2, version="test",
+        hostname="gone", now_ms=then_ms,
+    )  # fmt: skip
+    registry.browser_up(uid, 4343)
+
+
+def test_a_dead_node_is_forgotten_and_a_live_or_busy_one_is_not(client, registry, r):
+    uid = f"fr-{uuid.uuid4().hex[:8]}"
+    _register_dead(registry, uid)
+    listed = client.get("/api/v1/admin/nodes", headers=bearer(OPS)).get_json()["nodes"]
+    assert {n["uid"]: n["state"] for n in listed}[uid] == "dead"
+
+    # Attempts still on it (the scheduler has not recovered them yet): 409, nothing done.
+    r.sadd(f"browsing:node:{uid}:attempts", "web:" + "1" * 32 + "|1")
+    busy = client.delete(f"/api/v1/admin/nodes/{uid}", headers=bearer(OPS))
+    assert busy.status_code == 409, busy.get_data(as_text=True)
+    assert "still has 1 attempts" in busy.get_json()["error"]
+    assert registry.get(uid) is not None
+    r.delete(f"browsing:node:{uid}:attempts")
+
+    gone = client.delete(f"/api/v1/admin/nodes/{uid}", headers=bearer(OPS))
+    assert gone.status_code == 204, gone.get_data(as_text=True)
+    listed = client.get("/api/v1/admin/nodes", headers=bearer(OPS)).get_json()["nodes"]
+    assert uid not in {n["uid"] for n in listed}
+    assert not r.sismember("browsing:nodes", uid)
+    assert not r.exists(f"browsing:node:{uid}", f"browsing:node:{uid}:browsers")
+    # A forgotten node that is still running is told to register again by its heartbeat.
+    assert registry.heartbeat(uid, now_ms=int(time.time() * 1000)) is False
+
+    again = client.delete(f"/api/v1/admin/nodes/{uid}", headers=bearer(OPS))
+    assert again.status_code == 404
+    assert f"no node '{uid}' is registered" in again.get_json()["error"]
+
+    # A live node (a fresh heartbeat) stays, however it is asked.
+    alive = client.delete("/api/v1/admin/nodes/de-01", headers=bearer(OPS))
+    assert alive.status_code == 409
+    assert "is alive" in alive.get_json()["error"] and "stop it first" in alive.get_json()["error"]
+    assert registry.get("de-01") is not None
+
+
+def test_browsing_nodes_forget_through_redis(registry, redis_url, r):
+    uid = f"fr-{uuid.uuid4().hex[:8]}"
+    _register_dead(registry, uid)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BROWSING_")}
+
+    def nodes(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "browsing.cli", "nodes", *args],
+            env={**clean, "BROWSING_REDIS_URL": redis_url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    live = nodes("forget", "de-01")
+    assert live.returncode == 2 and "'de-01' is alive" in live.stderr, live.stderr
+    done = nodes("forget", uid)
+    assert (done.returncode, done.stdout.strip()) == (0, f"{uid}: forgotten"), done.stderr
+    assert uid not in nodes().stdout and not r.sismember("browsing:nodes", uid)
+    missing = nodes("forget", uid)
+    assert (missing.returncode, missing.stderr.strip()) == (1, f"no node {uid}")
 
 
 def test_created_keys_are_admin_only_when_made_so(client, r):

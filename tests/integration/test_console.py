@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -316,6 +317,35 @@ def test_an_admin_drains_a_node_and_it_takes_no_task_until_undrained(page, clust
         assert done["info"]["node_uid"] == de.uid
     finally:
         registry.set_drained(de.uid, False)
+
+
+def test_an_admin_forgets_a_dead_node_and_cannot_forget_a_live_one(page, r):
+    registry = NodeRegistry(r)
+    uid = "node.fr.09"
+    registry.register(
+        uid=uid, country="FR", queue=uid, capacity=1, version="test", hostname="retired",
+        now_ms=int(time.time() * 1000) - 3_600_000,
+    )  # fmt: skip
+    try:
+        sign_in(page, KeyStore(r).create("ops3", admin=True))
+        page.goto("/#/ops")
+        nodes = page.get_by_role("region", name="Nodes")
+        row = nodes.locator("tr", has_text=uid)
+        expect(row.locator(".badge")).to_have_text("dead")
+        live = next(n.uid for n in registry.all() if n.uid != uid)
+        expect(page.get_by_role("button", name=f"Drain node {live}", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name=f"Forget node {live}")).to_have_count(0)
+        accessible(page, "operators page with a dead node")
+        page.get_by_role("button", name=f"Forget node {uid}", exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="forgotten")).to_have_text(
+            f"{uid} is forgotten: it is no longer listed, and registers again if it starts."
+        )
+        expect(nodes.locator("tr", has_text=uid)).to_have_count(0)
+        assert registry.get(uid) is None and not r.sismember("browsing:nodes", uid)
+        expect(nodes.locator("tr", has_text=live)).to_have_count(1)
+    finally:
+        r.srem("browsing:nodes", uid)
+        r.delete(f"browsing:node:{uid}", f"browsing:node:{uid}:browsers")
 
 
 def test_recent_failures_show_on_the_operators_page(page, r, api):

@@ -46,6 +46,7 @@ PATHS = {
     "/api/v1/admin/nodes": {"get"},
     "/api/v1/admin/nodes/{uid}/drain": {"post"},
     "/api/v1/admin/nodes/{uid}/undrain": {"post"},
+    "/api/v1/admin/nodes/{uid}": {"delete"},
     "/api/v1/admin/queues": {"get"},
     "/api/v1/admin/failures": {"get"},
     "/api/v1/browsing/sessions": {"get"},
@@ -354,6 +355,9 @@ def test_admin_responses_conform(cluster, schema):
     for action in ("undrain", "drain"):  # an unknown node: 404
         path = f"/api/v1/admin/nodes/{{uid}}/{action}"
         _conforms(schema, path, "POST", admin.post(f"/api/v1/admin/nodes/nowhere/{action}"))
+    path = "/api/v1/admin/nodes/{uid}"
+    _conforms(schema, path, "DELETE", admin.delete("/api/v1/admin/nodes/nowhere"))  # 404
+    _conforms(schema, path, "DELETE", admin.delete("/api/v1/admin/nodes/node.us.01"))  # 409
     undrained = admin.post("/api/v1/admin/nodes/node.us.01/undrain")
     assert undrained.status_code == 200
     _conforms(schema, "/api/v1/admin/nodes/{uid}/undrain", "POST", undrained)

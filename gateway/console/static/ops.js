@@ -38,6 +38,30 @@ export function render(main) {
     if (again) again.focus();
   }
 
+  // A dead node that was retired: it is no longer listed (nor in the metrics); if it
+  // starts again, it registers again.
+  async function forget(uid) {
+    try {
+      await call(`/api/v1/admin/nodes/${encodeURIComponent(uid)}`, { method: "DELETE", signal });
+      notice.replaceChildren(message("info", `${uid} is forgotten: it is no longer listed, and registers again if it starts.`));
+    } catch (err) {
+      if (err.name !== "AbortError") notice.replaceChildren(message("error", err.message));
+    }
+    await load();
+    refreshButton.focus();
+  }
+
+  function nodeAction(n) {
+    if (n.state === "dead") {
+      return h("button", { type: "button", class: "danger", "data-node": n.uid, "aria-label": `Forget node ${n.uid}`, onclick: () => forget(n.uid) }, "Forget");
+    }
+    return h(
+      "button",
+      { type: "button", class: n.drained ? "secondary" : "danger", "data-node": n.uid, "aria-label": `${n.drained ? "Undrain" : "Drain"} node ${n.uid}`, onclick: () => setDrained(n.uid, !n.drained) },
+      n.drained ? "Undrain" : "Drain",
+    );
+  }
+
   function nodeRows(list) {
     return list.map((n) => [
       n.uid,
@@ -46,11 +70,7 @@ export function render(main) {
       String(n.active),
       badge(n.state),
       time(n.last_heartbeat),
-      h(
-        "button",
-        { type: "button", class: n.drained ? "secondary" : "danger", "data-node": n.uid, "aria-label": `${n.drained ? "Undrain" : "Drain"} node ${n.uid}`, onclick: () => setDrained(n.uid, !n.drained) },
-        n.drained ? "Undrain" : "Drain",
-      ),
+      nodeAction(n),
     ]);
   }
 
