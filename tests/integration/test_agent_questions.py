@@ -143,6 +143,19 @@ def test_a_question_uses_the_sites_search_when_no_link_fits(
     assert source == f"(source: {base_url}/docs/releases.html)"
 
 
+def test_the_search_s_echo_of_the_question_is_no_answer(
+    context: BrowserContext, base_url: str
+) -> None:
+    # The results page says '0 pages found for "humidity right"': every word the search
+    # typed, so before, it was answered as the humidity.
+    with pytest.raises(ActionFailed) as caught:
+        _run(context, f"On {base_url}/docs/index.html, what is the humidity right now?")
+    assert caught.value.message.startswith(
+        f'could not find an answer to "what is the humidity right now" on {base_url}/docs/'
+    )
+    assert f"{base_url}/docs/search.html?q=humidity+right" in caught.value.message
+
+
 def test_no_good_passage_fails_saying_what_was_looked_for(
     context: BrowserContext, base_url: str
 ) -> None:

@@ -9,6 +9,8 @@ link does, types the question's words into the site's search box; at most
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -291,7 +293,41 @@ def _open_first(s: Session, links: list[Link], visited: list[str]) -> bool:
     return False
 
 
-def _search(s: Session, question: Question) -> None:
+# What a results page says around the words searched for: "Results for "x y"", "No
+# results found for x y", "Showing 1-10 of 42 results for: x y", "You searched for x y".
+_ECHO_WORDS = frozenset(
+    "results result for search searched searching searches you your showing show shown no"
+    " found matching match matches matched about of items item hits query did not any sorry"
+    " we couldn't couldnt find nothing try again page pages all in top related".split()
+)
+
+
+def _echoes(line: str, terms: str) -> bool:
+    """Whether a line of a results page only repeats the words searched for. Such a line
+    holds every word of the question the search typed, so it would pass for an answer."""
+    pattern = r"\W*".join(re.escape(word) for word in terms.split())
+    rest, n = re.subn(pattern, " ", line, flags=re.IGNORECASE)
+    if not n:
+        return False
+    words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", rest.lower())
+    return all(word in _ECHO_WORDS or word.isdigit() for word in words)
+
+
+def without_echo(content: PageContent, terms: str) -> PageContent:
+    """A results page without the lines that repeat the search's own words."""
+    if not terms.strip():
+        return content
+    kept = [line for line in content.text.splitlines() if not _echoes(line, terms)]
+    return dataclasses.replace(
+        content,
+        title="" if _echoes(content.title, terms) else content.title,
+        text="\n".join(kept),
+        headings=tuple(h for h in content.headings if not _echoes(h, terms)),
+    )
+
+
+def _search(s: Session, question: Question) -> str:
+    """Type the question's words into the site's search box; the words typed."""
     terms = " ".join(question.keywords)
     interact.type_text(s.page, "search", terms, s.budget)
     box = s.page.locator(":focus").or_(s.page.locator("body")).last
@@ -306,14 +342,19 @@ def _search(s: Session, question: Question) -> None:
         s.page.wait_for_load_state("load", timeout=s.budget.timeout_ms())
     except PlaywrightTimeoutError:
         s.budget.check()
+    return terms
 
 
-def _read_results(s: Session, question: Question, visited: list[str]) -> tuple[PageContent, bool]:
+def _read_results(
+    s: Session, question: Question, visited: list[str], terms: str
+) -> tuple[PageContent, bool]:
     """A search results page, once it shows something to go on: results often arrive
-    after the page has loaded, from a script."""
+    after the page has loaded, from a script. Its echo of the words searched for is left
+    out ("Results for "humidity right"" is no answer to "what is the humidity right now")."""
     until = time.monotonic() + SEARCH_SETTLE_MS / 1000
     while True:
         content, has_search = read_content(s)
+        content = without_echo(content, terms)
         if time.monotonic() >= until or find_answer(question, content) is not None:
             return content, has_search
         if rank_links(question, content, [*visited, content.url]):
@@ -325,9 +366,10 @@ def answer_question(s: Session, action: a.Answer) -> str:
     question = parse_question(action.question)
     visited: list[str] = []
     searched = just_searched = False
+    terms = ""
     for hop in range(MAX_HOPS + 1):
         content, has_search = (
-            _read_results(s, question, visited) if just_searched else read_content(s)
+            _read_results(s, question, visited, terms) if just_searched else read_content(s)
         )
         just_searched = False
         visited.append(content.url)
@@ -342,7 +384,7 @@ def answer_question(s: Session, action: a.Answer) -> str:
         if has_search and not searched and question.keywords:
             searched = just_searched = True
             try:
-                _search(s, question)
+                terms = _search(s, question)
             except ActionFailed:
                 break  # the search showed nothing: the error below says what was looked for
         else:
