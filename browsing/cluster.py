@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,7 @@ class LocalCluster:
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.port = self.port or int(self.env.get("BROWSING_PORT") or 8080)
         self.env["BROWSING_PORT"] = str(self.port)
+        self._check_port_free()
         if not self._reusing_s3():
             require_moto()
         try:
@@ -133,6 +135,23 @@ class LocalCluster:
             self.stop()
             raise
         return self
+
+    def _check_port_free(self) -> None:
+        """Before anything starts: a gateway port another server holds would leave this
+        cluster's gateway failing to bind, while the other server answered its readiness
+        check (and the key printed would be refused there)."""
+        host = load_settings(self.env).bind
+        assert self.port is not None
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, self.port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"port {self.port} on {host} is in use ({exc.strerror}): another "
+                    "`browsing up` or another server holds it; choose another with --port "
+                    "or BROWSING_PORT"
+                ) from exc
 
     def _start_redis(self) -> None:
         url = self.env.get("BROWSING_REDIS_URL")

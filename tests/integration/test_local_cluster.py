@@ -216,3 +216,28 @@ def test_browsing_up_without_moto_says_how_to_install_it(tmp_path):
     assert "moto, which is not installed: pip install -e '.[local]'" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
     assert not list(tmp_path.glob("*.log")), "nothing was started"
+
+
+def test_browsing_up_on_a_port_in_use_says_so_and_starts_nothing(tmp_path):
+    """Before, it printed a ready line whose key the other server refused, then stopped
+    after its gateway failed to bind five times."""
+    import socket
+
+    port = free_port()
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        proc = browsing_up(
+            user_env(tmp_path),
+            "--port",
+            str(port),
+            "--data-dir",
+            "none",
+            "--workdir",
+            str(tmp_path),
+        )
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out
+    assert f"browsing: port {port} on 127.0.0.1 is in use" in out, out
+    assert "--port or BROWSING_PORT" in out and "ready:" not in out
+    assert not (tmp_path / "gateway.log").exists()  # nothing was started
