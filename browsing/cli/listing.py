@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -41,8 +42,21 @@ def _list(args: argparse.Namespace) -> int:
     if not items:
         print("no tasks", file=sys.stderr)
     if next_cursor:
-        print(f"more: browsing tasks list --cursor {next_cursor}", file=sys.stderr)
+        print(f"more: {_next_page(args, next_cursor)}", file=sys.stderr)
     return 0
+
+
+def _next_page(args: argparse.Namespace, cursor: str) -> str:
+    """The command for the next page: the same filter, page size and gateway (a cursor
+    holds only where the page ended), without the API key."""
+    argv = ["browsing", "tasks", "list"]
+    if args.url:
+        argv += ["--url", args.url]
+    for status in args.status or ():
+        argv += ["--status", status]
+    if args.limit is not None:
+        argv += ["--limit", str(args.limit)]
+    return shlex.join([*argv, "--cursor", cursor])
 
 
 def add_parser(sub: Any) -> None:

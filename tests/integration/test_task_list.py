@@ -8,12 +8,14 @@ against the cluster's gateway.
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
 import pytest
 import redis
 
+from browsing.cli.listing import STATUSES
 from browsing.client import BrowsingClient, ClientError
 from shared import keys
 from shared.records import NewTask, TaskStore
@@ -190,11 +192,17 @@ def test_the_client_and_the_cli_list_tasks(cluster, tmp_path):
     out = cli("--limit", "1")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(second) and "Xyzzy the plugh, second" in out.stdout
-    assert "more: browsing tasks list --cursor " in out.stderr
-    cursor = out.stderr.split("--cursor ", 1)[1].split()[0]
-    out = cli("--limit", "1", "--cursor", cursor, "--json")
+    # The next page's command keeps the page size (and a status filter, below): a
+    # cursor holds only where the page ended.
+    more = out.stderr.split("more: ", 1)[1].strip()
+    assert more.startswith("browsing tasks list --limit 1 --cursor "), more
+    out = cli(*shlex.split(more)[3:], "--json")
     assert out.returncode == 0, out.stderr
     assert [i["task_id"] for i in json.loads(out.stdout)["tasks"]] == [first]
+    every = [arg for status in STATUSES for arg in ("--status", status)]  # bob's tasks, all
+    out = cli(*every, "--limit", "1")
+    more = out.stderr.split("more: ", 1)[1].strip()
+    assert more.startswith(f"browsing tasks list {' '.join(every)} --limit 1 --cursor "), more
     # `browsing run --idempotency-key`: run again, the same task.
     run = [sys.executable, "-m", "browsing.cli", "run", "Xyzzy the third", "--json"]
     runs = [
