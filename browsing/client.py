@@ -467,7 +467,12 @@ class BrowsingClient:
         if not names:
             return []
         directory = Path(out_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file of that name, a place not writable
+            raise ClientError(
+                0, f"cannot save screenshots in {str(directory)!r}: {exc.strerror or exc}"
+            ) from exc
         saved = []
         for name in names:
             report = None if progress is None else _per_file(progress, name)

@@ -45,3 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrowsingError as exc:
         print(f"browsing: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a file the command writes: no room, no permission
+        print(f"browsing: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -187,6 +187,12 @@ def test_cli_run_then_screenshots_then_status(cluster, sites, tmp_path):
     data = saved.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and len(data) > 0
     assert re.search(r"screenshot-01\.png \[#{30}\] [\d.]+/[\d.]+ KiB", shots.stderr), shots.stderr
+    # -o naming a file, not a folder: one line and exit 2, not a traceback.
+    blocked = browsing("screenshots", task_id, "-o", str(saved), url=url, key=ALICE)
+    assert (blocked.returncode, blocked.stdout) == (2, ""), blocked.stderr
+    assert blocked.stderr.strip() == (
+        f"browsing: cannot save screenshots in '{saved}': File exists"
+    ), blocked.stderr
 
     status = browsing("status", task_id, "--json", url=url, key=ALICE)
     assert status.returncode == 0, status.stderr
