@@ -140,6 +140,13 @@ def _filter(raw: Any) -> NodeFilter:
         return ANY_NODE
     if not isinstance(raw, dict):
         raise ValidationError("filter must be an object with country_iso or node_uid")
+    # A misspelt selector ignored would lift the constraint the client asked for.
+    unknown = sorted(str(k) for k in raw if k not in ("country_iso", "node_uid"))
+    if unknown:
+        raise ValidationError(
+            f"filter has an unknown field {unknown[0][:40]!r}: its fields are country_iso "
+            "(a 2-letter code such as DE) or node_uid"
+        )
     country, node_uid = raw.get("country_iso"), raw.get("node_uid")
     if country is not None and node_uid is not None:
         raise ValidationError("filter.country_iso and filter.node_uid are mutually exclusive")

@@ -56,6 +56,8 @@ def test_full_request_from_the_spec_is_normalized():
         ({"task": "x", "filter": {"country_iso": "DE", "node_uid": "n"}}, "mutually exclusive"),
         ({"task": "x", "filter": {"country_iso": "DEU"}}, "2-letter"),
         ({"task": "x", "filter": {"node_uid": ""}}, "node_uid"),
+        ({"task": "x", "filter": {"country": "FR"}}, "filter has an unknown field 'country'"),
+        ({"task": "x", "filter": {"node_uid": "n", "countryIso": "FR"}}, "unknown field"),
         ({"task": "x", "timeout": 0}, "timeout must be an integer from 1 to 10800000"),
         ({"task": "x", "timeout": 10_800_001}, "timeout"),
         ({"task": "x", "timeout": 1.5}, "timeout"),
