@@ -23,6 +23,7 @@ from shared.errors import (
     RequestError,
     StorageError,
 )
+from shared.services import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,16 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
     def healthz() -> Any:
         return jsonify({"status": "ok"})
 
+    def probe() -> redis.Redis:
+        """Redis for readiness: bounded by BROWSING_READINESS_TIMEOUT_S like the storage's
+        check (the service's own client waits 5 s a try and retries: /readyz took 20 s
+        on a hung Redis, longer than any probe waits)."""
+        client = app.extensions.get("browsing-probe")
+        if client is None:
+            client = redis_client(settings, probe_timeout_s=settings.readiness_timeout_s)
+            app.extensions["browsing-probe"] = client
+        return client
+
     @app.get("/readyz")
     def readyz() -> Any:
         """Ready when Redis and the screenshot storage both answer; 503 names what does not."""
@@ -152,7 +163,7 @@ def create_app(settings: Settings | None = None, services: GatewayServices | Non
         # Anyone may ask: say which backend is down, never its host, port or error text
         # (the logs have those).
         try:
-            svc.store.redis.ping()
+            probe().ping()
         except redis.RedisError as exc:
             log.warning("readiness: redis unavailable: %r", exc)
             checks["redis"] = "unavailable"

@@ -31,7 +31,7 @@ s3_prefix = "screenshots/"
 s3_connect_timeout_s = 3.0
 s3_read_timeout_s = 10.0
 s3_max_attempts = 2
-# /readyz's own budget for its S3 check: one try of this long.
+# /readyz's own budget for its Redis and S3 checks: one try of this long each.
 readiness_timeout_s = 2.0
 screenshot_retention_days = 5
 # A file a page downloads is stopped and dropped past this many bytes (the task keeps

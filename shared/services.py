@@ -55,25 +55,33 @@ class SentinelBlockingConnectionPool(SentinelConnectionPool, redis.BlockingConne
     ``redis_client``'s plain pool does. redis-py has no such class of its own."""
 
 
-def redis_client(settings: Settings) -> redis.Redis:
+def redis_client(settings: Settings, *, probe_timeout_s: float | None = None) -> redis.Redis:
     """A client whose pool waits for a free connection instead of failing: redis-py 8
     caps a plain pool at 100 connections and raises at the 101st, which a gevent gateway
-    with hundreds of requests in flight reaches in a burst."""
-    limits = {
+    with hundreds of requests in flight reaches in a burst.
+
+    ``probe_timeout_s``: a small client for a health probe instead, whose every call
+    gives up after that long, without a retry (a readiness probe must answer before the
+    orchestrator's own timeout, about a second)."""
+    limits: dict[str, Any] = {
         "max_connections": settings.redis_max_connections,
         "timeout": 20,  # seconds to wait for a free connection before answering 503
     }
+    if probe_timeout_s is not None:
+        limits = {"max_connections": 4, "timeout": probe_timeout_s}
+        limits |= {"socket_connect_timeout": probe_timeout_s, "socket_timeout": probe_timeout_s}
+        limits |= {"retry_on_timeout": False, "retry": None}
     if settings.sentinels():
         return sentinel(settings).master_for(
             settings.redis_sentinel_master,
             connection_pool_class=SentinelBlockingConnectionPool,
-            **limits,
-            # The URL's own options (?socket_timeout=...) win, as from_url lets them below.
-            **{**_CONNECTION, **_master_params(settings)},
+            # The URL's own options (?socket_timeout=...) win, as from_url lets them below;
+            # a probe's timeouts win over both.
+            **{**_CONNECTION, **_master_params(settings), **limits},
             decode_responses=True,
         )
     pool = redis.BlockingConnectionPool.from_url(
-        settings.redis_url, **limits, **_CONNECTION, decode_responses=True
+        settings.redis_url, **{**_CONNECTION, **limits}, decode_responses=True
     )
     return redis.Redis(connection_pool=pool)
 
