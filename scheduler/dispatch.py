@@ -15,7 +15,7 @@ from celery import Celery
 from redis.client import Pipeline, PubSub
 
 from scheduler import metrics
-from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes
+from scheduler.routing import NodeFilter, choose_nodes, eligible_nodes, no_node_error
 from shared import scripts
 from shared.config import Settings
 from shared.errors import RoutingError
@@ -80,10 +80,6 @@ def one_at_a_time(record: TaskRecord, persistence: bool) -> str | None:
     if not persistence or not request.session_key or not request.session_persist:
         return None
     return request.session_key
-
-
-def no_node_error(node_filter: NodeFilter) -> str:
-    return f"no live browsing node matches {node_filter.describe()}"
 
 
 class _Outcome(enum.Enum):

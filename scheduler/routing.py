@@ -9,9 +9,17 @@ from shared.errors import RoutingError
 from shared.registry import NodeInfo
 from shared.request import NodeFilter
 
-__all__ = ["NodeFilter", "choose_nodes", "eligible_nodes"]
+__all__ = ["NodeFilter", "choose_nodes", "eligible_nodes", "no_node_error"]
 
 _RNG = random.Random()  # seeding one per call (os.urandom) cost more than the choice
+
+
+def no_node_error(node_filter: NodeFilter) -> str:
+    """Why a task fails at once: no live, eligible node matches its filter (or, without
+    one, no node takes tasks at all)."""
+    if node_filter.country_iso is None and node_filter.node_uid is None:
+        return "no live browsing node is available (every node is drained, stopping or dead)"
+    return f"no live browsing node matches {node_filter.describe()}"
 
 
 def eligible_nodes(
@@ -39,7 +47,7 @@ def choose_nodes(
     rng = rng or _RNG
     pool = [n for n in candidates if n.uid not in exclude]
     if not pool:
-        raise RoutingError(f"no live browsing node matches {node_filter.describe()}")
+        raise RoutingError(no_node_error(node_filter))
     rng.shuffle(pool)
     pool.sort(key=lambda n: (-n.free, n.released_ms))  # stable: the shuffle breaks ties
     for i, node in enumerate(pool):

@@ -86,6 +86,12 @@ def test_no_candidate_names_the_filter():
         choose_nodes([], 1, node_filter=NodeFilter(country_iso="FR"))
     with pytest.raises(RoutingError, match="node_uid=node.xx.09"):
         choose_nodes([], 1, node_filter=NodeFilter(node_uid="node.xx.09"))
+    # Without a filter, nothing to name: before, "no live browsing node matches no filter".
+    with pytest.raises(RoutingError) as none:
+        choose_nodes([], 1, node_filter=NodeFilter())
+    assert none.value.message == (
+        "no live browsing node is available (every node is drained, stopping or dead)"
+    )
 
 
 def test_drained_stopping_starting_and_dead_nodes_take_nothing():
