@@ -16,6 +16,7 @@ when the object goes, everything about the upload goes with it.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -119,9 +120,9 @@ def parse_upload_ids(raw: Any) -> tuple[str, ...]:
         raise ValidationError(f"uploads lists {len(raw)} files: at most {MAX_TASK_UPLOADS}")
     for item in raw:
         if not isinstance(item, str) or not UPLOAD_ID.match(item):
-            shown = item[:40] if isinstance(item, str) else item
+            shown = json.dumps(item[:40] if isinstance(item, str) else item)[:60]  # null
             raise ValidationError(
-                f"uploads: {shown!r} is not an upload id (they look like up_ and 32 hex "
+                f"uploads: {shown} is not an upload id (they look like up_ and 32 hex "
                 "digits, as POST /api/v1/browsing/uploads returns)"
             )
     if len(set(raw)) != len(raw):

@@ -63,6 +63,8 @@ def test_upload_id_lists():
         ({}, "must be a list"),
         ([ID, ID], "twice"),
         (["up_XYZ"], "is not an upload id"),
+        ([None], "^uploads: null is not an upload id"),
+        (["up_XYZ"], '^uploads: "up_XYZ" is not'),
         ([f"up_{i:032x}" for i in range(11)], "at most 10"),
     ):
         with pytest.raises(ValidationError, match=fragment):
