@@ -1155,3 +1155,50 @@ def test_how_a_check_compares(shown: str, check: CheckText, passes: bool) -> Non
     from nodes.agent.act.handlers import _check_matches
 
     assert _check_matches(shown, check) is passes
+
+
+# Found by an outside review on pages imitating real sites: a file or a name in code was
+# opened as a host ("https://README.md", "https://json.loads").
+def test_a_file_name_on_an_open_page_is_a_link_and_a_code_name_is_no_host() -> None:
+    repo = "https://github.com/acme/fastgrid"
+    assert plan_instruction(f"Go to {repo} and open README.md, then tell me the license") == [
+        Navigate(repo),
+        Click("README.md"),
+        Answer("the license"),
+    ]
+    assert plan_instruction(f"Open {repo} and then open CHANGELOG.md")[1] == Click("CHANGELOG.md")
+    docs = "https://docs.python.org/3/library/json.html"
+    assert plan_instruction(f"Open {docs} and open json.loads")[1] == Click("json.loads")
+    for question in (
+        "in which version was the encoding argument removed from json.loads",
+        "what you get back from json.dumps",
+    ):
+        assert plan_instruction(f"Open {docs} and tell me {question}") == [
+            Navigate(docs),
+            Answer(question),
+        ]
+    with pytest.raises(InstructionNotUnderstood):  # before: https://numpy.sum opened
+        plan_instruction("Open https://numpy.org/doc and return the title of numpy.sum")
+
+
+@pytest.mark.parametrize(
+    ("written", "url", "after_a_page"),
+    [
+        # A site while no page is open; once one is, a file name is its link.
+        ("lib.rs", "https://lib.rs", Click("lib.rs")),
+        ("999.md", "https://999.md", Navigate("https://999.md")),
+        ("example.com", "https://example.com", Navigate("https://example.com")),
+        # Special-use names of test and intranet sites are hosts.
+        ("shop.test", "https://shop.test", Navigate("https://shop.test")),
+        ("wiki.corp", "https://wiki.corp", Navigate("https://wiki.corp")),
+        ("bücher.de", "https://bücher.de", Navigate("https://bücher.de")),
+        ("https://README.md", "https://README.md", Navigate("https://README.md")),
+        ("localhost:8000/a.html", "http://localhost:8000/a.html", None),
+    ],
+)
+def test_a_host_is_a_name_under_a_top_level_domain(
+    written: str, url: str, after_a_page: object
+) -> None:
+    assert plan_instruction(f"Open {written}") == [Navigate(url)]
+    second = plan_instruction(f"Open https://x.org and then open {written}")[1]
+    assert second == (after_a_page or Navigate(url))

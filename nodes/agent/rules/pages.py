@@ -11,7 +11,7 @@ import re
 from nodes.agent import actions as a
 from nodes.agent.rules.grammar import F, is_quoted, match, word_list
 from nodes.agent.rules.split import Masked
-from nodes.agent.rules.urls import parse_url
+from nodes.agent.rules.urls import file_or_code_name, parse_url
 
 
 def open_urls(clause: str, m: Masked) -> list[a.Action] | None:
@@ -26,6 +26,11 @@ def open_urls(clause: str, m: Masked) -> list[a.Action] | None:
         return None
     # "open a.test, b.test and c.test" opens each in turn.
     pieces = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", found["urls"].strip(), flags=F)
+    if len(pieces) == 1 and parse_url(m.value(pieces[0])) is None:
+        # "open json.loads", "open index.html": a link of the page by its text, not a
+        # host (its last part is no top-level domain).
+        name = m.value(pieces[0]).strip().rstrip(".,;:!?")
+        return [a.Click(name)] if file_or_code_name(name) else None
     urls = [parse_url(m.value(p)) for p in pieces if p]
     if not urls or any(u is None for u in urls):
         return None

@@ -29,6 +29,7 @@ from nodes.agent.rules.grammar import word_list
 from nodes.agent.rules.inputs import FREE_TEXT
 from nodes.agent.rules.resolve import RESOLVABLE, resolve
 from nodes.agent.rules.split import LATE_VERBS, Masked, mask_quotes, split_clauses
+from nodes.agent.rules.urls import file_or_code_name
 from nodes.agent.types import Observation, StepRecord
 from shared.errors import ActionFailed, InstructionNotUnderstood
 
@@ -160,7 +161,24 @@ def plan_instruction(instruction: str) -> list[Action]:
             # left a piece nobody reads; the clause before it, with it, may be one.
             if not (i and _merge_into_previous(masked, clauses, groups, i)):
                 raise
-    return [action for group in context.in_order(groups) for action in group]
+    return _names_on_the_page([action for group in context.in_order(groups) for action in group])
+
+
+def _names_on_the_page(actions: list[Action]) -> list[Action]:
+    """ "Open https://github.com/o/r and open README.md": once a page is open, a file name
+    written alone is a link on it, not a site, although "README.md" or "lib.rs" would be
+    a host too (Moldova's and Serbia's domains). Before a page is open, it is a site."""
+    out: list[Action] = []
+    page_open = False
+    for action in actions:
+        if isinstance(action, a.Navigate):
+            name = action.url.removeprefix("https://")
+            written_alone = name != action.url and f"://{name}" not in action.clause
+            if page_open and written_alone and file_or_code_name(name):
+                action = a.Click(clause=action.clause, text=name)
+            page_open = True
+        out.append(action)
+    return out
 
 
 _RESULTS = (a.Answer, a.Summarize, a.ReturnText, a.Extract, a.CheckText, a.TakeScreenshot)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+from importlib import resources
 from urllib.parse import quote_plus
 
 _FULL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
@@ -33,6 +35,36 @@ def _strip_trailing(url: str) -> str:
     return url
 
 
+# Names reserved for tests, documentation and private networks (RFC 2606, 6761, 6762,
+# 8375 and common intranet use): not in the root zone, but an operator's allowed sites
+# and test pages use them ("shop.test", "wiki.corp", "printer.local").
+_SPECIAL_TLDS = frozenset(
+    "test example invalid localhost local internal lan home corp intranet private onion".split()
+)
+
+
+@cache
+def known_tlds() -> frozenset[str]:
+    """The root zone's top-level domains (tlds.txt) and the special-use names."""
+    text = (resources.files("nodes.agent.rules") / "tlds.txt").read_text(encoding="ascii")
+    listed = (line.strip() for line in text.splitlines())
+    return frozenset(t for t in listed if t and not t.startswith("#")) | _SPECIAL_TLDS
+
+
+def _known_host(host: str) -> bool:
+    """A bare host that names a site: an address, localhost, or a name whose last label
+    is a top-level domain ("example.org", not "json.loads" or "numpy.sum")."""
+    if _LOCAL_HOST.fullmatch(host):
+        return True
+    tld = host.rsplit(".", 1)[-1].lower()
+    if not tld.isascii():  # "例え.テスト": the list has the xn-- form
+        try:
+            tld = tld.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    return tld in known_tlds()
+
+
 def parse_url(token: str) -> str | None:
     """The URL to open for a token the user wrote, or None if it is not one."""
     token = token.strip().lstrip("<(")
@@ -42,7 +74,7 @@ def parse_url(token: str) -> str | None:
     if _FULL.fullmatch(token):
         return token
     bare = _BARE.fullmatch(token)
-    if not bare:
+    if not bare or not _known_host(bare.group("host")):
         return None
     # Local development hosts rarely speak TLS; public ones almost always do.
     scheme = "http" if _LOCAL_HOST.fullmatch(bare.group("host")) else "https"
@@ -63,6 +95,22 @@ def plain_url(value: str) -> str | None:
     if not written and value.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
         return None
     return url
+
+
+# "README.md", "json.loads", "index.html": a dotted name written alone, which may be a
+# file or a name in code rather than a host.
+_DOTTED_NAME = re.compile(r"[^\W\d][\w-]*(?:\.[\w-]+)+", re.UNICODE)
+
+
+def file_or_code_name(value: str) -> bool:
+    """Whether ``value``, written without a scheme, a path or ``www.``, reads as a file
+    name ("README.md", "setup.py") or a name in code ("json.loads") more than a host: its
+    last part is not a top-level domain, or is a usual file suffix."""
+    value = _strip_trailing(value.strip())
+    if written_as_url(value) or ":" in value or not _DOTTED_NAME.fullmatch(value):
+        return False
+    suffix = value.rsplit(".", 1)[-1].lower()
+    return suffix in _FILE_SUFFIXES or parse_url(value) is None
 
 
 def written_as_url(value: str) -> bool:
