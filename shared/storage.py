@@ -12,6 +12,7 @@ ignore those rules.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import Settings
 from shared.errors import NotFoundError, StorageError
+
+log = logging.getLogger(__name__)
 
 LIFECYCLE_RULE_ID = "browsing-screenshot-expiry"
 # Prefixes besides ``s3_prefix`` whose objects expire after the retention as well: a
@@ -101,20 +104,47 @@ class ScreenshotStorage:
         return f"{self.prefix}{task_id}/{attempt}/{name}"
 
     def ensure_bucket(self) -> None:
-        """Create the bucket if needed and merge our expiry rule into its lifecycle rules."""
+        """Create the bucket if needed and merge our expiry rule into its lifecycle rules.
+
+        Without the permission to manage the lifecycle rules (a role limited to objects,
+        the rules kept by the operator's own tooling), files are stored all the same:
+        the service enforces the retention itself (404 after it, and the sweeper)."""
         if self._bucket_ready:
             return
         try:
             try:
                 self.client.head_bucket(Bucket=self.bucket)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                if _code(exc) not in ("404", "NoSuchBucket"):
                     raise
-                self.client.create_bucket(Bucket=self.bucket)
-            self._merge_lifecycle_rule()
+                self._create_bucket()
+            try:
+                self._merge_lifecycle_rule()
+            except ClientError as exc:
+                if _code(exc) not in ("AccessDenied", "NotImplemented"):
+                    raise
+                log.warning(
+                    "cannot manage the lifecycle rules of bucket %r (%s): files are kept "
+                    "and expired by the service's own sweeper only",
+                    self.bucket,
+                    _code(exc),
+                )
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot prepare bucket {self.bucket!r}: {exc}") from exc
         self._bucket_ready = True
+
+    def _create_bucket(self) -> None:
+        """Outside us-east-1, AWS (and moto, and stores that mimic it) want the region
+        named, or answer IllegalLocationConstraintException."""
+        region = self.client.meta.region_name
+        where = {}
+        if region and region != "us-east-1":
+            where = {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        try:
+            self.client.create_bucket(Bucket=self.bucket, **where)
+        except ClientError as exc:  # another process created it meanwhile
+            if _code(exc) != "BucketAlreadyOwnedByYou":
+                raise
 
     def _merge_lifecycle_rule(self) -> None:
         # put_bucket_lifecycle_configuration replaces every rule, so keep the others.

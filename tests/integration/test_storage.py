@@ -54,3 +54,16 @@ def test_missing_object_is_not_found(storage):
     storage.ensure_bucket()
     with pytest.raises(NotFoundError):
         storage.open("screenshots/web:none/1/screenshot-01.png")
+
+
+def test_a_bucket_outside_us_east_1_is_created_in_its_region(s3_env):
+    """AWS refuses a create_bucket without the region's LocationConstraint outside
+    us-east-1 (IllegalLocationConstraintException; moto's server too), so a deployment
+    in eu-central-1 never became ready."""
+    settings = load_settings(s3_env, s3_bucket="t-region-eu-central-1", s3_region="eu-central-1")
+    storage = ScreenshotStorage(settings)
+    storage.put_png(storage.key("web:eu", 1, "screenshot-01.png"), b"\x89PNG eu")
+    where = storage.client.get_bucket_location(Bucket=storage.bucket)["LocationConstraint"]
+    assert where == "eu-central-1"
+    again = ScreenshotStorage(settings)  # another process, the bucket there: no error
+    again.ensure_bucket()
