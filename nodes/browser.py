@@ -14,8 +14,10 @@ from shared.errors import ConfigError
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
 
-# Chromium refuses to start as root with its sandbox on, so the sandbox is
-# only dropped when it has to be (containers running as root).
+# Chromium refuses to start as root with its sandbox on. (Playwright itself also
+# launches Chromium without its sandbox unless ``chromium_sandbox=True``, which needs user
+# namespaces that container runtimes usually refuse; so the browser runs unsandboxed, and
+# ``browser_env`` keeps the node's secrets out of its environment.)
 _SANDBOX_ARGS: tuple[str, ...] = ("--no-sandbox",) if os.geteuid() == 0 else ()
 
 CHROMIUM_ARGS: tuple[str, ...] = _SANDBOX_ARGS + (
@@ -63,6 +65,26 @@ def chromium_executable(configured: str | None = None) -> str | None:
     return None
 
 
+# What Chromium's own process may see of the node's environment: nothing that holds a
+# secret (the worker has the S3 keys, the Redis URL with its password, the state key).
+# Without a sandbox (as root, and as Playwright launches it by default), a renderer
+# exploit runs as the browser's user and could read the browser's environment.
+_BROWSER_ENV = frozenset(
+    "PATH HOME USER LOGNAME SHELL LANG LANGUAGE TZ TMPDIR TEMP TMP LD_LIBRARY_PATH"
+    " SSL_CERT_FILE SSL_CERT_DIR".split()
+)
+_BROWSER_ENV_PREFIXES = ("LC_", "XDG_", "FONTCONFIG")
+
+
+def browser_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Chromium is started with: the locale, time zone, paths and fonts
+    of the node's, and no other variable."""
+    environ = dict(os.environ if environ is None else environ)
+    return {
+        k: v for k, v in environ.items() if k in _BROWSER_ENV or k.startswith(_BROWSER_ENV_PREFIXES)
+    }
+
+
 def launch_chromium(
     playwright: Playwright,
     executable: str | None = None,
@@ -81,6 +103,7 @@ def launch_chromium(
             args=list(CHROMIUM_ARGS),
             proxy=proxy,
             downloads_path=downloads_path,
+            env=browser_env(),
         )
     except PlaywrightError as exc:
         first_line = (exc.message or str(exc)).strip().splitlines()[:1]
