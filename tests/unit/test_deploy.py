@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import re
 import shutil
@@ -326,10 +327,78 @@ def test_browsing_containers_keep_tini_and_read_config_and_secret() -> None:
     ours = [c for w in workloads for c in containers(w) if "browsing-service" in c["image"]]
     assert len(ours) == 4  # gateway, scheduler, node-de, node-us
     for c in ours:
+        name = c["name"]
         # A Kubernetes `command` would replace the image's ENTRYPOINT, tini.
-        assert "command" not in c, c["name"]
+        assert "command" not in c, name
         refs = {(k, v["name"]) for e in c["envFrom"] for k, v in e.items()}
-        assert refs == {("configMapRef", "browsing-config"), ("secretRef", "browsing-secrets")}
+        if name == "node":
+            # Only the secrets a node uses, one by one: never the API keys.
+            assert refs == {("configMapRef", "browsing-config")}
+            secrets = {
+                e["name"]: e["valueFrom"]["secretKeyRef"]
+                for e in c["env"]
+                if "secretKeyRef" in e.get("valueFrom", {})
+            }
+            assert set(secrets) == {
+                "BROWSING_S3_ACCESS_KEY_ID",
+                "BROWSING_S3_SECRET_ACCESS_KEY",
+                "BROWSING_STATE_KEY",
+            }
+            assert all(r["name"] == "browsing-secrets" and r["optional"] for r in secrets.values())
+        else:
+            assert refs == {("configMapRef", "browsing-config"), ("secretRef", "browsing-secrets")}
+        # Found by an operator's review: no privilege escalation, no capabilities, and the
+        # runtime's syscall filter, since Chromium runs without its own sandbox.
+        assert c["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        }, name
+    for w in workloads:
+        pod = w["spec"]["template"]["spec"]["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def _worker_argvs() -> dict[str, list[str]]:
+    """Every deployed Celery worker's arguments: compose's commands, and the k8s args (a
+    node's shell script split into words)."""
+    found = {
+        f"compose:{n}": s["command"]
+        for n, s in compose_services().items()
+        if isinstance(s.get("command"), list) and s["command"][:1] == ["celery"]
+    }
+    for name, obj in {**base_objects("Deployment"), **base_objects("StatefulSet")}.items():
+        for c in containers(obj):
+            words = " ".join(c.get("args", [])).split()
+            if "celery" in words:
+                found[f"k8s:{name}"] = words
+    return found
+
+
+def test_deployed_workers_run_without_celery_gossip_mingle_and_heartbeats() -> None:
+    """As the local cluster runs them (browsing/cluster.py): liveness is ours, and
+    Celery's events would grow with the fleet."""
+    argvs = _worker_argvs()
+    assert {"compose:scheduler", "compose:node-de-01", "k8s:scheduler", "k8s:node-de"} <= set(argvs)
+    for name, argv in argvs.items():
+        assert {"--without-gossip", "--without-mingle", "--without-heartbeat"} <= set(argv), name
+
+
+def test_redis_refuses_writes_at_a_maxmemory_rather_than_being_killed() -> None:
+    k8s = containers(base_objects("StatefulSet")["redis"])[0]
+    compose = compose_services()["redis"]["command"]
+    for args in (k8s["args"], compose):
+        assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+        assert args[args.index("--maxmemory") + 1].endswith(("mb", "gb"))
+    assert k8s["args"][k8s["args"].index("--maxmemory") + 1] == "1536mb"  # limit 2Gi
+    assert k8s["resources"]["limits"]["memory"] == "2Gi"
+
+
+def test_the_gateway_readiness_probe_waits_for_both_checks() -> None:
+    (gateway,) = containers(base_objects("Deployment")["gateway"])
+    probe = gateway["readinessProbe"]
+    assert probe["httpGet"]["path"] == "/readyz"
+    # Redis, then S3, each up to BROWSING_READINESS_TIMEOUT_S.
+    assert probe["timeoutSeconds"] > 2 * Settings().readiness_timeout_s
 
 
 def test_no_pod_gets_a_service_account_token() -> None:
@@ -350,7 +419,7 @@ def run_node_command(container: dict, hostname: str, tmp_path: Path) -> list[str
     fake = tmp_path / "celery"
     fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
     env.update(PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}", HOSTNAME=hostname)
     result = subprocess.run(
         container["args"], env=env, capture_output=True, text=True, timeout=30, check=False
@@ -422,7 +491,7 @@ def test_keda_scales_each_country_on_its_own_demand() -> None:
         assert not re.fullmatch(where, where_label({"node_uid": f"node.{country}.01"}))
         # One pod's worth of demand per pod: the threshold is the pod's slots.
         (container,) = containers(statefulsets[ref["name"]])
-        env = {e["name"]: e["value"] for e in container.get("env", [])}
+        env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
         assert meta["threshold"] == env["NODE_CONCURRENCY"] == "2"
         # No scheduler reporting leaves the waiting sum empty: KEDA errs and the HPA
         # keeps its replicas, rather than reading 0 and scaling down.
@@ -916,11 +985,17 @@ def test_compose_minio_init_creates_the_bucket_with_expiry(tmp_path: Path) -> No
     ]
     import_at = calls.index("ilm rule import local/browsing-screenshots")
     stdin = "\n".join(calls[import_at + 1 :]).split("\nilm rule ls")[0]
-    (rule,) = json.loads(stdin)["Rules"]
-    assert rule["ID"] == LIFECYCLE_RULE_ID  # the service's own rule: the two coincide
+    # The service's own rules, all of them: the import replaces the bucket's rules, and a
+    # missing one was deleted on every `compose up` (found by an operator's review).
+    rules = {r["ID"]: r for r in json.loads(stdin)["Rules"]}
+    assert set(rules) == {LIFECYCLE_RULE_ID, f"{LIFECYCLE_RULE_ID}:browser-state/"}
+    rule = rules[LIFECYCLE_RULE_ID]
     assert rule["Filter"]["Prefix"] == "screenshots/"
     assert rule["Expiration"]["Days"] == 5
     assert rule["Status"] == "Enabled"
+    state = rules[f"{LIFECYCLE_RULE_ID}:browser-state/"]
+    assert state["Filter"]["Prefix"] == Settings().session_state_prefix
+    assert state["Expiration"]["Days"] == math.ceil(Settings().session_state_ttl_s / 86_400)
     assert service["environment"]["MC_HOST_local"].endswith("@minio:9000")
     for name in ("gateway", "scheduler", "node-de-01", "node-us-01"):
         depends = compose_services()[name]["depends_on"]
