@@ -82,6 +82,7 @@ ENVIRONMENT_READERS = {
     "shared/config.py": "the entry point",
     "shared/metrics.py": "PROMETHEUS_MULTIPROC_DIR, prometheus-client's own variable",
     "nodes/lifecycle.py": "PROMETHEUS_MULTIPROC_DIR, to remove the node's private directory",
+    "nodes/browser.py": "no setting: Chromium's environment, a copy without the secrets",
 }
 
 
