@@ -7,6 +7,7 @@ exercise the same processes a user starts.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import os
 import secrets
@@ -147,6 +148,8 @@ class LocalCluster:
             try:
                 probe.bind((host, self.port))
             except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    return  # an address of another network namespace: its gateway's to bind
                 raise ConfigError(
                     f"port {self.port} on {host} is in use ({exc.strerror}): another "
                     "`browsing up` or another server holds it; choose another with --port "
