@@ -535,3 +535,38 @@ def test_a_list_is_about_them_by_its_heading_not_a_sentence_before_it() -> None:
         parse_question("which brands are there"), _page("", brands, title="Grinders")
     )
     assert found is not None and found.passage.splitlines()[0] == "Baratza (2)"
+
+
+# Found by an outside review on pages imitating real sites: the first date or amount of
+# the passage was given, whichever the question named.
+@pytest.mark.parametrize(
+    ("text", "question", "value"),
+    [
+        ("Sunrise 07:28 · Sunset 19:36 · Daylight 12 h 08 min", "What time is sunset?", "19:36"),
+        ("Sunrise 07:28 · Sunset 19:36 · Daylight 12 h 08 min", "What time is sunrise?", "07:28"),
+        # Not the time the question itself gives.
+        ("Departs: 08:40 | Arrives: 09:21 | Platform: 4a", "When does the 08:40 train arrive?",
+         "09:21"),
+        # A year before 1500.
+        ("Veldhaven received city rights in 1232 and was besieged in 1583.",
+         "When did Veldhaven receive city rights?", "1232"),
+        # The current price, not the struck-through one; the saving when asked for it.
+        ("Grinder Pro $189.99 $149.99 Save $40.00 (21%)", "What is the price of the grinder pro?",
+         "$149.99"),
+        ("Grinder Pro $189.99 $149.99 Save $40.00 (21%)", "How much do I save?", "$40.00"),
+        ("Grinder Pro was $20 now $15", "How much does the grinder pro cost?", "$15"),
+        # The scale of an amount is part of it.
+        ("The council approved the €48m tram extension.", "How much does the tram extension cost?",
+         "€48m"),
+    ],
+)  # fmt: skip
+def test_the_value_the_question_names_among_several(text: str, question: str, value: str) -> None:
+    found = find_answer(parse_question(question), _page(text))
+    assert found is not None and found.value == value, found
+
+
+def test_a_bound_is_no_price() -> None:
+    found = find_answer(
+        parse_question("What is the price of the grinder?"), _page("Best grinder under $200")
+    )
+    assert found is None or found.value is None, found

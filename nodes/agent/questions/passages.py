@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from nodes.agent.questions.ranking import BM25, STOPWORDS, stem, tokens, words
-from nodes.agent.questions.values import authored, find_amount, find_count, find_date, find_person
+from nodes.agent.questions.values import (
+    amount_for,
+    authored,
+    date_for,
+    find_count,
+    find_person,
+)
 
 # Words that name the page itself or a relation ("who wrote", "when updated"): they
 # help ranking but a passage need not contain them.
@@ -276,11 +282,11 @@ def _covered(required: Sequence[str], text_tokens: set[str]) -> int:
 
 def _value(kind: str, text: str, question: Question) -> str | None:
     if kind == "date":
-        return find_date(text)
+        return date_for(text, question.text, set(question.required))
     if kind == "person":
         return find_person(text, set(question.ranking))
     if kind == "amount":
-        return find_amount(text)
+        return amount_for(text, question.text, set(question.required))
     if kind == "count":
         return find_count(text, question.target)
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from nodes.agent.questions.ranking import STOPWORDS, stem
 
@@ -22,7 +23,7 @@ _DATES = tuple(
         rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",  # March 3, 2024
         r"\b\d{1,2}[/.]\d{1,2}[/.]\d{4}\b",  # 03/03/2024
         rf"\b{_MONTH}\s+\d{{4}}\b",  # March 2024
-        r"\b(?:in|since|from|on|year)\s+(1[5-9]\d{2}|20\d{2})\b",  # in 1998
+        r"\b(?:in|since|from|on|year)\s+(1\d{3}|20\d{2})\b",  # in 1998, in 1232
         # Days and times, for "when does it open": "Monday to Friday, 9:00 to 17:00".
         r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|weekdays|daily)\b"
         r"(?:\s*(?:to|-|–|and)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)?"
@@ -39,6 +40,104 @@ def find_date(text: str) -> str | None:
         if found:
             return found.group(found.lastindex or 0)
     return None
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    value: str
+
+
+def _date_spans(text: str) -> list[_Span]:
+    """Every date or time of ``text``, the likeliest forms first (``_DATES``' order)."""
+    spans: list[_Span] = []
+    for pattern in _DATES:
+        for found in pattern.finditer(text):
+            group = found.lastindex or 0
+            start, end = found.span(group)
+            if not any(start < o.end and o.start < end for o in spans):
+                spans.append(_Span(start, end, found.group(group).strip()))
+    return spans
+
+
+# "Best grinder under $200", "orders over $50": a bound, not what something costs.
+_BOUND_BEFORE = re.compile(
+    r"(?:\b(?:under|over|below|above|(?:less|more)\s+than|up\s+to|at\s+least)\s*)$", re.I
+)
+
+
+# "Was $189.99", "$189.99 $149.99 Save $40.00": a former price beside the current one.
+_FORMER_BEFORE = re.compile(
+    r"\b(?:was|originally|before|list\s+price|rrp|msrp|regular(?:\s+price)?)\s*:?\s*$", re.I
+)
+_SAVING_AFTER = re.compile(r"^\s*(?:\(?-\s?\d+\s?%|(?:you\s+)?save\b|\d+\s?%\s+off\b)", re.I)
+_FORMER_ASKED = re.compile(
+    r"\b(?:was|original(?:ly)?|before|former|old|list\s+price|rrp|msrp|regular|save|saving|discount)",
+    re.I,
+)
+
+
+def _amount_spans(text: str, asked: str = "") -> list[_Span]:
+    spans = [
+        _Span(m.start(), m.end(), m.group().strip())
+        for m in _AMOUNT.finditer(text)
+        if not _BOUND_BEFORE.search(text[max(0, m.start() - 16) : m.start()])
+    ]
+    if _FORMER_ASKED.search(asked):
+        return spans
+    # The current price, not the struck-through one before it.
+    former = {
+        i
+        for i, span in enumerate(spans)
+        if _FORMER_BEFORE.search(text[max(0, span.start - 20) : span.start])
+        or (
+            i + 1 < len(spans)
+            and not text[span.end : spans[i + 1].start].strip()
+            and _SAVING_AFTER.match(text[spans[i + 1].end :])
+        )
+    }
+    return [span for i, span in enumerate(spans) if i not in former]
+
+
+# How far (characters) a value may follow the word of the question that labels it.
+_LABEL_REACH = 40
+
+
+def _picked(
+    spans: list[_Span], text: str, question_text: str, labels: Collection[str]
+) -> str | None:
+    """The value the question asks for among several: not one the question itself
+    writes ("when does the 08:40 train arrive": not 08:40), and the one right after a
+    word of the question ("Sunrise 07:28 · Sunset 19:36" for "what time is sunset");
+    else the first. None when every value is the question's own."""
+    asked = question_text.lower()
+    fresh = [s for s in spans if s.value.lower() not in asked]
+    if not fresh:
+        return None
+    ends = [m.end() for m in re.finditer(r"[^\W_]+", text) if stem(m.group().lower()) in labels]
+    best: tuple[int, int] | None = None
+    for i, span in enumerate(fresh):
+        gaps = [span.start - end for end in ends if 0 <= span.start - end <= _LABEL_REACH]
+        if gaps and (best is None or min(gaps) < best[0]):
+            best = (min(gaps), i)
+    return fresh[best[1] if best else 0].value
+
+
+def date_for(text: str, question_text: str, labels: Collection[str]) -> str | None:
+    """``find_date``, for a question: see ``_picked``."""
+    return _picked(_date_spans(text), text, question_text, labels)
+
+
+def amount_for(text: str, question_text: str, labels: Collection[str]) -> str | None:
+    """``find_amount``, for a question: see ``_picked``; a bound ("under $200") is no
+    amount of the thing."""
+    spans = _amount_spans(text, question_text)
+    if spans:
+        return _picked(spans, text, question_text, labels)
+    if _AMOUNT.search(text):
+        return None  # only bounds
+    return find_amount(text)
 
 
 # A name: capitalised words (initials too), with the particles names carry.
@@ -93,8 +192,11 @@ def find_person(text: str, question_stems: Collection[str] = ()) -> str | None:
 
 _CURRENCY = r"(?:[$€£¥₹]|EUR|USD|GBP|CHF|JPY|dollars?|euros?|pounds?)"
 _NUMBER = r"\d[\d,.' ]*\d|\d"
+# "€48m", "$1.2 billion": the scale is part of the amount.
+_SCALE = r"(?:\s?(?:bn|m|k|million|billion|thousand)(?![A-Za-z]))?"
 _AMOUNT = re.compile(
-    rf"{_CURRENCY}\s?(?:{_NUMBER})|(?:{_NUMBER})\s?{_CURRENCY}(?![A-Za-z])", re.IGNORECASE
+    rf"{_CURRENCY}\s?(?:{_NUMBER}){_SCALE}|(?:{_NUMBER})\s?{_CURRENCY}(?![A-Za-z])",
+    re.IGNORECASE,
 )
 _LABELLED = re.compile(
     rf"\b(?:price|cost|total|fee|amount)\b[^\d\n]{{0,12}}(?P<n>{_NUMBER})", re.IGNORECASE
