@@ -570,3 +570,57 @@ def test_a_bound_is_no_price() -> None:
         parse_question("What is the price of the grinder?"), _page("Best grinder under $200")
     )
     assert found is None or found.value is None, found
+
+
+FORECAST = Collection(
+    "7-day forecast",
+    tuple(
+        f"Day: {day} | High: {high}° | Chance of rain: {rain}% | Wind: W 20 km/h"
+        for day, high, rain in (
+            ("Mon", 18, 20), ("Tue", 19, 60), ("Wed", 17, 80), ("Thu", 21, 10),
+            ("Fri", 22, 55), ("Sat", 22, 0), ("Sun", 24, 5),
+        )
+    ),
+    table=True,
+)  # fmt: skip
+TEAS = Collection(
+    "Teas",
+    ("Tea: Sencha | Price: £12.00", "Tea: Earl Grey | Price: £6.00", "Tea: Assam | Price: £8.50"),
+    table=True,
+)
+
+
+# Found by an outside review: "how many days have a chance of rain above 50%" counted
+# every day (7; 3 is right), the comparison unread.
+@pytest.mark.parametrize(
+    ("collection", "question", "value", "rows"),
+    [
+        (FORECAST, "How many days have a chance of rain above 50%?", "3", ["Tue", "Wed", "Fri"]),
+        (FORECAST, "How many days have a chance of rain above 90%?", "0", []),
+        (FORECAST, "Which days have a high of at least 22?", None, ["Fri", "Sat", "Sun"]),
+        (TEAS, "How many teas cost more than £10?", "1", ["Sencha"]),
+        (TEAS, "Which teas cost less than £10?", None, ["Earl Grey", "Assam"]),
+    ],
+)
+def test_a_comparison_holds_a_columns_number_to_it(
+    collection: Collection, question: str, value: str | None, rows: list[str]
+) -> None:
+    found = find_answer(parse_question(question), _page("Listing", collection))
+    assert found is not None and found.value == value, found
+    for name in rows:
+        assert f": {name} |" in found.passage
+    others = [i for i in collection.items if not any(f": {n} |" in i for n in rows)]
+    assert not any(i in found.passage for i in others), found.passage
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many days have a humidity above 50%?",  # no such column: no count of all days
+        "How many days have a wind above 10?",  # "W 20 km/h" starts with no number
+        "Which teas cost more than £100?",  # none: no list of them
+    ],
+)
+def test_a_comparison_the_table_cannot_tell_has_no_answer(question: str) -> None:
+    collection = TEAS if "teas" in question else FORECAST
+    assert find_answer(parse_question(question), _page("Listing", collection)) is None

@@ -43,7 +43,8 @@ _COUNT = re.compile(
     r"(?:how\s+many|(?:what\s+is|what's|whats)\s+the\s+(?:total\s+)?(?:number|count)\s+of"
     r"|count(?:\s+the)?)\s+(?P<target>.+?)"
     r"(?:\s+(?:are|is|were|was|do|does|did|can|could|have|has|there|listed|shown|on|in|at|of"
-    r"|from|with|by|for|that|which|who|whose|per)\b.*)?$",
+    r"|from|with|by|for|that|which|who|whose|per|cost|costs|weigh|weighs|above|over|under"
+    r"|below|more|less|fewer|greater|higher|lower|cheaper)\b.*)?$",
     re.IGNORECASE,
 )
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -141,6 +142,13 @@ def parse_question(text: str) -> Question:
         kind = next((k for pattern, k in _KINDS if pattern.search(text)), "text")
     ranking = tuple(dict.fromkeys(tokens(text)))
     required = tuple(t for t in ranking if t not in _WEAK or t in target)
+    if compared := _COMPARISON.search(text):
+        # "above 50%", "at least 22": a bound a column's number is held to (_meeting),
+        # not words a passage has to have.
+        bound = set(tokens(text[compared.start("op") : compared.end()]))
+        required = tuple(t for t in required if t not in bound)
+        if kind == "amount" and _PLURAL_WHICH.match(text):
+            kind = "text"  # "which teas cost less than £10": the teas, not a price
     keywords = tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
     return Question(text, kind, required, ranking, target, keywords, limit)
 
@@ -318,24 +326,31 @@ def _count_collections(question: Question, content: PageContent) -> Found | None
             t for t in question.required if t not in own and any(t in it for it in item_tokens)
         }
         matching = [i for i, it in zip(items, item_tokens, strict=True) if qualifiers <= it]
+        of_the_kind = matching
+        if _condition(question) is not None:
+            # "above 50%": the rows whose column says so, from a table that can tell.
+            met = _meeting(matching, question) if collection.table else None
+            if met is None:
+                continue
+            matching = met
         # What is counted ("staff users": users) has to be named by the list itself (its
         # heading, or every one of two or more items: "Green tea", "Black tea"), not just
         # by the page's title or by some of its items ("ada User" among "Recent actions";
         # one item alone, "Changed: ada User", says nothing about a list of users).
         head = question.target[-1]
         named_by_items = len(item_tokens) > 1 and all(head in it for it in item_tokens)
-        if not matching or (head not in own and not named_by_items):
+        if not of_the_kind or (head not in own and not named_by_items):
             continue
         covered = {t for t in question.required if t in own | title} | qualifiers
         if len(covered) < needed(len(question.required)):
             continue
         # Of lists alike, one in the content before a menu's, and the longer ("Next →"
         # under the same heading as the quotes is no list of quotes).
-        rank = (len(covered), -len(qualifiers), int(not collection.nav), len(matching))
+        rank = (len(covered), -len(qualifiers), int(not collection.nav), len(of_the_kind))
         if best is None or rank > best[0]:
             shown = "; ".join(matching[:10]) + ("; …" if len(matching) > 10 else "")
             about = f"{collection.context}: " if collection.context else ""
-            best = (rank, Found(f"{about}{shown}", content.url, str(len(matching))))
+            best = (rank, Found(f"{about}{shown or 'none'}", content.url, str(len(matching))))
     return best[1] if best else None
 
 
@@ -433,7 +448,8 @@ _ASSIGNMENT = re.compile(r"\s*[A-Za-z_][\w.]*\s*=\s*\S")
 _SIGNATURE = re.compile(r"[\w.]+\s*\([^()]*\)(?:\s*->\s*[\w.\[\], ]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])|\n+")
 _SUPERLATIVE = re.compile(
-    r"\b(?P<sup>most|fewest|least|largest|biggest|smallest|highest|lowest|greatest|maximum"
+    # "at least 22", "at most 3": a bound, not an extreme
+    r"(?<!\bat\s)\b(?P<sup>most|fewest|least|largest|biggest|smallest|highest|lowest|greatest|maximum"
     r"|minimum|oldest|newest|earliest|latest|longest|shortest|heaviest|lightest)\b"
     r"(?:\s+(?:number\s+of\s+)?(?P<col>[^\W\d_][\w-]*))?",
     re.IGNORECASE,
@@ -508,6 +524,72 @@ def _cells(item: str) -> dict[str, str]:
 
 def _label_tokens(label: str) -> set[str]:
     return set(tokens(label.replace("_", " ")))
+
+
+# "how many days have a chance of rain above 50%", "which teas cost less than £10": a
+# number compared with a column's.
+_COMPARISON = re.compile(
+    r"(?P<what>(?:[^\W\d_][\w-]*\s+){1,5}?)"
+    r"(?P<op>above|over|more\s+than|greater\s+than|higher\s+than|at\s+least|below|under"
+    r"|less\s+than|lower\s+than|fewer\s+than|at\s+most|cheaper\s+than)\s+"
+    r"(?P<n>(?:[$€£]\s?)?-?\d[\d,]*(?:\.\d+)?)\s?(?:%|°\w?|[$€£])?(?![\w.])",
+    re.IGNORECASE,
+)
+_AT_LEAST = ("at least",)
+_ABOVE = ("above", "over", "more than", "greater than", "higher than")
+_AT_MOST = ("at most",)
+
+
+@dataclass(frozen=True)
+class _Condition:
+    words: frozenset[str]  # what the compared column is named by
+    op: str
+    number: float
+    phrase: str  # as the question writes it
+
+
+def _condition(question: Question) -> _Condition | None:
+    found = _COMPARISON.search(question.text)
+    if not found:
+        return None
+    words = frozenset(tokens(found["what"])) - set(question.target[:1])  # not the counted
+    number = _amount(found["n"].replace(" ", ""))
+    if number is None:
+        return None
+    op = " ".join(found["op"].lower().split())
+    return _Condition(words, op, number, found.group().strip())
+
+
+def _meets(row: str, condition: _Condition) -> bool | None:
+    """Whether a table row's cell that the condition names holds; None when the row has
+    no such cell with a number (the condition cannot be told from it)."""
+    for label, value in _cells(row).items():
+        if not condition.words & _label_tokens(label):
+            continue
+        leading = re.match(r"\s*(?:[$€£]\s?)?(-?\d[\d,]*(?:\.\d+)?)", value)
+        if leading is None:
+            continue
+        number = float(leading.group(1).replace(",", ""))
+        if condition.op in _AT_LEAST:
+            return number >= condition.number
+        if condition.op in _AT_MOST:
+            return number <= condition.number
+        if condition.op in _ABOVE:
+            return number > condition.number
+        return number < condition.number
+    return None
+
+
+def _meeting(rows: Sequence[str], question: Question) -> list[str] | None:
+    """The rows that meet the question's comparison (all of them without one); None
+    when some row cannot tell: counting or listing every row would ignore it."""
+    condition = _condition(question)
+    if condition is None:
+        return list(rows)
+    met = [_meets(row, condition) for row in rows]
+    if not condition.words or any(m is None for m in met):
+        return None
+    return [row for row, m in zip(rows, met, strict=True) if m]
 
 
 def _column(labels: Sequence[str], wanted: set[str], priced: bool, asked: set[str]) -> str | None:
@@ -1011,6 +1093,8 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         # say so, not one passage. "Which planets have rings" is not answered by a
         # "Rings" column that every row has, whatever its cells say.
         extra = set(required) - title - ({named} if named else set())
+        if (condition := _condition(question)) is not None:
+            extra -= set(tokens(condition.phrase))  # a column's number, told by _rows
         rows = [
             x
             for x in listing
@@ -1242,11 +1326,13 @@ def _rows(
     scored: list[tuple[int, float, int, _Passage]],
     candidates: list[_Passage],
     content: PageContent,
-) -> Found:
+) -> Found | None:
     """Every table row that answers as well as the best row, in the page's order."""
     best = max(covered for covered, *_, p in scored if p.labelled)
     chosen = {id(p) for covered, *_, p in scored if p.labelled and covered == best}
-    rows = [p.text for p in candidates if id(p) in chosen]
+    rows = _meeting([p.text for p in candidates if id(p) in chosen], question)
+    if not rows:  # a comparison no row meets, or that the rows cannot tell
+        return None
     return Found("\n".join(list(dict.fromkeys(rows))[: _most(question)]), content.url)
 
 
