@@ -1202,3 +1202,20 @@ def test_a_host_is_a_name_under_a_top_level_domain(
     assert plan_instruction(f"Open {written}") == [Navigate(url)]
     second = plan_instruction(f"Open https://x.org and then open {written}")[1]
     assert second == (after_a_page or Navigate(url))
+
+
+@pytest.mark.parametrize(
+    ("clause", "words"),
+    [
+        ("search the docs for 'pickle'", "pickle"),  # before: "the docs for pickle" typed
+        ("search this site for pricing", "pricing"),
+        ("search the Python documentation for asyncio", "asyncio"),
+        ("search the forum for login issues", "login issues"),
+        ("search for the cheapest flight for two", "the cheapest flight for two"),
+    ],
+)
+def test_search_where_for_what_types_only_what(clause: str, words: str) -> None:
+    assert plan_instruction(f"Open https://x.org and {clause}")[1:] == [
+        TypeText("search", words),
+        PressKey("Enter"),
+    ]

@@ -245,7 +245,18 @@ def search_for(clause: str, m: Masked) -> list[a.Action] | None:
     url = plain_url(name) if site and plainly_a_site(name) else None
     if site and url:
         return [a.Navigate(url), a.TypeText("search", m.value(site["text"])), a.PressKey("Enter")]
-    found = match(r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause)
+    # "search the docs for 'pickle'", "search this site for X": where to search (the
+    # page's own search box), then the words.
+    scoped = match(
+        r"search\s+(?:in\s+|on\s+|through\s+)?(?:the|this|these|our)\s+(?:[\w-]+\s+){0,2}?"
+        r"(?:docs|documentation|site|website|page|wiki|forum|forums|blog|store|shop|catalog"
+        r"|catalogue|manual|reference|help(?:\s+center|\s+centre)?|knowledge\s+base|archive"
+        r"|archives|faq|issues|repository|repo|database)\s+for\s+(?P<text>.+)",
+        clause,
+    )
+    found = scoped or match(
+        r"search\s+(?:for\s+)?(?P<text>.+?)(?:\s+on\s+the\s+(?:page|site))?", clause
+    )
     if not found:
         return None
     return [a.TypeText("search", m.value(found["text"])), a.PressKey("Enter")]
