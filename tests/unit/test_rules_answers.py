@@ -624,3 +624,12 @@ def test_a_comparison_holds_a_columns_number_to_it(
 def test_a_comparison_the_table_cannot_tell_has_no_answer(question: str) -> None:
     collection = TEAS if "teas" in question else FORECAST
     assert find_answer(parse_question(question), _page("Listing", collection)) is None
+
+
+def test_a_count_reads_past_describing_words_but_not_past_another_thing() -> None:
+    # An outside review: "3 very ripe bananas" was missed for a reader's "I used 4 bananas".
+    text = "Ingredients: 3 very ripe bananas, mashed. Comments: I used 4 bananas and it worked."
+    found = find_answer(parse_question("How many bananas do I need?"), _page(text))
+    assert found is not None and found.value == "3", found
+    assert find_count("Serves 4 people with bananas", ("banana",)) is None
+    assert find_count("Members: 42", ("member",)) == "42"

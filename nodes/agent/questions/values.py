@@ -224,6 +224,12 @@ _WORD_NUMBERS = {
 _IRREGULAR_PLURALS = frozenset(
     "people children men women staff data media feet teeth mice geese sheep fish".split()
 )
+# Words that join a number to something else than what it counts ("4 people with
+# bananas", "2 cups of flour").
+_LINKING = frozenset(
+    "of with and or for in on at from to by per the a an than as into about each every"
+    " their his her its our your my".split()
+)
 _COUNT_NUMBER = r"\d+(?:,\d{3})*(?!\d)|" + "|".join(_WORD_NUMBERS)
 
 
@@ -232,20 +238,32 @@ def find_count(text: str, target: Collection[str]) -> str | None:
     "Members: 42", "members (42)", "three teas"."""
     if not target:
         return None
-    for found in re.finditer(
+    # Both forms, in the text's order; searched apart, so that "Ingredients: 3" does not
+    # hide "3 very ripe bananas".
+    number_first = re.finditer(
         # What is counted starts with a letter: in "24 of 2,486 homes", "of 2" is no
         # count, and must not eat the "2" of 2,486.
-        rf"\b(?P<n>{_COUNT_NUMBER})\s+(?P<what>[^\W\d][\w-]*(?:\s+[^\W\d][\w-]*)?)"
-        r"|\b(?P<what2>[^\W\d][\w-]*)\s*(?::|\(|=)\s*(?P<n2>\d[\d,]*)\b",
+        rf"\b(?P<n>{_COUNT_NUMBER})\s+(?P<what>[^\W\d][\w-]*(?:\s+[^\W\d][\w-]*){{0,2}})"
+        r"(?P<what2>)(?P<n2>)",
         text,
         re.IGNORECASE,
-    ):
+    )
+    label_first = re.finditer(
+        r"(?P<n>)(?P<what>)\b(?P<what2>[^\W\d][\w-]*)\s*(?::|\(|=)\s*(?P<n2>\d[\d,]*)\b",
+        text,
+        re.IGNORECASE,
+    )
+    for found in sorted([*number_first, *label_first], key=lambda f: f.start()):
         n = (found["n"] or found["n2"]).lower()
         following = (found["what"] or found["what2"]).split()
         if found["n"] and re.fullmatch(r"1[89]\d\d|20\d\d", n) and following[0][:1].isupper():
             continue  # "Rust 2024 Edition" is a year in a name
         counted = next((w for w in reversed(following) if stem(w.lower()) in target), None)
         if counted is None:
+            continue
+        # "3 very ripe bananas"; not "4 people with bananas": only words that describe
+        # the counted thing may stand between the number and it.
+        if any(w.lower() in _LINKING for w in following[: following.index(counted)]):
             continue
         # Two or more of a thing are written in the plural ("2024 edition idioms" is no
         # count); "one of the teas" is not a count either.
