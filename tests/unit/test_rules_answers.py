@@ -633,3 +633,18 @@ def test_a_count_reads_past_describing_words_but_not_past_another_thing() -> Non
     assert found is not None and found.value == "3", found
     assert find_count("Serves 4 people with bananas", ("banana",)) is None
     assert find_count("Members: 42", ("member",)) == "42"
+
+
+# Found by a held-out outside review: "How many 4-credit courses" answered 4 from "4
+# Credits", and "What is the release date of the film" gave a line with no date.
+def test_a_count_is_not_a_number_of_the_question_nor_of_another_thing() -> None:
+    page = _page("CS 201. Data Structures. 4 Credits.\nMATH 120. Calculus. 3 Credits.")
+    assert find_answer(parse_question("How many 4-credit courses are there?"), page) is None
+
+
+def test_what_is_the_date_of_asks_for_a_date() -> None:
+    page = _page("Details\nRelease date: October 13, 2023 (United States)\nFilming locations: Oslo")
+    found = find_answer(parse_question("What is the release date of the film?"), page)
+    assert found is not None and found.value == "October 13, 2023", found
+    no_date = _page("Details\nFilming locations: Oslo\nProduction companies: Nordlys Film")
+    assert find_answer(parse_question("What is the release date of the film?"), no_date) is None

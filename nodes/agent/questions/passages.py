@@ -50,7 +50,13 @@ _COUNT = re.compile(
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), kind)
     for p, kind in (
-        (r"^(?:when\b|(?:what|which)\s+(?:date|day|year|time)\b|since\s+when\b)", "date"),
+        (
+            r"^(?:when\b|(?:what|which)\s+(?:date|day|year|time)\b|since\s+when\b"
+            # "what is the release date", "what was the opening day": a date is asked for
+            r"|(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:[\w-]+\s+){1,2}(?:date|day|year)s?"
+            r"(?:\s+(?:of|for|on)\b.*)?$)",
+            "date",
+        ),
         (r"^(?:who|whom|whose)\b|^(?:what|which)\s+(?:person|people)\b", "person"),
         (r"^how\s+much\b|\b(?:price|cost)s?\b", "amount"),
     )
@@ -1049,9 +1055,16 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
     if question.kind == "count":
         if not question.target:
             return None  # "how many are there": of what?
+        # A number the question writes is not its count: "how many 4-credit courses"
+        # is not answered by "4 Credits".
+        asked = set(re.findall(r"\d[\d,]*", question.text))
+        # What is counted is the plural the question writes ("4-credit courses": courses,
+        # not credits; "how many moons Saturn has": moons), else its last word.
+        plurals = {stem(w) for w in words(question.text) if w.endswith("s")}
+        counted = [t for t in question.target if t in plurals][:1] or list(question.target[-1:])
         for *_, p in scored:
-            value = find_count(p.text, question.target)
-            if value is not None:
+            value = find_count(p.text, counted)
+            if value is not None and value not in asked:
                 return Found(p.shown(question), content.url, value)
         return (
             _count_of_page(question, content)
