@@ -111,8 +111,11 @@ def _picked(
     writes ("when does the 08:40 train arrive": not 08:40), and the one right after a
     word of the question ("Sunrise 07:28 · Sunset 19:36" for "what time is sunset");
     else the first. None when every value is the question's own."""
-    asked = question_text.lower()
-    fresh = [s for s in spans if s.value.lower() not in asked]
+    fresh = [
+        s
+        for s in spans
+        if not re.search(rf"(?<![\w.,]){re.escape(s.value)}(?![\w.,])", question_text, re.I)
+    ]
     if not fresh:
         return None
     ends = [m.end() for m in re.finditer(r"[^\W_]+", text) if stem(m.group().lower()) in labels]
