@@ -1062,7 +1062,9 @@ def _find_answer(question: Question, content: PageContent) -> Found | None:
         # not credits; "how many moons Saturn has": moons), else its last word.
         plurals = {stem(w) for w in words(question.text) if w.endswith("s")}
         counted = [t for t in question.target if t in plurals][:1] or list(question.target[-1:])
-        for *_, p in scored:
+        # A passage's "12 teas" is no count of those above a bound: only a table can tell.
+        compared = _condition(question) is not None
+        for *_, p in [] if compared else scored:
             value = find_count(p.text, counted)
             if value is not None and value not in asked:
                 return Found(p.shown(question), content.url, value)
